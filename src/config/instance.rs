@@ -1,0 +1,153 @@
+//! Declared middleware instances (`[[instances]]`) and their credentials by reference.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Which plugin serves an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InstanceKind {
+    Redis,
+}
+
+impl InstanceKind {
+    /// Lower-case name, as in the config file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceKind::Redis => "redis",
+        }
+    }
+}
+
+impl fmt::Display for InstanceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One `[[instances]]` entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceConfig {
+    /// Unique name, shown in the inventory and used as a `diagnose` target.
+    pub name: String,
+    pub kind: InstanceKind,
+    /// Endpoint, e.g. `redis://10.0.0.5:6379/0` or `rediss://…`; a password here is allowed but not needed.
+    pub url: String,
+    /// ACL user name, when not the default user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Name of an environment variable holding the password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_env: Option<String>,
+    /// Path of a file holding the password (trailing newline ignored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<PathBuf>,
+    /// Inventory group (e.g. a team or service); instances without one go under `static`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Free tags; `cache` tells memory rules that evictions are expected.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+}
+
+impl InstanceConfig {
+    /// The inventory group name.
+    pub fn group_name(&self) -> &str {
+        self.group.as_deref().unwrap_or("static")
+    }
+
+    /// Whether the instance is tagged as a disposable cache.
+    pub fn is_cache(&self) -> bool {
+        self.tags.iter().any(|t| t.eq_ignore_ascii_case("cache"))
+    }
+}
+
+/// Why a password reference could not be resolved.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum CredentialError {
+    #[error("instance `{instance}`: environment variable `{var}` (password_env) is not set")]
+    EnvMissing { instance: String, var: String },
+    #[error("instance `{instance}`: cannot read password_file `{path}`: {reason}")]
+    FileUnreadable {
+        instance: String,
+        path: PathBuf,
+        reason: String,
+    },
+}
+
+/// Resolves the password of an instance from `password_env` or `password_file` (never from the
+/// config text itself); `None` when neither is set.
+pub fn resolve_password(instance: &InstanceConfig) -> Result<Option<String>, CredentialError> {
+    if let Some(var) = &instance.password_env {
+        return match std::env::var(var) {
+            Ok(v) => Ok(Some(v)),
+            Err(_) => Err(CredentialError::EnvMissing {
+                instance: instance.name.clone(),
+                var: var.clone(),
+            }),
+        };
+    }
+    if let Some(path) = &instance.password_file {
+        return match std::fs::read_to_string(path) {
+            Ok(text) => Ok(Some(text.trim_end_matches(['\r', '\n']).to_string())),
+            Err(e) => Err(CredentialError::FileUnreadable {
+                instance: instance.name.clone(),
+                path: path.clone(),
+                reason: e.to_string(),
+            }),
+        };
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instance() -> InstanceConfig {
+        InstanceConfig {
+            name: "cache".into(),
+            kind: InstanceKind::Redis,
+            url: "redis://127.0.0.1:6379".into(),
+            username: None,
+            password_env: None,
+            password_file: None,
+            group: None,
+            tags: vec!["Cache".into()],
+        }
+    }
+
+    #[test]
+    fn password_file_is_read_without_trailing_newline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pw");
+        std::fs::write(&path, "s3cret\n").unwrap();
+        let mut i = instance();
+        i.password_file = Some(path);
+        assert_eq!(resolve_password(&i), Ok(Some("s3cret".into())));
+    }
+
+    #[test]
+    fn missing_references_name_the_instance_and_the_source() {
+        let mut i = instance();
+        i.password_env = Some("KUBESTACK_TEST_SURELY_UNSET_VAR".into());
+        let err = resolve_password(&i).unwrap_err().to_string();
+        assert!(err.contains("`cache`") && err.contains("KUBESTACK_TEST_SURELY_UNSET_VAR"));
+
+        let mut i = instance();
+        i.password_file = Some("/nonexistent/pw".into());
+        let err = resolve_password(&i).unwrap_err().to_string();
+        assert!(err.contains("/nonexistent/pw"), "{err}");
+    }
+
+    #[test]
+    fn no_reference_means_no_password_and_tags_are_case_insensitive() {
+        let i = instance();
+        assert_eq!(resolve_password(&i), Ok(None));
+        assert!(i.is_cache());
+        assert_eq!(i.group_name(), "static");
+    }
+}

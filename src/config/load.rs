@@ -1,0 +1,282 @@
+//! Layered loading: built-in defaults < user file < `KUBESTACK_*` env < command-line flags.
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::Serialize;
+
+use super::{AppConfig, AppPaths, InstanceKind};
+
+/// Settings given as command-line flags; `None` leaves the lower layers in force.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CliOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub theme: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collector: Option<CollectorOverrides>,
+}
+
+/// Collector flags.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CollectorOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval_secs: Option<f64>,
+}
+
+/// A configuration problem, naming where it came from, the key and what is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {} does not exist (named by --config or KUBESTACK_CONFIG)", .0.display())]
+    FileMissing(PathBuf),
+    #[error("{}", format_problems(.0))]
+    Invalid(Vec<ConfigProblem>),
+}
+
+/// One bad setting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigProblem {
+    /// The file or environment variable the value came from.
+    pub origin: String,
+    /// Dotted key, e.g. `instances[1].url`.
+    pub key: String,
+    pub problem: String,
+}
+
+fn format_problems(problems: &[ConfigProblem]) -> String {
+    let lines: Vec<String> = problems
+        .iter()
+        .map(|p| {
+            if p.key.is_empty() {
+                format!("{}: {}", p.origin, p.problem)
+            } else {
+                format!("{}: key `{}`: {}", p.origin, p.key, p.problem)
+            }
+        })
+        .collect();
+    format!("invalid configuration\n  {}", lines.join("\n  "))
+}
+
+/// The merged configuration with the paths it was resolved against.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    pub config: AppConfig,
+    pub paths: AppPaths,
+    /// Whether the config file exists and was read.
+    pub file_found: bool,
+}
+
+/// Loads and validates the configuration. `config_override` is `--config` / `KUBESTACK_CONFIG`.
+pub fn load_config(
+    config_override: Option<&Path>,
+    overrides: &CliOverrides,
+) -> Result<LoadedConfig, ConfigError> {
+    let paths = AppPaths::resolve(config_override);
+    let file_found = paths.config_file.is_file();
+    if paths.config_file_explicit && !file_found {
+        return Err(ConfigError::FileMissing(paths.config_file.clone()));
+    }
+    let figment = Figment::new()
+        .merge(Serialized::defaults(AppConfig::default()))
+        .merge(Toml::file_exact(&paths.config_file))
+        .merge(
+            Env::prefixed("KUBESTACK_")
+                .split("__")
+                .ignore(&["config", "log"]),
+        )
+        .merge(Serialized::defaults(overrides));
+    let config: AppConfig = figment
+        .extract()
+        .map_err(|e| ConfigError::Invalid(e.into_iter().map(describe_figment_error).collect()))?;
+    let origin_of = |key: &str| origin_name(figment.find_metadata(key));
+    let mut config = config;
+    resolve_relative_password_files(&mut config, &paths);
+    let problems = validate(&config, &origin_of);
+    if !problems.is_empty() {
+        return Err(ConfigError::Invalid(problems));
+    }
+    Ok(LoadedConfig {
+        config,
+        paths,
+        file_found,
+    })
+}
+
+/// `password_file = "pw"` is relative to the config file's directory, like other tools do.
+fn resolve_relative_password_files(config: &mut AppConfig, paths: &AppPaths) {
+    let base = paths.config_file.parent().map(Path::to_path_buf);
+    for inst in &mut config.instances {
+        if let (Some(pf), Some(base)) = (&inst.password_file, &base)
+            && pf.is_relative()
+        {
+            inst.password_file = Some(base.join(pf));
+        }
+    }
+}
+
+fn origin_name(md: Option<&figment::Metadata>) -> String {
+    match md {
+        Some(md) => match md.source.as_ref().and_then(figment::Source::file_path) {
+            Some(p) => p.display().to_string(),
+            None => md.name.to_string(),
+        },
+        None => "configuration".to_string(),
+    }
+}
+
+fn describe_figment_error(e: figment::Error) -> ConfigProblem {
+    let origin = match (&e.metadata, &e.profile) {
+        (Some(md), Some(profile)) if md.source.as_ref().and_then(figment::Source::file_path).is_none() && md.name.contains("environment") => {
+            format!("environment variable {}", md.interpolate(profile, &e.path))
+        }
+        (md, _) => origin_name(md.as_ref()),
+    };
+    ConfigProblem {
+        origin,
+        key: display_key(&e.path),
+        problem: e.kind.to_string(),
+    }
+}
+
+/// `["instances","1","url"]` → `instances[1].url`.
+fn display_key(path: &[String]) -> String {
+    let mut out = String::new();
+    for part in path {
+        if part.parse::<usize>().is_ok() {
+            out.push_str(&format!("[{part}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(part);
+        }
+    }
+    out
+}
+
+const LOG_LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
+
+fn validate(config: &AppConfig, origin_of: &dyn Fn(&str) -> String) -> Vec<ConfigProblem> {
+    let mut problems = Vec::new();
+    let mut push = |key: &str, root: &str, problem: String| {
+        problems.push(ConfigProblem {
+            origin: origin_of(root),
+            key: key.to_string(),
+            problem,
+        });
+    };
+    if !LOG_LEVELS.contains(&config.log_level.as_str()) {
+        push(
+            "log_level",
+            "log_level",
+            format!(
+                "`{}` is not a log level (one of {})",
+                config.log_level,
+                LOG_LEVELS.join(", ")
+            ),
+        );
+    }
+    let c = &config.collector;
+    for (key, v) in [
+        ("collector.interval_secs", c.interval_secs),
+        ("collector.backoff_max_secs", c.backoff_max_secs),
+        ("collector.diagnose_sample_secs", c.diagnose_sample_secs),
+    ] {
+        if !(v.is_finite() && v > 0.0 && v <= 86_400.0) {
+            push(key, key, format!("must be a number of seconds > 0, got {v}"));
+        }
+    }
+    if c.connect_timeout_ms == 0 || c.command_timeout_ms == 0 {
+        push(
+            "collector",
+            "collector",
+            "timeouts must be > 0 ms".to_string(),
+        );
+    }
+    if !(1..=240).contains(&config.ui.max_fps) {
+        push(
+            "ui.max_fps",
+            "ui.max_fps",
+            format!("must be between 1 and 240, got {}", config.ui.max_fps),
+        );
+    }
+    let r = &config.redis;
+    if !(0.0 < r.memory_warn_ratio && r.memory_warn_ratio <= r.memory_crit_ratio) {
+        push(
+            "redis.memory_warn_ratio",
+            "redis",
+            "must be > 0 and not above redis.memory_crit_ratio".to_string(),
+        );
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (i, inst) in config.instances.iter().enumerate() {
+        let key = |field: &str| format!("instances[{i}].{field}");
+        if inst.name.trim().is_empty() {
+            push(&key("name"), "instances", "must not be empty".into());
+        } else if !seen.insert(inst.name.as_str()) {
+            push(
+                &key("name"),
+                "instances",
+                format!("`{}` is declared twice", inst.name),
+            );
+        }
+        if let Err(problem) = validate_url(inst.kind, &inst.url) {
+            push(&key("url"), "instances", problem);
+        }
+        if inst.password_env.is_some() && inst.password_file.is_some() {
+            push(
+                &key("password_env"),
+                "instances",
+                "set password_env or password_file, not both".into(),
+            );
+        }
+    }
+    problems
+}
+
+/// Checks the endpoint of a configured instance.
+pub fn validate_url_for(instance: &super::InstanceConfig) -> Result<url::Url, String> {
+    validate_url(instance.kind, &instance.url)
+}
+
+/// Checks an endpoint URL for a kind; the message never echoes a password.
+pub fn validate_url(kind: InstanceKind, raw: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(raw).map_err(|e| format!("not a valid URL: {e}"))?;
+    match kind {
+        InstanceKind::Redis => {
+            if !matches!(url.scheme(), "redis" | "rediss") {
+                return Err(format!(
+                    "scheme `{}` is not supported for kind redis (use redis:// or rediss://)",
+                    url.scheme()
+                ));
+            }
+        }
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("the URL has no host".into());
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_displayed_with_indexes() {
+        let path = ["instances", "1", "url"].map(String::from);
+        assert_eq!(display_key(&path), "instances[1].url");
+        assert_eq!(display_key(&[]), "");
+    }
+
+    #[test]
+    fn urls_are_checked_per_kind() {
+        assert!(validate_url(InstanceKind::Redis, "redis://127.0.0.1:6379/0").is_ok());
+        assert!(validate_url(InstanceKind::Redis, "rediss://h:6380").is_ok());
+        let err = validate_url(InstanceKind::Redis, "http://h:1").unwrap_err();
+        assert!(err.contains("`http`"), "{err}");
+        assert!(validate_url(InstanceKind::Redis, "not a url").is_err());
+    }
+}

@@ -1,0 +1,140 @@
+//! Configuration: the settings struct, its layered loading, paths and instances.
+
+mod instance;
+mod load;
+mod paths;
+mod template;
+
+pub use instance::{CredentialError, InstanceConfig, InstanceKind, resolve_password};
+pub use load::{
+    CliOverrides, CollectorOverrides, ConfigError, ConfigProblem, LoadedConfig, load_config,
+    validate_url, validate_url_for,
+};
+pub use paths::AppPaths;
+pub use template::CONFIG_TEMPLATE;
+
+use serde::{Deserialize, Serialize};
+
+/// Everything a user can set, after all layers are merged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AppConfig {
+    /// Theme name: a built-in (`dark`, `light`, `high-contrast`) or `themes/NAME.toml` in the config dir.
+    pub theme: String,
+    /// Log level for the rolling log file (`error`, `warn`, `info`, `debug`, `trace`).
+    pub log_level: String,
+    pub collector: CollectorConfig,
+    pub ui: UiConfig,
+    /// Thresholds of the Redis rules marked `heur:` in the catalog.
+    pub redis: RedisRulesConfig,
+    pub instances: Vec<InstanceConfig>,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            theme: "dark".into(),
+            log_level: "info".into(),
+            collector: CollectorConfig::default(),
+            ui: UiConfig::default(),
+            redis: RedisRulesConfig::default(),
+            instances: Vec::new(),
+        }
+    }
+}
+
+/// How background collectors poll their instances.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CollectorConfig {
+    /// Seconds between two samples of one instance.
+    pub interval_secs: f64,
+    /// Connect timeout in milliseconds.
+    pub connect_timeout_ms: u64,
+    /// Per-command response timeout in milliseconds.
+    pub command_timeout_ms: u64,
+    /// Ceiling of the exponential reconnect backoff, in seconds.
+    pub backoff_max_secs: f64,
+    /// Seconds between the two samples `diagnose` takes to compute rates.
+    pub diagnose_sample_secs: f64,
+    /// At most this many `CLIENT LIST` rows are parsed.
+    pub client_list_max: usize,
+}
+
+impl Default for CollectorConfig {
+    fn default() -> Self {
+        CollectorConfig {
+            interval_secs: 2.0,
+            connect_timeout_ms: 3000,
+            command_timeout_ms: 3000,
+            backoff_max_secs: 30.0,
+            diagnose_sample_secs: 1.0,
+            client_list_max: 5000,
+        }
+    }
+}
+
+/// Screen settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UiConfig {
+    /// Samples kept per metric for sparklines.
+    pub metrics_history: usize,
+    /// Lines kept in the logs ring buffer.
+    pub log_buffer_lines: usize,
+    /// Upper bound of redraws per second while something changes (none while idle).
+    pub max_fps: u32,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        UiConfig {
+            metrics_history: 120,
+            log_buffer_lines: 10_000,
+            max_fps: 30,
+        }
+    }
+}
+
+/// Site-tunable thresholds of the Redis rules (defaults are the catalog's `heur:` values).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisRulesConfig {
+    /// RDS-MEM-02: used/maxmemory ratio for WARN.
+    pub memory_warn_ratio: f64,
+    /// RDS-MEM-02: used/maxmemory ratio for CRIT.
+    pub memory_crit_ratio: f64,
+    /// RDS-MEM-03: rss/total_system_memory ratio without a maxmemory.
+    pub unbounded_rss_ratio: f64,
+    /// RDS-MEM-10: per-client output buffer in bytes.
+    pub client_omem_bytes: u64,
+    /// RDS-CONN-02: connected/maxclients ratio for WARN.
+    pub clients_warn_ratio: f64,
+    /// RDS-LAT-01: slowlog entries younger than this many seconds count.
+    pub slowlog_window_secs: u64,
+    /// RDS-LAT-01: duration (ms) from which a slow command is WARN.
+    pub slow_warn_ms: u64,
+    /// RDS-LAT-01: duration (ms) from which a slow command is CRIT.
+    pub slow_crit_ms: u64,
+    /// RDS-REP-02: replica lag in seconds.
+    pub replica_lag_secs: u64,
+    /// RDS-PER-04: seconds since the last successful save.
+    pub snapshot_age_secs: u64,
+}
+
+impl Default for RedisRulesConfig {
+    fn default() -> Self {
+        RedisRulesConfig {
+            memory_warn_ratio: 0.90,
+            memory_crit_ratio: 0.98,
+            unbounded_rss_ratio: 0.75,
+            client_omem_bytes: 64 * 1024 * 1024,
+            clients_warn_ratio: 0.80,
+            slowlog_window_secs: 300,
+            slow_warn_ms: 100,
+            slow_crit_ms: 1000,
+            replica_lag_secs: 10,
+            snapshot_age_secs: 3600,
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! KubeStack-AI: a full-screen terminal cockpit for SREs on call.
+//!
+//! The crate is a library plus a thin binary so that tests and benchmarks drive the same code:
+//! `app` (event loop and state), `ui` (panes), `config`, `keymap`, `theme`, `plugins`
+//! (the plugin trait and Redis), `diagnose` (findings), `model` (UI-free data), `cli`.
+
+pub mod config;
+pub mod diagnose;
+pub mod model;
+pub mod plugins;

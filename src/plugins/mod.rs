@@ -1,0 +1,133 @@
+//! Middleware plugins behind one narrow trait: identity, a collector per instance, rules.
+//!
+//! A plugin turns an `[[instances]]` entry into a [`Collector`]; the collector is driven by a
+//! generic supervisor task (`app::supervisor`) in the TUI, or twice in a row by `diagnose`.
+//! Each collection returns an owned [`InstanceSnapshot`] with metrics, new log lines and the
+//! findings of the plugin's rules.
+
+pub mod redis;
+
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+
+use crate::config::{AppConfig, InstanceConfig, InstanceKind};
+use crate::diagnose::Finding;
+use crate::model::{LogLevel, Unit};
+
+/// Why a collection failed. Messages never carry credentials.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum PluginError {
+    #[error("cannot reach {endpoint}: {reason}")]
+    Unreachable { endpoint: String, reason: String },
+    #[error("authentication refused by {endpoint}: {reason}")]
+    Auth { endpoint: String, reason: String },
+    #[error("{endpoint} did not answer in time")]
+    Timeout { endpoint: String, millis: u64 },
+    #[error("unexpected reply from {endpoint}: {reason}")]
+    Protocol { endpoint: String, reason: String },
+    #[error("{0}")]
+    Config(String),
+    #[error("refused: {0}")]
+    Refused(String),
+}
+
+impl PluginError {
+    /// Whether retrying later can help (network trouble) — not for wrong credentials or config.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            PluginError::Unreachable { .. }
+                | PluginError::Timeout { .. }
+                | PluginError::Protocol { .. }
+        )
+    }
+}
+
+/// One current value for the metrics pane.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricSample {
+    /// Stable id, e.g. `ops_per_sec`.
+    pub id: &'static str,
+    /// Label shown in the pane.
+    pub label: &'static str,
+    pub unit: Unit,
+    pub value: f64,
+}
+
+/// A log line produced by a collector (slowlog entry, server log line).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CollectedLog {
+    pub at: DateTime<Utc>,
+    pub level: LogLevel,
+    /// The stream within the instance, e.g. `slowlog` or `server`.
+    pub stream: &'static str,
+    pub text: String,
+}
+
+/// Identity facts of an instance, for the header and the AI context later.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceFacts {
+    pub version: Option<String>,
+    pub role: Option<String>,
+    pub uptime_secs: Option<u64>,
+    /// Further short facts, e.g. `maxmemory-policy = noeviction`.
+    pub extra: Vec<(String, String)>,
+}
+
+/// Everything one collection pass produced: owned, sent to the UI as is.
+#[derive(Debug, Clone)]
+pub struct InstanceSnapshot {
+    pub collected_at: DateTime<Utc>,
+    pub facts: InstanceFacts,
+    pub metrics: Vec<MetricSample>,
+    /// Only lines new since the previous snapshot.
+    pub logs: Vec<CollectedLog>,
+    /// The full current set of findings (not a delta).
+    pub findings: Vec<Finding>,
+    /// Whether rate-based rules had a previous sample to compare with.
+    pub has_baseline: bool,
+}
+
+/// A background collector for one instance; owns its connection and previous sample.
+pub trait Collector: Send {
+    /// Takes one sample and evaluates the rules on it.
+    fn collect(&mut self) -> BoxFuture<'_, Result<InstanceSnapshot, PluginError>>;
+
+    /// The endpoint without credentials.
+    fn endpoint(&self) -> &str;
+
+    /// Drops the connection so that the next `collect` reconnects.
+    fn reset(&mut self);
+}
+
+/// A middleware plugin: identity and a collector factory.
+pub trait Plugin: Send + Sync {
+    /// Which instances it serves.
+    fn kind(&self) -> InstanceKind;
+    /// Display name.
+    fn name(&self) -> &'static str;
+    /// Plugin version (the program's version for built-ins).
+    fn version(&self) -> &'static str;
+    /// Server versions the collector and rules are written for.
+    fn supported_versions(&self) -> &'static str;
+    /// Ids of the rules it evaluates.
+    fn rule_ids(&self) -> &'static [&'static str];
+    /// A collector for one instance (does not connect yet).
+    fn collector(
+        &self,
+        instance: &InstanceConfig,
+        config: &AppConfig,
+    ) -> Result<Box<dyn Collector>, PluginError>;
+}
+
+/// All built-in plugins.
+pub fn builtin_plugins() -> Vec<Box<dyn Plugin>> {
+    vec![Box::new(redis::RedisPlugin)]
+}
+
+/// The plugin serving a kind.
+pub fn plugin_for(kind: InstanceKind) -> Box<dyn Plugin> {
+    match kind {
+        InstanceKind::Redis => Box::new(redis::RedisPlugin),
+    }
+}

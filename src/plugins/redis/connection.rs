@@ -1,0 +1,234 @@
+//! Opening a read-only collection connection to Redis and classifying its errors.
+//!
+//! The collector may only send the commands of [`READ_ONLY_COMMANDS`] (catalog §2.4, rule 1):
+//! every query goes through [`RedisReader::query`], which refuses anything else before it
+//! reaches the wire. Writes belong to the executor of the repair issue, never to a collector.
+
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, Client, ErrorKind, IntoConnectionInfo, RedisError, Value};
+
+use crate::config::{InstanceConfig, resolve_password};
+use crate::plugins::PluginError;
+
+/// `command|subcommand` pairs the collector may send: read-only and cheap.
+pub const READ_ONLY_COMMANDS: [&str; 12] = [
+    "PING",
+    "INFO",
+    "CONFIG|GET",
+    "SLOWLOG|GET",
+    "SLOWLOG|LEN",
+    "CLIENT|LIST",
+    "LATENCY|LATEST",
+    "LATENCY|DOCTOR",
+    "MEMORY|DOCTOR",
+    "ACL|GETUSER",
+    "ROLE",
+    "TIME",
+];
+
+/// Whether `argv` is on the collector's allowlist.
+pub fn is_read_only(argv: &[&str]) -> bool {
+    let Some(cmd) = argv.first() else {
+        return false;
+    };
+    let cmd = cmd.to_ascii_uppercase();
+    let with_sub = argv
+        .get(1)
+        .map(|s| format!("{cmd}|{}", s.to_ascii_uppercase()));
+    READ_ONLY_COMMANDS
+        .iter()
+        .any(|allowed| *allowed == cmd || with_sub.as_deref() == Some(*allowed))
+}
+
+/// Where and how to connect, with the password already resolved (never printed).
+#[derive(Clone)]
+pub struct RedisTarget {
+    /// The endpoint without credentials, e.g. `redis://127.0.0.1:6379/0`.
+    pub endpoint: String,
+    /// Host part, to decide whether local log files can be read.
+    pub host: String,
+    info: redis::ConnectionInfo,
+    password: Option<String>,
+}
+
+impl std::fmt::Debug for RedisTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisTarget")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisTarget {
+    /// Builds the target of a configured instance, resolving `password_env` / `password_file`.
+    pub fn from_instance(instance: &InstanceConfig) -> Result<Self, PluginError> {
+        let url = crate::config::validate_url_for(instance)
+            .map_err(|reason| PluginError::Config(format!("instance `{}`: url: {reason}", instance.name)))?;
+        let password = resolve_password(instance)
+            .map_err(|e| PluginError::Config(e.to_string()))?
+            .or_else(|| url.password().map(|p| percent_decode(p)));
+        let username = instance
+            .username
+            .clone()
+            .or_else(|| (!url.username().is_empty()).then(|| url.username().to_string()));
+        let mut info = url
+            .as_str()
+            .into_connection_info()
+            .map_err(|e| PluginError::Config(format!("instance `{}`: url: {e}", instance.name)))?;
+        let mut settings = info.redis_settings().clone();
+        if let Some(pw) = &password {
+            settings = settings.set_password(pw);
+        }
+        if let Some(user) = username {
+            settings = settings.set_username(user);
+        }
+        info = info.set_redis_settings(settings);
+        Ok(RedisTarget {
+            endpoint: strip_credentials(&url),
+            host: url.host_str().unwrap_or_default().to_string(),
+            info,
+            password,
+        })
+    }
+
+    /// Whether the server runs on this machine (its log file may then be readable).
+    pub fn is_local(&self) -> bool {
+        matches!(
+            self.host.trim_matches(['[', ']']),
+            "127.0.0.1" | "localhost" | "::1"
+        )
+    }
+
+    /// Replaces any occurrence of the password in a message (errors can echo input).
+    pub fn scrub(&self, message: &str) -> String {
+        match &self.password {
+            Some(pw) if !pw.is_empty() => message.replace(pw.as_str(), "[REDACTED]"),
+            _ => message.to_string(),
+        }
+    }
+
+    /// Connects with the given timeouts.
+    pub async fn connect(
+        &self,
+        connect_timeout: Duration,
+        command_timeout: Duration,
+    ) -> Result<RedisReader, PluginError> {
+        let client = Client::open(self.info.clone()).map_err(|e| self.classify(&e))?;
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(connect_timeout))
+            .set_response_timeout(Some(command_timeout));
+        // The outer timeout also bounds DNS and TLS handshakes.
+        let conn = tokio::time::timeout(
+            connect_timeout + Duration::from_millis(500),
+            client.get_multiplexed_async_connection_with_config(&config),
+        )
+        .await
+        .map_err(|_| PluginError::Timeout {
+            endpoint: self.endpoint.clone(),
+            millis: connect_timeout.as_millis() as u64,
+        })?
+        .map_err(|e| self.classify(&e))?;
+        Ok(RedisReader {
+            conn,
+            target: self.clone(),
+        })
+    }
+
+    /// Maps a client error to the plugin's error kinds; the message never carries the password.
+    pub fn classify(&self, e: &RedisError) -> PluginError {
+        let endpoint = self.endpoint.clone();
+        let reason = self.scrub(&e.to_string());
+        let auth_codes = ["WRONGPASS", "NOAUTH", "NOPERM"];
+        if e.kind() == ErrorKind::AuthenticationFailed
+            || e.code().is_some_and(|c| auth_codes.contains(&c))
+        {
+            return PluginError::Auth { endpoint, reason };
+        }
+        if e.is_timeout() {
+            return PluginError::Timeout {
+                endpoint,
+                millis: 0,
+            };
+        }
+        if e.is_io_error() || e.is_connection_refusal() || e.is_connection_dropped() {
+            return PluginError::Unreachable { endpoint, reason };
+        }
+        if e.kind() == ErrorKind::InvalidClientConfig {
+            return PluginError::Config(reason);
+        }
+        PluginError::Protocol { endpoint, reason }
+    }
+}
+
+/// `redis://user:pw@host:6379/0` → `redis://host:6379/0`.
+pub fn strip_credentials(url: &url::Url) -> String {
+    let mut clean = url.clone();
+    let _ = clean.set_username("");
+    let _ = clean.set_password(None);
+    clean.to_string()
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| s.to_string())
+}
+
+/// A collection connection that can only send allowlisted read-only commands.
+pub struct RedisReader {
+    conn: MultiplexedConnection,
+    target: RedisTarget,
+}
+
+impl RedisReader {
+    /// Sends one allowlisted command; anything else is refused before it reaches the wire.
+    pub async fn query(&mut self, argv: &[&str]) -> Result<Value, PluginError> {
+        if !is_read_only(argv) {
+            return Err(PluginError::Refused(format!(
+                "`{}` is not a read-only collection command",
+                argv.join(" ")
+            )));
+        }
+        let mut cmd = redis::cmd(argv[0]);
+        for a in &argv[1..] {
+            cmd.arg(*a);
+        }
+        cmd.query_async(&mut self.conn)
+            .await
+            .map_err(|e| self.target.classify(&e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_allowlist_separates_reads_from_writes_by_subcommand() {
+        let cases: [(&[&str], bool); 10] = [
+            (&["INFO", "everything"], true),
+            (&["config", "get", "*"], true),
+            (&["CONFIG", "SET", "maxmemory", "1"], false),
+            (&["SLOWLOG", "GET", "128"], true),
+            (&["SLOWLOG", "RESET"], false),
+            (&["CLIENT", "LIST"], true),
+            (&["CLIENT", "KILL", "ID", "3"], false),
+            (&["MEMORY", "PURGE"], false),
+            (&["FLUSHALL"], false),
+            (&[], false),
+        ];
+        for (argv, want) in cases {
+            assert_eq!(is_read_only(argv), want, "{argv:?}");
+        }
+    }
+
+    #[test]
+    fn credentials_are_stripped_from_the_endpoint() {
+        let url = url::Url::parse("redis://u:secret@127.0.0.1:6380/2").unwrap();
+        assert_eq!(strip_credentials(&url), "redis://127.0.0.1:6380/2");
+        assert_eq!(percent_decode("p%40ss"), "p@ss");
+    }
+}
