@@ -80,7 +80,7 @@ pub fn load_config(
     }
     let figment = Figment::new()
         .merge(Serialized::defaults(AppConfig::default()))
-        .merge(Toml::file_exact(&paths.config_file))
+        .merge(Toml::file(&paths.config_file))
         .merge(
             Env::prefixed("KUBESTACK_")
                 .split("__")

@@ -4,7 +4,9 @@
 //! plugin-specific samples; this module holds what every plugin's rules produce.
 
 mod finding;
+mod oneshot;
 mod report;
 
 pub use finding::{DiagnosisStatus, Finding, Severity, sort_findings};
+pub use oneshot::diagnose_instance;
 pub use report::{DiagnosisReport, TargetInfo};

@@ -1,0 +1,97 @@
+//! Named actions: what keys map to, what the palette lists, what the reducer applies.
+
+/// Everything a key or the command palette can ask the app to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Quit,
+    ToggleHelp,
+    OpenPalette,
+    FocusNext,
+    FocusPrev,
+    ToggleZoom,
+    SelectNext,
+    SelectPrev,
+    SelectFirst,
+    SelectLast,
+    PageDown,
+    PageUp,
+    StartFilter,
+    ClearFilter,
+    NextMatch,
+    PrevMatch,
+    ToggleFollow,
+    FocusChat,
+    Reconnect,
+    /// Close the overlay or leave the input line (Esc).
+    Close,
+    /// Accept the input line or palette entry (Enter).
+    Submit,
+    /// Insert a newline in the chat editor.
+    Newline,
+}
+
+/// Every action with its config name and default description, in palette order.
+pub const ACTIONS: &[(Action, &str, &str)] = &[
+    (Action::Quit, "quit", "Quit KubeStack-AI"),
+    (Action::ToggleHelp, "help", "Show or hide the key help"),
+    (Action::OpenPalette, "palette", "Open the command palette"),
+    (Action::FocusNext, "focus_next", "Focus the next pane"),
+    (Action::FocusPrev, "focus_prev", "Focus the previous pane"),
+    (Action::ToggleZoom, "zoom", "Zoom the focused pane / restore the layout"),
+    (Action::SelectNext, "select_next", "Move the selection down"),
+    (Action::SelectPrev, "select_prev", "Move the selection up"),
+    (Action::SelectFirst, "select_first", "Jump to the first entry"),
+    (Action::SelectLast, "select_last", "Jump to the last entry"),
+    (Action::PageDown, "page_down", "Scroll one page down"),
+    (Action::PageUp, "page_up", "Scroll one page up"),
+    (Action::StartFilter, "filter", "Filter the logs (highlight matches)"),
+    (Action::ClearFilter, "clear_filter", "Clear the log filter"),
+    (Action::NextMatch, "next_match", "Jump to the next filter match"),
+    (Action::PrevMatch, "prev_match", "Jump to the previous filter match"),
+    (Action::ToggleFollow, "toggle_follow", "Follow new log lines / pause"),
+    (Action::FocusChat, "chat", "Ask the AI about the selected instance"),
+    (Action::Reconnect, "reconnect", "Reconnect the selected instance now"),
+    (Action::Close, "close", "Close the overlay or input"),
+    (Action::Submit, "submit", "Accept the input"),
+    (Action::Newline, "newline", "Insert a newline in the chat editor"),
+];
+
+impl Action {
+    /// Looks an action up by its config name.
+    pub fn from_name(name: &str) -> Option<Action> {
+        ACTIONS
+            .iter()
+            .find(|(_, n, _)| *n == name)
+            .map(|(a, _, _)| *a)
+    }
+
+    /// The config name.
+    pub fn name(self) -> &'static str {
+        ACTIONS
+            .iter()
+            .find(|(a, _, _)| *a == self)
+            .map_or("?", |(_, n, _)| n)
+    }
+
+    /// The default description.
+    pub fn description(self) -> &'static str {
+        ACTIONS
+            .iter()
+            .find(|(a, _, _)| *a == self)
+            .map_or("", |(_, _, d)| d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for (action, name, _) in ACTIONS {
+            assert_eq!(Action::from_name(name), Some(*action));
+            assert_eq!(action.name(), *name);
+        }
+        assert_eq!(Action::from_name("format_disk"), None);
+    }
+}

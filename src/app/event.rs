@@ -1,0 +1,34 @@
+//! The one inbound event type of the UI loop; every producer sends these.
+
+use crate::plugins::InstanceSnapshot;
+
+/// Connection state of one instance, as its supervisor reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Health {
+    /// Not sampled yet.
+    Connecting,
+    /// The last collection succeeded.
+    Up,
+    /// Unreachable or timing out; retried after `retry_in_secs`.
+    Down { error: String, retry_in_secs: f64 },
+    /// Credentials refused: not retried until the user asks (`R`).
+    AuthFailed { error: String },
+    /// The instance cannot be collected as configured (missing password env, bad URL).
+    Misconfigured { error: String },
+}
+
+/// Everything the UI loop reacts to.
+#[derive(Debug)]
+pub enum AppEvent {
+    /// A terminal event (key, resize, paste …).
+    Input(crossterm::event::Event),
+    /// A fresh owned snapshot of instance `instance`.
+    Snapshot {
+        instance: usize,
+        snapshot: Box<InstanceSnapshot>,
+    },
+    /// A change of an instance's connection state.
+    Health { instance: usize, health: Health },
+    /// A signal or a fatal producer error asks the app to stop.
+    Shutdown(String),
+}

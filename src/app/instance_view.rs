@@ -1,0 +1,233 @@
+//! What the UI knows about one instance: health, facts, metric history, findings, logs.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::event::Health;
+use crate::config::InstanceConfig;
+use crate::diagnose::{Finding, Severity};
+use crate::model::{LogFilter, LogLevel, LogRingBuffer, MetricSeries};
+use crate::plugins::{InstanceFacts, InstanceSnapshot};
+
+/// A finding with the time it was first seen, for "newest first".
+#[derive(Debug, Clone)]
+pub struct FindingView {
+    pub finding: Finding,
+    pub first_seen: DateTime<Utc>,
+}
+
+/// The badge of an instance in the inventory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Badge {
+    Connecting,
+    Ok,
+    Warning,
+    Critical,
+    Down,
+}
+
+/// One instance as the UI holds it.
+#[derive(Debug)]
+pub struct InstanceView {
+    pub config: InstanceConfig,
+    pub endpoint: String,
+    pub health: Health,
+    pub facts: InstanceFacts,
+    /// Metric histories in the order the collector reports them.
+    pub metrics: Vec<MetricSeries>,
+    metric_index: HashMap<&'static str, usize>,
+    /// Current findings, newest first.
+    pub findings: Vec<FindingView>,
+    pub logs: LogRingBuffer,
+    pub last_update: Option<DateTime<Utc>>,
+    source: Arc<str>,
+    history: usize,
+}
+
+impl InstanceView {
+    /// An instance not yet sampled.
+    pub fn new(config: InstanceConfig, endpoint: String, history: usize, log_lines: usize) -> Self {
+        InstanceView {
+            source: Arc::from(config.name.as_str()),
+            config,
+            endpoint,
+            health: Health::Connecting,
+            facts: InstanceFacts::default(),
+            metrics: Vec::new(),
+            metric_index: HashMap::new(),
+            findings: Vec::new(),
+            logs: LogRingBuffer::new(log_lines),
+            last_update: None,
+            history,
+        }
+    }
+
+    /// Folds a snapshot in: metric history grows, findings are replaced (keeping first-seen
+    /// times of those still present), new log lines are appended.
+    pub fn apply_snapshot(&mut self, snap: InstanceSnapshot) {
+        self.health = Health::Up;
+        self.facts = snap.facts;
+        for m in snap.metrics {
+            let idx = *self.metric_index.entry(m.id).or_insert_with(|| {
+                self.metrics.push(MetricSeries::new(m.label, m.unit, self.history));
+                self.metrics.len() - 1
+            });
+            self.metrics[idx].push(m.value);
+        }
+        let now = snap.collected_at;
+        let mut findings: Vec<FindingView> = snap
+            .findings
+            .into_iter()
+            .map(|f| {
+                let first_seen = self
+                    .findings
+                    .iter()
+                    .find(|old| old.finding.id == f.id)
+                    .map_or(now, |old| old.first_seen);
+                FindingView {
+                    finding: f,
+                    first_seen,
+                }
+            })
+            .collect();
+        findings.sort_by(|a, b| {
+            b.first_seen
+                .cmp(&a.first_seen)
+                .then(b.finding.severity.cmp(&a.finding.severity))
+                .then(a.finding.id.cmp(&b.finding.id))
+        });
+        self.findings = findings;
+        for line in snap.logs {
+            let source: Arc<str> = Arc::from(format!("{}/{}", self.source, line.stream));
+            self.logs.push(line.at, source, line.level, line.text);
+        }
+        self.last_update = Some(now);
+    }
+
+    /// Records a health change; an error also lands in the logs pane.
+    pub fn apply_health(&mut self, health: Health) {
+        let message = match &health {
+            Health::Down { error, retry_in_secs } => {
+                Some(format!("down: {error} (retry in {retry_in_secs:.0}s)"))
+            }
+            Health::AuthFailed { error } => {
+                Some(format!("{error} — not retrying; fix the credentials and press R"))
+            }
+            Health::Misconfigured { error } => Some(format!("{error} — not retrying")),
+            _ => None,
+        };
+        if let Some(text) = message
+            && self.health != health
+        {
+            self.logs
+                .push(Utc::now(), self.source.clone(), LogLevel::Error, text);
+        }
+        self.health = health;
+    }
+
+    /// The inventory badge.
+    pub fn badge(&self) -> Badge {
+        match self.health {
+            Health::Connecting => Badge::Connecting,
+            Health::Down { .. } | Health::AuthFailed { .. } | Health::Misconfigured { .. } => {
+                Badge::Down
+            }
+            Health::Up => match self.findings.iter().map(|f| f.finding.severity).max() {
+                Some(Severity::Critical) => Badge::Critical,
+                Some(Severity::Warning) => Badge::Warning,
+                _ => Badge::Ok,
+            },
+        }
+    }
+
+    /// Applies the global log filter to this instance's buffer.
+    pub fn set_log_filter(&mut self, filter: Option<LogFilter>) {
+        self.logs.set_filter(filter);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::InstanceKind;
+    use crate::model::Unit;
+    use crate::plugins::{CollectedLog, MetricSample};
+
+    fn view() -> InstanceView {
+        let cfg = InstanceConfig {
+            name: "r1".into(),
+            kind: InstanceKind::Redis,
+            url: "redis://127.0.0.1:1".into(),
+            username: None,
+            password_env: None,
+            password_file: None,
+            group: None,
+            tags: vec![],
+        };
+        InstanceView::new(cfg, "redis://127.0.0.1:1".into(), 3, 100)
+    }
+
+    fn snap(at: i64, ids: &[(&str, Severity)]) -> InstanceSnapshot {
+        InstanceSnapshot {
+            collected_at: DateTime::from_timestamp(at, 0).unwrap(),
+            facts: InstanceFacts::default(),
+            metrics: vec![MetricSample {
+                id: "ops",
+                label: "ops/s",
+                unit: Unit::PerSecond,
+                value: at as f64,
+            }],
+            logs: vec![CollectedLog {
+                at: Utc::now(),
+                level: LogLevel::Info,
+                stream: "slowlog",
+                text: format!("line {at}"),
+            }],
+            findings: ids
+                .iter()
+                .map(|(id, s)| Finding::new(id, *s, "c", "t", "d", "r"))
+                .collect(),
+            has_baseline: true,
+        }
+    }
+
+    #[test]
+    fn findings_are_newest_first_and_keep_their_first_seen_time() {
+        let mut v = view();
+        v.apply_snapshot(snap(100, &[("A", Severity::Warning)]));
+        v.apply_snapshot(snap(200, &[("A", Severity::Warning), ("B", Severity::Info)]));
+        let ids: Vec<_> = v.findings.iter().map(|f| f.finding.id.as_str()).collect();
+        assert_eq!(ids, ["B", "A"]);
+        assert_eq!(v.findings[1].first_seen.timestamp(), 100);
+        assert_eq!(v.badge(), Badge::Warning);
+        v.apply_snapshot(snap(300, &[]));
+        assert!(v.findings.is_empty(), "resolved findings disappear");
+        assert_eq!(v.badge(), Badge::Ok);
+    }
+
+    #[test]
+    fn metric_history_is_bounded_and_logs_accumulate() {
+        let mut v = view();
+        for t in 1..=5 {
+            v.apply_snapshot(snap(t, &[]));
+        }
+        assert_eq!(v.metrics[0].len(), 3);
+        assert_eq!(v.metrics[0].latest(), Some(5.0));
+        assert_eq!(v.logs.len(), 5);
+    }
+
+    #[test]
+    fn health_errors_are_logged_once_and_badge_down() {
+        let mut v = view();
+        let down = Health::Down {
+            error: "cannot reach".into(),
+            retry_in_secs: 2.0,
+        };
+        v.apply_health(down.clone());
+        v.apply_health(down);
+        assert_eq!(v.logs.len(), 1);
+        assert_eq!(v.badge(), Badge::Down);
+    }
+}

@@ -1,0 +1,19 @@
+//! The application: one event loop over one inbound channel, plain state with a reducer,
+//! and one supervisor task per instance.
+
+mod action;
+mod event;
+mod instance_view;
+mod runtime;
+mod state;
+mod supervisor;
+
+pub use action::{ACTIONS, Action};
+pub use event::{AppEvent, Health};
+pub use instance_view::{Badge, FindingView, InstanceView};
+pub use runtime::{RunOptions, build_state, run_event_loop};
+pub use state::{
+    AppState, ChatMessage, ChatRole, Effect, InputTarget, LogsViewState, Overlay, PANE_ORDER,
+    PaneId, palette_entries,
+};
+pub use supervisor::{SupervisorCommand, SupervisorTiming, backoff_delay, supervise};

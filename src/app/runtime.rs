@@ -1,0 +1,132 @@
+//! The UI loop: receive events, reduce them into state, redraw at most once per frame and
+//! only when something changed. It never awaits network I/O — only its channel.
+
+use std::time::Duration;
+
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::event::AppEvent;
+use super::instance_view::InstanceView;
+use super::state::{AppState, Effect};
+use super::supervisor::SupervisorCommand;
+use crate::config::AppConfig;
+use crate::keymap::Keymap;
+use crate::theme::Theme;
+
+/// Loop settings.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    /// Upper bound of redraws per second.
+    pub max_fps: u32,
+}
+
+/// What the loop did, for tests and the log.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoopStats {
+    pub frames: u64,
+    pub events: u64,
+}
+
+/// The state for a configuration: instances grouped for the inventory (groups sorted by name,
+/// config order kept within a group). Returns the state and the config index of each view.
+pub fn build_state(config: &AppConfig, keymap: Keymap, notices: Vec<String>) -> (AppState, Vec<usize>) {
+    let mut order: Vec<usize> = (0..config.instances.len()).collect();
+    order.sort_by(|a, b| {
+        config.instances[*a]
+            .group_name()
+            .cmp(config.instances[*b].group_name())
+            .then(a.cmp(b))
+    });
+    let views = order
+        .iter()
+        .map(|&i| {
+            let inst = &config.instances[i];
+            let endpoint = crate::config::validate_url_for(inst)
+                .map(|u| crate::plugins::redis::connection::strip_credentials(&u))
+                .unwrap_or_else(|_| "(invalid url)".into());
+            InstanceView::new(
+                inst.clone(),
+                endpoint,
+                config.ui.metrics_history,
+                config.ui.log_buffer_lines,
+            )
+        })
+        .collect();
+    (AppState::new(views, keymap, notices), order)
+}
+
+/// Runs the loop until quit, a shutdown event, or the channel closing.
+pub async fn run_event_loop<B: Backend>(
+    terminal: &mut Terminal<B>,
+    state: &mut AppState,
+    theme: &Theme,
+    events: &mut mpsc::Receiver<AppEvent>,
+    supervisors: &[mpsc::Sender<SupervisorCommand>],
+    options: RunOptions,
+) -> Result<LoopStats, B::Error> {
+    let frame = Duration::from_secs_f64(1.0 / f64::from(options.max_fps.max(1)));
+    let mut stats = LoopStats::default();
+    let mut dirty = true;
+    let mut last_draw: Option<Instant> = None;
+    loop {
+        if dirty {
+            let due = last_draw.map_or_else(Instant::now, |t| t + frame);
+            if Instant::now() >= due {
+                terminal.draw(|f| crate::ui::draw(f, state, theme))?;
+                stats.frames += 1;
+                last_draw = Some(Instant::now());
+                dirty = false;
+                continue;
+            }
+            // Something changed but the last frame was too recent: gather more events until due.
+            tokio::select! {
+                ev = events.recv() => match ev {
+                    Some(ev) => dirty |= handle(state, ev, supervisors, &mut stats),
+                    None => break,
+                },
+                _ = tokio::time::sleep_until(due) => {}
+            }
+        } else {
+            match events.recv().await {
+                Some(ev) => dirty |= handle(state, ev, supervisors, &mut stats),
+                None => break,
+            }
+        }
+        // Drain whatever else is queued so that one frame shows all of it.
+        while let Ok(ev) = events.try_recv() {
+            dirty |= handle(state, ev, supervisors, &mut stats);
+            if state.quit {
+                break;
+            }
+        }
+        if state.quit {
+            break;
+        }
+    }
+    Ok(stats)
+}
+
+fn handle(
+    state: &mut AppState,
+    event: AppEvent,
+    supervisors: &[mpsc::Sender<SupervisorCommand>],
+    stats: &mut LoopStats,
+) -> bool {
+    stats.events += 1;
+    let (dirty, effects) = state.handle_event(event);
+    for effect in effects {
+        match effect {
+            Effect::Quit => state.quit = true,
+            Effect::Reconnect(i) => {
+                if let Some(tx) = supervisors.get(i) {
+                    // A full queue already holds a reconnect request.
+                    let _ = tx.try_send(SupervisorCommand::Reconnect);
+                }
+            }
+        }
+    }
+    dirty
+}

@@ -1,0 +1,527 @@
+//! The application state and its reducer: events in, state changes and effects out.
+//! Rendering only borrows this state (see `ui`).
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind};
+use ratatui_textarea::TextArea;
+
+use super::action::{ACTIONS, Action};
+use super::event::AppEvent;
+use super::instance_view::InstanceView;
+use crate::keymap::{KeyChord, Keymap, Section};
+use crate::model::LogFilter;
+
+/// The panes, in focus order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaneId {
+    Inventory,
+    Metrics,
+    Findings,
+    Logs,
+    Chat,
+}
+
+/// Focus order for Tab / Shift-Tab.
+pub const PANE_ORDER: [PaneId; 5] = [
+    PaneId::Inventory,
+    PaneId::Metrics,
+    PaneId::Findings,
+    PaneId::Logs,
+    PaneId::Chat,
+];
+
+impl PaneId {
+    /// The keymap section of the pane.
+    pub fn section(self) -> Section {
+        match self {
+            PaneId::Inventory => Section::Inventory,
+            PaneId::Metrics => Section::Metrics,
+            PaneId::Findings => Section::Findings,
+            PaneId::Logs => Section::Logs,
+            PaneId::Chat => Section::Chat,
+        }
+    }
+
+    /// Display name.
+    pub fn title(self) -> &'static str {
+        match self {
+            PaneId::Inventory => "Inventory",
+            PaneId::Metrics => "Metrics",
+            PaneId::Findings => "Findings",
+            PaneId::Logs => "Logs",
+            PaneId::Chat => "Chat with AI",
+        }
+    }
+}
+
+/// What floats above the panes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overlay {
+    None,
+    Help { scroll: usize },
+    Palette { query: String, selected: usize },
+}
+
+/// Where typed characters go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputTarget {
+    None,
+    Filter,
+    Chat,
+}
+
+/// Side effects the runtime performs for the reducer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Quit,
+    /// Ask the supervisor of this instance to reconnect now.
+    Reconnect(usize),
+}
+
+/// Scroll state of the logs pane.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogsViewState {
+    /// `None` = follow the newest line; otherwise the sequence number shown at the bottom.
+    pub anchor: Option<u64>,
+    /// The match `n`/`N` moved to.
+    pub cursor: Option<u64>,
+}
+
+/// Who said a chat line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatRole {
+    User,
+    /// The program itself (not a model): notices such as "AI not configured".
+    System,
+}
+
+/// One chat line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatMessage {
+    pub role: ChatRole,
+    pub text: String,
+}
+
+/// The whole UI state.
+pub struct AppState {
+    pub instances: Vec<InstanceView>,
+    /// Index into `instances` of the selected one.
+    pub selected: usize,
+    pub focus: PaneId,
+    pub zoomed: bool,
+    pub overlay: Overlay,
+    pub input: InputTarget,
+    /// The log filter being typed (applied live).
+    pub filter_draft: String,
+    pub findings_selected: usize,
+    pub logs_view: LogsViewState,
+    pub chat_editor: TextArea<'static>,
+    pub chat: Vec<ChatMessage>,
+    /// Problems to show on screen (broken theme or keymap file …).
+    pub notices: Vec<String>,
+    pub keymap: Keymap,
+    /// Rows of the terminal, for paging.
+    pub rows: u16,
+    pub quit: bool,
+}
+
+impl AppState {
+    /// A fresh state over the given instances (already in inventory order).
+    pub fn new(instances: Vec<InstanceView>, keymap: Keymap, notices: Vec<String>) -> Self {
+        let mut chat_editor = TextArea::default();
+        chat_editor.set_placeholder_text("Ask about the selected instance…");
+        AppState {
+            instances,
+            selected: 0,
+            focus: PaneId::Inventory,
+            zoomed: false,
+            overlay: Overlay::None,
+            input: InputTarget::None,
+            filter_draft: String::new(),
+            findings_selected: 0,
+            logs_view: LogsViewState::default(),
+            chat_editor,
+            chat: Vec::new(),
+            notices,
+            keymap,
+            rows: 24,
+            quit: false,
+        }
+    }
+
+    /// The selected instance.
+    pub fn current(&self) -> Option<&InstanceView> {
+        self.instances.get(self.selected)
+    }
+
+    fn current_mut(&mut self) -> Option<&mut InstanceView> {
+        self.instances.get_mut(self.selected)
+    }
+
+    /// Applies one event; returns whether the screen changed and what the runtime must do.
+    pub fn handle_event(&mut self, event: AppEvent) -> (bool, Vec<Effect>) {
+        match event {
+            AppEvent::Input(Event::Key(key)) => {
+                let effects = self.on_key(key);
+                (true, effects)
+            }
+            AppEvent::Input(Event::Resize(_, rows)) => {
+                self.rows = rows;
+                (true, Vec::new())
+            }
+            AppEvent::Input(Event::Paste(text)) => {
+                match self.input {
+                    InputTarget::Chat => {
+                        self.chat_editor.insert_str(text);
+                    }
+                    InputTarget::Filter => {
+                        self.filter_draft.push_str(&text.replace(['\r', '\n'], " "));
+                        self.apply_filter_draft();
+                    }
+                    InputTarget::None => return (false, Vec::new()),
+                }
+                (true, Vec::new())
+            }
+            AppEvent::Input(_) => (false, Vec::new()),
+            AppEvent::Snapshot { instance, snapshot } => {
+                if let Some(view) = self.instances.get_mut(instance) {
+                    view.apply_snapshot(*snapshot);
+                }
+                self.clamp_findings_selection();
+                (true, Vec::new())
+            }
+            AppEvent::Health { instance, health } => {
+                let changed = self
+                    .instances
+                    .get(instance)
+                    .is_some_and(|v| v.health != health);
+                if let Some(view) = self.instances.get_mut(instance) {
+                    view.apply_health(health);
+                }
+                (changed, Vec::new())
+            }
+            AppEvent::Shutdown(_) => {
+                self.quit = true;
+                (false, vec![Effect::Quit])
+            }
+        }
+    }
+
+    /// Dispatches a key through the keymap of the current mode.
+    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if key.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
+        let chord = KeyChord::from_event(&key);
+        match &self.overlay {
+            Overlay::Help { .. } => {
+                return match self.keymap.lookup(Section::Help, &chord) {
+                    Some(action) => self.apply(action),
+                    None => Vec::new(),
+                };
+            }
+            Overlay::Palette { .. } => {
+                if let Some(action) = self.keymap.lookup(Section::Palette, &chord) {
+                    return self.apply(action);
+                }
+                self.edit_palette_query(key);
+                return Vec::new();
+            }
+            Overlay::None => {}
+        }
+        match self.input {
+            InputTarget::Filter => {
+                if let Some(action) = self.keymap.lookup(Section::Input, &chord) {
+                    return self.apply(action);
+                }
+                match key.code {
+                    KeyCode::Char(c) => self.filter_draft.push(c),
+                    KeyCode::Backspace => {
+                        self.filter_draft.pop();
+                    }
+                    _ => return Vec::new(),
+                }
+                self.apply_filter_draft();
+                Vec::new()
+            }
+            InputTarget::Chat => {
+                if let Some(action) = self.keymap.lookup(Section::Input, &chord) {
+                    return self.apply(action);
+                }
+                self.chat_editor.input(key);
+                Vec::new()
+            }
+            InputTarget::None => {
+                let action = self
+                    .keymap
+                    .lookup(self.focus.section(), &chord)
+                    .or_else(|| self.keymap.lookup(Section::Global, &chord));
+                match action {
+                    Some(action) => self.apply(action),
+                    None => Vec::new(),
+                }
+            }
+        }
+    }
+
+    /// Applies a named action (from a key or the palette).
+    pub fn apply(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::Quit => {
+                self.quit = true;
+                return vec![Effect::Quit];
+            }
+            Action::ToggleHelp => {
+                self.overlay = match self.overlay {
+                    Overlay::Help { .. } => Overlay::None,
+                    _ => Overlay::Help { scroll: 0 },
+                };
+            }
+            Action::OpenPalette => {
+                self.overlay = Overlay::Palette {
+                    query: String::new(),
+                    selected: 0,
+                };
+            }
+            Action::FocusNext => self.cycle_focus(1),
+            Action::FocusPrev => self.cycle_focus(PANE_ORDER.len() - 1),
+            Action::ToggleZoom => self.zoomed = !self.zoomed,
+            Action::Close => self.close(),
+            Action::Submit => return self.submit(),
+            Action::Newline => {
+                if self.input == InputTarget::Chat {
+                    self.chat_editor.insert_newline();
+                }
+            }
+            Action::SelectNext => self.move_selection(1),
+            Action::SelectPrev => self.move_selection(-1),
+            Action::SelectFirst => self.move_selection(isize::MIN),
+            Action::SelectLast => self.move_selection(isize::MAX),
+            Action::PageDown => self.move_selection(self.page() as isize),
+            Action::PageUp => self.move_selection(-(self.page() as isize)),
+            Action::StartFilter => {
+                self.focus = PaneId::Logs;
+                self.input = InputTarget::Filter;
+                self.filter_draft = self
+                    .current()
+                    .and_then(|v| v.logs.filter())
+                    .map(|f| f.query().to_string())
+                    .unwrap_or_default();
+            }
+            Action::ClearFilter => {
+                self.filter_draft.clear();
+                self.apply_filter_draft();
+            }
+            Action::NextMatch => self.jump_to_match(true),
+            Action::PrevMatch => self.jump_to_match(false),
+            Action::ToggleFollow => {
+                self.logs_view = match self.logs_view.anchor {
+                    Some(_) => LogsViewState::default(),
+                    None => LogsViewState {
+                        anchor: self.current().and_then(|v| v.logs.iter().last()).map(|l| l.seq),
+                        cursor: None,
+                    },
+                };
+            }
+            Action::FocusChat => {
+                self.focus = PaneId::Chat;
+                self.input = InputTarget::Chat;
+            }
+            Action::Reconnect => return vec![Effect::Reconnect(self.selected)],
+        }
+        Vec::new()
+    }
+
+    fn page(&self) -> usize {
+        usize::from(self.rows / 4).max(3)
+    }
+
+    fn cycle_focus(&mut self, step: usize) {
+        let i = PANE_ORDER.iter().position(|p| *p == self.focus).unwrap_or(0);
+        self.focus = PANE_ORDER[(i + step) % PANE_ORDER.len()];
+    }
+
+    fn close(&mut self) {
+        if self.overlay != Overlay::None {
+            self.overlay = Overlay::None;
+        } else if self.input != InputTarget::None {
+            self.input = InputTarget::None;
+        } else if self.zoomed {
+            self.zoomed = false;
+        }
+    }
+
+    fn submit(&mut self) -> Vec<Effect> {
+        if let Overlay::Palette { query, selected } = &self.overlay {
+            let entries = palette_entries(query);
+            let chosen = entries.get(*selected).map(|(a, _, _)| *a);
+            self.overlay = Overlay::None;
+            return match chosen {
+                Some(action) => self.apply(action),
+                None => Vec::new(),
+            };
+        }
+        match self.input {
+            InputTarget::Filter => {
+                self.apply_filter_draft();
+                self.input = InputTarget::None;
+            }
+            InputTarget::Chat => self.send_chat(),
+            InputTarget::None => {}
+        }
+        Vec::new()
+    }
+
+    fn send_chat(&mut self) {
+        let text = self.chat_editor.lines().join("\n");
+        if text.trim().is_empty() {
+            return;
+        }
+        self.chat_editor = TextArea::default();
+        self.chat_editor
+            .set_placeholder_text("Ask about the selected instance…");
+        let name = self
+            .current()
+            .map(|v| v.config.name.clone())
+            .unwrap_or_else(|| "the selected instance".into());
+        self.chat.push(ChatMessage {
+            role: ChatRole::User,
+            text,
+        });
+        self.chat.push(ChatMessage {
+            role: ChatRole::System,
+            text: format!(
+                "The AI is not configured yet: this version has no LLM provider, so nothing was \
+                 sent and no answer is made up. The rule engine's findings for {name} are in the \
+                 Findings pane (Tab to focus, j/k to pick one)."
+            ),
+        });
+    }
+
+    fn move_selection(&mut self, delta: isize) {
+        if let Overlay::Help { scroll } = &mut self.overlay {
+            *scroll = step(*scroll, delta, usize::MAX / 2);
+            return;
+        }
+        if let Overlay::Palette { query, selected } = &mut self.overlay {
+            let n = palette_entries(query).len();
+            *selected = step(*selected, delta, n.saturating_sub(1));
+            return;
+        }
+        match self.focus {
+            PaneId::Inventory => {
+                let n = self.instances.len();
+                if n == 0 {
+                    return;
+                }
+                let new = step(self.selected, delta, n - 1);
+                if new != self.selected {
+                    let filter = self.current().and_then(|v| v.logs.filter().cloned());
+                    self.selected = new;
+                    self.findings_selected = 0;
+                    self.logs_view = LogsViewState::default();
+                    if let Some(v) = self.current_mut() {
+                        v.set_log_filter(filter);
+                    }
+                }
+            }
+            PaneId::Findings => {
+                let n = self.current().map_or(0, |v| v.findings.len());
+                self.findings_selected = step(self.findings_selected, delta, n.saturating_sub(1));
+            }
+            PaneId::Logs => self.scroll_logs(delta),
+            PaneId::Metrics | PaneId::Chat => {}
+        }
+    }
+
+    fn scroll_logs(&mut self, delta: isize) {
+        let Some(view) = self.instances.get(self.selected) else {
+            return;
+        };
+        let len = view.logs.len();
+        if len == 0 {
+            return;
+        }
+        let bottom = self
+            .logs_view
+            .anchor
+            .and_then(|seq| view.logs.index_of(seq))
+            .unwrap_or(len - 1);
+        let new = step(bottom, delta, len - 1);
+        self.logs_view.anchor = if new == len - 1 && delta > 0 {
+            None // scrolled back to the end: follow again
+        } else {
+            view.logs.line_at(new).map(|l| l.seq)
+        };
+    }
+
+    fn jump_to_match(&mut self, forward: bool) {
+        let half = self.page() / 2;
+        let Some(view) = self.instances.get(self.selected) else {
+            return;
+        };
+        let from = self.logs_view.cursor;
+        let target = if forward {
+            view.logs.next_match(from)
+        } else {
+            view.logs.prev_match(from)
+        };
+        let Some(target) = target else {
+            return;
+        };
+        let idx = view.logs.index_of(target).unwrap_or(0);
+        let bottom_idx = (idx + half).min(view.logs.len().saturating_sub(1));
+        self.logs_view = LogsViewState {
+            anchor: view.logs.line_at(bottom_idx).map(|l| l.seq),
+            cursor: Some(target),
+        };
+    }
+
+    fn apply_filter_draft(&mut self) {
+        let filter = LogFilter::new(&self.filter_draft);
+        self.logs_view.cursor = None;
+        if let Some(v) = self.current_mut() {
+            v.set_log_filter(filter);
+        }
+    }
+
+    fn edit_palette_query(&mut self, key: KeyEvent) {
+        if let Overlay::Palette { query, selected } = &mut self.overlay {
+            match key.code {
+                KeyCode::Char(c) => query.push(c),
+                KeyCode::Backspace => {
+                    query.pop();
+                }
+                _ => return,
+            }
+            *selected = 0;
+        }
+    }
+
+    fn clamp_findings_selection(&mut self) {
+        let n = self.current().map_or(0, |v| v.findings.len());
+        self.findings_selected = self.findings_selected.min(n.saturating_sub(1));
+    }
+}
+
+/// Palette entries matching a query (name or description, case-insensitive).
+pub fn palette_entries(query: &str) -> Vec<(Action, &'static str, &'static str)> {
+    let q = query.to_lowercase();
+    ACTIONS
+        .iter()
+        .filter(|(a, _, _)| !matches!(a, Action::Close | Action::Submit | Action::Newline))
+        .filter(|(_, name, desc)| {
+            q.is_empty() || name.contains(&q) || desc.to_lowercase().contains(&q)
+        })
+        .copied()
+        .collect()
+}
+
+/// `current + delta` clamped to `0..=max` (saturating for the MIN/MAX jumps).
+fn step(current: usize, delta: isize, max: usize) -> usize {
+    let next = if delta < 0 {
+        current.saturating_sub(delta.unsigned_abs())
+    } else {
+        current.saturating_add(delta as usize)
+    };
+    next.min(max)
+}

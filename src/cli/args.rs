@@ -1,0 +1,92 @@
+//! Command-line arguments (clap).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// KubeStack-AI — a terminal cockpit for SREs on call.
+#[derive(Debug, Parser)]
+#[command(name = "kubestack-ai", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file (default: ~/.config/kubestack-ai/config.toml).
+    #[arg(long, global = true, env = "KUBESTACK_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Theme: dark, light, high-contrast, or a user theme name.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub theme: Option<String>,
+    /// Log level of the log file: error, warn, info, debug, trace.
+    #[arg(long, global = true, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+    /// Seconds between two samples of an instance.
+    #[arg(long, global = true, value_name = "SECS")]
+    pub interval: Option<f64>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands; none opens the terminal UI.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Open the full-screen terminal UI (the default).
+    Interactive,
+    /// Write a commented configuration file.
+    Init {
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Show, locate or validate the configuration.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Print every resolved path (config, themes, keymap, data, logs).
+    Info,
+    /// Built-in plugins.
+    Plugin {
+        #[command(subcommand)]
+        action: PluginAction,
+    },
+    /// Diagnose one target: a configured instance name or a URL (redis://[:password@]host:port[/db]).
+    /// Exit code: 0 ok, 1 warning, 2 critical, 3 unknown / unreachable.
+    Diagnose {
+        /// Instance name or URL.
+        target: String,
+        #[arg(long, short, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+    },
+    /// Diagnose every configured instance, one line each; exit code of the worst.
+    Health {
+        #[arg(long, short, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+    },
+}
+
+/// `config` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print the merged configuration (all layers), passwords redacted.
+    Show,
+    /// Print the path of the configuration file.
+    Path,
+    /// Check the configuration, theme and keymap files; exit 1 if anything is wrong.
+    Validate,
+}
+
+/// `plugin` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PluginAction {
+    /// List the plugins, their supported versions and the health of their instances.
+    List {
+        #[arg(long, short, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+    },
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Markdown,
+}

@@ -1,0 +1,107 @@
+//! `init`, `config show|path|validate` and `info`.
+
+use std::path::Path;
+
+use color_eyre::eyre::{Result, WrapErr, bail};
+
+use crate::config::{AppPaths, CONFIG_TEMPLATE, ConfigError, LoadedConfig};
+use crate::keymap::Keymap;
+use crate::logging::LOG_FILE_PREFIX;
+use crate::theme::Theme;
+
+/// Writes the commented template; refuses to overwrite without `--force`.
+pub fn init(config: Option<&Path>, force: bool) -> Result<i32> {
+    let paths = AppPaths::resolve(config);
+    let file = &paths.config_file;
+    if file.exists() && !force {
+        bail!(
+            "{} already exists; use `kubestack-ai init --force` to overwrite it",
+            file.display()
+        );
+    }
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).wrap_err_with(|| format!("cannot create {}", dir.display()))?;
+    }
+    std::fs::write(file, CONFIG_TEMPLATE).wrap_err_with(|| format!("cannot write {}", file.display()))?;
+    println!("wrote {}", file.display());
+    println!("add your instances under [[instances]], then run `kubestack-ai config validate`");
+    Ok(0)
+}
+
+/// Prints the configuration file path.
+pub fn path(config: Option<&Path>) -> Result<i32> {
+    let paths = AppPaths::resolve(config);
+    println!("{}", paths.config_file.display());
+    if !paths.config_file.exists() {
+        eprintln!("(does not exist yet; `kubestack-ai init` writes it)");
+    }
+    Ok(0)
+}
+
+/// Prints the merged configuration with URL passwords redacted.
+pub fn show(loaded: &LoadedConfig) -> Result<i32> {
+    let mut config = loaded.config.clone();
+    for inst in &mut config.instances {
+        if let Ok(mut url) = url::Url::parse(&inst.url)
+            && url.password().is_some()
+        {
+            let _ = url.set_password(Some("REDACTED"));
+            inst.url = url.to_string();
+        }
+    }
+    let text = toml::to_string_pretty(&config).wrap_err("cannot print the configuration")?;
+    println!("# merged from: built-in defaults, {}{}, KUBESTACK_* environment, flags",
+        loaded.paths.config_file.display(),
+        if loaded.file_found { "" } else { " (not found)" });
+    print!("{text}");
+    Ok(0)
+}
+
+/// Validates the configuration, theme and keymap; prints every problem.
+pub fn validate(loaded: Result<LoadedConfig, ConfigError>) -> i32 {
+    let loaded = match loaded {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    let mut problems = Vec::new();
+    let (_, theme_err) = Theme::load(&loaded.config.theme, &loaded.paths.themes_dir);
+    let (_, keymap_err) = Keymap::load(&loaded.paths.keymap_file);
+    problems.extend(theme_err);
+    problems.extend(keymap_err);
+    for p in &problems {
+        eprintln!("{p}");
+    }
+    if !problems.is_empty() {
+        return 1;
+    }
+    println!(
+        "ok: {} ({} instance{})",
+        if loaded.file_found {
+            loaded.paths.config_file.display().to_string()
+        } else {
+            format!("built-in defaults ({} not found)", loaded.paths.config_file.display())
+        },
+        loaded.config.instances.len(),
+        if loaded.config.instances.len() == 1 { "" } else { "s" }
+    );
+    0
+}
+
+/// Prints every resolved path.
+pub fn info(config: Option<&Path>) -> Result<i32> {
+    let p = AppPaths::resolve(config);
+    let exists = |path: &Path| if path.exists() { "" } else { "  (not present)" };
+    println!("kubestack-ai {}", env!("CARGO_PKG_VERSION"));
+    println!("config file   {}{}", p.config_file.display(), exists(&p.config_file));
+    println!("config dir    {}{}", p.config_dir.display(), exists(&p.config_dir));
+    println!("themes dir    {}{}", p.themes_dir.display(), exists(&p.themes_dir));
+    println!("keymap file   {}{}", p.keymap_file.display(), exists(&p.keymap_file));
+    println!("data dir      {}{}", p.data_dir.display(), exists(&p.data_dir));
+    println!("log dir       {}{}", p.log_dir.display(), exists(&p.log_dir));
+    println!("log files     {}/{LOG_FILE_PREFIX}.YYYY-MM-DD (daily, 7 kept)", p.log_dir.display());
+    println!("built-in themes  dark, light, high-contrast");
+    Ok(0)
+}

@@ -1,0 +1,73 @@
+//! `diagnose <TARGET>` and `health`.
+
+use color_eyre::eyre::Result;
+
+use super::OutputFormat;
+use super::report::{render_health, render_report, worst_exit_code};
+use crate::config::{InstanceConfig, InstanceKind, LoadedConfig};
+use crate::diagnose::diagnose_instance;
+
+/// Resolves a target: a configured instance name, or a URL for an ad-hoc instance.
+pub fn resolve_target(loaded: &LoadedConfig, target: &str) -> Result<InstanceConfig, String> {
+    if let Some(inst) = loaded.config.instances.iter().find(|i| i.name == target) {
+        return Ok(inst.clone());
+    }
+    if !target.contains("://") {
+        let names: Vec<&str> = loaded.config.instances.iter().map(|i| i.name.as_str()).collect();
+        return Err(format!(
+            "`{target}` is neither a configured instance ({}) nor a URL such as redis://host:6379",
+            if names.is_empty() { "none configured".to_string() } else { names.join(", ") }
+        ));
+    }
+    let kind = match target.split("://").next() {
+        Some("redis" | "rediss") => InstanceKind::Redis,
+        Some(scheme) => return Err(format!("unsupported URL scheme `{scheme}` (supported: redis, rediss)")),
+        None => return Err("empty URL".into()),
+    };
+    let url = crate::config::validate_url(kind, target)?;
+    Ok(InstanceConfig {
+        name: crate::plugins::redis::connection::strip_credentials(&url),
+        kind,
+        url: target.to_string(),
+        username: None,
+        password_env: None,
+        password_file: None,
+        group: None,
+        tags: Vec::new(),
+    })
+}
+
+/// Prints the diagnosis of one target; the exit code follows its status.
+pub async fn diagnose(loaded: &LoadedConfig, target: &str, output: OutputFormat) -> Result<i32> {
+    let instance = match resolve_target(loaded, target) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(3);
+        }
+    };
+    let report = diagnose_instance(&instance, &loaded.config).await;
+    println!("{}", render_report(&report, output).trim_end());
+    Ok(report.status.exit_code())
+}
+
+/// Diagnoses every configured instance concurrently; prints one line each.
+pub async fn health(loaded: &LoadedConfig, output: OutputFormat) -> Result<i32> {
+    if loaded.config.instances.is_empty() {
+        eprintln!(
+            "no instances configured in {} (run `kubestack-ai init`)",
+            loaded.paths.config_file.display()
+        );
+        return Ok(3);
+    }
+    let reports = futures::future::join_all(
+        loaded
+            .config
+            .instances
+            .iter()
+            .map(|i| diagnose_instance(i, &loaded.config)),
+    )
+    .await;
+    print!("{}", render_health(&reports, output));
+    Ok(worst_exit_code(&reports))
+}

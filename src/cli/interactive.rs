@@ -1,0 +1,147 @@
+//! `interactive`: wires producers (terminal input, signals, one supervisor per instance)
+//! to the UI loop, and tears everything down on exit.
+
+use std::time::Duration;
+
+use color_eyre::eyre::{Result, WrapErr};
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::{
+    AppEvent, Health, RunOptions, SupervisorCommand, SupervisorTiming, build_state,
+    run_event_loop, supervise,
+};
+use crate::config::LoadedConfig;
+use crate::keymap::Keymap;
+use crate::plugins::plugin_for;
+use crate::theme::Theme;
+
+/// Capacity of the inbound channel; producers wait when the UI falls behind.
+const EVENT_QUEUE: usize = 1024;
+
+/// Runs the terminal UI until the user quits or a signal arrives.
+pub fn run(loaded: LoadedConfig) -> Result<i32> {
+    let LoadedConfig { config, paths, file_found } = loaded;
+    let log_guard = super::start_logging_paths(&paths.log_dir, &config.log_level);
+    let (keymap, keymap_err) = Keymap::load(&paths.keymap_file);
+    let (theme, theme_err) = Theme::load(&config.theme, &paths.themes_dir);
+    let mut notices: Vec<String> = keymap_err.into_iter().chain(theme_err).collect();
+    if let Err(e) = &log_guard {
+        notices.push(e.clone());
+    }
+    if config.instances.is_empty() {
+        notices.push(if file_found {
+            format!("no [[instances]] in {}", paths.config_file.display())
+        } else {
+            "no config file: run `kubestack-ai init`".to_string()
+        });
+    }
+    for n in &notices {
+        tracing::warn!("{n}");
+    }
+    crate::tui::install_hooks()?;
+    let rt = super::runtime()?;
+    let code = rt.block_on(async move {
+        let (mut state, order) = build_state(&config, keymap, notices);
+        let (tx, mut rx) = mpsc::channel::<AppEvent>(EVENT_QUEUE);
+        let cancel = CancellationToken::new();
+        let timing = SupervisorTiming {
+            interval: Duration::from_secs_f64(config.collector.interval_secs),
+            backoff_base: Duration::from_secs(1),
+            backoff_max: Duration::from_secs_f64(config.collector.backoff_max_secs),
+        };
+        let mut tasks = Vec::new();
+        let mut commands = Vec::new();
+        for (view, &cfg_index) in order.iter().enumerate() {
+            let instance = &config.instances[cfg_index];
+            let (cmd_tx, cmd_rx) = mpsc::channel::<SupervisorCommand>(4);
+            commands.push(cmd_tx);
+            match plugin_for(instance.kind).collector(instance, &config) {
+                Ok(collector) => tasks.push(tokio::spawn(supervise(
+                    view,
+                    collector,
+                    tx.clone(),
+                    cmd_rx,
+                    timing,
+                    cancel.clone(),
+                ))),
+                Err(e) => state.instances[view].apply_health(Health::Misconfigured {
+                    error: e.to_string(),
+                }),
+            }
+        }
+        tasks.push(tokio::spawn(forward_terminal_input(tx.clone(), cancel.clone())));
+        tasks.push(tokio::spawn(forward_signals(tx.clone(), cancel.clone())));
+        drop(tx);
+
+        let mut terminal = crate::tui::init().wrap_err("cannot set up the terminal")?;
+        let size = terminal.size().map(|s| s.height).unwrap_or(24);
+        state.rows = size;
+        let options = RunOptions { max_fps: config.ui.max_fps };
+        let result = run_event_loop(&mut terminal, &mut state, &theme, &mut rx, &commands, options).await;
+        cancel.cancel();
+        let restored = crate::tui::restore();
+        // Give tasks a moment to observe the cancellation; none of them holds the terminal.
+        let _ = tokio::time::timeout(Duration::from_secs(2), futures::future::join_all(tasks)).await;
+        let stats = result.wrap_err("drawing the screen failed")?;
+        restored.wrap_err("cannot restore the terminal")?;
+        tracing::info!(frames = stats.frames, events = stats.events, "UI closed");
+        Ok::<i32, color_eyre::Report>(0)
+    });
+    drop(log_guard);
+    code
+}
+
+/// Terminal input is one producer among others.
+async fn forward_terminal_input(tx: mpsc::Sender<AppEvent>, cancel: CancellationToken) {
+    let mut stream = crossterm::event::EventStream::new();
+    loop {
+        tokio::select! {
+            ev = stream.next() => match ev {
+                Some(Ok(ev)) => {
+                    if tx.send(AppEvent::Input(ev)).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Err(e)) => {
+                    let _ = tx.send(AppEvent::Shutdown(format!("terminal input failed: {e}"))).await;
+                    return;
+                }
+                None => return,
+            },
+            _ = cancel.cancelled() => return,
+        }
+    }
+}
+
+/// SIGTERM, SIGHUP and SIGINT (from `kill`; Ctrl-C in raw mode arrives as a key) end the UI cleanly.
+async fn forward_signals(tx: mpsc::Sender<AppEvent>, cancel: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
+        ) else {
+            tracing::warn!("cannot listen for signals");
+            return;
+        };
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+            _ = hup.recv() => "SIGHUP",
+            _ = cancel.cancelled() => return,
+        };
+        tracing::info!("{name} received, shutting down");
+        let _ = tx.send(AppEvent::Shutdown(name.to_string())).await;
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => { let _ = tx.send(AppEvent::Shutdown("Ctrl-C".into())).await; }
+            _ = cancel.cancelled() => {}
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! The command line: subcommands dispatch here; `color_eyre::Report` lives only at this edge.
+
+mod args;
+mod config_cmd;
+mod diagnose_cmd;
+mod interactive;
+mod plugin_cmd;
+mod report;
+
+pub use args::{Cli, Command, ConfigAction, OutputFormat, PluginAction};
+
+use color_eyre::eyre::{Result, WrapErr};
+
+use crate::config::{CliOverrides, CollectorOverrides, LoadedConfig, load_config};
+
+/// Runs the parsed command line; returns the process exit code.
+pub fn run(cli: Cli) -> Result<i32> {
+    let overrides = CliOverrides {
+        theme: cli.theme.clone(),
+        log_level: cli.log_level.clone(),
+        collector: cli.interval.map(|secs| CollectorOverrides {
+            interval_secs: Some(secs),
+        }),
+    };
+    let config_path = cli.config.clone();
+    let load = || load_config(config_path.as_deref(), &overrides);
+    let command = cli.command.unwrap_or(Command::Interactive);
+    // The TUI installs its own hooks (they restore the terminal first); everything else gets
+    // color-eyre's defaults.
+    if !matches!(command, Command::Interactive) && color_eyre::install().is_err() {
+        eprintln!("warning: error reports will not be formatted");
+    }
+    match command {
+        Command::Init { force } => config_cmd::init(config_path.as_deref(), force),
+        Command::Info => config_cmd::info(config_path.as_deref()),
+        Command::Config { action: ConfigAction::Path } => config_cmd::path(config_path.as_deref()),
+        Command::Config { action: ConfigAction::Show } => config_cmd::show(&load()?),
+        Command::Config { action: ConfigAction::Validate } => Ok(config_cmd::validate(load())),
+        Command::Plugin { action: PluginAction::List { output } } => {
+            let loaded = load()?;
+            let _log = start_logging(&loaded);
+            runtime()?.block_on(plugin_cmd::list(&loaded, output))
+        }
+        Command::Diagnose { target, output } => match load() {
+            Ok(loaded) => {
+                let _log = start_logging(&loaded);
+                runtime()?.block_on(diagnose_cmd::diagnose(&loaded, &target, output))
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                Ok(3)
+            }
+        },
+        Command::Health { output } => match load() {
+            Ok(loaded) => {
+                let _log = start_logging(&loaded);
+                runtime()?.block_on(diagnose_cmd::health(&loaded, output))
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                Ok(3)
+            }
+        },
+        Command::Interactive => {
+            let loaded = load()?;
+            interactive::run(loaded)
+        }
+    }
+}
+
+/// A two-worker runtime: the machine has two cores and the work is I/O-bound.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .wrap_err("cannot start the async runtime")
+}
+
+/// File logging for a TUI session: errors are returned for the screen, not printed.
+fn start_logging_paths(
+    log_dir: &std::path::Path,
+    level: &str,
+) -> Result<tracing_appender::non_blocking::WorkerGuard, String> {
+    crate::logging::init_file_logging(log_dir, level)
+}
+
+/// File logging for a command; a problem is reported on stderr and the command goes on.
+fn start_logging(loaded: &LoadedConfig) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    match crate::logging::init_file_logging(&loaded.paths.log_dir, &loaded.config.log_level) {
+        Ok(guard) => Some(guard),
+        Err(e) => {
+            eprintln!("warning: {e}; continuing without a log file");
+            None
+        }
+    }
+}

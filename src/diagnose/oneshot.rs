@@ -1,0 +1,54 @@
+//! A one-shot diagnosis of one instance: two samples Δt apart (rates need two), then the
+//! findings of the second. Used by `diagnose`, `health` and `plugin list`.
+
+use std::time::Duration;
+
+use chrono::Utc;
+
+use super::{DiagnosisReport, DiagnosisStatus, TargetInfo};
+use crate::config::{AppConfig, InstanceConfig};
+use crate::plugins::{PluginError, plugin_for};
+
+/// Diagnoses one instance; connection problems become an `unknown` report, never an error.
+pub async fn diagnose_instance(instance: &InstanceConfig, config: &AppConfig) -> DiagnosisReport {
+    let endpoint = crate::config::validate_url_for(instance)
+        .map(|u| crate::plugins::redis::connection::strip_credentials(&u))
+        .unwrap_or_else(|_| "(invalid url)".into());
+    let mut target = TargetInfo {
+        name: instance.name.clone(),
+        kind: instance.kind.to_string(),
+        endpoint,
+        version: None,
+    };
+    let unknown = |target: TargetInfo, e: PluginError| DiagnosisReport {
+        target,
+        collected_at: Utc::now(),
+        status: DiagnosisStatus::Unknown,
+        findings: Vec::new(),
+        error: Some(e.to_string()),
+    };
+    let mut collector = match plugin_for(instance.kind).collector(instance, config) {
+        Ok(c) => c,
+        Err(e) => return unknown(target, e),
+    };
+    target.endpoint = collector.endpoint().to_string();
+    if let Err(e) = collector.collect().await {
+        return unknown(target, e);
+    }
+    tokio::time::sleep(Duration::from_secs_f64(config.collector.diagnose_sample_secs)).await;
+    match collector.collect().await {
+        Ok(snapshot) => {
+            target.version = snapshot.facts.version.clone();
+            let mut findings = snapshot.findings;
+            super::sort_findings(&mut findings);
+            DiagnosisReport {
+                target,
+                collected_at: snapshot.collected_at,
+                status: DiagnosisStatus::from_findings(&findings),
+                findings,
+                error: None,
+            }
+        }
+        Err(e) => unknown(target, e),
+    }
+}

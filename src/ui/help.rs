@@ -1,0 +1,50 @@
+//! The `?` overlay, generated from the keymap registry.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph};
+
+use super::{centered, pane_block};
+use crate::app::AppState;
+use crate::theme::Theme;
+
+/// Help lines: per section, keys sharing an action and description are joined.
+pub fn help_lines<'a>(state: &AppState, theme: &Theme) -> Vec<Line<'a>> {
+    let mut lines = Vec::new();
+    for (section, bindings) in state.keymap.sections() {
+        if bindings.is_empty() {
+            continue;
+        }
+        lines.push(Line::from(Span::styled(
+            format!("[{}]", section.name()),
+            Style::default().fg(theme.accent).add_modifier(Modifier::BOLD),
+        )));
+        let mut rows: Vec<(String, String)> = Vec::new();
+        for b in bindings {
+            match rows.iter_mut().find(|(_, d)| *d == b.description) {
+                Some((keys, _)) => keys.push_str(&format!(", {}", b.key)),
+                None => rows.push((b.key.to_string(), b.description.clone())),
+            }
+        }
+        for (keys, desc) in rows {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {keys:<16} "), Style::default().add_modifier(Modifier::BOLD)),
+                Span::raw(desc),
+            ]));
+        }
+    }
+    lines
+}
+
+pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, scroll: usize) {
+    let rect = centered(area, 80, 85);
+    frame.render_widget(Clear, rect);
+    let block = pane_block(Line::from(" Help — keys (from the keymap; Esc closes) "), true, theme)
+        .style(Style::default().bg(theme.background).fg(theme.foreground));
+    let lines = help_lines(state, theme);
+    let inner_h = rect.height.saturating_sub(2) as usize;
+    let scroll = scroll.min(lines.len().saturating_sub(inner_h));
+    frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll as u16, 0)), rect);
+}

@@ -1,0 +1,67 @@
+//! The inventory pane: instances grouped, each with a health badge.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::{ellipsize, muted_line, pane_block};
+use crate::app::{AppState, Badge};
+use crate::theme::Theme;
+
+/// Badge glyph, label and colour.
+pub(crate) fn badge_style(badge: Badge, theme: &Theme) -> (&'static str, &'static str, ratatui::style::Color) {
+    match badge {
+        Badge::Connecting => ("○", "…", theme.unknown),
+        Badge::Ok => ("●", "ok", theme.ok),
+        Badge::Warning => ("●", "WARN", theme.warning),
+        Badge::Critical => ("●", "CRIT", theme.critical),
+        Badge::Down => ("✖", "down", theme.down),
+    }
+}
+
+pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, focused: bool) {
+    let block = pane_block(Line::from(" Inventory "), focused, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = inner.width as usize;
+    let mut lines = vec![muted_line(ellipsize("ctx: none · static config", width), theme)];
+    if state.instances.is_empty() {
+        lines.push(muted_line("no instances configured", theme));
+        lines.push(muted_line("run `kubestack-ai init`", theme));
+    }
+    let mut group: Option<&str> = None;
+    let mut selected_line = 0;
+    for (i, view) in state.instances.iter().enumerate() {
+        let g = view.config.group_name();
+        if group != Some(g) {
+            group = Some(g);
+            lines.push(Line::from(Span::styled(
+                ellipsize(&format!("▾ {g}"), width),
+                Style::default().fg(theme.accent).add_modifier(Modifier::BOLD),
+            )));
+        }
+        let (glyph, label, color) = badge_style(view.badge(), theme);
+        let name_width = width.saturating_sub(4 + label.len() + 1);
+        let name = ellipsize(&view.config.name, name_width);
+        let pad = name_width.saturating_sub(name.chars().count());
+        let mut line = Line::from(vec![
+            Span::raw("  "),
+            Span::styled(glyph, Style::default().fg(color)),
+            Span::raw(" "),
+            Span::raw(name),
+            Span::raw(" ".repeat(pad + 1)),
+            Span::styled(label, Style::default().fg(color).add_modifier(Modifier::BOLD)),
+        ]);
+        if i == state.selected {
+            selected_line = lines.len();
+            let style = Style::default().bg(theme.selection_bg).fg(theme.selection_fg);
+            line = line.style(if focused { style.add_modifier(Modifier::BOLD) } else { style });
+        }
+        lines.push(line);
+    }
+    let height = inner.height as usize;
+    let offset = selected_line.saturating_sub(height.saturating_sub(1));
+    frame.render_widget(Paragraph::new(lines).scroll((offset as u16, 0)), inner);
+}

@@ -1,0 +1,128 @@
+//! The metrics pane: identity line, then one sparkline row per metric with value and trend.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Sparkline, Wrap};
+
+use super::{ellipsize, muted_line, pane_block};
+use crate::app::{AppState, Health};
+use crate::model::Unit;
+use crate::theme::Theme;
+
+const LABEL_WIDTH: u16 = 16;
+const VALUE_WIDTH: u16 = 13;
+
+pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, focused: bool) {
+    let title = match state.current() {
+        Some(v) => format!(" Metrics — {} ", v.config.name),
+        None => " Metrics ".to_string(),
+    };
+    let block = pane_block(Line::from(title), focused, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let Some(view) = state.current() else {
+        frame.render_widget(Paragraph::new(muted_line("no instance selected", theme)), inner);
+        return;
+    };
+    if inner.height == 0 {
+        return;
+    }
+    let facts = &view.facts;
+    let mut header = vec![Span::styled(
+        format!("{} {}", view.config.kind, facts.version.as_deref().unwrap_or("?")),
+        Style::default().fg(theme.accent).add_modifier(Modifier::BOLD),
+    )];
+    if let Some(role) = &facts.role {
+        header.push(Span::raw(format!(" · {role}")));
+    }
+    if let Some(up) = facts.uptime_secs {
+        header.push(Span::raw(format!(" · up {}", Unit::Seconds.format(up as f64))));
+    }
+    if let Some((_, policy)) = facts.extra.iter().find(|(k, _)| k == "maxmemory_policy") {
+        header.push(Span::raw(format!(" · {policy}")));
+    }
+    header.push(Span::styled(format!(" · {}", view.endpoint), Style::default().fg(theme.muted)));
+    let header_area = Rect { height: 1, ..inner };
+    frame.render_widget(Paragraph::new(Line::from(header)), header_area);
+
+    let body = Rect {
+        y: inner.y + 1,
+        height: inner.height - 1,
+        ..inner
+    };
+    let problem = match &view.health {
+        Health::Down { error, .. } | Health::AuthFailed { error } | Health::Misconfigured { error } => {
+            Some(error.as_str())
+        }
+        _ => None,
+    };
+    let mut y = body.y;
+    if let Some(err) = problem {
+        let p = Paragraph::new(Line::from(Span::styled(
+            format!("✖ {err}"),
+            Style::default().fg(theme.down),
+        )))
+        .wrap(Wrap { trim: true });
+        let h = body.height.min(2);
+        frame.render_widget(p, Rect { y, height: h, ..body });
+        y += h;
+    }
+    if view.metrics.is_empty() {
+        if problem.is_none() && y < body.bottom() {
+            frame.render_widget(
+                Paragraph::new(muted_line("waiting for the first sample…", theme)),
+                Rect { y, height: 1, ..body },
+            );
+        }
+        return;
+    }
+    let spark_width = body.width.saturating_sub(LABEL_WIDTH + VALUE_WIDTH + 2);
+    for series in &view.metrics {
+        if y >= body.bottom() {
+            break;
+        }
+        let row = Rect { y, height: 1, ..body };
+        let label = Span::styled(
+            format!("{:<w$}", ellipsize(&series.label, LABEL_WIDTH as usize - 1), w = LABEL_WIDTH as usize),
+            Style::default().fg(theme.muted),
+        );
+        frame.render_widget(Paragraph::new(Line::from(label)), Rect { width: LABEL_WIDTH.min(row.width), ..row });
+        if spark_width > 0 {
+            let points = series.sparkline_points(spark_width as usize);
+            let spark = Sparkline::default()
+                .data(&points)
+                .max(1000)
+                .style(Style::default().fg(theme.sparkline));
+            frame.render_widget(
+                spark,
+                Rect {
+                    x: row.x + LABEL_WIDTH,
+                    width: spark_width,
+                    ..row
+                },
+            );
+        }
+        let value = series
+            .latest()
+            .map(|v| series.unit.format(v))
+            .unwrap_or_else(|| "–".into());
+        let trend = match series.trend() {
+            Some(t) if t > 0.0 => "▲",
+            Some(t) if t < 0.0 => "▼",
+            _ => " ",
+        };
+        let value_x = row.x + row.width.saturating_sub(VALUE_WIDTH);
+        let text = format!("{:>w$} {trend}", ellipsize(&value, VALUE_WIDTH as usize - 2), w = VALUE_WIDTH as usize - 2);
+        frame.render_widget(
+            Paragraph::new(Line::from(Span::styled(text, Style::default().add_modifier(Modifier::BOLD)))),
+            Rect {
+                x: value_x.max(row.x),
+                width: VALUE_WIDTH.min(row.width),
+                ..row
+            },
+        );
+        y += 1;
+    }
+}

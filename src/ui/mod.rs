@@ -1,0 +1,128 @@
+//! Views: each pane renders from a shared borrow of the state; nothing here mutates it.
+
+mod chat;
+mod findings;
+mod help;
+mod inventory;
+mod logs;
+mod metrics;
+mod palette;
+mod status_bar;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
+
+use crate::app::{AppState, Overlay, PaneId};
+use crate::theme::Theme;
+
+/// Smallest area the dashboard lays out; below it a notice is shown instead.
+pub const MIN_WIDTH: u16 = 40;
+pub const MIN_HEIGHT: u16 = 10;
+
+/// Draws the whole screen.
+pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) {
+    let area = frame.area();
+    let base = Style::default().bg(theme.background).fg(theme.foreground);
+    frame.buffer_mut().set_style(area, base);
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let msg = format!(
+            "terminal too small ({}×{}); need {MIN_WIDTH}×{MIN_HEIGHT} — q quits",
+            area.width, area.height
+        );
+        frame.render_widget(Paragraph::new(msg).wrap(Wrap { trim: true }), area);
+        return;
+    }
+    let [main, status] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    if state.zoomed {
+        draw_pane(frame, state, theme, state.focus, main);
+    } else {
+        let inventory_width = if area.width >= 120 { 28 } else { 22 };
+        let chat_width = (area.width * 28 / 100).max(22);
+        let [inventory, center, chat] = Layout::horizontal([
+            Constraint::Length(inventory_width),
+            Constraint::Min(10),
+            Constraint::Length(chat_width),
+        ])
+        .areas(main);
+        let [metrics, findings, logs] = Layout::vertical([
+            Constraint::Percentage(38),
+            Constraint::Percentage(30),
+            Constraint::Min(3),
+        ])
+        .areas(center);
+        draw_pane(frame, state, theme, PaneId::Inventory, inventory);
+        draw_pane(frame, state, theme, PaneId::Metrics, metrics);
+        draw_pane(frame, state, theme, PaneId::Findings, findings);
+        draw_pane(frame, state, theme, PaneId::Logs, logs);
+        draw_pane(frame, state, theme, PaneId::Chat, chat);
+    }
+    status_bar::render(frame, status, state, theme);
+    match &state.overlay {
+        Overlay::Help { scroll } => help::render(frame, main, state, theme, *scroll),
+        Overlay::Palette { query, selected } => {
+            palette::render(frame, main, state, theme, query, *selected)
+        }
+        Overlay::None => {}
+    }
+}
+
+fn draw_pane(frame: &mut Frame, state: &AppState, theme: &Theme, pane: PaneId, area: Rect) {
+    let focused = state.focus == pane;
+    match pane {
+        PaneId::Inventory => inventory::render(frame, area, state, theme, focused),
+        PaneId::Metrics => metrics::render(frame, area, state, theme, focused),
+        PaneId::Findings => findings::render(frame, area, state, theme, focused),
+        PaneId::Logs => logs::render(frame, area, state, theme, focused),
+        PaneId::Chat => chat::render(frame, area, state, theme, focused),
+    }
+}
+
+/// The frame of a pane: rounded border, highlighted when focused.
+pub(crate) fn pane_block<'a>(title: Line<'a>, focused: bool, theme: &Theme) -> Block<'a> {
+    let border = if focused {
+        theme.border_focused
+    } else {
+        theme.border
+    };
+    let mut title_style = Style::default().fg(theme.title);
+    if focused {
+        title_style = title_style.add_modifier(Modifier::BOLD);
+    }
+    Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(Style::default().fg(border))
+        .title(title.style(title_style))
+}
+
+/// A muted one-line message.
+pub(crate) fn muted_line<'a>(text: impl Into<String>, theme: &Theme) -> Line<'a> {
+    Line::from(Span::styled(text.into(), Style::default().fg(theme.muted)))
+}
+
+/// A rectangle of `percent_x` × `percent_y` centred in `area`.
+pub(crate) fn centered(area: Rect, percent_x: u16, percent_y: u16) -> Rect {
+    let w = area.width * percent_x / 100;
+    let h = area.height * percent_y / 100;
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+/// Truncates to `max` characters with an ellipsis.
+pub(crate) fn ellipsize(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let mut t: String = text.chars().take(max - 1).collect();
+    t.push('…');
+    t
+}

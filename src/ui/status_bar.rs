@@ -1,0 +1,62 @@
+//! The status bar: mode, context, key hints from the keymap, and notices.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::app::{Action, AppState, InputTarget, Overlay};
+use crate::keymap::Section;
+use crate::theme::Theme;
+
+/// The mode label shown at the left.
+pub fn mode_label(state: &AppState) -> &'static str {
+    match (&state.overlay, state.input) {
+        (Overlay::Help { .. }, _) => "HELP",
+        (Overlay::Palette { .. }, _) => "COMMAND",
+        (_, InputTarget::Filter) => "FILTER",
+        (_, InputTarget::Chat) => "CHAT",
+        _ if state.zoomed => "ZOOM",
+        _ => "NORMAL",
+    }
+}
+
+pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
+    let base = Style::default().bg(theme.status_bg).fg(theme.status_fg);
+    let mut spans = vec![Span::styled(
+        format!(" {} ", mode_label(state)),
+        Style::default().bg(theme.mode_bg).fg(theme.mode_fg).add_modifier(Modifier::BOLD),
+    )];
+    if let Some(v) = state.current() {
+        spans.push(Span::raw(format!(" {} · {} ", v.config.name, v.config.kind)));
+    }
+    let hints = [
+        (Action::ToggleHelp, "help"),
+        (Action::OpenPalette, "command"),
+        (Action::StartFilter, "filter"),
+        (Action::FocusNext, "pane"),
+        (Action::ToggleZoom, "zoom"),
+        (Action::FocusChat, "ask AI"),
+        (Action::Quit, "quit"),
+    ];
+    for (action, label) in hints {
+        if let Some(key) = state.keymap.key_for(action, &[Section::Global, Section::Logs]) {
+            spans.push(Span::styled(format!(" {key}"), Style::default().add_modifier(Modifier::BOLD)));
+            spans.push(Span::raw(format!(" {label} ")));
+        }
+    }
+    let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+    let right = match state.notices.first() {
+        Some(n) => Span::styled(format!(" ⚠ {n} "), Style::default().fg(theme.notice_error).add_modifier(Modifier::BOLD)),
+        None => Span::raw(" ctx: none "),
+    };
+    let room = (area.width as usize).saturating_sub(used);
+    if room > 3 {
+        let text = super::ellipsize(&right.content, room);
+        let pad = room.saturating_sub(text.chars().count());
+        spans.push(Span::raw(" ".repeat(pad)));
+        spans.push(Span::styled(text, right.style));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(base), area);
+}
