@@ -128,7 +128,7 @@ impl RedisCollector {
                     at: unix_to_utc(e.timestamp),
                     level,
                     stream: "slowlog",
-                    text: format!("slowlog {ms:.1}ms {} ({client})", e.command_line(80)),
+                    text: format!("{ms:.1}ms {} ({client})", e.command_line(80)),
                 }
             })
             .collect()
@@ -154,11 +154,10 @@ impl RedisCollector {
             Some(t) if t.path() == path => t,
             _ => self.server_log.insert(ServerLogTail::new(path)),
         };
-        let now = Utc::now();
         tail.read_new_lines()
             .into_iter()
-            .map(|(level, text)| CollectedLog {
-                at: now,
+            .map(|(level, at, text)| CollectedLog {
+                at,
                 level,
                 stream: "server",
                 text,

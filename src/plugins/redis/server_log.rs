@@ -3,6 +3,8 @@
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
 
+use chrono::{DateTime, Local, NaiveDateTime, TimeZone, Utc};
+
 use crate::model::LogLevel;
 
 /// How much of an existing log is shown at first, and read per poll at most.
@@ -27,8 +29,9 @@ impl ServerLogTail {
         &self.path
     }
 
-    /// New complete lines since the last call; an unreadable file yields nothing.
-    pub fn read_new_lines(&mut self) -> Vec<(LogLevel, String)> {
+    /// New complete lines since the last call (level, time, message); an unreadable file
+    /// yields nothing.
+    pub fn read_new_lines(&mut self) -> Vec<(LogLevel, DateTime<Utc>, String)> {
         let Ok(mut file) = std::fs::File::open(&self.path) else {
             return Vec::new();
         };
@@ -62,8 +65,24 @@ impl ServerLogTail {
         lines
             .into_iter()
             .filter(|l| !l.trim().is_empty())
-            .map(|l| (level_of(l), l.to_string()))
+            .map(parse_line)
             .collect()
+    }
+}
+
+/// Splits `8767:M 25 Nov 2026 04:11:59.773 # message` into level, time and `# message`;
+/// lines in another format are kept whole with the current time.
+fn parse_line(line: &str) -> (LogLevel, DateTime<Utc>, String) {
+    let level = level_of(line);
+    let parsed = line.split_once(' ').and_then(|(_pid_role, rest)| {
+        let stamp = rest.get(..24)?;
+        let naive = NaiveDateTime::parse_from_str(stamp, "%d %b %Y %H:%M:%S%.3f").ok()?;
+        let at = Local.from_local_datetime(&naive).single()?.with_timezone(&Utc);
+        Some((at, rest.get(25..)?.to_string()))
+    });
+    match parsed {
+        Some((at, message)) => (level, at, message),
+        None => (level, Utc::now(), line.to_string()),
     }
 }
 
@@ -92,6 +111,7 @@ mod tests {
         let first = tail.read_new_lines();
         assert_eq!(first.len(), 1);
         assert_eq!(first[0].0, LogLevel::Info);
+        assert_eq!(first[0].2, "1:M 01 Jan * Ready to accept connections", "unknown format kept whole");
 
         let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
         write!(f, "1:M 01 Jan # WARNING Memory overcommit must be enabled!\n1:M partial").unwrap();
@@ -102,7 +122,15 @@ mod tests {
         std::fs::write(&path, "1:M 02 Jan * after rotation\n").unwrap();
         let rotated = tail.read_new_lines();
         assert_eq!(rotated.len(), 1);
-        assert!(rotated[0].1.contains("after rotation"));
+        assert!(rotated[0].2.contains("after rotation"));
+    }
+
+    #[test]
+    fn redis_lines_are_split_into_time_and_message() {
+        let (level, at, msg) = parse_line("8767:M 25 Nov 2026 04:11:59.773 # Server initialized");
+        assert_eq!(level, LogLevel::Warn);
+        assert_eq!(msg, "# Server initialized");
+        assert_eq!(at.with_timezone(&Local).format("%H:%M:%S").to_string(), "04:11:59");
     }
 
     #[test]

@@ -4,7 +4,14 @@ use super::RuleInput;
 use crate::diagnose::{Finding, Severity};
 use crate::plugins::redis::parse::REDACTED;
 
-const LOOPBACK_BINDS: [&str; 5] = ["127.0.0.1", "-127.0.0.1", "::1", "-::1", "localhost"];
+/// Whether one `bind` token is a loopback address (a leading `-` marks it optional).
+fn is_loopback(token: &str) -> bool {
+    let addr = token.trim_start_matches('-');
+    addr == "localhost"
+        || addr
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
 
 pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
     let cur = input.cur;
@@ -16,7 +23,7 @@ pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
     let protected_off = cur.config("protected-mode") == Some("no");
     let public_bind = cur.config("bind").map(|b| {
         let tokens: Vec<&str> = b.split_whitespace().collect();
-        tokens.is_empty() || tokens.iter().any(|t| !LOOPBACK_BINDS.contains(t))
+        tokens.is_empty() || tokens.iter().any(|t| !is_loopback(t))
     });
     let open = open.unwrap_or(false);
     let sec02 = open && protected_off;
@@ -123,7 +130,7 @@ mod tests {
 
     #[test]
     fn exposure_escalates_the_no_auth_finding() {
-        let mut loopback = sample("", &[("bind", "127.0.0.1 -::1"), ("protected-mode", "yes")]);
+        let mut loopback = sample("", &[("bind", "127.0.0.2 -::1"), ("protected-mode", "yes")]);
         loopback.default_user = open_user();
         let f = fired(&loopback, None);
         assert!(has(&f, "RDS-SEC-01", "WARN") && !has(&f, "RDS-SEC-03", "WARN"));

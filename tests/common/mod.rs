@@ -1,0 +1,177 @@
+//! Real redis-server processes for integration tests, one per test, on loopback.
+//!
+//! `scripts/test` installs redis-server from the OS packages; a missing binary fails the test
+//! (it never silently skips).
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kubestack_ai::config::{AppConfig, InstanceConfig, InstanceKind};
+
+/// A redis-server child process with its own port and directory.
+pub struct RedisServer {
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    args: Vec<String>,
+    child: Option<Child>,
+}
+
+fn redis_server_bin() -> String {
+    std::env::var("REDIS_SERVER_BIN").unwrap_or_else(|_| "redis-server".into())
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+impl RedisServer {
+    /// Starts a server with the test defaults plus `extra` arguments, waiting until it answers.
+    pub fn start(extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut server = RedisServer {
+            port: free_port(),
+            dir,
+            args: extra.iter().map(|s| s.to_string()).collect(),
+            child: None,
+        };
+        server.spawn();
+        server
+    }
+
+    fn spawn(&mut self) {
+        let log = self.dir.path().join("redis.log");
+        let mut cmd = Command::new(redis_server_bin());
+        cmd.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .arg("--logfile")
+            .arg(&log)
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .args(["--enable-debug-command", "local"])
+            .args(&self.args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let child = cmd.spawn().unwrap_or_else(|e| {
+            panic!(
+                "cannot start `{}` ({e}); scripts/test installs it with apt-get install redis-server",
+                redis_server_bin()
+            )
+        });
+        self.child = Some(child);
+        self.wait_ready();
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
+                let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+                if s.write_all(b"PING\r\n").is_ok() {
+                    let mut buf = [0u8; 64];
+                    if let Ok(n) = s.read(&mut buf) {
+                        let reply = String::from_utf8_lossy(&buf[..n]);
+                        if reply.starts_with("+PONG") || reply.contains("NOAUTH") || reply.starts_with("-DENIED") {
+                            return;
+                        }
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("redis-server on port {} did not become ready (log: {})", self.port, self.log_path().display());
+    }
+
+    /// `redis://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// The server's log file.
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("redis.log")
+    }
+
+    /// A synchronous client for injecting faults.
+    pub fn client(&self) -> redis::Connection {
+        self.client_with_password(None)
+    }
+
+    /// A synchronous client authenticating with `password`.
+    pub fn client_with_password(&self, password: Option<&str>) -> redis::Connection {
+        let url = match password {
+            Some(pw) => format!("redis://:{pw}@127.0.0.1:{}", self.port),
+            None => self.url(),
+        };
+        redis::Client::open(url)
+            .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(5)))
+            .expect("test client connects")
+    }
+
+    /// Runs a command and returns its reply (errors as values, for fault injection).
+    pub fn cmd(&self, args: &[&str]) -> redis::RedisResult<redis::Value> {
+        let mut con = self.client();
+        let mut c = redis::cmd(args[0]);
+        for a in &args[1..] {
+            c.arg(*a);
+        }
+        c.query(&mut con)
+    }
+
+    /// An INFO field, read on the server side.
+    pub fn info_field(&self, con: &mut redis::Connection, field: &str) -> Option<String> {
+        let info: String = redis::cmd("INFO").arg("everything").query(con).ok()?;
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.trim().to_string()))
+    }
+
+    /// Kills the server (like a crash).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port with the same arguments.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A Redis instance entry pointing at `url`.
+pub fn redis_instance(name: &str, url: &str) -> InstanceConfig {
+    InstanceConfig {
+        name: name.into(),
+        kind: InstanceKind::Redis,
+        url: url.into(),
+        username: None,
+        password_env: None,
+        password_file: None,
+        group: None,
+        tags: Vec::new(),
+    }
+}
+
+/// Defaults with fast sampling for tests.
+pub fn fast_config() -> AppConfig {
+    let mut c = AppConfig::default();
+    c.collector.diagnose_sample_secs = 0.2;
+    c.collector.connect_timeout_ms = 1000;
+    c.collector.command_timeout_ms = 2000;
+    c
+}

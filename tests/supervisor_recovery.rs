@@ -1,0 +1,118 @@
+//! The background supervisor against a real redis-server: down → backoff → recovers by itself;
+//! wrong password → one clear error, no retry storm (checked on the server side).
+
+mod common;
+
+use std::time::Duration;
+
+use common::{RedisServer, fast_config, redis_instance};
+use kubestack_ai::app::{AppEvent, Health, SupervisorCommand, SupervisorTiming, supervise};
+use kubestack_ai::plugins::plugin_for;
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+use tokio_util::sync::CancellationToken;
+
+fn timing() -> SupervisorTiming {
+    SupervisorTiming {
+        interval: Duration::from_millis(100),
+        backoff_base: Duration::from_millis(100),
+        backoff_max: Duration::from_millis(400),
+    }
+}
+
+/// Waits for the next event matching `pred`, skipping others.
+async fn next_matching(rx: &mut mpsc::Receiver<AppEvent>, what: &str, pred: impl Fn(&AppEvent) -> bool) -> AppEvent {
+    let wait = async {
+        loop {
+            match rx.recv().await {
+                Some(ev) if pred(&ev) => return ev,
+                Some(_) => continue,
+                None => panic!("channel closed while waiting for {what}"),
+            }
+        }
+    };
+    timeout(Duration::from_secs(15), wait)
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+}
+
+fn is_snapshot(ev: &AppEvent) -> bool {
+    matches!(ev, AppEvent::Snapshot { .. })
+}
+
+#[tokio::test]
+async fn collector_recovers_when_redis_comes_back() {
+    let mut server = RedisServer::start(&[]);
+    let inst = redis_instance("flappy", &server.url());
+    let collector = plugin_for(inst.kind).collector(&inst, &fast_config()).unwrap();
+    let (tx, mut rx) = mpsc::channel(64);
+    let (_cmd_tx, cmd_rx) = mpsc::channel(4);
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(supervise(0, collector, tx, cmd_rx, timing(), cancel.clone()));
+
+    next_matching(&mut rx, "a first snapshot", is_snapshot).await;
+    server.stop();
+    let down = next_matching(&mut rx, "a down report", |ev| {
+        matches!(ev, AppEvent::Health { health: Health::Down { .. }, .. })
+    })
+    .await;
+    if let AppEvent::Health { health: Health::Down { error, retry_in_secs }, .. } = down {
+        assert!(error.contains(&server.port.to_string()), "{error}");
+        assert!(retry_in_secs > 0.0);
+    }
+    // Backoff grows while it stays down.
+    let second_down = next_matching(&mut rx, "a second down report", |ev| {
+        matches!(ev, AppEvent::Health { health: Health::Down { .. }, .. })
+    })
+    .await;
+    if let AppEvent::Health { health: Health::Down { retry_in_secs, .. }, .. } = second_down {
+        assert!(retry_in_secs >= 0.2, "backoff doubled: {retry_in_secs}");
+    }
+    server.restart();
+    next_matching(&mut rx, "a snapshot after the restart", is_snapshot).await;
+    cancel.cancel();
+    timeout(Duration::from_secs(5), task).await.expect("supervisor stops on cancel").unwrap();
+}
+
+#[tokio::test]
+async fn wrong_password_stops_without_a_retry_storm_until_asked() {
+    let server = RedisServer::start(&["--requirepass", "right-one"]);
+    let dir = tempfile::tempdir().unwrap();
+    let pw_file = dir.path().join("pw");
+    std::fs::write(&pw_file, "wrong-one\n").unwrap();
+    let mut inst = redis_instance("locked", &server.url());
+    inst.password_file = Some(pw_file.clone());
+    let collector = plugin_for(inst.kind).collector(&inst, &fast_config()).unwrap();
+    let (tx, mut rx) = mpsc::channel(64);
+    let (cmd_tx, cmd_rx) = mpsc::channel(4);
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(supervise(0, collector, tx, cmd_rx, timing(), cancel.clone()));
+
+    let ev = next_matching(&mut rx, "an auth failure", |ev| matches!(ev, AppEvent::Health { .. })).await;
+    match ev {
+        AppEvent::Health { health: Health::AuthFailed { error }, .. } => {
+            assert!(error.contains("authentication"), "{error}");
+            assert!(!error.contains("wrong-one"), "{error}");
+        }
+        other => panic!("expected AuthFailed, got {other:?}"),
+    }
+    let mut admin = server.client_with_password(Some("right-one"));
+    let before: u64 = server.info_field(&mut admin, "total_connections_received").unwrap().parse().unwrap();
+    // Ten retry intervals pass: a retry storm would show up as new connections.
+    assert!(timeout(Duration::from_secs(1), rx.recv()).await.is_err(), "no further events");
+    let after: u64 = server.info_field(&mut admin, "total_connections_received").unwrap().parse().unwrap();
+    assert_eq!(after, before, "no new connection in a second: no retries");
+
+    // An explicit reconnect tries again once — still refused, still one report.
+    cmd_tx.send(SupervisorCommand::Reconnect).await.unwrap();
+    next_matching(&mut rx, "connecting after R", |ev| {
+        matches!(ev, AppEvent::Health { health: Health::Connecting, .. })
+    })
+    .await;
+    next_matching(&mut rx, "the second auth failure", |ev| {
+        matches!(ev, AppEvent::Health { health: Health::AuthFailed { .. }, .. })
+    })
+    .await;
+    cancel.cancel();
+    timeout(Duration::from_secs(5), task).await.unwrap().unwrap();
+}
