@@ -4,14 +4,14 @@
 //! `app` (event loop and state), `ui` (panes), `config`, `keymap`, `theme`, `plugins`
 //! (the plugin trait and Redis), `diagnose` (findings), `model` (UI-free data), `cli`.
 
+pub mod app;
+pub mod cli;
 pub mod config;
 pub mod diagnose;
-pub mod model;
-pub mod plugins;
-pub mod app;
 pub mod keymap;
 pub mod logging;
+pub mod model;
+pub mod plugins;
 pub mod theme;
 pub mod tui;
 pub mod ui;
-pub mod cli;

@@ -7,7 +7,11 @@ use kubestack_ai::diagnose::{DiagnosisStatus, Severity, diagnose_instance};
 use kubestack_ai::plugins::{InstanceSnapshot, PluginError, plugin_for};
 
 fn ids(snapshot: &InstanceSnapshot) -> Vec<(String, Severity)> {
-    snapshot.findings.iter().map(|f| (f.id.clone(), f.severity)).collect()
+    snapshot
+        .findings
+        .iter()
+        .map(|f| (f.id.clone(), f.severity))
+        .collect()
 }
 
 fn has(found: &[(String, Severity)], id: &str, sev: Severity) -> bool {
@@ -16,27 +20,47 @@ fn has(found: &[(String, Severity)], id: &str, sev: Severity) -> bool {
 
 async fn collector_for(server: &RedisServer) -> Box<dyn kubestack_ai::plugins::Collector> {
     let inst = redis_instance("t", &server.url());
-    plugin_for(inst.kind).collector(&inst, &fast_config()).expect("collector")
+    plugin_for(inst.kind)
+        .collector(&inst, &fast_config())
+        .expect("collector")
 }
 
 #[tokio::test]
 async fn oom_with_noeviction_is_critical_and_oom_errors_are_counted() {
     let server = RedisServer::start(&["--maxmemory", "5mb", "--maxmemory-policy", "noeviction"]);
-    server.cmd(&["DEBUG", "POPULATE", "100000", "key", "100"]).expect("populate");
+    server
+        .cmd(&["DEBUG", "POPULATE", "100000", "key", "100"])
+        .expect("populate");
     let mut collector = collector_for(&server).await;
     let first = collector.collect().await.expect("first sample");
-    assert!(has(&ids(&first), "RDS-MEM-01", Severity::Critical), "{:?}", ids(&first));
+    assert!(
+        has(&ids(&first), "RDS-MEM-01", Severity::Critical),
+        "{:?}",
+        ids(&first)
+    );
     assert!(has(&ids(&first), "RDS-MEM-02", Severity::Critical));
 
-    let err = server.cmd(&["SET", "foo", "bar"]).expect_err("write refused");
+    let err = server
+        .cmd(&["SET", "foo", "bar"])
+        .expect_err("write refused");
     assert!(err.to_string().contains("OOM"), "{err}");
     let second = collector.collect().await.expect("second sample");
-    let mem01 = second.findings.iter().find(|f| f.id == "RDS-MEM-01").expect("MEM-01");
-    assert_eq!(mem01.evidence["oom_errors_since_last_sample"], 1, "the rejected SET is counted");
+    let mem01 = second
+        .findings
+        .iter()
+        .find(|f| f.id == "RDS-MEM-01")
+        .expect("MEM-01");
+    assert_eq!(
+        mem01.evidence["oom_errors_since_last_sample"], 1,
+        "the rejected SET is counted"
+    );
 
     let report = diagnose_instance(&redis_instance("t", &server.url()), &fast_config()).await;
     assert_eq!(report.status, DiagnosisStatus::Critical);
-    assert_eq!(report.target.version.as_deref().map(|v| v.starts_with('7')), Some(true));
+    assert_eq!(
+        report.target.version.as_deref().map(|v| v.starts_with('7')),
+        Some(true)
+    );
 }
 
 #[tokio::test]
@@ -48,15 +72,28 @@ async fn debug_sleep_shows_up_as_slow_command_and_latency_spike() {
     let found = ids(&snap);
     assert!(has(&found, "RDS-LAT-01", Severity::Warning), "{found:?}");
     assert!(has(&found, "RDS-LAT-04", Severity::Warning), "{found:?}");
-    assert!(!found.iter().any(|(i, _)| i == "RDS-LAT-03"), "monitor is on");
-    let slow = snap.logs.iter().find(|l| l.stream == "slowlog").expect("slowlog line");
+    assert!(
+        !found.iter().any(|(i, _)| i == "RDS-LAT-03"),
+        "monitor is on"
+    );
+    let slow = snap
+        .logs
+        .iter()
+        .find(|l| l.stream == "slowlog")
+        .expect("slowlog line");
     assert!(slow.text.contains("DEBUG SLEEP 0.3"), "{}", slow.text);
     // The next sample only carries new slowlog entries.
     let again = collector.collect().await.expect("sample");
-    assert!(again.logs.iter().all(|l| l.stream != "slowlog"), "no duplicate slowlog lines");
+    assert!(
+        again.logs.iter().all(|l| l.stream != "slowlog"),
+        "no duplicate slowlog lines"
+    );
     server.cmd(&["DEBUG", "SLEEP", "0.15"]).expect("sleep");
     let third = collector.collect().await.expect("sample");
-    assert_eq!(third.logs.iter().filter(|l| l.stream == "slowlog").count(), 1);
+    assert_eq!(
+        third.logs.iter().filter(|l| l.stream == "slowlog").count(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -72,7 +109,9 @@ async fn maxclients_exhaustion_rejects_connections() {
     let server = RedisServer::start(&[]);
     let mut collector = collector_for(&server).await;
     collector.collect().await.expect("baseline");
-    server.cmd(&["CONFIG", "SET", "maxclients", "3"]).expect("config set");
+    server
+        .cmd(&["CONFIG", "SET", "maxclients", "3"])
+        .expect("config set");
     // Hold connections open until the server refuses new ones.
     let mut held = Vec::new();
     let mut refused = 0;
@@ -86,7 +125,10 @@ async fn maxclients_exhaustion_rejects_connections() {
         }
     }
     assert!(refused > 0, "the server refused at least one client");
-    let snap = collector.collect().await.expect("sample over the existing connection");
+    let snap = collector
+        .collect()
+        .await
+        .expect("sample over the existing connection");
     let found = ids(&snap);
     assert!(has(&found, "RDS-CONN-01", Severity::Critical), "{found:?}");
     assert!(has(&found, "RDS-CONN-02", Severity::Warning), "{found:?}");
@@ -100,7 +142,10 @@ async fn no_auth_with_protected_mode_off_is_critical() {
     let found = ids(&collector.collect().await.expect("sample"));
     assert!(has(&found, "RDS-SEC-01", Severity::Critical), "{found:?}");
     assert!(has(&found, "RDS-SEC-02", Severity::Critical), "{found:?}");
-    assert!(!found.iter().any(|(i, _)| i == "RDS-SEC-03"), "bound to loopback only");
+    assert!(
+        !found.iter().any(|(i, _)| i == "RDS-SEC-03"),
+        "bound to loopback only"
+    );
 }
 
 #[tokio::test]
@@ -112,15 +157,25 @@ async fn password_from_env_works_and_never_leaks() {
     unsafe { std::env::set_var(&var, secret) };
     let mut inst = redis_instance("secured", &server.url());
     inst.password_env = Some(var.clone());
-    let mut collector = plugin_for(inst.kind).collector(&inst, &fast_config()).expect("collector");
+    let mut collector = plugin_for(inst.kind)
+        .collector(&inst, &fast_config())
+        .expect("collector");
     let snap = collector.collect().await.expect("authenticated sample");
-    assert!(!snap.findings.iter().any(|f| f.id == "RDS-SEC-01"), "a password is set");
+    assert!(
+        !snap.findings.iter().any(|f| f.id == "RDS-SEC-01"),
+        "a password is set"
+    );
     let dump = format!("{snap:?}");
-    assert!(!dump.contains(secret), "the password never appears in a snapshot");
+    assert!(
+        !dump.contains(secret),
+        "the password never appears in a snapshot"
+    );
 
     // SAFETY: as above.
     unsafe { std::env::set_var(&var, "wrong-password") };
-    let mut bad = plugin_for(inst.kind).collector(&inst, &fast_config()).expect("collector");
+    let mut bad = plugin_for(inst.kind)
+        .collector(&inst, &fast_config())
+        .expect("collector");
     let err = bad.collect().await.expect_err("wrong password refused");
     assert!(matches!(err, PluginError::Auth { .. }), "{err:?}");
     assert!(!err.is_retryable());
@@ -131,7 +186,9 @@ async fn password_from_env_works_and_never_leaks() {
 async fn unreachable_is_retryable_and_names_the_endpoint() {
     let port = common::free_port();
     let inst = redis_instance("gone", &format!("redis://127.0.0.1:{port}"));
-    let mut collector = plugin_for(inst.kind).collector(&inst, &fast_config()).expect("collector");
+    let mut collector = plugin_for(inst.kind)
+        .collector(&inst, &fast_config())
+        .expect("collector");
     let err = collector.collect().await.expect_err("nothing listens");
     assert!(err.is_retryable(), "{err:?}");
     assert!(err.to_string().contains(&port.to_string()), "{err}");
@@ -147,7 +204,9 @@ async fn server_log_lines_are_tailed_for_a_local_server() {
     let snap = collector.collect().await.expect("sample");
     let server_lines: Vec<_> = snap.logs.iter().filter(|l| l.stream == "server").collect();
     assert!(
-        server_lines.iter().any(|l| l.text.contains("Ready to accept connections")),
+        server_lines
+            .iter()
+            .any(|l| l.text.contains("Ready to accept connections")),
         "{server_lines:?}"
     );
 }

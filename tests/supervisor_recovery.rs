@@ -21,7 +21,11 @@ fn timing() -> SupervisorTiming {
 }
 
 /// Waits for the next event matching `pred`, skipping others.
-async fn next_matching(rx: &mut mpsc::Receiver<AppEvent>, what: &str, pred: impl Fn(&AppEvent) -> bool) -> AppEvent {
+async fn next_matching(
+    rx: &mut mpsc::Receiver<AppEvent>,
+    what: &str,
+    pred: impl Fn(&AppEvent) -> bool,
+) -> AppEvent {
     let wait = async {
         loop {
             match rx.recv().await {
@@ -44,34 +48,69 @@ fn is_snapshot(ev: &AppEvent) -> bool {
 async fn collector_recovers_when_redis_comes_back() {
     let mut server = RedisServer::start(&[]);
     let inst = redis_instance("flappy", &server.url());
-    let collector = plugin_for(inst.kind).collector(&inst, &fast_config()).unwrap();
+    let collector = plugin_for(inst.kind)
+        .collector(&inst, &fast_config())
+        .unwrap();
     let (tx, mut rx) = mpsc::channel(64);
     let (_cmd_tx, cmd_rx) = mpsc::channel(4);
     let cancel = CancellationToken::new();
-    let task = tokio::spawn(supervise(0, collector, tx, cmd_rx, timing(), cancel.clone()));
+    let task = tokio::spawn(supervise(
+        0,
+        collector,
+        tx,
+        cmd_rx,
+        timing(),
+        cancel.clone(),
+    ));
 
     next_matching(&mut rx, "a first snapshot", is_snapshot).await;
     server.stop();
     let down = next_matching(&mut rx, "a down report", |ev| {
-        matches!(ev, AppEvent::Health { health: Health::Down { .. }, .. })
+        matches!(
+            ev,
+            AppEvent::Health {
+                health: Health::Down { .. },
+                ..
+            }
+        )
     })
     .await;
-    if let AppEvent::Health { health: Health::Down { error, retry_in_secs }, .. } = down {
+    if let AppEvent::Health {
+        health: Health::Down {
+            error,
+            retry_in_secs,
+        },
+        ..
+    } = down
+    {
         assert!(error.contains(&server.port.to_string()), "{error}");
         assert!(retry_in_secs > 0.0);
     }
     // Backoff grows while it stays down.
     let second_down = next_matching(&mut rx, "a second down report", |ev| {
-        matches!(ev, AppEvent::Health { health: Health::Down { .. }, .. })
+        matches!(
+            ev,
+            AppEvent::Health {
+                health: Health::Down { .. },
+                ..
+            }
+        )
     })
     .await;
-    if let AppEvent::Health { health: Health::Down { retry_in_secs, .. }, .. } = second_down {
+    if let AppEvent::Health {
+        health: Health::Down { retry_in_secs, .. },
+        ..
+    } = second_down
+    {
         assert!(retry_in_secs >= 0.2, "backoff doubled: {retry_in_secs}");
     }
     server.restart();
     next_matching(&mut rx, "a snapshot after the restart", is_snapshot).await;
     cancel.cancel();
-    timeout(Duration::from_secs(5), task).await.expect("supervisor stops on cancel").unwrap();
+    timeout(Duration::from_secs(5), task)
+        .await
+        .expect("supervisor stops on cancel")
+        .unwrap();
 }
 
 #[tokio::test]
@@ -82,37 +121,78 @@ async fn wrong_password_stops_without_a_retry_storm_until_asked() {
     std::fs::write(&pw_file, "wrong-one\n").unwrap();
     let mut inst = redis_instance("locked", &server.url());
     inst.password_file = Some(pw_file.clone());
-    let collector = plugin_for(inst.kind).collector(&inst, &fast_config()).unwrap();
+    let collector = plugin_for(inst.kind)
+        .collector(&inst, &fast_config())
+        .unwrap();
     let (tx, mut rx) = mpsc::channel(64);
     let (cmd_tx, cmd_rx) = mpsc::channel(4);
     let cancel = CancellationToken::new();
-    let task = tokio::spawn(supervise(0, collector, tx, cmd_rx, timing(), cancel.clone()));
+    let task = tokio::spawn(supervise(
+        0,
+        collector,
+        tx,
+        cmd_rx,
+        timing(),
+        cancel.clone(),
+    ));
 
-    let ev = next_matching(&mut rx, "an auth failure", |ev| matches!(ev, AppEvent::Health { .. })).await;
+    let ev = next_matching(&mut rx, "an auth failure", |ev| {
+        matches!(ev, AppEvent::Health { .. })
+    })
+    .await;
     match ev {
-        AppEvent::Health { health: Health::AuthFailed { error }, .. } => {
+        AppEvent::Health {
+            health: Health::AuthFailed { error },
+            ..
+        } => {
             assert!(error.contains("authentication"), "{error}");
             assert!(!error.contains("wrong-one"), "{error}");
         }
         other => panic!("expected AuthFailed, got {other:?}"),
     }
     let mut admin = server.client_with_password(Some("right-one"));
-    let before: u64 = server.info_field(&mut admin, "total_connections_received").unwrap().parse().unwrap();
+    let before: u64 = server
+        .info_field(&mut admin, "total_connections_received")
+        .unwrap()
+        .parse()
+        .unwrap();
     // Ten retry intervals pass: a retry storm would show up as new connections.
-    assert!(timeout(Duration::from_secs(1), rx.recv()).await.is_err(), "no further events");
-    let after: u64 = server.info_field(&mut admin, "total_connections_received").unwrap().parse().unwrap();
+    assert!(
+        timeout(Duration::from_secs(1), rx.recv()).await.is_err(),
+        "no further events"
+    );
+    let after: u64 = server
+        .info_field(&mut admin, "total_connections_received")
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_eq!(after, before, "no new connection in a second: no retries");
 
     // An explicit reconnect tries again once — still refused, still one report.
     cmd_tx.send(SupervisorCommand::Reconnect).await.unwrap();
     next_matching(&mut rx, "connecting after R", |ev| {
-        matches!(ev, AppEvent::Health { health: Health::Connecting, .. })
+        matches!(
+            ev,
+            AppEvent::Health {
+                health: Health::Connecting,
+                ..
+            }
+        )
     })
     .await;
     next_matching(&mut rx, "the second auth failure", |ev| {
-        matches!(ev, AppEvent::Health { health: Health::AuthFailed { .. }, .. })
+        matches!(
+            ev,
+            AppEvent::Health {
+                health: Health::AuthFailed { .. },
+                ..
+            }
+        )
     })
     .await;
     cancel.cancel();
-    timeout(Duration::from_secs(5), task).await.unwrap().unwrap();
+    timeout(Duration::from_secs(5), task)
+        .await
+        .unwrap()
+        .unwrap();
 }

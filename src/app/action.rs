@@ -37,23 +37,59 @@ pub const ACTIONS: &[(Action, &str, &str)] = &[
     (Action::OpenPalette, "palette", "Open the command palette"),
     (Action::FocusNext, "focus_next", "Focus the next pane"),
     (Action::FocusPrev, "focus_prev", "Focus the previous pane"),
-    (Action::ToggleZoom, "zoom", "Zoom the focused pane / restore the layout"),
+    (
+        Action::ToggleZoom,
+        "zoom",
+        "Zoom the focused pane / restore the layout",
+    ),
     (Action::SelectNext, "select_next", "Move the selection down"),
     (Action::SelectPrev, "select_prev", "Move the selection up"),
-    (Action::SelectFirst, "select_first", "Jump to the first entry"),
+    (
+        Action::SelectFirst,
+        "select_first",
+        "Jump to the first entry",
+    ),
     (Action::SelectLast, "select_last", "Jump to the last entry"),
     (Action::PageDown, "page_down", "Scroll one page down"),
     (Action::PageUp, "page_up", "Scroll one page up"),
-    (Action::StartFilter, "filter", "Filter the logs (highlight matches)"),
+    (
+        Action::StartFilter,
+        "filter",
+        "Filter the logs (highlight matches)",
+    ),
     (Action::ClearFilter, "clear_filter", "Clear the log filter"),
-    (Action::NextMatch, "next_match", "Jump to the next filter match"),
-    (Action::PrevMatch, "prev_match", "Jump to the previous filter match"),
-    (Action::ToggleFollow, "toggle_follow", "Follow new log lines / pause"),
-    (Action::FocusChat, "chat", "Ask the AI about the selected instance"),
-    (Action::Reconnect, "reconnect", "Reconnect the selected instance now"),
+    (
+        Action::NextMatch,
+        "next_match",
+        "Jump to the next filter match",
+    ),
+    (
+        Action::PrevMatch,
+        "prev_match",
+        "Jump to the previous filter match",
+    ),
+    (
+        Action::ToggleFollow,
+        "toggle_follow",
+        "Follow new log lines / pause",
+    ),
+    (
+        Action::FocusChat,
+        "chat",
+        "Ask the AI about the selected instance",
+    ),
+    (
+        Action::Reconnect,
+        "reconnect",
+        "Reconnect the selected instance now",
+    ),
     (Action::Close, "close", "Close the overlay or input"),
     (Action::Submit, "submit", "Accept the input"),
-    (Action::Newline, "newline", "Insert a newline in the chat editor"),
+    (
+        Action::Newline,
+        "newline",
+        "Insert a newline in the chat editor",
+    ),
 ];
 
 impl Action {

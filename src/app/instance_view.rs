@@ -71,7 +71,8 @@ impl InstanceView {
         self.facts = snap.facts;
         for m in snap.metrics {
             let idx = *self.metric_index.entry(m.id).or_insert_with(|| {
-                self.metrics.push(MetricSeries::new(m.label, m.unit, self.history));
+                self.metrics
+                    .push(MetricSeries::new(m.label, m.unit, self.history));
                 self.metrics.len() - 1
             });
             self.metrics[idx].push(m.value);
@@ -109,12 +110,13 @@ impl InstanceView {
     /// Records a health change; an error also lands in the logs pane.
     pub fn apply_health(&mut self, health: Health) {
         let message = match &health {
-            Health::Down { error, retry_in_secs } => {
-                Some(format!("down: {error} (retry in {retry_in_secs:.0}s)"))
-            }
-            Health::AuthFailed { error } => {
-                Some(format!("{error} — not retrying; fix the credentials and press R"))
-            }
+            Health::Down {
+                error,
+                retry_in_secs,
+            } => Some(format!("down: {error} (retry in {retry_in_secs:.0}s)")),
+            Health::AuthFailed { error } => Some(format!(
+                "{error} — not retrying; fix the credentials and press R"
+            )),
             Health::Misconfigured { error } => Some(format!("{error} — not retrying")),
             _ => None,
         };
@@ -197,7 +199,10 @@ mod tests {
     fn findings_are_newest_first_and_keep_their_first_seen_time() {
         let mut v = view();
         v.apply_snapshot(snap(100, &[("A", Severity::Warning)]));
-        v.apply_snapshot(snap(200, &[("A", Severity::Warning), ("B", Severity::Info)]));
+        v.apply_snapshot(snap(
+            200,
+            &[("A", Severity::Warning), ("B", Severity::Info)],
+        ));
         let ids: Vec<_> = v.findings.iter().map(|f| f.finding.id.as_str()).collect();
         assert_eq!(ids, ["B", "A"]);
         assert_eq!(v.findings[1].first_seen.timestamp(), 100);

@@ -32,7 +32,11 @@ pub struct LoopStats {
 
 /// The state for a configuration: instances grouped for the inventory (groups sorted by name,
 /// config order kept within a group). Returns the state and the config index of each view.
-pub fn build_state(config: &AppConfig, keymap: Keymap, notices: Vec<String>) -> (AppState, Vec<usize>) {
+pub fn build_state(
+    config: &AppConfig,
+    keymap: Keymap,
+    notices: Vec<String>,
+) -> (AppState, Vec<usize>) {
     let mut order: Vec<usize> = (0..config.instances.len()).collect();
     order.sort_by(|a, b| {
         config.instances[*a]

@@ -317,7 +317,10 @@ impl AppState {
                 self.logs_view = match self.logs_view.anchor {
                     Some(_) => LogsViewState::default(),
                     None => LogsViewState {
-                        anchor: self.current().and_then(|v| v.logs.iter().last()).map(|l| l.seq),
+                        anchor: self
+                            .current()
+                            .and_then(|v| v.logs.iter().last())
+                            .map(|l| l.seq),
                         cursor: None,
                     },
                 };
@@ -336,7 +339,10 @@ impl AppState {
     }
 
     fn cycle_focus(&mut self, step: usize) {
-        let i = PANE_ORDER.iter().position(|p| *p == self.focus).unwrap_or(0);
+        let i = PANE_ORDER
+            .iter()
+            .position(|p| *p == self.focus)
+            .unwrap_or(0);
         self.focus = PANE_ORDER[(i + step) % PANE_ORDER.len()];
     }
 

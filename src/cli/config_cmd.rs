@@ -20,9 +20,11 @@ pub fn init(config: Option<&Path>, force: bool) -> Result<i32> {
         );
     }
     if let Some(dir) = file.parent() {
-        std::fs::create_dir_all(dir).wrap_err_with(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .wrap_err_with(|| format!("cannot create {}", dir.display()))?;
     }
-    std::fs::write(file, CONFIG_TEMPLATE).wrap_err_with(|| format!("cannot write {}", file.display()))?;
+    std::fs::write(file, CONFIG_TEMPLATE)
+        .wrap_err_with(|| format!("cannot write {}", file.display()))?;
     println!("wrote {}", file.display());
     println!("add your instances under [[instances]], then run `kubestack-ai config validate`");
     Ok(0)
@@ -50,9 +52,15 @@ pub fn show(loaded: &LoadedConfig) -> Result<i32> {
         }
     }
     let text = toml::to_string_pretty(&config).wrap_err("cannot print the configuration")?;
-    println!("# merged from: built-in defaults, {}{}, KUBESTACK_* environment, flags",
+    println!(
+        "# merged from: built-in defaults, {}{}, KUBESTACK_* environment, flags",
         loaded.paths.config_file.display(),
-        if loaded.file_found { "" } else { " (not found)" });
+        if loaded.file_found {
+            ""
+        } else {
+            " (not found)"
+        }
+    );
     print!("{text}");
     Ok(0)
 }
@@ -82,10 +90,17 @@ pub fn validate(loaded: Result<LoadedConfig, ConfigError>) -> i32 {
         if loaded.file_found {
             loaded.paths.config_file.display().to_string()
         } else {
-            format!("built-in defaults ({} not found)", loaded.paths.config_file.display())
+            format!(
+                "built-in defaults ({} not found)",
+                loaded.paths.config_file.display()
+            )
         },
         loaded.config.instances.len(),
-        if loaded.config.instances.len() == 1 { "" } else { "s" }
+        if loaded.config.instances.len() == 1 {
+            ""
+        } else {
+            "s"
+        }
     );
     0
 }
@@ -95,13 +110,40 @@ pub fn info(config: Option<&Path>) -> Result<i32> {
     let p = AppPaths::resolve(config);
     let exists = |path: &Path| if path.exists() { "" } else { "  (not present)" };
     println!("kubestack-ai {}", env!("CARGO_PKG_VERSION"));
-    println!("config file   {}{}", p.config_file.display(), exists(&p.config_file));
-    println!("config dir    {}{}", p.config_dir.display(), exists(&p.config_dir));
-    println!("themes dir    {}{}", p.themes_dir.display(), exists(&p.themes_dir));
-    println!("keymap file   {}{}", p.keymap_file.display(), exists(&p.keymap_file));
-    println!("data dir      {}{}", p.data_dir.display(), exists(&p.data_dir));
-    println!("log dir       {}{}", p.log_dir.display(), exists(&p.log_dir));
-    println!("log files     {}/{LOG_FILE_PREFIX}.YYYY-MM-DD (daily, 7 kept)", p.log_dir.display());
+    println!(
+        "config file   {}{}",
+        p.config_file.display(),
+        exists(&p.config_file)
+    );
+    println!(
+        "config dir    {}{}",
+        p.config_dir.display(),
+        exists(&p.config_dir)
+    );
+    println!(
+        "themes dir    {}{}",
+        p.themes_dir.display(),
+        exists(&p.themes_dir)
+    );
+    println!(
+        "keymap file   {}{}",
+        p.keymap_file.display(),
+        exists(&p.keymap_file)
+    );
+    println!(
+        "data dir      {}{}",
+        p.data_dir.display(),
+        exists(&p.data_dir)
+    );
+    println!(
+        "log dir       {}{}",
+        p.log_dir.display(),
+        exists(&p.log_dir)
+    );
+    println!(
+        "log files     {}/{LOG_FILE_PREFIX}.YYYY-MM-DD (daily, 7 kept)",
+        p.log_dir.display()
+    );
     println!("built-in themes  dark, light, high-contrast");
     Ok(0)
 }

@@ -13,15 +13,28 @@ pub fn resolve_target(loaded: &LoadedConfig, target: &str) -> Result<InstanceCon
         return Ok(inst.clone());
     }
     if !target.contains("://") {
-        let names: Vec<&str> = loaded.config.instances.iter().map(|i| i.name.as_str()).collect();
+        let names: Vec<&str> = loaded
+            .config
+            .instances
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect();
         return Err(format!(
             "`{target}` is neither a configured instance ({}) nor a URL such as redis://host:6379",
-            if names.is_empty() { "none configured".to_string() } else { names.join(", ") }
+            if names.is_empty() {
+                "none configured".to_string()
+            } else {
+                names.join(", ")
+            }
         ));
     }
     let kind = match target.split("://").next() {
         Some("redis" | "rediss") => InstanceKind::Redis,
-        Some(scheme) => return Err(format!("unsupported URL scheme `{scheme}` (supported: redis, rediss)")),
+        Some(scheme) => {
+            return Err(format!(
+                "unsupported URL scheme `{scheme}` (supported: redis, rediss)"
+            ));
+        }
         None => return Err("empty URL".into()),
     };
     let url = crate::config::validate_url(kind, target)?;

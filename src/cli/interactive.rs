@@ -9,8 +9,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::{
-    AppEvent, Health, RunOptions, SupervisorCommand, SupervisorTiming, build_state,
-    run_event_loop, supervise,
+    AppEvent, Health, RunOptions, SupervisorCommand, SupervisorTiming, build_state, run_event_loop,
+    supervise,
 };
 use crate::config::LoadedConfig;
 use crate::keymap::Keymap;
@@ -22,7 +22,11 @@ const EVENT_QUEUE: usize = 1024;
 
 /// Runs the terminal UI until the user quits or a signal arrives.
 pub fn run(loaded: LoadedConfig) -> Result<i32> {
-    let LoadedConfig { config, paths, file_found } = loaded;
+    let LoadedConfig {
+        config,
+        paths,
+        file_found,
+    } = loaded;
     let log_guard = super::start_logging_paths(&paths.log_dir, &config.log_level);
     let (keymap, keymap_err) = Keymap::load(&paths.keymap_file);
     let (theme, theme_err) = Theme::load(&config.theme, &paths.themes_dir);
@@ -71,19 +75,33 @@ pub fn run(loaded: LoadedConfig) -> Result<i32> {
                 }),
             }
         }
-        tasks.push(tokio::spawn(forward_terminal_input(tx.clone(), cancel.clone())));
+        tasks.push(tokio::spawn(forward_terminal_input(
+            tx.clone(),
+            cancel.clone(),
+        )));
         tasks.push(tokio::spawn(forward_signals(tx.clone(), cancel.clone())));
         drop(tx);
 
         let mut terminal = crate::tui::init().wrap_err("cannot set up the terminal")?;
         let size = terminal.size().map(|s| s.height).unwrap_or(24);
         state.rows = size;
-        let options = RunOptions { max_fps: config.ui.max_fps };
-        let result = run_event_loop(&mut terminal, &mut state, &theme, &mut rx, &commands, options).await;
+        let options = RunOptions {
+            max_fps: config.ui.max_fps,
+        };
+        let result = run_event_loop(
+            &mut terminal,
+            &mut state,
+            &theme,
+            &mut rx,
+            &commands,
+            options,
+        )
+        .await;
         cancel.cancel();
         let restored = crate::tui::restore();
         // Give tasks a moment to observe the cancellation; none of them holds the terminal.
-        let _ = tokio::time::timeout(Duration::from_secs(2), futures::future::join_all(tasks)).await;
+        let _ =
+            tokio::time::timeout(Duration::from_secs(2), futures::future::join_all(tasks)).await;
         let stats = result.wrap_err("drawing the screen failed")?;
         restored.wrap_err("cannot restore the terminal")?;
         tracing::info!(frames = stats.frames, events = stats.events, "UI closed");

@@ -33,10 +33,18 @@ pub fn run(cli: Cli) -> Result<i32> {
     match command {
         Command::Init { force } => config_cmd::init(config_path.as_deref(), force),
         Command::Info => config_cmd::info(config_path.as_deref()),
-        Command::Config { action: ConfigAction::Path } => config_cmd::path(config_path.as_deref()),
-        Command::Config { action: ConfigAction::Show } => config_cmd::show(&load()?),
-        Command::Config { action: ConfigAction::Validate } => Ok(config_cmd::validate(load())),
-        Command::Plugin { action: PluginAction::List { output } } => {
+        Command::Config {
+            action: ConfigAction::Path,
+        } => config_cmd::path(config_path.as_deref()),
+        Command::Config {
+            action: ConfigAction::Show,
+        } => config_cmd::show(&load()?),
+        Command::Config {
+            action: ConfigAction::Validate,
+        } => Ok(config_cmd::validate(load())),
+        Command::Plugin {
+            action: PluginAction::List { output },
+        } => {
             let loaded = load()?;
             let _log = start_logging(&loaded);
             runtime()?.block_on(plugin_cmd::list(&loaded, output))

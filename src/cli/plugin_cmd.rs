@@ -12,12 +12,20 @@ pub async fn list(loaded: &LoadedConfig, output: OutputFormat) -> Result<i32> {
     let mut plugins_json = Vec::new();
     let mut text = String::new();
     for plugin in builtin_plugins() {
-        let instances: Vec<_> = loaded.config.instances.iter().filter(|i| i.kind == plugin.kind()).collect();
+        let instances: Vec<_> = loaded
+            .config
+            .instances
+            .iter()
+            .filter(|i| i.kind == plugin.kind())
+            .collect();
         let plugin = plugin.as_ref();
         let checks = futures::future::join_all(instances.iter().map(|inst| async move {
             let health = match plugin.collector(inst, &loaded.config) {
                 Ok(mut c) => match c.collect().await {
-                    Ok(s) => format!("up (version {})", s.facts.version.unwrap_or_else(|| "?".into())),
+                    Ok(s) => format!(
+                        "up (version {})",
+                        s.facts.version.unwrap_or_else(|| "?".into())
+                    ),
                     Err(e) => format!("down: {e}"),
                 },
                 Err(e) => format!("misconfigured: {e}"),

@@ -7,7 +7,8 @@ use super::OutputFormat;
 /// One report in the chosen format.
 pub fn render_report(report: &DiagnosisReport, format: OutputFormat) -> String {
     match format {
-        OutputFormat::Json => serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")),
+        OutputFormat::Json => serde_json::to_string_pretty(report)
+            .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")),
         OutputFormat::Table => table(report),
         OutputFormat::Markdown => markdown(report),
     }
@@ -25,7 +26,11 @@ fn header(r: &DiagnosisReport) -> String {
 }
 
 fn table(r: &DiagnosisReport) -> String {
-    let mut out = format!("{}\ncollected {}\n", header(r), r.collected_at.format("%Y-%m-%d %H:%M:%S UTC"));
+    let mut out = format!(
+        "{}\ncollected {}\n",
+        header(r),
+        r.collected_at.format("%Y-%m-%d %H:%M:%S UTC")
+    );
     if let Some(e) = &r.error {
         out.push_str(&format!("error: {e}\n"));
         return out;
@@ -34,9 +39,18 @@ fn table(r: &DiagnosisReport) -> String {
         out.push_str("no findings — every rule passes\n");
         return out;
     }
-    out.push_str(&format!("\n{:<5} {:<12} {:<12} {}\n", "SEV", "RULE", "CATEGORY", "FINDING"));
+    out.push_str(&format!(
+        "\n{:<5} {:<12} {:<12} {}\n",
+        "SEV", "RULE", "CATEGORY", "FINDING"
+    ));
     for f in &r.findings {
-        out.push_str(&format!("{:<5} {:<12} {:<12} {}\n", f.severity.tag(), f.id, f.category, f.title));
+        out.push_str(&format!(
+            "{:<5} {:<12} {:<12} {}\n",
+            f.severity.tag(),
+            f.id,
+            f.category,
+            f.title
+        ));
         out.push_str(&format!("{:31}→ {}\n", "", f.recommendation));
     }
     out
@@ -62,7 +76,13 @@ fn markdown(r: &DiagnosisReport) -> String {
     }
     out.push_str("| Severity | Rule | Category | Finding |\n|---|---|---|---|\n");
     for f in &r.findings {
-        out.push_str(&format!("| {} | {} | {} | {} |\n", f.severity.tag(), f.id, f.category, f.title.replace('|', "\\|")));
+        out.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            f.severity.tag(),
+            f.id,
+            f.category,
+            f.title.replace('|', "\\|")
+        ));
     }
     for f in &r.findings {
         out.push_str(&format!(
@@ -83,18 +103,22 @@ pub fn render_health(reports: &[DiagnosisReport], format: OutputFormat) -> Strin
         OutputFormat::Json => {
             let lines: Vec<_> = reports
                 .iter()
-                .map(|r| serde_json::json!({
-                    "name": r.target.name, "kind": r.target.kind, "endpoint": r.target.endpoint,
-                    "version": r.target.version, "status": r.status,
-                    "findings": r.findings.len(),
-                    "worst": r.findings.first().map(|f| f.id.clone()),
-                    "error": r.error,
-                }))
+                .map(|r| {
+                    serde_json::json!({
+                        "name": r.target.name, "kind": r.target.kind, "endpoint": r.target.endpoint,
+                        "version": r.target.version, "status": r.status,
+                        "findings": r.findings.len(),
+                        "worst": r.findings.first().map(|f| f.id.clone()),
+                        "error": r.error,
+                    })
+                })
                 .collect();
             serde_json::to_string_pretty(&lines).unwrap_or_default()
         }
         OutputFormat::Markdown => {
-            let mut out = String::from("| Instance | Kind | Status | Findings | Worst |\n|---|---|---|---|---|\n");
+            let mut out = String::from(
+                "| Instance | Kind | Status | Findings | Worst |\n|---|---|---|---|---|\n",
+            );
             for r in reports {
                 out.push_str(&format!(
                     "| {} | {} | {} | {} | {} |\n",

@@ -128,7 +128,14 @@ fn origin_name(md: Option<&figment::Metadata>) -> String {
 
 fn describe_figment_error(e: figment::Error) -> ConfigProblem {
     let origin = match (&e.metadata, &e.profile) {
-        (Some(md), Some(profile)) if md.source.as_ref().and_then(figment::Source::file_path).is_none() && md.name.contains("environment") => {
+        (Some(md), Some(profile))
+            if md
+                .source
+                .as_ref()
+                .and_then(figment::Source::file_path)
+                .is_none()
+                && md.name.contains("environment") =>
+        {
             format!("environment variable {}", md.interpolate(profile, &e.path))
         }
         (md, _) => origin_name(md.as_ref()),
@@ -185,7 +192,11 @@ fn validate(config: &AppConfig, origin_of: &dyn Fn(&str) -> String) -> Vec<Confi
         ("collector.diagnose_sample_secs", c.diagnose_sample_secs),
     ] {
         if !(v.is_finite() && v > 0.0 && v <= 86_400.0) {
-            push(key, key, format!("must be a number of seconds > 0, got {v}"));
+            push(
+                key,
+                key,
+                format!("must be a number of seconds > 0, got {v}"),
+            );
         }
     }
     if c.connect_timeout_ms == 0 || c.command_timeout_ms == 0 {

@@ -35,7 +35,10 @@ pub async fn diagnose_instance(instance: &InstanceConfig, config: &AppConfig) ->
     if let Err(e) = collector.collect().await {
         return unknown(target, e);
     }
-    tokio::time::sleep(Duration::from_secs_f64(config.collector.diagnose_sample_secs)).await;
+    tokio::time::sleep(Duration::from_secs_f64(
+        config.collector.diagnose_sample_secs,
+    ))
+    .await;
     match collector.collect().await {
         Ok(snapshot) => {
             target.version = snapshot.facts.version.clone();

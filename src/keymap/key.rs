@@ -14,7 +14,8 @@ pub struct KeyChord {
 impl KeyChord {
     /// Normalises a terminal key event.
     pub fn from_event(ev: &KeyEvent) -> Self {
-        let mut mods = ev.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
+        let mut mods =
+            ev.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
         let code = match ev.code {
             KeyCode::Char(c) => {
                 mods.remove(KeyModifiers::SHIFT);
@@ -71,9 +72,11 @@ impl KeyChord {
             "space" => KeyCode::Char(' '),
             "backspace" => KeyCode::Backspace,
             "delete" | "del" => KeyCode::Delete,
-            f if f.len() >= 2 && f.starts_with('f') && f[1..].parse::<u8>().is_ok() => {
-                KeyCode::F(f[1..].parse().map_err(|_| format!("bad function key `{text}`"))?)
-            }
+            f if f.len() >= 2 && f.starts_with('f') && f[1..].parse::<u8>().is_ok() => KeyCode::F(
+                f[1..]
+                    .parse()
+                    .map_err(|_| format!("bad function key `{text}`"))?,
+            ),
             _ => {
                 let mut chars = rest.chars();
                 match (chars.next(), chars.next()) {
@@ -167,6 +170,9 @@ mod tests {
         let ev = KeyEvent::new(KeyCode::Char('N'), KeyModifiers::SHIFT);
         assert_eq!(KeyChord::from_event(&ev), KeyChord::parse("N").unwrap());
         let ev = KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT);
-        assert_eq!(KeyChord::from_event(&ev), KeyChord::parse("shift-tab").unwrap());
+        assert_eq!(
+            KeyChord::from_event(&ev),
+            KeyChord::parse("shift-tab").unwrap()
+        );
     }
 }

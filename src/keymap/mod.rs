@@ -92,7 +92,10 @@ impl Keymap {
             Err(e) => {
                 return (
                     map,
-                    Some(format!("{}: {e}; built-in keys in force", user_file.display())),
+                    Some(format!(
+                        "{}: {e}; built-in keys in force",
+                        user_file.display()
+                    )),
                 );
             }
         };
@@ -125,17 +128,17 @@ impl Keymap {
                 return Err(format!("[{section_name}] must be a table of key = action"));
             };
             for (key_text, value) in entries {
-                let key = KeyChord::parse(&key_text)
-                    .map_err(|e| format!("[{section_name}] {e}"))?;
+                let key =
+                    KeyChord::parse(&key_text).map_err(|e| format!("[{section_name}] {e}"))?;
                 let (action_name, description) = match &value {
                     toml::Value::String(s) => (s.clone(), None),
                     toml::Value::Table(t) => {
-                        let action = t
-                            .get("action")
-                            .and_then(toml::Value::as_str)
-                            .ok_or_else(|| {
-                                format!("[{section_name}] \"{key_text}\": missing `action`")
-                            })?;
+                        let action =
+                            t.get("action")
+                                .and_then(toml::Value::as_str)
+                                .ok_or_else(|| {
+                                    format!("[{section_name}] \"{key_text}\": missing `action`")
+                                })?;
                         let desc = t
                             .get("description")
                             .and_then(toml::Value::as_str)
@@ -255,7 +258,11 @@ mod tests {
             .unwrap();
         assert_eq!(map.lookup(Section::Global, &chord("q")), None);
         assert_eq!(map.lookup(Section::Global, &chord("x")), Some(Action::Quit));
-        let b = map.bindings(Section::Global).iter().find(|b| b.key == chord("x")).unwrap();
+        let b = map
+            .bindings(Section::Global)
+            .iter()
+            .find(|b| b.key == chord("x"))
+            .unwrap();
         assert_eq!(b.description, "Leave");
     }
 
@@ -264,7 +271,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("keymap.toml");
         for (text, needle) in [
-            ("[global]\nq = \"format_disk\"\n", "unknown action `format_disk`"),
+            (
+                "[global]\nq = \"format_disk\"\n",
+                "unknown action `format_disk`",
+            ),
             ("[global\n", "keymap.toml"),
             ("[nowhere]\nq = \"quit\"\n", "unknown section [nowhere]"),
             ("[global]\n\"hyper-q\" = \"quit\"\n", "unknown key"),

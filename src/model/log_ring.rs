@@ -284,7 +284,10 @@ mod tests {
         let ranges: Vec<_> = f.match_ranges("xxABxab").collect();
         assert_eq!(ranges, [(2, 4), (5, 7)]);
         assert!(LogFilter::new("").is_none());
-        assert!(LogFilter::new("a.*(").is_some(), "regex syntax is taken literally");
+        assert!(
+            LogFilter::new("a.*(").is_some(),
+            "regex syntax is taken literally"
+        );
     }
 
     #[test]

@@ -9,7 +9,10 @@ use serde::Deserialize;
 pub const BUILTIN_THEMES: [(&str, &str); 3] = [
     ("dark", include_str!("../../themes/dark.toml")),
     ("light", include_str!("../../themes/light.toml")),
-    ("high-contrast", include_str!("../../themes/high-contrast.toml")),
+    (
+        "high-contrast",
+        include_str!("../../themes/high-contrast.toml"),
+    ),
 ];
 
 /// Colours by meaning; panes never name raw colours.
@@ -160,7 +163,10 @@ impl Theme {
     pub fn load(name: &str, themes_dir: &Path) -> (Theme, Option<String>) {
         let base = Theme::builtin(name);
         let path = themes_dir.join(format!("{name}.toml"));
-        let fallback = || base.clone().unwrap_or_else(|| Theme::builtin("dark").unwrap_or_default());
+        let fallback = || {
+            base.clone()
+                .unwrap_or_else(|| Theme::builtin("dark").unwrap_or_default())
+        };
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -176,7 +182,12 @@ impl Theme {
                     ),
                 };
             }
-            Err(e) => return (fallback(), Some(format!("{}: {e}; default theme in force", path.display()))),
+            Err(e) => {
+                return (
+                    fallback(),
+                    Some(format!("{}: {e}; default theme in force", path.display())),
+                );
+            }
         };
         let mut theme = fallback();
         match parse_file(&text).and_then(|file| theme.apply(file)) {
@@ -186,7 +197,10 @@ impl Theme {
                 }
                 (theme, None)
             }
-            Err(e) => (fallback(), Some(format!("{}: {e}; default theme in force", path.display()))),
+            Err(e) => (
+                fallback(),
+                Some(format!("{}: {e}; default theme in force", path.display())),
+            ),
         }
     }
 
@@ -210,10 +224,30 @@ mod tests {
             let file = parse_file(text).unwrap_or_else(|e| panic!("{name}: {e}"));
             let c = &file.colors;
             let all_set = [
-                &c.background, &c.foreground, &c.muted, &c.border, &c.border_focused, &c.title,
-                &c.selection_bg, &c.selection_fg, &c.accent, &c.critical, &c.warning, &c.info,
-                &c.ok, &c.down, &c.unknown, &c.match_bg, &c.match_fg, &c.status_bg, &c.status_fg,
-                &c.mode_bg, &c.mode_fg, &c.sparkline, &c.user_message, &c.notice_error,
+                &c.background,
+                &c.foreground,
+                &c.muted,
+                &c.border,
+                &c.border_focused,
+                &c.title,
+                &c.selection_bg,
+                &c.selection_fg,
+                &c.accent,
+                &c.critical,
+                &c.warning,
+                &c.info,
+                &c.ok,
+                &c.down,
+                &c.unknown,
+                &c.match_bg,
+                &c.match_fg,
+                &c.status_bg,
+                &c.status_fg,
+                &c.mode_bg,
+                &c.mode_fg,
+                &c.sparkline,
+                &c.user_message,
+                &c.notice_error,
             ]
             .iter()
             .all(|s| s.is_some());
@@ -227,7 +261,11 @@ mod tests {
     #[test]
     fn a_user_file_overrides_some_slots() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("dark.toml"), "[colors]\ncritical = \"#ff00ff\"\n").unwrap();
+        std::fs::write(
+            dir.path().join("dark.toml"),
+            "[colors]\ncritical = \"#ff00ff\"\n",
+        )
+        .unwrap();
         let (t, err) = Theme::load("dark", dir.path());
         assert_eq!(err, None);
         assert_eq!(t.critical, Color::Rgb(255, 0, 255));
@@ -237,7 +275,11 @@ mod tests {
     #[test]
     fn broken_or_unknown_themes_fall_back_with_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("light.toml"), "[colors]\ncritical = \"not-a-colour\"\n").unwrap();
+        std::fs::write(
+            dir.path().join("light.toml"),
+            "[colors]\ncritical = \"not-a-colour\"\n",
+        )
+        .unwrap();
         let (t, err) = Theme::load("light", dir.path());
         assert!(err.unwrap().contains("colors.critical"));
         assert_eq!(t, Theme::builtin("light").unwrap());

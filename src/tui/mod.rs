@@ -31,7 +31,12 @@ pub fn init() -> io::Result<Tui> {
 
 /// Leaves the alternate screen and raw mode; safe to call more than once.
 pub fn restore() -> io::Result<()> {
-    let screen = execute!(io::stdout(), DisableBracketedPaste, LeaveAlternateScreen, Show);
+    let screen = execute!(
+        io::stdout(),
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        Show
+    );
     let raw = disable_raw_mode();
     screen.and(raw)
 }
@@ -41,7 +46,9 @@ pub fn restore() -> io::Result<()> {
 /// tokio would otherwise swallow while the screen stays in raw mode.
 pub fn install_hooks() -> color_eyre::Result<()> {
     let (panic_hook, eyre_hook) = HookBuilder::default()
-        .panic_section("This is a bug in KubeStack-AI; the log file (see `kubestack-ai info`) has details.")
+        .panic_section(
+            "This is a bug in KubeStack-AI; the log file (see `kubestack-ai info`) has details.",
+        )
         .into_hooks();
     eyre_hook.install()?;
     let panic_hook = panic_hook.into_panic_hook();

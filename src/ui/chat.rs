@@ -14,7 +14,13 @@ use crate::theme::Theme;
 pub const NOT_CONFIGURED: &str = "AI not configured yet — this version has no LLM provider. \
 Nothing you type is sent anywhere; the rule engine's findings are in the Findings pane.";
 
-pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, focused: bool) {
+pub(super) fn render(
+    frame: &mut Frame,
+    area: Rect,
+    state: &AppState,
+    theme: &Theme,
+    focused: bool,
+) {
     let block = pane_block(Line::from(" Chat with AI "), focused, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -24,11 +30,27 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Th
     let editor_height = if inner.height >= 8 { 4 } else { 3 };
     let [messages, editor] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(editor_height)]).areas(inner);
-    let mut lines = vec![Line::from(Span::styled(NOT_CONFIGURED, Style::default().fg(theme.muted))), Line::raw("")];
+    let mut lines = vec![
+        Line::from(Span::styled(
+            NOT_CONFIGURED,
+            Style::default().fg(theme.muted),
+        )),
+        Line::raw(""),
+    ];
     for m in &state.chat {
         let (who, style) = match m.role {
-            ChatRole::User => ("you: ", Style::default().fg(theme.user_message).add_modifier(Modifier::BOLD)),
-            ChatRole::System => ("kubestack: ", Style::default().fg(theme.warning).add_modifier(Modifier::BOLD)),
+            ChatRole::User => (
+                "you: ",
+                Style::default()
+                    .fg(theme.user_message)
+                    .add_modifier(Modifier::BOLD),
+            ),
+            ChatRole::System => (
+                "kubestack: ",
+                Style::default()
+                    .fg(theme.warning)
+                    .add_modifier(Modifier::BOLD),
+            ),
         };
         let mut first = true;
         for text_line in m.text.lines() {
@@ -51,11 +73,19 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Th
     frame.render_widget(para.scroll((scroll, 0)), messages);
 
     let typing = state.input == InputTarget::Chat;
-    let border = if typing { theme.border_focused } else { theme.border };
+    let border = if typing {
+        theme.border_focused
+    } else {
+        theme.border
+    };
     let editor_block = Block::bordered()
         .border_type(BorderType::Rounded)
         .border_style(Style::default().fg(border))
-        .title(if typing { " Enter send · Alt-Enter newline · Esc leave " } else { " a: ask " });
+        .title(if typing {
+            " Enter send · Alt-Enter newline · Esc leave "
+        } else {
+            " a: ask "
+        });
     let editor_inner = editor_block.inner(editor);
     frame.render_widget(editor_block, editor);
     frame.render_widget(&state.chat_editor, editor_inner);

@@ -11,7 +11,13 @@ use super::{ellipsize, muted_line, pane_block};
 use crate::app::{AppState, Health};
 use crate::theme::Theme;
 
-pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, focused: bool) {
+pub(super) fn render(
+    frame: &mut Frame,
+    area: Rect,
+    state: &AppState,
+    theme: &Theme,
+    focused: bool,
+) {
     let count = state.current().map_or(0, |v| v.findings.len());
     let block = pane_block(Line::from(format!(" Findings ({count}) ")), focused, theme);
     let inner = block.inner(area);
@@ -29,7 +35,11 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Th
         return;
     }
     let width = inner.width as usize;
-    let detail_rows = if inner.height >= 8 { inner.height / 2 } else { 0 };
+    let detail_rows = if inner.height >= 8 {
+        inner.height / 2
+    } else {
+        0
+    };
     let list_height = inner.height.saturating_sub(detail_rows).max(1) as usize;
     let selected = state.findings_selected.min(view.findings.len() - 1);
     let offset = selected.saturating_sub(list_height - 1);
@@ -44,17 +54,30 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Th
             let color = theme.severity(f.severity);
             let title = ellipsize(&f.title, width.saturating_sub(f.id.len() + 7));
             let mut line = Line::from(vec![
-                Span::styled(format!("{} ", f.severity.tag()), Style::default().fg(color).add_modifier(Modifier::BOLD)),
+                Span::styled(
+                    format!("{} ", f.severity.tag()),
+                    Style::default().fg(color).add_modifier(Modifier::BOLD),
+                ),
                 Span::styled(format!("{} ", f.id), Style::default().fg(color)),
                 Span::raw(title),
             ]);
             if i == selected && focused {
-                line = line.style(Style::default().bg(theme.selection_bg).fg(theme.selection_fg));
+                line = line.style(
+                    Style::default()
+                        .bg(theme.selection_bg)
+                        .fg(theme.selection_fg),
+                );
             }
             line
         })
         .collect();
-    frame.render_widget(Paragraph::new(lines), Rect { height: list_height as u16, ..inner });
+    frame.render_widget(
+        Paragraph::new(lines),
+        Rect {
+            height: list_height as u16,
+            ..inner
+        },
+    );
     if detail_rows == 0 {
         return;
     }
@@ -66,12 +89,23 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Th
         .map(|(k, v)| format!("{k}={}", compact(v)))
         .collect();
     let mut detail = vec![
-        Line::from(Span::styled("─".repeat(width), Style::default().fg(theme.border))),
+        Line::from(Span::styled(
+            "─".repeat(width),
+            Style::default().fg(theme.border),
+        )),
         Line::from(vec![
-            Span::styled(format!("{} ", f.id), Style::default().fg(theme.severity(f.severity)).add_modifier(Modifier::BOLD)),
+            Span::styled(
+                format!("{} ", f.id),
+                Style::default()
+                    .fg(theme.severity(f.severity))
+                    .add_modifier(Modifier::BOLD),
+            ),
             Span::raw(f.detail.clone()),
         ]),
-        Line::from(vec![Span::styled("evidence ", Style::default().fg(theme.muted)), Span::raw(evidence.join("  "))]),
+        Line::from(vec![
+            Span::styled("evidence ", Style::default().fg(theme.muted)),
+            Span::raw(evidence.join("  ")),
+        ]),
     ];
     if let Some(th) = f.evidence.get("threshold") {
         detail.push(Line::from(vec![

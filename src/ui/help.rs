@@ -19,7 +19,9 @@ pub fn help_lines<'a>(state: &AppState, theme: &Theme) -> Vec<Line<'a>> {
         }
         lines.push(Line::from(Span::styled(
             format!("[{}]", section.name()),
-            Style::default().fg(theme.accent).add_modifier(Modifier::BOLD),
+            Style::default()
+                .fg(theme.accent)
+                .add_modifier(Modifier::BOLD),
         )));
         let mut rows: Vec<(String, String)> = Vec::new();
         for b in bindings {
@@ -30,7 +32,10 @@ pub fn help_lines<'a>(state: &AppState, theme: &Theme) -> Vec<Line<'a>> {
         }
         for (keys, desc) in rows {
             lines.push(Line::from(vec![
-                Span::styled(format!("  {keys:<16} "), Style::default().add_modifier(Modifier::BOLD)),
+                Span::styled(
+                    format!("  {keys:<16} "),
+                    Style::default().add_modifier(Modifier::BOLD),
+                ),
                 Span::raw(desc),
             ]));
         }
@@ -38,13 +43,28 @@ pub fn help_lines<'a>(state: &AppState, theme: &Theme) -> Vec<Line<'a>> {
     lines
 }
 
-pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, scroll: usize) {
+pub(super) fn render(
+    frame: &mut Frame,
+    area: Rect,
+    state: &AppState,
+    theme: &Theme,
+    scroll: usize,
+) {
     let rect = centered(area, 80, 85);
     frame.render_widget(Clear, rect);
-    let block = pane_block(Line::from(" Help — keys (from the keymap; Esc closes) "), true, theme)
-        .style(Style::default().bg(theme.background).fg(theme.foreground));
+    let block = pane_block(
+        Line::from(" Help — keys (from the keymap; Esc closes) "),
+        true,
+        theme,
+    )
+    .style(Style::default().bg(theme.background).fg(theme.foreground));
     let lines = help_lines(state, theme);
     let inner_h = rect.height.saturating_sub(2) as usize;
     let scroll = scroll.min(lines.len().saturating_sub(inner_h));
-    frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll as u16, 0)), rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .scroll((scroll as u16, 0)),
+        rect,
+    );
 }

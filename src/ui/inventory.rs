@@ -11,7 +11,10 @@ use crate::app::{AppState, Badge};
 use crate::theme::Theme;
 
 /// Badge glyph, label and colour.
-pub(crate) fn badge_style(badge: Badge, theme: &Theme) -> (&'static str, &'static str, ratatui::style::Color) {
+pub(crate) fn badge_style(
+    badge: Badge,
+    theme: &Theme,
+) -> (&'static str, &'static str, ratatui::style::Color) {
     match badge {
         Badge::Connecting => ("○", "…", theme.unknown),
         Badge::Ok => ("●", "ok", theme.ok),
@@ -21,12 +24,21 @@ pub(crate) fn badge_style(badge: Badge, theme: &Theme) -> (&'static str, &'stati
     }
 }
 
-pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, focused: bool) {
+pub(super) fn render(
+    frame: &mut Frame,
+    area: Rect,
+    state: &AppState,
+    theme: &Theme,
+    focused: bool,
+) {
     let block = pane_block(Line::from(" Inventory "), focused, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let width = inner.width as usize;
-    let mut lines = vec![muted_line(ellipsize("ctx: none · static config", width), theme)];
+    let mut lines = vec![muted_line(
+        ellipsize("ctx: none · static config", width),
+        theme,
+    )];
     if state.instances.is_empty() {
         lines.push(muted_line("no instances configured", theme));
         lines.push(muted_line("run `kubestack-ai init`", theme));
@@ -39,7 +51,9 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Th
             group = Some(g);
             lines.push(Line::from(Span::styled(
                 ellipsize(&format!("▾ {g}"), width),
-                Style::default().fg(theme.accent).add_modifier(Modifier::BOLD),
+                Style::default()
+                    .fg(theme.accent)
+                    .add_modifier(Modifier::BOLD),
             )));
         }
         let (glyph, label, color) = badge_style(view.badge(), theme);
@@ -52,12 +66,21 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Th
             Span::raw(" "),
             Span::raw(name),
             Span::raw(" ".repeat(pad + 1)),
-            Span::styled(label, Style::default().fg(color).add_modifier(Modifier::BOLD)),
+            Span::styled(
+                label,
+                Style::default().fg(color).add_modifier(Modifier::BOLD),
+            ),
         ]);
         if i == state.selected {
             selected_line = lines.len();
-            let style = Style::default().bg(theme.selection_bg).fg(theme.selection_fg);
-            line = line.style(if focused { style.add_modifier(Modifier::BOLD) } else { style });
+            let style = Style::default()
+                .bg(theme.selection_bg)
+                .fg(theme.selection_fg);
+            line = line.style(if focused {
+                style.add_modifier(Modifier::BOLD)
+            } else {
+                style
+            });
         }
         lines.push(line);
     }

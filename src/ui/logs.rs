@@ -11,11 +11,21 @@ use crate::app::{AppState, InputTarget};
 use crate::model::{LogFilter, LogLevel, LogLine};
 use crate::theme::Theme;
 
-pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, focused: bool) {
+pub(super) fn render(
+    frame: &mut Frame,
+    area: Rect,
+    state: &AppState,
+    theme: &Theme,
+    focused: bool,
+) {
     let view = state.current();
     let mut title = vec![Span::raw(" Logs ")];
     if let Some(v) = view {
-        let mode = if state.logs_view.anchor.is_some() { "paused" } else { "follow" };
+        let mode = if state.logs_view.anchor.is_some() {
+            "paused"
+        } else {
+            "follow"
+        };
         title.push(Span::raw(format!("— {} · {mode} ", v.config.name)));
         if let Some(f) = v.logs.filter() {
             title.push(Span::styled(
@@ -35,18 +45,33 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Th
     frame.render_widget(block, area);
     if state.input == InputTarget::Filter && inner.height > 0 {
         let prompt = Line::from(vec![
-            Span::styled("/", Style::default().fg(theme.accent).add_modifier(Modifier::BOLD)),
+            Span::styled(
+                "/",
+                Style::default()
+                    .fg(theme.accent)
+                    .add_modifier(Modifier::BOLD),
+            ),
             Span::raw(state.filter_draft.clone()),
             Span::styled("▏", Style::default().fg(theme.accent)),
         ]);
-        let bottom = Rect { y: inner.bottom() - 1, height: 1, ..inner };
+        let bottom = Rect {
+            y: inner.bottom() - 1,
+            height: 1,
+            ..inner
+        };
         frame.render_widget(Paragraph::new(prompt), bottom);
         inner.height -= 1;
     }
     let Some(view) = view else { return };
     let buf = &view.logs;
     if buf.is_empty() {
-        frame.render_widget(Paragraph::new(muted_line("no log lines yet (slowlog and server log appear here)", theme)), inner);
+        frame.render_widget(
+            Paragraph::new(muted_line(
+                "no log lines yet (slowlog and server log appear here)",
+                theme,
+            )),
+            inner,
+        );
         return;
     }
     let height = inner.height as usize;
@@ -64,7 +89,12 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Th
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-fn render_line<'a>(line: &'a LogLine, filter: Option<&LogFilter>, is_cursor: bool, theme: &Theme) -> Line<'a> {
+fn render_line<'a>(
+    line: &'a LogLine,
+    filter: Option<&LogFilter>,
+    is_cursor: bool,
+    theme: &Theme,
+) -> Line<'a> {
     let text_style = match line.level {
         LogLevel::Error => Style::default().fg(theme.critical),
         LogLevel::Warn => Style::default().fg(theme.warning),
@@ -73,7 +103,10 @@ fn render_line<'a>(line: &'a LogLine, filter: Option<&LogFilter>, is_cursor: boo
     };
     let stream = line.source.rsplit('/').next().unwrap_or("");
     let mut spans = vec![
-        Span::styled(line.at.format("%H:%M:%S ").to_string(), Style::default().fg(theme.muted)),
+        Span::styled(
+            line.at.format("%H:%M:%S ").to_string(),
+            Style::default().fg(theme.muted),
+        ),
         Span::styled(format!("{stream:<7} "), Style::default().fg(theme.accent)),
     ];
     let text = line.text.as_str();
@@ -96,7 +129,11 @@ fn render_line<'a>(line: &'a LogLine, filter: Option<&LogFilter>, is_cursor: boo
     }
     let mut l = Line::from(spans);
     if is_cursor {
-        l = l.style(Style::default().bg(theme.selection_bg).add_modifier(Modifier::BOLD));
+        l = l.style(
+            Style::default()
+                .bg(theme.selection_bg)
+                .add_modifier(Modifier::BOLD),
+        );
     }
     l
 }

@@ -14,7 +14,13 @@ use crate::theme::Theme;
 const LABEL_WIDTH: u16 = 16;
 const VALUE_WIDTH: u16 = 13;
 
-pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, focused: bool) {
+pub(super) fn render(
+    frame: &mut Frame,
+    area: Rect,
+    state: &AppState,
+    theme: &Theme,
+    focused: bool,
+) {
     let title = match state.current() {
         Some(v) => format!(" Metrics — {} ", v.config.name),
         None => " Metrics ".to_string(),
@@ -23,7 +29,10 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Th
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let Some(view) = state.current() else {
-        frame.render_widget(Paragraph::new(muted_line("no instance selected", theme)), inner);
+        frame.render_widget(
+            Paragraph::new(muted_line("no instance selected", theme)),
+            inner,
+        );
         return;
     };
     if inner.height == 0 {
@@ -31,19 +40,31 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Th
     }
     let facts = &view.facts;
     let mut header = vec![Span::styled(
-        format!("{} {}", view.config.kind, facts.version.as_deref().unwrap_or("?")),
-        Style::default().fg(theme.accent).add_modifier(Modifier::BOLD),
+        format!(
+            "{} {}",
+            view.config.kind,
+            facts.version.as_deref().unwrap_or("?")
+        ),
+        Style::default()
+            .fg(theme.accent)
+            .add_modifier(Modifier::BOLD),
     )];
     if let Some(role) = &facts.role {
         header.push(Span::raw(format!(" · {role}")));
     }
     if let Some(up) = facts.uptime_secs {
-        header.push(Span::raw(format!(" · up {}", Unit::Seconds.format(up as f64))));
+        header.push(Span::raw(format!(
+            " · up {}",
+            Unit::Seconds.format(up as f64)
+        )));
     }
     if let Some((_, policy)) = facts.extra.iter().find(|(k, _)| k == "maxmemory_policy") {
         header.push(Span::raw(format!(" · {policy}")));
     }
-    header.push(Span::styled(format!(" · {}", view.endpoint), Style::default().fg(theme.muted)));
+    header.push(Span::styled(
+        format!(" · {}", view.endpoint),
+        Style::default().fg(theme.muted),
+    ));
     let header_area = Rect { height: 1, ..inner };
     frame.render_widget(Paragraph::new(Line::from(header)), header_area);
 
@@ -53,9 +74,9 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Th
         ..inner
     };
     let problem = match &view.health {
-        Health::Down { error, .. } | Health::AuthFailed { error } | Health::Misconfigured { error } => {
-            Some(error.as_str())
-        }
+        Health::Down { error, .. }
+        | Health::AuthFailed { error }
+        | Health::Misconfigured { error } => Some(error.as_str()),
         _ => None,
     };
     let mut y = body.y;
@@ -66,14 +87,25 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Th
         )))
         .wrap(Wrap { trim: true });
         let h = body.height.min(2);
-        frame.render_widget(p, Rect { y, height: h, ..body });
+        frame.render_widget(
+            p,
+            Rect {
+                y,
+                height: h,
+                ..body
+            },
+        );
         y += h;
     }
     if view.metrics.is_empty() {
         if problem.is_none() && y < body.bottom() {
             frame.render_widget(
                 Paragraph::new(muted_line("waiting for the first sample…", theme)),
-                Rect { y, height: 1, ..body },
+                Rect {
+                    y,
+                    height: 1,
+                    ..body
+                },
             );
         }
         return;
@@ -83,12 +115,26 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Th
         if y >= body.bottom() {
             break;
         }
-        let row = Rect { y, height: 1, ..body };
+        let row = Rect {
+            y,
+            height: 1,
+            ..body
+        };
         let label = Span::styled(
-            format!("{:<w$}", ellipsize(&series.label, LABEL_WIDTH as usize - 1), w = LABEL_WIDTH as usize),
+            format!(
+                "{:<w$}",
+                ellipsize(&series.label, LABEL_WIDTH as usize - 1),
+                w = LABEL_WIDTH as usize
+            ),
             Style::default().fg(theme.muted),
         );
-        frame.render_widget(Paragraph::new(Line::from(label)), Rect { width: LABEL_WIDTH.min(row.width), ..row });
+        frame.render_widget(
+            Paragraph::new(Line::from(label)),
+            Rect {
+                width: LABEL_WIDTH.min(row.width),
+                ..row
+            },
+        );
         if spark_width > 0 {
             let points = series.sparkline_points(spark_width as usize);
             let spark = Sparkline::default()
@@ -114,9 +160,16 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Th
             _ => " ",
         };
         let value_x = row.x + row.width.saturating_sub(VALUE_WIDTH);
-        let text = format!("{:>w$} {trend}", ellipsize(&value, VALUE_WIDTH as usize - 2), w = VALUE_WIDTH as usize - 2);
+        let text = format!(
+            "{:>w$} {trend}",
+            ellipsize(&value, VALUE_WIDTH as usize - 2),
+            w = VALUE_WIDTH as usize - 2
+        );
         frame.render_widget(
-            Paragraph::new(Line::from(Span::styled(text, Style::default().add_modifier(Modifier::BOLD)))),
+            Paragraph::new(Line::from(Span::styled(
+                text,
+                Style::default().add_modifier(Modifier::BOLD),
+            ))),
             Rect {
                 x: value_x.max(row.x),
                 width: VALUE_WIDTH.min(row.width),

@@ -11,10 +11,19 @@ use crate::app::{AppState, palette_entries};
 use crate::keymap::SECTIONS;
 use crate::theme::Theme;
 
-pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, query: &str, selected: usize) {
+pub(super) fn render(
+    frame: &mut Frame,
+    area: Rect,
+    state: &AppState,
+    theme: &Theme,
+    query: &str,
+    selected: usize,
+) {
     let entries = palette_entries(query);
     let width = area.width.min(72);
-    let height = (entries.len() as u16 + 3).min(area.height.saturating_sub(2)).max(4);
+    let height = (entries.len() as u16 + 3)
+        .min(area.height.saturating_sub(2))
+        .max(4);
     let rect = Rect {
         x: area.x + (area.width - width) / 2,
         y: area.y + 1,
@@ -22,11 +31,20 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Th
         height,
     };
     frame.render_widget(Clear, rect);
-    let block = pane_block(Line::from(" Command palette (Enter runs, Esc closes) "), true, theme)
-        .style(Style::default().bg(theme.background).fg(theme.foreground));
+    let block = pane_block(
+        Line::from(" Command palette (Enter runs, Esc closes) "),
+        true,
+        theme,
+    )
+    .style(Style::default().bg(theme.background).fg(theme.foreground));
     let all_sections: Vec<_> = SECTIONS.iter().map(|(s, _)| *s).collect();
     let mut lines = vec![Line::from(vec![
-        Span::styled(": ", Style::default().fg(theme.accent).add_modifier(Modifier::BOLD)),
+        Span::styled(
+            ": ",
+            Style::default()
+                .fg(theme.accent)
+                .add_modifier(Modifier::BOLD),
+        ),
         Span::raw(query.to_string()),
         Span::styled("▏", Style::default().fg(theme.accent)),
     ])];
@@ -39,17 +57,27 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Th
             .map(|k| k.to_string())
             .unwrap_or_default();
         let mut line = Line::from(vec![
-            Span::styled(format!("{name:<14} "), Style::default().add_modifier(Modifier::BOLD)),
+            Span::styled(
+                format!("{name:<14} "),
+                Style::default().add_modifier(Modifier::BOLD),
+            ),
             Span::raw(format!("{desc:<44} ")),
             Span::styled(key, Style::default().fg(theme.muted)),
         ]);
         if i == selected {
-            line = line.style(Style::default().bg(theme.selection_bg).fg(theme.selection_fg));
+            line = line.style(
+                Style::default()
+                    .bg(theme.selection_bg)
+                    .fg(theme.selection_fg),
+            );
         }
         lines.push(line);
     }
     if entries.is_empty() {
-        lines.push(Line::from(Span::styled("no matching command", Style::default().fg(theme.muted))));
+        lines.push(Line::from(Span::styled(
+            "no matching command",
+            Style::default().fg(theme.muted),
+        )));
     }
     frame.render_widget(Paragraph::new(lines).block(block), rect);
 }

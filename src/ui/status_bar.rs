@@ -26,10 +26,16 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Th
     let base = Style::default().bg(theme.status_bg).fg(theme.status_fg);
     let mut spans = vec![Span::styled(
         format!(" {} ", mode_label(state)),
-        Style::default().bg(theme.mode_bg).fg(theme.mode_fg).add_modifier(Modifier::BOLD),
+        Style::default()
+            .bg(theme.mode_bg)
+            .fg(theme.mode_fg)
+            .add_modifier(Modifier::BOLD),
     )];
     if let Some(v) = state.current() {
-        spans.push(Span::raw(format!(" {} · {} ", v.config.name, v.config.kind)));
+        spans.push(Span::raw(format!(
+            " {} · {} ",
+            v.config.name, v.config.kind
+        )));
     }
     let hints = [
         (Action::ToggleHelp, "help"),
@@ -41,14 +47,25 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Th
         (Action::Quit, "quit"),
     ];
     for (action, label) in hints {
-        if let Some(key) = state.keymap.key_for(action, &[Section::Global, Section::Logs]) {
-            spans.push(Span::styled(format!(" {key}"), Style::default().add_modifier(Modifier::BOLD)));
+        if let Some(key) = state
+            .keymap
+            .key_for(action, &[Section::Global, Section::Logs])
+        {
+            spans.push(Span::styled(
+                format!(" {key}"),
+                Style::default().add_modifier(Modifier::BOLD),
+            ));
             spans.push(Span::raw(format!(" {label} ")));
         }
     }
     let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
     let right = match state.notices.first() {
-        Some(n) => Span::styled(format!(" ⚠ {n} "), Style::default().fg(theme.notice_error).add_modifier(Modifier::BOLD)),
+        Some(n) => Span::styled(
+            format!(" ⚠ {n} "),
+            Style::default()
+                .fg(theme.notice_error)
+                .add_modifier(Modifier::BOLD),
+        ),
         None => Span::raw(" ctx: none "),
     };
     let room = (area.width as usize).saturating_sub(used);

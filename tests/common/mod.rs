@@ -78,7 +78,10 @@ impl RedisServer {
                     let mut buf = [0u8; 64];
                     if let Ok(n) = s.read(&mut buf) {
                         let reply = String::from_utf8_lossy(&buf[..n]);
-                        if reply.starts_with("+PONG") || reply.contains("NOAUTH") || reply.starts_with("-DENIED") {
+                        if reply.starts_with("+PONG")
+                            || reply.contains("NOAUTH")
+                            || reply.starts_with("-DENIED")
+                        {
                             return;
                         }
                     }
@@ -86,7 +89,11 @@ impl RedisServer {
             }
             std::thread::sleep(Duration::from_millis(25));
         }
-        panic!("redis-server on port {} did not become ready (log: {})", self.port, self.log_path().display());
+        panic!(
+            "redis-server on port {} did not become ready (log: {})",
+            self.port,
+            self.log_path().display()
+        );
     }
 
     /// `redis://127.0.0.1:PORT`.
@@ -128,8 +135,10 @@ impl RedisServer {
     /// An INFO field, read on the server side.
     pub fn info_field(&self, con: &mut redis::Connection, field: &str) -> Option<String> {
         let info: String = redis::cmd("INFO").arg("everything").query(con).ok()?;
-        info.lines()
-            .find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.trim().to_string()))
+        info.lines().find_map(|l| {
+            l.strip_prefix(&format!("{field}:"))
+                .map(|v| v.trim().to_string())
+        })
     }
 
     /// Kills the server (like a crash).

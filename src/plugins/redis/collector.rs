@@ -182,7 +182,10 @@ impl Collector for RedisCollector {
 
 fn with_endpoint(e: PluginError, endpoint: &str) -> PluginError {
     match e {
-        PluginError::Protocol { endpoint: ep, reason } if ep.is_empty() => PluginError::Protocol {
+        PluginError::Protocol {
+            endpoint: ep,
+            reason,
+        } if ep.is_empty() => PluginError::Protocol {
             endpoint: endpoint.to_string(),
             reason,
         },
@@ -229,11 +232,21 @@ fn metrics_of(s: &RedisSample, prev: Option<&RedisSample>) -> Vec<MetricSample> 
     let rate = |key: &str| -> Option<f64> {
         let p = prev.filter(|p| !s.restarted_since(p))?;
         let dt = s.server_time - p.server_time;
-        (dt > 0.0).then(|| info.u64(key).unwrap_or(0).saturating_sub(p.info.u64(key).unwrap_or(0)) as f64 / dt)
+        (dt > 0.0).then(|| {
+            info.u64(key)
+                .unwrap_or(0)
+                .saturating_sub(p.info.u64(key).unwrap_or(0)) as f64
+                / dt
+        })
     };
     let used = info.f64("used_memory");
     let max = info.f64("maxmemory").filter(|m| *m > 0.0);
-    push("ops_per_sec", "ops/s", Unit::PerSecond, info.f64("instantaneous_ops_per_sec"));
+    push(
+        "ops_per_sec",
+        "ops/s",
+        Unit::PerSecond,
+        info.f64("instantaneous_ops_per_sec"),
+    );
     push(
         "memory_pct",
         "memory % of max",
@@ -241,16 +254,40 @@ fn metrics_of(s: &RedisSample, prev: Option<&RedisSample>) -> Vec<MetricSample> 
         used.zip(max).map(|(u, m)| u / m * 100.0),
     );
     push("used_memory", "used_memory", Unit::Bytes, used);
-    push("clients", "clients", Unit::Count, info.f64("connected_clients"));
+    push(
+        "clients",
+        "clients",
+        Unit::Count,
+        info.f64("connected_clients"),
+    );
     let hit_ratio = prev.filter(|p| !s.restarted_since(p)).and_then(|p| {
-        let hits = info.u64("keyspace_hits")?.saturating_sub(p.info.u64("keyspace_hits")?);
-        let misses = info.u64("keyspace_misses")?.saturating_sub(p.info.u64("keyspace_misses")?);
+        let hits = info
+            .u64("keyspace_hits")?
+            .saturating_sub(p.info.u64("keyspace_hits")?);
+        let misses = info
+            .u64("keyspace_misses")?
+            .saturating_sub(p.info.u64("keyspace_misses")?);
         (hits + misses > 0).then(|| hits as f64 / (hits + misses) as f64 * 100.0)
     });
     push("hit_ratio", "hit ratio", Unit::Percent, hit_ratio);
-    push("evicted_per_sec", "evicted/s", Unit::PerSecond, rate("evicted_keys"));
-    push("expired_per_sec", "expired/s", Unit::PerSecond, rate("expired_keys"));
-    push("errors_per_sec", "errors/s", Unit::PerSecond, rate("total_error_replies"));
+    push(
+        "evicted_per_sec",
+        "evicted/s",
+        Unit::PerSecond,
+        rate("evicted_keys"),
+    );
+    push(
+        "expired_per_sec",
+        "expired/s",
+        Unit::PerSecond,
+        rate("expired_keys"),
+    );
+    push(
+        "errors_per_sec",
+        "errors/s",
+        Unit::PerSecond,
+        rate("total_error_replies"),
+    );
     push(
         "net_in",
         "net in",
@@ -275,6 +312,11 @@ fn metrics_of(s: &RedisSample, prev: Option<&RedisSample>) -> Vec<MetricSample> 
         Unit::Ratio,
         info.f64("mem_fragmentation_ratio"),
     );
-    push("slowlog_len", "slowlog length", Unit::Count, Some(s.slowlog_len as f64));
+    push(
+        "slowlog_len",
+        "slowlog length",
+        Unit::Count,
+        Some(s.slowlog_len as f64),
+    );
     m
 }

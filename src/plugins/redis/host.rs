@@ -7,9 +7,10 @@ pub fn read_local_host_facts() -> HostFacts {
     let overcommit_memory = std::fs::read_to_string("/proc/sys/vm/overcommit_memory")
         .ok()
         .and_then(|s| s.trim().parse().ok());
-    let transparent_hugepage = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
-        .ok()
-        .and_then(|s| selected_choice(&s));
+    let transparent_hugepage =
+        std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
+            .ok()
+            .and_then(|s| selected_choice(&s));
     HostFacts {
         overcommit_memory,
         transparent_hugepage,
@@ -29,8 +30,14 @@ mod tests {
 
     #[test]
     fn the_bracketed_choice_is_the_selected_one() {
-        assert_eq!(selected_choice("always [madvise] never\n").as_deref(), Some("madvise"));
-        assert_eq!(selected_choice("[always] madvise never").as_deref(), Some("always"));
+        assert_eq!(
+            selected_choice("always [madvise] never\n").as_deref(),
+            Some("madvise")
+        );
+        assert_eq!(
+            selected_choice("[always] madvise never").as_deref(),
+            Some("always")
+        );
         assert_eq!(selected_choice("garbage"), None);
     }
 }

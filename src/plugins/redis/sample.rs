@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use super::connection::RedisReader;
 use super::parse::{
-    AclUser, ClientListSummary, InfoMap, LatencyEvent, SlowlogEntry, parse_acl_user,
-    parse_config, parse_latency_latest, parse_slowlog, summarize_clients, value_text,
+    AclUser, ClientListSummary, InfoMap, LatencyEvent, SlowlogEntry, parse_acl_user, parse_config,
+    parse_latency_latest, parse_slowlog, summarize_clients, value_text,
 };
 use crate::plugins::PluginError;
 
@@ -76,7 +76,11 @@ pub async fn collect_sample(
         ..RedisSample::default()
     };
     let slowlog_count = SLOWLOG_FETCH.to_string();
-    match optional(reader.query(&["CONFIG", "GET", "*"]).await, &mut sample.refused, "CONFIG GET")? {
+    match optional(
+        reader.query(&["CONFIG", "GET", "*"]).await,
+        &mut sample.refused,
+        "CONFIG GET",
+    )? {
         Some(v) => sample.config = parse_config(&v),
         None => {}
     }
@@ -87,10 +91,18 @@ pub async fn collect_sample(
     )? {
         sample.slowlog = parse_slowlog(&v);
     }
-    if let Some(v) = optional(reader.query(&["SLOWLOG", "LEN"]).await, &mut sample.refused, "SLOWLOG LEN")? {
+    if let Some(v) = optional(
+        reader.query(&["SLOWLOG", "LEN"]).await,
+        &mut sample.refused,
+        "SLOWLOG LEN",
+    )? {
         sample.slowlog_len = value_text(&v).and_then(|t| t.parse().ok()).unwrap_or(0);
     }
-    if let Some(v) = optional(reader.query(&["CLIENT", "LIST"]).await, &mut sample.refused, "CLIENT LIST")? {
+    if let Some(v) = optional(
+        reader.query(&["CLIENT", "LIST"]).await,
+        &mut sample.refused,
+        "CLIENT LIST",
+    )? {
         sample.clients = summarize_clients(&value_text(&v).unwrap_or_default(), client_list_max);
     }
     if let Some(v) = optional(

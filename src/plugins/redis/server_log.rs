@@ -77,7 +77,10 @@ fn parse_line(line: &str) -> (LogLevel, DateTime<Utc>, String) {
     let parsed = line.split_once(' ').and_then(|(_pid_role, rest)| {
         let stamp = rest.get(..24)?;
         let naive = NaiveDateTime::parse_from_str(stamp, "%d %b %Y %H:%M:%S%.3f").ok()?;
-        let at = Local.from_local_datetime(&naive).single()?.with_timezone(&Utc);
+        let at = Local
+            .from_local_datetime(&naive)
+            .single()?
+            .with_timezone(&Utc);
         Some((at, rest.get(25..)?.to_string()))
     });
     match parsed {
@@ -111,10 +114,20 @@ mod tests {
         let first = tail.read_new_lines();
         assert_eq!(first.len(), 1);
         assert_eq!(first[0].0, LogLevel::Info);
-        assert_eq!(first[0].2, "1:M 01 Jan * Ready to accept connections", "unknown format kept whole");
+        assert_eq!(
+            first[0].2, "1:M 01 Jan * Ready to accept connections",
+            "unknown format kept whole"
+        );
 
-        let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
-        write!(f, "1:M 01 Jan # WARNING Memory overcommit must be enabled!\n1:M partial").unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        write!(
+            f,
+            "1:M 01 Jan # WARNING Memory overcommit must be enabled!\n1:M partial"
+        )
+        .unwrap();
         let next = tail.read_new_lines();
         assert_eq!(next.len(), 1, "the partial line waits");
         assert_eq!(next[0].0, LogLevel::Warn);
@@ -130,7 +143,10 @@ mod tests {
         let (level, at, msg) = parse_line("8767:M 25 Nov 2026 04:11:59.773 # Server initialized");
         assert_eq!(level, LogLevel::Warn);
         assert_eq!(msg, "# Server initialized");
-        assert_eq!(at.with_timezone(&Local).format("%H:%M:%S").to_string(), "04:11:59");
+        assert_eq!(
+            at.with_timezone(&Local).format("%H:%M:%S").to_string(),
+            "04:11:59"
+        );
     }
 
     #[test]

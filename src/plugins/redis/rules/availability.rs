@@ -42,7 +42,10 @@ fn connections(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
                     "RDS-CONN-02",
                     Severity::Warning,
                     "connections",
-                    format!("{connected} of {max} client slots used ({:.0}%)", ratio * 100.0),
+                    format!(
+                        "{connected} of {max} client slots used ({:.0}%)",
+                        ratio * 100.0
+                    ),
                     "Often a connection leak (many clients with large idle and timeout 0).",
                     "Check CLIENT LIST for idle clients; set a client timeout; size the pools.",
                 )
@@ -50,7 +53,10 @@ fn connections(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
                 .with("maxclients", max)
                 .with("ratio", round3(ratio))
                 .with("idle_over_hour", input.cur.clients.idle_over_hour)
-                .with("threshold", format!("≥ {} (heur:)", input.th.clients_warn_ratio)),
+                .with(
+                    "threshold",
+                    format!("≥ {} (heur:)", input.th.clients_warn_ratio),
+                ),
             );
         }
     }
@@ -87,8 +93,12 @@ fn replication(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
             .with_prefix("slave")
             .filter(|(k, _)| k[5..].chars().all(|c| c.is_ascii_digit()) && k.len() > 5)
             .filter_map(|(k, v)| {
-                let lag = crate::plugins::redis::parse::sub_field(v, "lag")?.parse().ok()?;
-                let offset: u64 = crate::plugins::redis::parse::sub_field(v, "offset")?.parse().ok()?;
+                let lag = crate::plugins::redis::parse::sub_field(v, "lag")?
+                    .parse()
+                    .ok()?;
+                let offset: u64 = crate::plugins::redis::parse::sub_field(v, "offset")?
+                    .parse()
+                    .ok()?;
                 let behind = master_offset.saturating_sub(offset);
                 let over = lag > input.th.replica_lag_secs || (backlog > 0 && behind > backlog);
                 over.then(|| (k.to_string(), lag, behind))
@@ -159,7 +169,11 @@ fn persistence(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
         out.push(
             Finding::new(
                 "RDS-PER-02",
-                if aof_failing { Severity::Critical } else { Severity::Warning },
+                if aof_failing {
+                    Severity::Critical
+                } else {
+                    Severity::Warning
+                },
                 "persistence",
                 if aof_failing {
                     "AOF writes failing".to_string()
@@ -169,7 +183,10 @@ fn persistence(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
                 "The disk is full, failing or too slow for the fsync policy.",
                 "Check the disk; consider appendfsync everysec (RDS-FIX-10).",
             )
-            .with("aof_last_write_status", info.get("aof_last_write_status").unwrap_or(""))
+            .with(
+                "aof_last_write_status",
+                info.get("aof_last_write_status").unwrap_or(""),
+            )
             .with("aof_delayed_fsync_delta", delayed),
         );
     }
@@ -190,23 +207,33 @@ fn persistence(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
             .with("connected_slaves", replicas),
         );
     }
-    let save_configured = input.cur.config("save").is_some_and(|s| !s.trim().is_empty());
+    let save_configured = input
+        .cur
+        .config("save")
+        .is_some_and(|s| !s.trim().is_empty());
     let last_save = info.u64("rdb_last_save_time").unwrap_or(0) as f64;
     let changes = info.u64("rdb_changes_since_last_save").unwrap_or(0);
     let age = input.cur.server_time - last_save;
-    if save_configured && last_save > 0.0 && age > input.th.snapshot_age_secs as f64 && changes > 0 {
+    if save_configured && last_save > 0.0 && age > input.th.snapshot_age_secs as f64 && changes > 0
+    {
         out.push(
             Finding::new(
                 "RDS-PER-04",
                 Severity::Warning,
                 "persistence",
-                format!("last snapshot {:.0} min ago with {changes} unsaved changes", age / 60.0),
+                format!(
+                    "last snapshot {:.0} min ago with {changes} unsaved changes",
+                    age / 60.0
+                ),
                 "The recovery point is older than it looks.",
                 "Check why save points do not trigger; BGSAVE (RDS-FIX-09).",
             )
             .with("seconds_since_last_save", age as u64)
             .with("rdb_changes_since_last_save", changes)
-            .with("threshold", format!("> {} s (heur:)", input.th.snapshot_age_secs)),
+            .with(
+                "threshold",
+                format!("> {} s (heur:)", input.th.snapshot_age_secs),
+            ),
         );
     }
     if let Some(overcommit) = input.host.and_then(|h| h.overcommit_memory)
@@ -257,7 +284,10 @@ mod tests {
         let cur = sample("rejected_connections:5\n", &[]);
         assert!(has(&fired(&cur, Some(&prev)), "RDS-CONN-01", "CRIT"));
         assert!(!has(&fired(&cur, Some(&cur)), "RDS-CONN-01", "CRIT"));
-        assert!(!has(&fired(&cur, None), "RDS-CONN-01", "CRIT"), "lifetime totals are not judged");
+        assert!(
+            !has(&fired(&cur, None), "RDS-CONN-01", "CRIT"),
+            "lifetime totals are not judged"
+        );
     }
 
     #[test]
@@ -270,7 +300,10 @@ mod tests {
 
     #[test]
     fn replication_rules() {
-        let down = sample("role:slave\nmaster_link_status:down\nmaster_host:127.0.0.1\nmaster_port:6390\n", &[]);
+        let down = sample(
+            "role:slave\nmaster_link_status:down\nmaster_host:127.0.0.1\nmaster_port:6390\n",
+            &[],
+        );
         assert!(has(&fired(&down, None), "RDS-REP-01", "CRIT"));
         let lag = sample(
             "role:master\nmaster_repl_offset:5000\nrepl_backlog_size:1000\n\
@@ -283,7 +316,10 @@ mod tests {
              slave0:ip=127.0.0.1,port=6392,state=online,offset=10,lag=0\n",
             &[],
         );
-        assert!(has(&fired(&behind, None), "RDS-REP-02", "WARN"), "beyond the backlog");
+        assert!(
+            has(&fired(&behind, None), "RDS-REP-02", "WARN"),
+            "beyond the backlog"
+        );
         let prev = sample("role:master\nsync_full:1\n", &[]);
         let cur = sample("role:master\nsync_full:2\n", &[]);
         assert!(has(&fired(&cur, Some(&prev)), "RDS-REP-03", "WARN"));
@@ -295,7 +331,10 @@ mod tests {
         assert!(has(&fired(&cur, None), "RDS-PER-01", "CRIT"));
         let cur = sample("aof_last_write_status:err\n", &[]);
         assert!(has(&fired(&cur, None), "RDS-PER-02", "CRIT"));
-        let cur = sample("connected_slaves:1\n", &[("save", ""), ("appendonly", "no")]);
+        let cur = sample(
+            "connected_slaves:1\n",
+            &[("save", ""), ("appendonly", "no")],
+        );
         assert!(has(&fired(&cur, None), "RDS-PER-03", "WARN"));
         let cur = sample(
             "rdb_last_save_time:1699990000\nrdb_changes_since_last_save:5\n",

@@ -66,7 +66,8 @@ pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
     // RDS-LAT-05: slow fork (only forks long enough to hurt are judged).
     let fork_usec = input.info_u64("latest_fork_usec");
     if fork_usec >= 10_000 {
-        let gbps = input.info_u64("used_memory") as f64 / fork_usec as f64 * 1e6 / (1u64 << 30) as f64;
+        let gbps =
+            input.info_u64("used_memory") as f64 / fork_usec as f64 * 1e6 / (1u64 << 30) as f64;
         let severity = if gbps < 10.0 {
             Some(Severity::Warning)
         } else if gbps < 25.0 {

@@ -210,7 +210,9 @@ fn doctor_ratio_rules(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
         let bytes = info.u64(bytes_key).unwrap_or(0);
         (ratio > min_ratio && bytes > 10 * MB).then_some((ratio, bytes))
     };
-    if let Some((ratio, bytes)) = ratio_rule("mem_fragmentation_ratio", "mem_fragmentation_bytes", 1.4) {
+    if let Some((ratio, bytes)) =
+        ratio_rule("mem_fragmentation_ratio", "mem_fragmentation_bytes", 1.4)
+    {
         out.push(
             Finding::new(
                 "RDS-MEM-05",
@@ -248,7 +250,11 @@ fn doctor_ratio_rules(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
                 "RDS-MEM-07",
                 Severity::Info,
                 "memory",
-                format!("peak memory {} is {:.1}× current", human(peak), peak as f64 / used as f64),
+                format!(
+                    "peak memory {} is {:.1}× current",
+                    human(peak),
+                    peak as f64 / used as f64
+                ),
                 "The allocator rarely returns memory after a peak, so RSS stays high.",
                 "MEMORY PURGE may reclaim some (RDS-FIX-03); otherwise harmless.",
             )
@@ -274,7 +280,10 @@ fn doctor_ratio_rules(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
             )
             .with(&format!("{which}_ratio"), ratio)
             .with(&format!("{which}_bytes"), bytes)
-            .with("threshold", "> 1.1 and > 10 MB (src: high_alloc_rss/high_proc_rss)"),
+            .with(
+                "threshold",
+                "> 1.1 and > 10 MB (src: high_alloc_rss/high_proc_rss)",
+            ),
         );
     }
 }
@@ -305,12 +314,20 @@ mod tests {
         let prev = sample(info, &[]);
         let cur = sample(&format!("{info}errorstat_OOM:count=2\n"), &[]);
         assert!(has(&fired(&cur, Some(&prev)), "RDS-MEM-01", "CRIT"));
-        assert!(!has(&fired(&cur, None), "RDS-MEM-01", "CRIT"), "no delta, no finding");
+        assert!(
+            !has(&fired(&cur, None), "RDS-MEM-01", "CRIT"),
+            "no delta, no finding"
+        );
     }
 
     #[test]
     fn headroom_thresholds_are_inclusive_table() {
-        let cases = [(899, None), (900, Some("WARN")), (979, Some("WARN")), (980, Some("CRIT"))];
+        let cases = [
+            (899, None),
+            (900, Some("WARN")),
+            (979, Some("WARN")),
+            (980, Some("CRIT")),
+        ];
         for (used, want) in cases {
             let cur = sample(
                 &format!("used_memory:{used}\nmaxmemory:1000\nmaxmemory_policy:allkeys-lru\n"),
@@ -329,23 +346,40 @@ mod tests {
         assert!(has(&fired(&cur, Some(&prev)), "RDS-MEM-04", "WARN"));
         // A later line wins, so this uptime (1 s) is below the previous sample's (100 s).
         let restarted = sample("uptime_in_seconds:1\nevicted_keys:8922\n", &[]);
-        assert!(!has(&fired(&restarted, Some(&prev)), "RDS-MEM-04", "WARN"), "restart → unknown delta");
+        assert!(
+            !has(&fired(&restarted, Some(&prev)), "RDS-MEM-04", "WARN"),
+            "restart → unknown delta"
+        );
     }
 
     #[test]
     fn fragmentation_needs_both_ratio_and_bytes() {
-        let big = "used_memory:52428800\nmem_fragmentation_ratio:1.6\nmem_fragmentation_bytes:31457280\n";
+        let big =
+            "used_memory:52428800\nmem_fragmentation_ratio:1.6\nmem_fragmentation_bytes:31457280\n";
         assert!(has(&fired(&sample(big, &[]), None), "RDS-MEM-05", "WARN"));
-        let small = "used_memory:52428800\nmem_fragmentation_ratio:3.0\nmem_fragmentation_bytes:1000\n";
-        assert!(!has(&fired(&sample(small, &[]), None), "RDS-MEM-05", "WARN"));
-        let empty = "used_memory:1000000\nmem_fragmentation_ratio:9\nmem_fragmentation_bytes:99999999\n";
-        assert!(!has(&fired(&sample(empty, &[]), None), "RDS-MEM-05", "WARN"), "near-empty skipped");
+        let small =
+            "used_memory:52428800\nmem_fragmentation_ratio:3.0\nmem_fragmentation_bytes:1000\n";
+        assert!(!has(
+            &fired(&sample(small, &[]), None),
+            "RDS-MEM-05",
+            "WARN"
+        ));
+        let empty =
+            "used_memory:1000000\nmem_fragmentation_ratio:9\nmem_fragmentation_bytes:99999999\n";
+        assert!(
+            !has(&fired(&sample(empty, &[]), None), "RDS-MEM-05", "WARN"),
+            "near-empty skipped"
+        );
     }
 
     #[test]
     fn unbounded_memory_and_swap() {
         let nolimit = "maxmemory:0\nused_memory_rss:800\ntotal_system_memory:1000\n";
-        assert!(has(&fired(&sample(nolimit, &[]), None), "RDS-MEM-03", "WARN"));
+        assert!(has(
+            &fired(&sample(nolimit, &[]), None),
+            "RDS-MEM-03",
+            "WARN"
+        ));
         let swap = "used_memory:209715200\nused_memory_rss:104857600\n";
         assert!(has(&fired(&sample(swap, &[]), None), "RDS-MEM-09", "CRIT"));
     }

@@ -119,7 +119,9 @@ pub(crate) mod test_support {
     pub fn sample(info: &str, config: &[(&str, &str)]) -> RedisSample {
         RedisSample {
             server_time: 1_700_000_000.0,
-            info: InfoMap::parse(&format!("redis_version:7.0.15\nuptime_in_seconds:100\n{info}")),
+            info: InfoMap::parse(&format!(
+                "redis_version:7.0.15\nuptime_in_seconds:100\n{info}"
+            )),
             config: config
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))

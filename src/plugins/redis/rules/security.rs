@@ -69,7 +69,11 @@ pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
         out.push(
             Finding::new(
                 "RDS-SEC-03",
-                if open { Severity::Critical } else { Severity::Warning },
+                if open {
+                    Severity::Critical
+                } else {
+                    Severity::Warning
+                },
                 "security",
                 format!(
                     "listening beyond loopback (bind \"{}\")",
@@ -82,10 +86,14 @@ pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
             .with("tls-port", cur.config("tls-port").unwrap_or("0")),
         );
     }
-    let dangerous: Vec<&str> = ["enable-debug-command", "enable-module-command", "enable-protected-configs"]
-        .into_iter()
-        .filter(|k| cur.config(k) == Some("yes"))
-        .collect();
+    let dangerous: Vec<&str> = [
+        "enable-debug-command",
+        "enable-module-command",
+        "enable-protected-configs",
+    ]
+    .into_iter()
+    .filter(|k| cur.config(k) == Some("yes"))
+    .collect();
     if !dangerous.is_empty() {
         out.push(
             Finding::new(
