@@ -3,6 +3,7 @@
 
 mod action;
 mod event;
+pub mod fixtures;
 mod instance_view;
 mod runtime;
 mod state;
@@ -11,7 +12,7 @@ mod supervisor;
 pub use action::{ACTIONS, Action};
 pub use event::{AppEvent, Health};
 pub use instance_view::{Badge, FindingView, InstanceView};
-pub use runtime::{RunOptions, build_state, run_event_loop};
+pub use runtime::{LoopStats, RunOptions, build_state, run_event_loop};
 pub use state::{
     AppState, ChatMessage, ChatRole, Effect, InputTarget, LogsViewState, Overlay, PANE_ORDER,
     PaneId, palette_entries,

@@ -19,8 +19,10 @@ use crate::app::{AppState, Overlay, PaneId};
 use crate::theme::Theme;
 
 /// Smallest area the dashboard lays out; below it a notice is shown instead.
-pub const MIN_WIDTH: u16 = 40;
-pub const MIN_HEIGHT: u16 = 10;
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 16;
+/// Below this width the chat column gives way (to the inventory, or back when chat is focused).
+const THREE_COLUMN_WIDTH: u16 = 80;
 
 /// Draws the whole screen.
 pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) {
@@ -40,7 +42,16 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) {
         draw_pane(frame, state, theme, state.focus, main);
     } else {
         let inventory_width = if area.width >= 120 { 28 } else { 22 };
-        let chat_width = (area.width * 28 / 100).max(22);
+        let mut chat_width = (area.width * 28 / 100).max(22);
+        let mut inventory_width = inventory_width;
+        if area.width < THREE_COLUMN_WIDTH {
+            // Narrow terminal: two columns; the chat replaces the inventory while it has focus.
+            if state.focus == PaneId::Chat {
+                inventory_width = 0;
+            } else {
+                chat_width = 0;
+            }
+        }
         let [inventory, center, chat] = Layout::horizontal([
             Constraint::Length(inventory_width),
             Constraint::Min(10),
@@ -53,11 +64,15 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) {
             Constraint::Min(3),
         ])
         .areas(center);
-        draw_pane(frame, state, theme, PaneId::Inventory, inventory);
+        if inventory.width > 0 {
+            draw_pane(frame, state, theme, PaneId::Inventory, inventory);
+        }
         draw_pane(frame, state, theme, PaneId::Metrics, metrics);
         draw_pane(frame, state, theme, PaneId::Findings, findings);
         draw_pane(frame, state, theme, PaneId::Logs, logs);
-        draw_pane(frame, state, theme, PaneId::Chat, chat);
+        if chat.width > 0 {
+            draw_pane(frame, state, theme, PaneId::Chat, chat);
+        }
     }
     status_bar::render(frame, status, state, theme);
     match &state.overlay {

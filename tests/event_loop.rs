@@ -1,0 +1,216 @@
+//! Scripted sessions: key sequences and snapshots fed through the real event loop.
+
+use std::time::Duration;
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use kubestack_ai::app::fixtures::{sample_snapshot, sample_state};
+use kubestack_ai::app::{
+    AppEvent, AppState, InputTarget, LoopStats, Overlay, PaneId, RunOptions, SupervisorCommand,
+    run_event_loop,
+};
+use kubestack_ai::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tokio::sync::mpsc;
+
+fn key(c: char) -> AppEvent {
+    AppEvent::Input(Event::Key(KeyEvent::new(
+        KeyCode::Char(c),
+        KeyModifiers::NONE,
+    )))
+}
+
+fn code(code: KeyCode) -> AppEvent {
+    AppEvent::Input(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn screen(terminal: &Terminal<TestBackend>) -> String {
+    let buf = terminal.backend().buffer();
+    (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Runs the loop over pre-queued events (the last must end the session).
+async fn run_script(
+    state: &mut AppState,
+    events: Vec<AppEvent>,
+    supervisors: &[mpsc::Sender<SupervisorCommand>],
+) -> (Terminal<TestBackend>, LoopStats) {
+    let (tx, mut rx) = mpsc::channel(4096);
+    for ev in events {
+        tx.send(ev).await.unwrap();
+    }
+    let theme = Theme::builtin("dark").unwrap();
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    let stats = run_event_loop(
+        &mut terminal,
+        state,
+        &theme,
+        &mut rx,
+        supervisors,
+        RunOptions { max_fps: 30 },
+    )
+    .await
+    .unwrap();
+    (terminal, stats)
+}
+
+fn redraw(terminal: &mut Terminal<TestBackend>, state: &AppState) -> String {
+    let theme = Theme::builtin("dark").unwrap();
+    terminal
+        .draw(|f| kubestack_ai::ui::draw(f, state, &theme))
+        .unwrap();
+    screen(terminal)
+}
+
+#[tokio::test]
+async fn help_focus_filter_and_quit_through_the_loop() {
+    let mut state = sample_state(20);
+    let script = vec![
+        key('?'),
+        code(KeyCode::Esc),
+        code(KeyCode::Tab),
+        code(KeyCode::Tab),
+        code(KeyCode::Tab),
+        key('/'),
+        key('K'),
+        key('E'),
+        key('Y'),
+        key('S'),
+        code(KeyCode::Enter),
+        key('n'),
+    ];
+    let (mut terminal, _) = {
+        let mut events = script;
+        events.push(key('q'));
+        run_script(&mut state, events, &[]).await
+    };
+    assert!(state.quit, "q quits");
+    assert_eq!(state.overlay, Overlay::None, "Esc closed the help");
+    assert_eq!(state.focus, PaneId::Logs, "three Tabs reach the logs");
+    assert_eq!(state.input, InputTarget::None, "Enter left the filter line");
+    let logs = &state.instances[0].logs;
+    assert_eq!(logs.filter().map(|f| f.query()), Some("KEYS"));
+    assert!(logs.match_count() > 0);
+    assert!(state.logs_view.cursor.is_some(), "n jumped to a match");
+    let shown = redraw(&mut terminal, &state);
+    assert!(shown.contains("/KEYS"), "{shown}");
+    assert!(
+        shown.contains("paused"),
+        "jumping pauses the follow mode\n{shown}"
+    );
+}
+
+#[tokio::test]
+async fn typing_in_chat_gets_an_honest_notice_not_an_answer() {
+    let mut state = sample_state(2);
+    let mut events = vec![key('a')];
+    events.extend("why is p99 up?".chars().map(key));
+    events.push(code(KeyCode::Enter));
+    events.push(code(KeyCode::Esc));
+    events.push(key('q'));
+    let (mut terminal, _) = run_script(&mut state, events, &[]).await;
+    assert_eq!(state.chat.len(), 2);
+    assert_eq!(state.chat[0].text, "why is p99 up?");
+    assert!(
+        state.chat[1].text.contains("not configured"),
+        "{}",
+        state.chat[1].text
+    );
+    let shown = redraw(&mut terminal, &state);
+    assert!(shown.contains("you: why is p99 up?"), "{shown}");
+}
+
+#[tokio::test]
+async fn the_palette_runs_a_named_action() {
+    let mut state = sample_state(2);
+    let mut events = vec![key(':')];
+    events.extend("zoom".chars().map(key));
+    events.push(code(KeyCode::Enter));
+    events.push(key('q'));
+    run_script(&mut state, events, &[]).await;
+    assert!(state.zoomed, "palette ran `zoom`");
+    assert_eq!(state.overlay, Overlay::None);
+}
+
+#[tokio::test]
+async fn reconnect_key_reaches_the_selected_supervisor() {
+    let mut state = sample_state(2);
+    let (tx0, mut rx0) = mpsc::channel(4);
+    let (tx1, mut rx1) = mpsc::channel(4);
+    run_script(&mut state, vec![key('j'), key('R'), key('q')], &[tx0, tx1]).await;
+    assert_eq!(state.selected, 1);
+    assert_eq!(rx1.try_recv().ok(), Some(SupervisorCommand::Reconnect));
+    assert!(rx0.try_recv().is_err());
+}
+
+#[tokio::test]
+async fn a_burst_of_snapshots_is_drawn_once() {
+    let mut state = sample_state(1);
+    let mut events: Vec<AppEvent> = (0..300)
+        .map(|n| AppEvent::Snapshot {
+            instance: 0,
+            snapshot: Box::new(sample_snapshot(n)),
+        })
+        .collect();
+    events.push(key('q'));
+    let (_, stats) = run_script(&mut state, events, &[]).await;
+    assert_eq!(stats.events, 301);
+    assert_eq!(
+        stats.frames, 1,
+        "the first frame only; the burst and the quit are coalesced"
+    );
+    assert_eq!(
+        state.instances[0].metrics[0].len(),
+        120,
+        "history is bounded"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_redraw_while_idle() {
+    let mut state = sample_state(1);
+    let (tx, mut rx) = mpsc::channel(16);
+    let theme = Theme::builtin("dark").unwrap();
+    let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+    let driver = async {
+        // A minute of virtual time with nothing happening, then one change, then quit.
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        tx.send(AppEvent::Snapshot {
+            instance: 0,
+            snapshot: Box::new(sample_snapshot(5)),
+        })
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        tx.send(key('q')).await.unwrap();
+    };
+    let looped = run_event_loop(
+        &mut terminal,
+        &mut state,
+        &theme,
+        &mut rx,
+        &[],
+        RunOptions { max_fps: 30 },
+    );
+    let (stats, ()) = tokio::join!(looped, driver);
+    let stats = stats.unwrap();
+    assert_eq!(
+        stats.frames, 2,
+        "one frame at start, one for the snapshot, none while idle"
+    );
+}
+
+#[tokio::test]
+async fn shutdown_event_ends_the_loop() {
+    let mut state = sample_state(1);
+    let (_, stats) = run_script(&mut state, vec![AppEvent::Shutdown("SIGTERM".into())], &[]).await;
+    assert!(state.quit);
+    assert_eq!(stats.events, 1);
+}
