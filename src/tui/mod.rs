@@ -16,17 +16,20 @@ use ratatui::backend::CrosstermBackend;
 /// The real terminal.
 pub type Tui = Terminal<CrosstermBackend<Stdout>>;
 
-/// Enters raw mode and the alternate screen.
+/// Enters raw mode and the alternate screen; on failure the terminal is restored first.
 pub fn init() -> io::Result<Tui> {
     enable_raw_mode()?;
-    if let Err(e) = execute!(io::stdout(), EnterAlternateScreen, EnableBracketedPaste) {
+    let setup = || -> io::Result<Tui> {
+        execute!(io::stdout(), EnterAlternateScreen, EnableBracketedPaste)?;
+        let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+        // No `terminal.clear()`: it queries the cursor position, which a terminal that does
+        // not answer would turn into a start-up failure; the alternate screen starts empty.
+        terminal.hide_cursor()?;
+        Ok(terminal)
+    };
+    setup().inspect_err(|_| {
         let _ = restore();
-        return Err(e);
-    }
-    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
-    terminal.hide_cursor()?;
-    terminal.clear()?;
-    Ok(terminal)
+    })
 }
 
 /// Leaves the alternate screen and raw mode; safe to call more than once.

@@ -1,0 +1,188 @@
+//! The real binary in a pseudo-terminal: it draws, answers keys, survives a resize, exits on
+//! `q` and on SIGTERM, and leaves the terminal as it found it. CI has no terminal; this test
+//! makes its own.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::RedisServer;
+use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
+
+struct Session {
+    master: Box<dyn MasterPty + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    writer: Box<dyn Write + Send>,
+    output: mpsc::Receiver<Vec<u8>>,
+    parser: vt100::Parser,
+    raw: Vec<u8>,
+    _dirs: tempfile::TempDir,
+}
+
+impl Session {
+    fn start(redis: &RedisServer, rows: u16, cols: u16) -> Session {
+        let dirs = tempfile::tempdir().unwrap();
+        let config = dirs.path().join("config.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[collector]\ninterval_secs = 0.5\n\n[[instances]]\nname = \"redis-cache\"\nkind = \"redis\"\nurl = \"{}\"\ngroup = \"payments\"\n",
+                redis.url()
+            ),
+        )
+        .unwrap();
+        let pty = native_pty_system();
+        let pair = pty
+            .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
+            .expect("open a pty");
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_kubestack-ai"));
+        cmd.arg("--config");
+        cmd.arg(&config);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("XDG_CONFIG_HOME", dirs.path().join("cfg"));
+        cmd.env("XDG_DATA_HOME", dirs.path().join("data"));
+        let child = pair.slave.spawn_command(cmd).expect("spawn the binary");
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let writer = pair.master.take_writer().unwrap();
+        let (tx, output) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            loop {
+                match reader.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => {
+                        if tx.send(buf[..n].to_vec()).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        Session {
+            master: pair.master,
+            child,
+            writer,
+            output,
+            parser: vt100::Parser::new(nz(rows), nz(cols), 0),
+            raw: Vec::new(),
+            _dirs: dirs,
+        }
+    }
+
+    fn pump(&mut self, wait: Duration) {
+        if let Ok(bytes) = self.output.recv_timeout(wait) {
+            self.parser.process(&bytes);
+            self.raw.extend_from_slice(&bytes);
+        }
+        while let Ok(bytes) = self.output.try_recv() {
+            self.parser.process(&bytes);
+            self.raw.extend_from_slice(&bytes);
+        }
+    }
+
+    fn screen(&self) -> String {
+        self.parser.screen().contents()
+    }
+
+    fn wait_for(&mut self, what: &str, pred: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            self.pump(Duration::from_millis(50));
+            if pred(&self.screen()) {
+                return;
+            }
+        }
+        panic!("timed out waiting for {what}; screen:\n{}", self.screen());
+    }
+
+    fn send(&mut self, bytes: &str) {
+        self.writer.write_all(bytes.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            self.pump(Duration::from_millis(50));
+            if let Some(status) = self.child.try_wait().unwrap() {
+                self.pump(Duration::from_millis(200));
+                return status;
+            }
+        }
+        let _ = self.child.kill();
+        panic!("the program did not exit; screen:\n{}", self.screen());
+    }
+
+    fn assert_terminal_restored(&self) {
+        assert!(!self.parser.screen().alternate_screen(), "left the alternate screen");
+        assert!(!self.parser.screen().hide_cursor(), "cursor visible again");
+        let tail = String::from_utf8_lossy(&self.raw);
+        assert!(tail.contains("\x1b[?1049l"), "sent the leave-alternate-screen sequence");
+        let termios = self.master.get_termios().expect("termios of the pty");
+        let flags = format!("{:?}", termios.local_flags);
+        assert!(flags.contains("ICANON") && flags.contains("ECHO"), "raw mode left: {flags}");
+    }
+}
+
+fn nz(n: u16) -> std::num::NonZeroU16 {
+    std::num::NonZeroU16::new(n).expect("non-zero size")
+}
+
+fn faulty_redis() -> RedisServer {
+    let server = RedisServer::start(&["--maxmemory", "5mb", "--maxmemory-policy", "noeviction"]);
+    server.cmd(&["DEBUG", "POPULATE", "100000", "key", "100"]).unwrap();
+    server.cmd(&["DEBUG", "SLEEP", "0.2"]).unwrap();
+    server
+}
+
+#[test]
+fn draws_answers_keys_resizes_and_quits_cleanly() {
+    let redis = faulty_redis();
+    let mut s = Session::start(&redis, 40, 120);
+    s.wait_for("the first frame with live findings", |sc| {
+        sc.contains("Inventory") && sc.contains("RDS-MEM-01") && sc.contains("redis-cache")
+    });
+    assert!(s.parser.screen().alternate_screen(), "runs in the alternate screen");
+
+    s.send("?");
+    s.wait_for("the help overlay", |sc| sc.contains("Help — keys"));
+    s.send("\x1b");
+    s.wait_for("the help to close", |sc| !sc.contains("Help — keys"));
+
+    s.send("\t\t\t");
+    s.send("/");
+    s.wait_for("filter mode", |sc| sc.contains("FILTER"));
+    s.send("DEBUG");
+    s.wait_for("the filter in the logs title", |sc| sc.contains("/DEBUG") && sc.contains("matches"));
+    s.send("\r");
+    s.wait_for("normal mode again", |sc| sc.contains("NORMAL"));
+
+    s.master
+        .resize(PtySize { rows: 24, cols: 80, pixel_width: 0, pixel_height: 0 })
+        .unwrap();
+    s.parser.screen_mut().set_size(nz(24), nz(80));
+    s.wait_for("a redraw at 80x24", |sc| {
+        sc.lines().next().is_some_and(|l| l.contains("Inventory")) && sc.contains("NORMAL")
+    });
+
+    s.send("q");
+    let status = s.wait_exit();
+    assert!(status.success(), "exit status {status:?}");
+    s.assert_terminal_restored();
+}
+
+#[test]
+fn sigterm_shuts_down_and_restores_the_terminal() {
+    let redis = faulty_redis();
+    let mut s = Session::start(&redis, 30, 100);
+    s.wait_for("the first frame", |sc| sc.contains("Inventory"));
+    let pid = s.child.process_id().expect("pid");
+    let killed = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+    assert!(killed.success());
+    let status = s.wait_exit();
+    assert!(status.success(), "clean exit on SIGTERM: {status:?}");
+    s.assert_terminal_restored();
+}
