@@ -35,7 +35,12 @@ impl Session {
         .unwrap();
         let pty = native_pty_system();
         let pair = pty
-            .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
             .expect("open a pty");
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_kubestack-ai"));
         cmd.arg("--config");
@@ -117,13 +122,22 @@ impl Session {
     }
 
     fn assert_terminal_restored(&self) {
-        assert!(!self.parser.screen().alternate_screen(), "left the alternate screen");
+        assert!(
+            !self.parser.screen().alternate_screen(),
+            "left the alternate screen"
+        );
         assert!(!self.parser.screen().hide_cursor(), "cursor visible again");
         let tail = String::from_utf8_lossy(&self.raw);
-        assert!(tail.contains("\x1b[?1049l"), "sent the leave-alternate-screen sequence");
+        assert!(
+            tail.contains("\x1b[?1049l"),
+            "sent the leave-alternate-screen sequence"
+        );
         let termios = self.master.get_termios().expect("termios of the pty");
         let flags = format!("{:?}", termios.local_flags);
-        assert!(flags.contains("ICANON") && flags.contains("ECHO"), "raw mode left: {flags}");
+        assert!(
+            flags.contains("ICANON") && flags.contains("ECHO"),
+            "raw mode left: {flags}"
+        );
     }
 }
 
@@ -133,7 +147,9 @@ fn nz(n: u16) -> std::num::NonZeroU16 {
 
 fn faulty_redis() -> RedisServer {
     let server = RedisServer::start(&["--maxmemory", "5mb", "--maxmemory-policy", "noeviction"]);
-    server.cmd(&["DEBUG", "POPULATE", "100000", "key", "100"]).unwrap();
+    server
+        .cmd(&["DEBUG", "POPULATE", "100000", "key", "100"])
+        .unwrap();
     server.cmd(&["DEBUG", "SLEEP", "0.2"]).unwrap();
     server
 }
@@ -145,7 +161,10 @@ fn draws_answers_keys_resizes_and_quits_cleanly() {
     s.wait_for("the first frame with live findings", |sc| {
         sc.contains("Inventory") && sc.contains("RDS-MEM-01") && sc.contains("redis-cache")
     });
-    assert!(s.parser.screen().alternate_screen(), "runs in the alternate screen");
+    assert!(
+        s.parser.screen().alternate_screen(),
+        "runs in the alternate screen"
+    );
 
     s.send("?");
     s.wait_for("the help overlay", |sc| sc.contains("Help — keys"));
@@ -156,12 +175,19 @@ fn draws_answers_keys_resizes_and_quits_cleanly() {
     s.send("/");
     s.wait_for("filter mode", |sc| sc.contains("FILTER"));
     s.send("DEBUG");
-    s.wait_for("the filter in the logs title", |sc| sc.contains("/DEBUG") && sc.contains("matches"));
+    s.wait_for("the filter in the logs title", |sc| {
+        sc.contains("/DEBUG") && sc.contains("matches")
+    });
     s.send("\r");
     s.wait_for("normal mode again", |sc| sc.contains("NORMAL"));
 
     s.master
-        .resize(PtySize { rows: 24, cols: 80, pixel_width: 0, pixel_height: 0 })
+        .resize(PtySize {
+            rows: 24,
+            cols: 80,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
         .unwrap();
     s.parser.screen_mut().set_size(nz(24), nz(80));
     s.wait_for("a redraw at 80x24", |sc| {
@@ -180,7 +206,10 @@ fn sigterm_shuts_down_and_restores_the_terminal() {
     let mut s = Session::start(&redis, 30, 100);
     s.wait_for("the first frame", |sc| sc.contains("Inventory"));
     let pid = s.child.process_id().expect("pid");
-    let killed = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
     assert!(killed.success());
     let status = s.wait_exit();
     assert!(status.success(), "clean exit on SIGTERM: {status:?}");

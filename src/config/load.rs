@@ -127,18 +127,21 @@ fn origin_name(md: Option<&figment::Metadata>) -> String {
 }
 
 fn describe_figment_error(e: figment::Error) -> ConfigProblem {
-    let origin = match (&e.metadata, &e.profile) {
-        (Some(md), Some(profile))
-            if md
-                .source
-                .as_ref()
-                .and_then(figment::Source::file_path)
-                .is_none()
-                && md.name.contains("environment") =>
-        {
-            format!("environment variable {}", md.interpolate(profile, &e.path))
-        }
-        (md, _) => origin_name(md.as_ref()),
+    let from_env = e.metadata.as_ref().is_some_and(|md| {
+        md.source
+            .as_ref()
+            .and_then(figment::Source::file_path)
+            .is_none()
+            && md.name.contains("environment")
+    });
+    let origin = if from_env {
+        // The variable as the user typed it: prefix + nested keys joined by "__".
+        format!(
+            "environment variable KUBESTACK_{}",
+            e.path.join("__").to_ascii_uppercase()
+        )
+    } else {
+        origin_name(e.metadata.as_ref())
     };
     ConfigProblem {
         origin,

@@ -1,0 +1,377 @@
+//! The command line end to end: configuration layering and errors, init/info/validate,
+//! `diagnose` and `health` with their exit codes, and no password in any output.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::RedisServer;
+
+/// A sandbox with its own config and data directories.
+struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Self {
+        Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn config_dir(&self) -> PathBuf {
+        self.dir.path().join("cfg").join("kubestack-ai")
+    }
+
+    fn write_config(&self, text: &str) -> PathBuf {
+        std::fs::create_dir_all(self.config_dir()).unwrap();
+        let path = self.config_dir().join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kubestack-ai"));
+        c.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("XDG_CONFIG_HOME", self.dir.path().join("cfg"))
+            .env("XDG_DATA_HOME", self.dir.path().join("data"));
+        c
+    }
+
+    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut c = self.cmd();
+        c.args(args);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().expect("run the binary")
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn shown_value(out: &Output, key: &str) -> String {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(&format!("{key} = "))
+                .map(|v| v.trim_matches('"').to_string())
+        })
+        .unwrap_or_else(|| panic!("{key} not in:\n{}", text(out)))
+}
+
+#[test]
+fn layers_apply_in_order_defaults_file_env_flags() {
+    let sb = Sandbox::new();
+    let out = sb.run(&["config", "show"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(shown_value(&out, "theme"), "dark", "built-in default");
+
+    sb.write_config("theme = \"light\"\nlog_level = \"debug\"\n");
+    let out = sb.run(&["config", "show"], &[]);
+    assert_eq!(
+        shown_value(&out, "theme"),
+        "light",
+        "the file beats the defaults"
+    );
+    assert_eq!(shown_value(&out, "log_level"), "debug");
+
+    let out = sb.run(&["config", "show"], &[("KUBESTACK_THEME", "high-contrast")]);
+    assert_eq!(
+        shown_value(&out, "theme"),
+        "high-contrast",
+        "env beats the file"
+    );
+    assert_eq!(
+        shown_value(&out, "log_level"),
+        "debug",
+        "untouched keys keep the file's value"
+    );
+
+    let out = sb.run(
+        &["--theme", "dark", "config", "show"],
+        &[("KUBESTACK_THEME", "high-contrast")],
+    );
+    assert_eq!(shown_value(&out, "theme"), "dark", "flags beat env");
+
+    let out = sb.run(
+        &["--interval", "7", "config", "show"],
+        &[("KUBESTACK_COLLECTOR__INTERVAL_SECS", "5")],
+    );
+    assert_eq!(
+        shown_value(&out, "interval_secs"),
+        "7.0",
+        "nested flag beats nested env"
+    );
+    let out = sb.run(
+        &["config", "show"],
+        &[("KUBESTACK_COLLECTOR__INTERVAL_SECS", "5")],
+    );
+    assert_eq!(shown_value(&out, "interval_secs"), "5.0");
+}
+
+#[test]
+fn bad_configuration_names_the_file_the_key_and_the_problem() {
+    let sb = Sandbox::new();
+    let path = sb.write_config("theme = \"dark\"\n[collector\n");
+    let out = sb.run(&["config", "validate"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).contains(&path.display().to_string()),
+        "{}",
+        text(&out)
+    );
+
+    sb.write_config("[collector]\ninterval_secs = \"fast\"\n");
+    let out = sb.run(&["config", "validate"], &[]);
+    let t = text(&out);
+    assert!(
+        t.contains("collector.interval_secs") && t.contains("config.toml"),
+        "{t}"
+    );
+    assert!(t.contains("string"), "says what is wrong: {t}");
+
+    sb.write_config("[[instances]]\nname = \"a\"\nkind = \"redi\"\nurl = \"redis://h:1\"\n");
+    let t = text(&sb.run(&["config", "validate"], &[]));
+    assert!(t.contains("instances[0].kind") && t.contains("redi"), "{t}");
+
+    sb.write_config(
+        "[[instances]]\nname = \"a\"\nkind = \"redis\"\nurl = \"http://h:1\"\n\
+         [[instances]]\nname = \"a\"\nkind = \"redis\"\nurl = \"redis://h:1\"\npassword_env = \"X\"\npassword_file = \"y\"\n",
+    );
+    let t = text(&sb.run(&["config", "validate"], &[]));
+    assert!(
+        t.contains("instances[0].url") && t.contains("`http`"),
+        "{t}"
+    );
+    assert!(
+        t.contains("instances[1].name") && t.contains("declared twice"),
+        "{t}"
+    );
+    assert!(
+        t.contains("instances[1].password_env") && t.contains("not both"),
+        "{t}"
+    );
+
+    sb.write_config("colour = \"red\"\n");
+    let t = text(&sb.run(&["config", "validate"], &[]));
+    assert!(t.contains("colour"), "unknown keys are named: {t}");
+
+    sb.write_config("");
+    let out = sb.run(
+        &["config", "validate"],
+        &[("KUBESTACK_UI__MAX_FPS", "lots")],
+    );
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        t.contains("KUBESTACK_UI__MAX_FPS") && t.contains("ui.max_fps"),
+        "{t}"
+    );
+
+    let out = sb.run(&["--config", "/nonexistent/k.toml", "config", "show"], &[]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("/nonexistent/k.toml"), "{}", text(&out));
+}
+
+#[test]
+fn broken_theme_and_keymap_files_are_reported_by_validate() {
+    let sb = Sandbox::new();
+    sb.write_config("theme = \"dark\"\n");
+    std::fs::create_dir_all(sb.config_dir().join("themes")).unwrap();
+    std::fs::write(
+        sb.config_dir().join("themes/dark.toml"),
+        "[colors]\ncritical = \"blurple\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        sb.config_dir().join("keymap.toml"),
+        "[global]\nq = \"self_destruct\"\n",
+    )
+    .unwrap();
+    let out = sb.run(&["config", "validate"], &[]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("colors.critical") && t.contains("blurple"),
+        "{t}"
+    );
+    assert!(t.contains("self_destruct"), "{t}");
+}
+
+#[test]
+fn init_writes_a_commented_config_that_validates_and_info_lists_paths() {
+    let sb = Sandbox::new();
+    let out = sb.run(&["init"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let written = std::fs::read_to_string(sb.config_dir().join("config.toml")).unwrap();
+    assert!(written.contains("# Instances. Credentials are given by reference"));
+    assert!(sb.run(&["config", "validate"], &[]).status.success());
+    let again = sb.run(&["init"], &[]);
+    assert!(!again.status.success() && text(&again).contains("--force"));
+    assert!(sb.run(&["init", "--force"], &[]).status.success());
+
+    let info = text(&sb.run(&["info"], &[]));
+    for label in [
+        "config file",
+        "themes dir",
+        "keymap file",
+        "data dir",
+        "log dir",
+    ] {
+        assert!(info.contains(label), "{info}");
+    }
+    assert!(
+        info.contains(&sb.config_dir().display().to_string()),
+        "{info}"
+    );
+    let path = text(&sb.run(&["config", "path"], &[]));
+    assert!(path.contains("config.toml"));
+}
+
+fn faulty_redis() -> RedisServer {
+    let server = RedisServer::start(&[
+        "--maxmemory",
+        "5mb",
+        "--maxmemory-policy",
+        "noeviction",
+        "--requirepass",
+        "pa55-Word!",
+    ]);
+    let mut con = server.client_with_password(Some("pa55-Word!"));
+    let _: () = redis::cmd("DEBUG")
+        .arg("POPULATE")
+        .arg(100000)
+        .arg("key")
+        .arg(100)
+        .query(&mut con)
+        .unwrap();
+    server
+}
+
+#[test]
+fn diagnose_prints_json_and_exits_2_on_a_critical_instance_without_leaking_the_password() {
+    let redis = faulty_redis();
+    let sb = Sandbox::new();
+    sb.write_config("[collector]\ndiagnose_sample_secs = 0.2\n");
+    let url = format!("redis://:pa55-Word!@127.0.0.1:{}", redis.port);
+    let out = sb.run(&["diagnose", &url, "--output", "json"], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("valid JSON");
+    assert_eq!(json["status"], "critical");
+    assert_eq!(json["target"]["kind"], "redis");
+    assert!(json["target"]["version"].as_str().unwrap().starts_with('7'));
+    assert!(json["collected_at"].as_str().is_some());
+    let ids: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"RDS-MEM-01"), "{ids:?}");
+    for f in json["findings"].as_array().unwrap() {
+        for field in [
+            "id",
+            "severity",
+            "category",
+            "title",
+            "detail",
+            "evidence",
+            "recommendation",
+        ] {
+            assert!(!f[field].is_null(), "finding has {field}");
+        }
+    }
+    for fmt in ["json", "table", "markdown"] {
+        let out = sb.run(&["diagnose", &url, "--output", fmt], &[]);
+        assert!(
+            !text(&out).contains("pa55-Word!"),
+            "{fmt} output leaks the password"
+        );
+    }
+    let md = String::from_utf8_lossy(
+        &sb.run(&["diagnose", &url, "--output", "markdown"], &[])
+            .stdout,
+    )
+    .to_string();
+    assert!(md.contains("| CRIT | RDS-MEM-01 |"), "{md}");
+}
+
+#[test]
+fn configured_instances_use_password_references_and_health_prints_one_line_each() {
+    let redis = faulty_redis();
+    let sb = Sandbox::new();
+    let pw_file: &Path = &sb.dir.path().join("pw");
+    std::fs::write(pw_file, "pa55-Word!\n").unwrap();
+    let gone = common::free_port();
+    sb.write_config(&format!(
+        "[collector]\ndiagnose_sample_secs = 0.2\nconnect_timeout_ms = 500\n\n\
+         [[instances]]\nname = \"cache\"\nkind = \"redis\"\nurl = \"{}\"\npassword_file = \"{}\"\n\n\
+         [[instances]]\nname = \"gone\"\nkind = \"redis\"\nurl = \"redis://127.0.0.1:{gone}\"\n\n\
+         [[instances]]\nname = \"env-pw\"\nkind = \"redis\"\nurl = \"{}\"\npassword_env = \"CACHE_PW\"\n",
+        redis.url(),
+        pw_file.display(),
+        redis.url()
+    ));
+    let out = sb.run(&["diagnose", "cache"], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let out = sb.run(&["diagnose", "gone", "--output", "json"], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "unreachable is unknown: {}",
+        text(&out)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["status"], "unknown");
+    assert!(json["error"].as_str().unwrap().contains(&gone.to_string()));
+
+    let out = sb.run(&["health"], &[("CACHE_PW", "pa55-Word!")]);
+    let t = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "worst of critical and unknown: {t}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().count(),
+        3,
+        "{t}"
+    );
+    assert!(t.contains("CRITICAL") && t.contains("UNKNOWN"), "{t}");
+    assert!(!t.contains("pa55-Word!"));
+
+    let out = sb.run(&["health"], &[]);
+    assert!(
+        text(&out).contains("CACHE_PW"),
+        "a missing password env var is named: {}",
+        text(&out)
+    );
+
+    let out = sb.run(&["diagnose", "nope"], &[]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out).contains("cache, gone, env-pw"), "{}", text(&out));
+
+    let out = sb.run(&["plugin", "list"], &[("CACHE_PW", "pa55-Word!")]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(
+        t.contains("redis") && t.contains("7.x") && t.contains("rules"),
+        "{t}"
+    );
+    assert!(t.contains("cache") && t.contains("up (version 7"), "{t}");
+    assert!(t.contains("gone") && t.contains("down"), "{t}");
+
+    let shown = text(&sb.run(&["config", "show"], &[]));
+    assert!(!shown.contains("pa55-Word!"));
+}
