@@ -69,7 +69,7 @@ impl RedisTarget {
         })?;
         let password = resolve_password(instance)
             .map_err(|e| PluginError::Config(e.to_string()))?
-            .or_else(|| url.password().map(|p| percent_decode(p)));
+            .or_else(|| url.password().map(percent_decode));
         let username = instance
             .username
             .clone()

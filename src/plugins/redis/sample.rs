@@ -76,13 +76,12 @@ pub async fn collect_sample(
         ..RedisSample::default()
     };
     let slowlog_count = SLOWLOG_FETCH.to_string();
-    match optional(
+    if let Some(v) = optional(
         reader.query(&["CONFIG", "GET", "*"]).await,
         &mut sample.refused,
         "CONFIG GET",
     )? {
-        Some(v) => sample.config = parse_config(&v),
-        None => {}
+        sample.config = parse_config(&v);
     }
     if let Some(v) = optional(
         reader.query(&["SLOWLOG", "GET", &slowlog_count]).await,
