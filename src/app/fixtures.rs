@@ -20,6 +20,9 @@ pub fn sample_config() -> AppConfig {
         username: None,
         password_env: None,
         password_file: None,
+        tls_ca_file: None,
+        tls_cert_file: None,
+        tls_key_file: None,
         group: Some(group.into()),
         tags: vec![],
     };

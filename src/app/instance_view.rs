@@ -165,6 +165,9 @@ mod tests {
             username: None,
             password_env: None,
             password_file: None,
+            tls_ca_file: None,
+            tls_cert_file: None,
+            tls_key_file: None,
             group: None,
             tags: vec![],
         };

@@ -45,6 +45,9 @@ pub fn resolve_target(loaded: &LoadedConfig, target: &str) -> Result<InstanceCon
         username: None,
         password_env: None,
         password_file: None,
+        tls_ca_file: None,
+        tls_cert_file: None,
+        tls_key_file: None,
         group: None,
         tags: Vec::new(),
     })

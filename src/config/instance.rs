@@ -45,6 +45,15 @@ pub struct InstanceConfig {
     /// Path of a file holding the password (trailing newline ignored).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_file: Option<PathBuf>,
+    /// PEM CA certificate to verify a `rediss://` server (default: the system's web roots).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ca_file: Option<PathBuf>,
+    /// PEM client certificate for mutual TLS (with `tls_key_file`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM client key for mutual TLS (with `tls_cert_file`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_key_file: Option<PathBuf>,
     /// Inventory group (e.g. a team or service); instances without one go under `static`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
@@ -115,6 +124,9 @@ mod tests {
             username: None,
             password_env: None,
             password_file: None,
+            tls_ca_file: None,
+            tls_cert_file: None,
+            tls_key_file: None,
             group: None,
             tags: vec!["Cache".into()],
         }

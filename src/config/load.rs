@@ -92,7 +92,7 @@ pub fn load_config(
         .map_err(|e| ConfigError::Invalid(e.into_iter().map(describe_figment_error).collect()))?;
     let origin_of = |key: &str| origin_name(figment.find_metadata(key));
     let mut config = config;
-    resolve_relative_password_files(&mut config, &paths);
+    resolve_relative_files(&mut config, &paths);
     let problems = validate(&config, &origin_of);
     if !problems.is_empty() {
         return Err(ConfigError::Invalid(problems));
@@ -104,14 +104,23 @@ pub fn load_config(
     })
 }
 
-/// `password_file = "pw"` is relative to the config file's directory, like other tools do.
-fn resolve_relative_password_files(config: &mut AppConfig, paths: &AppPaths) {
-    let base = paths.config_file.parent().map(Path::to_path_buf);
+/// `password_file = "pw"` and the `tls_*_file`s are relative to the config file's directory.
+fn resolve_relative_files(config: &mut AppConfig, paths: &AppPaths) {
+    let Some(base) = paths.config_file.parent() else {
+        return;
+    };
     for inst in &mut config.instances {
-        if let (Some(pf), Some(base)) = (&inst.password_file, &base)
-            && pf.is_relative()
-        {
-            inst.password_file = Some(base.join(pf));
+        for file in [
+            &mut inst.password_file,
+            &mut inst.tls_ca_file,
+            &mut inst.tls_cert_file,
+            &mut inst.tls_key_file,
+        ] {
+            if let Some(path) = file.as_mut()
+                && path.is_relative()
+            {
+                *path = base.join(&*path);
+            }
         }
     }
 }
@@ -238,6 +247,23 @@ fn validate(config: &AppConfig, origin_of: &dyn Fn(&str) -> String) -> Vec<Confi
         }
         if let Err(problem) = validate_url(inst.kind, &inst.url) {
             push(&key("url"), "instances", problem);
+        }
+        if inst.tls_cert_file.is_some() != inst.tls_key_file.is_some() {
+            push(
+                &key("tls_cert_file"),
+                "instances",
+                "mutual TLS needs both tls_cert_file and tls_key_file".into(),
+            );
+        }
+        let has_tls_files = inst.tls_ca_file.is_some()
+            || inst.tls_cert_file.is_some()
+            || inst.tls_key_file.is_some();
+        if has_tls_files && !inst.url.starts_with("rediss://") {
+            push(
+                &key("tls_ca_file"),
+                "instances",
+                "TLS files are set but the url is not rediss://".into(),
+            );
         }
         if inst.password_env.is_some() && inst.password_file.is_some() {
             push(

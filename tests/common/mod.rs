@@ -171,6 +171,9 @@ pub fn redis_instance(name: &str, url: &str) -> InstanceConfig {
         username: None,
         password_env: None,
         password_file: None,
+        tls_ca_file: None,
+        tls_cert_file: None,
+        tls_key_file: None,
         group: None,
         tags: Vec::new(),
     }

@@ -7,7 +7,10 @@
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Client, ErrorKind, IntoConnectionInfo, RedisError, Value};
+use redis::{
+    AsyncConnectionConfig, Client, ClientTlsConfig, ErrorKind, IntoConnectionInfo, RedisError,
+    TlsCertificates, Value,
+};
 
 use crate::config::{InstanceConfig, resolve_password};
 use crate::plugins::PluginError;
@@ -51,6 +54,8 @@ pub struct RedisTarget {
     pub host: String,
     info: redis::ConnectionInfo,
     password: Option<String>,
+    /// CA and client certificates for `rediss://`, read once from the configured files.
+    tls: Option<TlsCertificates>,
 }
 
 impl std::fmt::Debug for RedisTarget {
@@ -91,6 +96,7 @@ impl RedisTarget {
             host: url.host_str().unwrap_or_default().to_string(),
             info,
             password,
+            tls: tls_certificates(instance)?,
         })
     }
 
@@ -100,6 +106,11 @@ impl RedisTarget {
             self.host.trim_matches(['[', ']']),
             "127.0.0.1" | "localhost" | "::1"
         )
+    }
+
+    /// Whether the endpoint uses TLS (`rediss://`).
+    pub fn is_tls(&self) -> bool {
+        matches!(self.info.addr(), redis::ConnectionAddr::TcpTls { .. })
     }
 
     /// Replaces any occurrence of the password in a message (errors can echo input).
@@ -116,7 +127,14 @@ impl RedisTarget {
         connect_timeout: Duration,
         command_timeout: Duration,
     ) -> Result<RedisReader, PluginError> {
-        let client = Client::open(self.info.clone()).map_err(|e| self.classify(&e))?;
+        if self.is_tls() {
+            install_crypto_provider();
+        }
+        let client = match &self.tls {
+            Some(certs) => Client::build_with_tls(self.info.clone(), certs.clone()),
+            None => Client::open(self.info.clone()),
+        }
+        .map_err(|e| self.classify(&e))?;
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(connect_timeout))
             .set_response_timeout(Some(command_timeout));
@@ -161,6 +179,45 @@ impl RedisTarget {
         }
         PluginError::Protocol { endpoint, reason }
     }
+}
+
+/// Selects ring as rustls's process-wide provider once (a no-op if one is already set).
+fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// Reads the configured TLS files; `None` when none is set (system roots are used).
+fn tls_certificates(instance: &InstanceConfig) -> Result<Option<TlsCertificates>, PluginError> {
+    let read = |path: &std::path::Path, what: &str| {
+        std::fs::read(path).map_err(|e| {
+            PluginError::Config(format!(
+                "instance `{}`: cannot read {what} {}: {e}",
+                instance.name,
+                path.display()
+            ))
+        })
+    };
+    let root_cert = match &instance.tls_ca_file {
+        Some(p) => Some(read(p, "tls_ca_file")?),
+        None => None,
+    };
+    let client_tls = match (&instance.tls_cert_file, &instance.tls_key_file) {
+        (Some(cert), Some(key)) => Some(ClientTlsConfig {
+            client_cert: read(cert, "tls_cert_file")?,
+            client_key: read(key, "tls_key_file")?,
+        }),
+        _ => None,
+    };
+    if root_cert.is_none() && client_tls.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(TlsCertificates {
+        client_tls,
+        root_cert,
+    }))
 }
 
 /// `redis://user:pw@host:6379/0` → `redis://host:6379/0`.
