@@ -23,6 +23,10 @@ struct Session {
 
 impl Session {
     fn start(redis: &RedisServer, rows: u16, cols: u16) -> Session {
+        Session::start_with(redis, rows, cols, &[])
+    }
+
+    fn start_with(redis: &RedisServer, rows: u16, cols: u16, env: &[(&str, &str)]) -> Session {
         let dirs = tempfile::tempdir().unwrap();
         let config = dirs.path().join("config.toml");
         std::fs::write(
@@ -48,6 +52,9 @@ impl Session {
         cmd.env("TERM", "xterm-256color");
         cmd.env("XDG_CONFIG_HOME", dirs.path().join("cfg"));
         cmd.env("XDG_DATA_HOME", dirs.path().join("data"));
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let child = pair.slave.spawn_command(cmd).expect("spawn the binary");
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().unwrap();
@@ -214,4 +221,24 @@ fn sigterm_shuts_down_and_restores_the_terminal() {
     let status = s.wait_exit();
     assert!(status.success(), "clean exit on SIGTERM: {status:?}");
     s.assert_terminal_restored();
+}
+
+#[test]
+fn a_panic_in_a_background_task_restores_the_terminal_and_reports() {
+    let redis = faulty_redis();
+    let mut s = Session::start_with(&redis, 30, 100, &[("KUBESTACK_TEST_PANIC", "task")]);
+    let status = s.wait_exit();
+    assert_eq!(status.exit_code(), 101, "exits with the panic code");
+    s.assert_terminal_restored();
+    let out = String::from_utf8_lossy(&s.raw);
+    assert!(
+        out.contains("injected test panic inside a background task"),
+        "the report is printed"
+    );
+    let leave = out.rfind("\x1b[?1049l").expect("left the alternate screen");
+    let report = out.rfind("injected test panic").unwrap();
+    assert!(
+        leave < report,
+        "the terminal is restored before the report is printed"
+    );
 }

@@ -127,3 +127,25 @@ fn every_builtin_theme_renders() {
             .unwrap();
     }
 }
+
+#[test]
+fn a_broken_user_file_is_shown_in_the_status_bar() {
+    let dir = tempfile::tempdir().unwrap();
+    let keymap = dir.path().join("keymap.toml");
+    std::fs::write(&keymap, "[global]\nq = \"explode\"\n").unwrap();
+    let (map, err) = kubestack_ai::keymap::Keymap::load(&keymap);
+    let (state, _) = kubestack_ai::app::build_state(
+        &kubestack_ai::app::fixtures::sample_config(),
+        map,
+        err.into_iter().collect(),
+    );
+    let screen = render(&state, 200, 40);
+    assert!(
+        screen.contains("⚠") && screen.contains("unknown action `explode`"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("q quit"),
+        "the built-in keys stay in force\n{screen}"
+    );
+}

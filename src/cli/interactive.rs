@@ -83,6 +83,10 @@ pub fn run(loaded: LoadedConfig) -> Result<i32> {
         drop(tx);
 
         let mut terminal = crate::tui::init().wrap_err("cannot set up the terminal")?;
+        if let Ok(spot) = std::env::var("KUBESTACK_TEST_PANIC") {
+            // Fault injection for the terminal-restore tests (tests/pty_binary.rs).
+            spawn_test_panic(&spot);
+        }
         let size = terminal.size().map(|s| s.height).unwrap_or(24);
         state.rows = size;
         let options = RunOptions {
@@ -109,6 +113,17 @@ pub fn run(loaded: LoadedConfig) -> Result<i32> {
     });
     drop(log_guard);
     code
+}
+
+/// Panics shortly after start — inside a spawned task (`task`) or on the UI thread (`main`
+/// would need the loop; a task is the case tokio would otherwise swallow).
+fn spawn_test_panic(spot: &str) {
+    if spot == "task" {
+        tokio::spawn(async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            panic!("injected test panic inside a background task");
+        });
+    }
 }
 
 /// Terminal input is one producer among others.

@@ -54,26 +54,26 @@ pub fn run(cli: Cli) -> Result<i32> {
                 let _log = start_logging(&loaded);
                 runtime()?.block_on(diagnose_cmd::diagnose(&loaded, &target, output))
             }
-            Err(e) => {
-                eprintln!("error: {e}");
-                Ok(3)
-            }
+            Err(e) => Ok(report_config_error(&e, 3)),
         },
         Command::Health { output } => match load() {
             Ok(loaded) => {
                 let _log = start_logging(&loaded);
                 runtime()?.block_on(diagnose_cmd::health(&loaded, output))
             }
-            Err(e) => {
-                eprintln!("error: {e}");
-                Ok(3)
-            }
+            Err(e) => Ok(report_config_error(&e, 3)),
         },
-        Command::Interactive => {
-            let loaded = load()?;
-            interactive::run(loaded)
-        }
+        Command::Interactive => match load() {
+            Ok(loaded) => interactive::run(loaded),
+            Err(e) => Ok(report_config_error(&e, 1)),
+        },
     }
+}
+
+/// A configuration error is the user's to fix, not a bug: the message alone, no backtrace.
+fn report_config_error(e: &crate::config::ConfigError, code: i32) -> i32 {
+    eprintln!("error: {e}");
+    code
 }
 
 /// A two-worker runtime: the machine has two cores and the work is I/O-bound.

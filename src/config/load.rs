@@ -84,7 +84,7 @@ pub fn load_config(
         .merge(
             Env::prefixed("KUBESTACK_")
                 .split("__")
-                .ignore(&["config", "log"]),
+                .ignore(&["config", "log", "test_panic"]),
         )
         .merge(Serialized::defaults(overrides));
     let config: AppConfig = figment
