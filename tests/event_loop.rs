@@ -1,5 +1,7 @@
 //! Scripted sessions: key sequences and snapshots fed through the real event loop.
 
+mod common;
+
 use std::time::Duration;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};

@@ -40,19 +40,21 @@ async fn next_matching(
         .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
 }
 
-fn is_snapshot(ev: &AppEvent) -> bool {
-    matches!(ev, AppEvent::Snapshot { .. })
-}
-
-#[tokio::test]
-async fn collector_recovers_when_redis_comes_back() {
-    let mut server = RedisServer::start(&[]);
-    let inst = redis_instance("flappy", &server.url());
+/// A supervisor over `inst` with the fast test timing; returns its events, its command
+/// sender, the token that stops it and its task.
+fn start_supervisor(
+    inst: &kubestack_ai::config::InstanceConfig,
+) -> (
+    mpsc::Receiver<AppEvent>,
+    mpsc::Sender<SupervisorCommand>,
+    CancellationToken,
+    tokio::task::JoinHandle<()>,
+) {
     let collector = plugin_for(inst.kind)
-        .collector(&inst, &fast_config())
+        .collector(inst, &fast_config())
         .unwrap();
-    let (tx, mut rx) = mpsc::channel(64);
-    let (_cmd_tx, cmd_rx) = mpsc::channel(4);
+    let (tx, rx) = mpsc::channel(64);
+    let (cmd_tx, cmd_rx) = mpsc::channel(4);
     let cancel = CancellationToken::new();
     let task = tokio::spawn(supervise(
         0,
@@ -62,6 +64,18 @@ async fn collector_recovers_when_redis_comes_back() {
         timing(),
         cancel.clone(),
     ));
+    (rx, cmd_tx, cancel, task)
+}
+
+fn is_snapshot(ev: &AppEvent) -> bool {
+    matches!(ev, AppEvent::Snapshot { .. })
+}
+
+#[tokio::test]
+async fn collector_recovers_when_redis_comes_back() {
+    let mut server = RedisServer::start(&[]);
+    let inst = redis_instance("flappy", &server.url());
+    let (mut rx, _cmd_tx, cancel, task) = start_supervisor(&inst);
 
     next_matching(&mut rx, "a first snapshot", is_snapshot).await;
     server.stop();
@@ -121,20 +135,7 @@ async fn wrong_password_stops_without_a_retry_storm_until_asked() {
     std::fs::write(&pw_file, "wrong-one\n").unwrap();
     let mut inst = redis_instance("locked", &server.url());
     inst.password_file = Some(pw_file.clone());
-    let collector = plugin_for(inst.kind)
-        .collector(&inst, &fast_config())
-        .unwrap();
-    let (tx, mut rx) = mpsc::channel(64);
-    let (cmd_tx, cmd_rx) = mpsc::channel(4);
-    let cancel = CancellationToken::new();
-    let task = tokio::spawn(supervise(
-        0,
-        collector,
-        tx,
-        cmd_rx,
-        timing(),
-        cancel.clone(),
-    ));
+    let (mut rx, cmd_tx, cancel, task) = start_supervisor(&inst);
 
     let ev = next_matching(&mut rx, "an auth failure", |ev| {
         matches!(ev, AppEvent::Health { .. })

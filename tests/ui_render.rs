@@ -1,5 +1,7 @@
 //! Render tests at fixed sizes with ratatui's TestBackend, including tiny and zero areas.
 
+mod common;
+
 use kubestack_ai::app::fixtures::sample_state;
 use kubestack_ai::app::{Action, AppState};
 use kubestack_ai::theme::Theme;
@@ -12,15 +14,7 @@ fn render(state: &AppState, w: u16, h: u16) -> String {
     terminal
         .draw(|f| kubestack_ai::ui::draw(f, state, &theme))
         .unwrap();
-    let buf = terminal.backend().buffer();
-    (0..buf.area.height)
-        .map(|y| {
-            (0..buf.area.width)
-                .map(|x| buf[(x, y)].symbol().to_string())
-                .collect::<String>()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    common::buffer_text(terminal.backend().buffer())
 }
 
 #[test]

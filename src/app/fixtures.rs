@@ -14,17 +14,12 @@ use crate::plugins::{CollectedLog, InstanceFacts, InstanceSnapshot, MetricSample
 /// A config with three Redis instances in two groups.
 pub fn sample_config() -> AppConfig {
     let inst = |name: &str, port: u16, group: &str| InstanceConfig {
-        name: name.into(),
-        kind: InstanceKind::Redis,
-        url: format!("redis://127.0.0.1:{port}"),
-        username: None,
-        password_env: None,
-        password_file: None,
-        tls_ca_file: None,
-        tls_cert_file: None,
-        tls_key_file: None,
         group: Some(group.into()),
-        tags: vec![],
+        ..InstanceConfig::new(
+            name,
+            InstanceKind::Redis,
+            format!("redis://127.0.0.1:{port}"),
+        )
     };
     AppConfig {
         instances: vec![

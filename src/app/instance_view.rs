@@ -158,19 +158,7 @@ mod tests {
     use crate::plugins::{CollectedLog, MetricSample};
 
     fn view() -> InstanceView {
-        let cfg = InstanceConfig {
-            name: "r1".into(),
-            kind: InstanceKind::Redis,
-            url: "redis://127.0.0.1:1".into(),
-            username: None,
-            password_env: None,
-            password_file: None,
-            tls_ca_file: None,
-            tls_cert_file: None,
-            tls_key_file: None,
-            group: None,
-            tags: vec![],
-        };
+        let cfg = InstanceConfig::new("r1", InstanceKind::Redis, "redis://127.0.0.1:1");
         InstanceView::new(cfg, "redis://127.0.0.1:1".into(), 3, 100)
     }
 

@@ -108,38 +108,18 @@ pub fn validate(loaded: Result<LoadedConfig, ConfigError>) -> i32 {
 /// Prints every resolved path.
 pub fn info(config: Option<&Path>) -> Result<i32> {
     let p = AppPaths::resolve(config);
-    let exists = |path: &Path| if path.exists() { "" } else { "  (not present)" };
     println!("kubestack-ai {}", env!("CARGO_PKG_VERSION"));
-    println!(
-        "config file   {}{}",
-        p.config_file.display(),
-        exists(&p.config_file)
-    );
-    println!(
-        "config dir    {}{}",
-        p.config_dir.display(),
-        exists(&p.config_dir)
-    );
-    println!(
-        "themes dir    {}{}",
-        p.themes_dir.display(),
-        exists(&p.themes_dir)
-    );
-    println!(
-        "keymap file   {}{}",
-        p.keymap_file.display(),
-        exists(&p.keymap_file)
-    );
-    println!(
-        "data dir      {}{}",
-        p.data_dir.display(),
-        exists(&p.data_dir)
-    );
-    println!(
-        "log dir       {}{}",
-        p.log_dir.display(),
-        exists(&p.log_dir)
-    );
+    for (label, path) in [
+        ("config file", &p.config_file),
+        ("config dir", &p.config_dir),
+        ("themes dir", &p.themes_dir),
+        ("keymap file", &p.keymap_file),
+        ("data dir", &p.data_dir),
+        ("log dir", &p.log_dir),
+    ] {
+        let note = if path.exists() { "" } else { "  (not present)" };
+        println!("{label:<13} {}{note}", path.display());
+    }
     println!(
         "log files     {}/{LOG_FILE_PREFIX}.YYYY-MM-DD (daily, 7 kept)",
         p.log_dir.display()

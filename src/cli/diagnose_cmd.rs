@@ -38,19 +38,11 @@ pub fn resolve_target(loaded: &LoadedConfig, target: &str) -> Result<InstanceCon
         None => return Err("empty URL".into()),
     };
     let url = crate::config::validate_url(kind, target)?;
-    Ok(InstanceConfig {
-        name: crate::plugins::redis::connection::strip_credentials(&url),
+    Ok(InstanceConfig::new(
+        crate::plugins::redis::connection::strip_credentials(&url),
         kind,
-        url: target.to_string(),
-        username: None,
-        password_env: None,
-        password_file: None,
-        tls_ca_file: None,
-        tls_cert_file: None,
-        tls_key_file: None,
-        group: None,
-        tags: Vec::new(),
-    })
+        target,
+    ))
 }
 
 /// Prints the diagnosis of one target; the exit code follows its status.

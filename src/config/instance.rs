@@ -63,6 +63,23 @@ pub struct InstanceConfig {
 }
 
 impl InstanceConfig {
+    /// An instance with only its identity set: no credentials, TLS files, group or tags.
+    pub fn new(name: impl Into<String>, kind: InstanceKind, url: impl Into<String>) -> Self {
+        InstanceConfig {
+            name: name.into(),
+            kind,
+            url: url.into(),
+            username: None,
+            password_env: None,
+            password_file: None,
+            tls_ca_file: None,
+            tls_cert_file: None,
+            tls_key_file: None,
+            group: None,
+            tags: Vec::new(),
+        }
+    }
+
     /// The inventory group name.
     pub fn group_name(&self) -> &str {
         self.group.as_deref().unwrap_or("static")
@@ -118,17 +135,8 @@ mod tests {
 
     fn instance() -> InstanceConfig {
         InstanceConfig {
-            name: "cache".into(),
-            kind: InstanceKind::Redis,
-            url: "redis://127.0.0.1:6379".into(),
-            username: None,
-            password_env: None,
-            password_file: None,
-            tls_ca_file: None,
-            tls_cert_file: None,
-            tls_key_file: None,
-            group: None,
             tags: vec!["Cache".into()],
+            ..InstanceConfig::new("cache", InstanceKind::Redis, "redis://127.0.0.1:6379")
         }
     }
 

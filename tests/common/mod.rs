@@ -164,19 +164,19 @@ impl Drop for RedisServer {
 
 /// A Redis instance entry pointing at `url`.
 pub fn redis_instance(name: &str, url: &str) -> InstanceConfig {
-    InstanceConfig {
-        name: name.into(),
-        kind: InstanceKind::Redis,
-        url: url.into(),
-        username: None,
-        password_env: None,
-        password_file: None,
-        tls_ca_file: None,
-        tls_cert_file: None,
-        tls_key_file: None,
-        group: None,
-        tags: Vec::new(),
-    }
+    InstanceConfig::new(name, InstanceKind::Redis, url)
+}
+
+/// The text of a rendered buffer, one line per row.
+pub fn buffer_text(buf: &ratatui::buffer::Buffer) -> String {
+    (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Defaults with fast sampling for tests.
