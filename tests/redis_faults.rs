@@ -210,3 +210,44 @@ async fn server_log_lines_are_tailed_for_a_local_server() {
         "{server_lines:?}"
     );
 }
+
+#[tokio::test]
+async fn the_documented_read_only_acl_user_is_enough_for_collection() {
+    let server = RedisServer::start(&[]);
+    // The user of docs/plugins.md, verbatim.
+    let acl = "ACL SETUSER sre_ro on >ro-pass ~* -@all +info +ping +time +role \
+               +config|get +client|list +slowlog|get +slowlog|len +latency|latest +latency|doctor \
+               +memory|doctor +acl|getuser";
+    let args: Vec<&str> = acl.split_whitespace().collect();
+    server.cmd(&args).expect("create the read-only user");
+    let var = format!("KUBESTACK_TEST_RO_PW_{}", server.port);
+    // SAFETY: the variable name is unique to this test's port; no other thread reads it.
+    unsafe { std::env::set_var(&var, "ro-pass") };
+    let mut inst = redis_instance("ro", &server.url());
+    inst.username = Some("sre_ro".into());
+    inst.password_env = Some(var);
+    let mut collector = plugin_for(inst.kind)
+        .collector(&inst, &fast_config())
+        .unwrap();
+    let snap = collector
+        .collect()
+        .await
+        .expect("collects with the read-only user");
+    assert!(snap.metrics.iter().any(|m| m.id == "used_memory"));
+    assert!(
+        snap.findings.iter().any(|f| f.id == "RDS-SEC-01"),
+        "ACL GETUSER is readable"
+    );
+    // The server refuses writes for this user.
+    let mut ro = redis::Client::open(format!("redis://sre_ro:ro-pass@127.0.0.1:{}", server.port))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let err = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg("1")
+        .query::<()>(&mut ro)
+        .unwrap_err();
+    assert!(err.to_string().to_lowercase().contains("noperm"), "{err}");
+}
