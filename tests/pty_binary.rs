@@ -213,8 +213,9 @@ fn sigterm_shuts_down_and_restores_the_terminal() {
     let mut s = Session::start(&redis, 30, 100);
     s.wait_for("the first frame", |sc| sc.contains("Inventory"));
     let pid = s.child.process_id().expect("pid");
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
+    // The shell's built-in kill: no dependency on procps.
+    let killed = std::process::Command::new("sh")
+        .args(["-c", &format!("kill -TERM {pid}")])
         .status()
         .unwrap();
     assert!(killed.success());
