@@ -4,6 +4,7 @@
 //! `app` (event loop and state), `ui` (panes), `config`, `keymap`, `theme`, `plugins`
 //! (the plugin trait and Redis), `diagnose` (findings), `model` (UI-free data), `cli`.
 
+pub mod ai;
 pub mod app;
 pub mod cli;
 pub mod config;

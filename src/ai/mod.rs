@@ -1,0 +1,5 @@
+//! The AI: providers that stream, the one redaction chokepoint, the instance context, agent
+//! tools, and the offline analysis used when no model can answer.
+
+pub mod redact;
+pub mod sse;

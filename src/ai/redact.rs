@@ -1,0 +1,429 @@
+//! The one redaction chokepoint: every request body bound for a model passes here.
+//!
+//! A body can only be sent as a [`RedactedBody`], and only [`Redactor::redact_body`] makes one,
+//! so no code path can send an unredacted payload by mistake. Secrets become stable
+//! placeholders (`[REDACTED:password#1]` — the same secret keeps the same number within a
+//! session), so the model can still tell two different secrets apart without seeing either.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use regex::{Captures, Regex};
+use serde_json::Value;
+
+/// What to redact beyond secrets (which are always redacted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RedactionPolicy {
+    /// Values of data-writing commands (Redis `SET k v` → `SET k [REDACTED:value#1]`).
+    pub key_values: bool,
+    /// Quoted literals in SQL statements (row data).
+    pub sql_literals: bool,
+}
+
+impl Default for RedactionPolicy {
+    fn default() -> Self {
+        RedactionPolicy {
+            key_values: true,
+            sql_literals: true,
+        }
+    }
+}
+
+/// A serialized request body that went through the redactor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RedactedBody(String);
+
+impl RedactedBody {
+    /// The exact bytes that will be sent.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+static PEM_KEY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----")
+        .expect("static regex")
+});
+static DSN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/@\s]*:)([^@\s/]+)@").expect("static regex")
+});
+static BEARER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(bearer|basic)\s+([A-Za-z0-9._~+/=-]{8,})").expect("static regex")
+});
+static JWT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}")
+        .expect("static regex")
+});
+static AWS_KEY_ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b").expect("static regex"));
+static API_KEY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:sk-(?:ant-)?[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{30,}|xox[abprs]-[A-Za-z0-9-]{10,})")
+        .expect("static regex")
+});
+/// `password=…`, `"api_key": "…"`, `requirepass foo` …
+static KEY_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?i)\b((?:[a-z0-9_.-]*?)(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credentials?|_auth|sst_auth)[a-z0-9_.-]*)("?\s*[:=]\s*"?|\s*=>\s*"?)([^\s"',;&}\]]+)"#,
+    )
+    .expect("static regex")
+});
+static REDIS_AUTH_CONFIG: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(requirepass|masterauth)(\s+|\s*[:=]\s*)([^\s\[]\S*)").expect("static regex")
+});
+/// A Kubernetes Secret's `data`/`stringData` map, JSON form.
+static K8S_JSON_DATA: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#""(data|stringData)"\s*:\s*\{([^{}]*)\}"#).expect("static regex")
+});
+static JSON_PAIR_VALUE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"("[^"]*"\s*:\s*)"([^"]*)""#).expect("static regex"));
+static REDIS_WRITE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(SET|SETNX|SETEX|PSETEX|GETSET|APPEND|HSET|HSETNX|HMSET|LPUSH|RPUSH|LPUSHX|RPUSHX|LSET|SADD|ZADD|XADD|PUBLISH|MSET|RESTORE)\s+(\S+)\s+([^\n()]+)",
+    )
+    .expect("static regex")
+});
+static SQL_LITERAL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"'(?:[^'\\]|\\.)*'").expect("static regex"));
+static SQL_STATEMENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(insert\s+into|update\s+\S+\s+set|select\s.+\sfrom|delete\s+from|values\s*\()",
+    )
+    .expect("static regex")
+});
+
+/// Replaces secrets with stable placeholders.
+#[derive(Debug, Default)]
+pub struct Redactor {
+    policy: RedactionPolicy,
+    /// Exact secrets the program knows (instance passwords, API keys), longest first.
+    known: Vec<(String, &'static str)>,
+    placeholders: HashMap<String, String>,
+    counters: HashMap<&'static str, usize>,
+}
+
+impl Redactor {
+    /// A redactor with a policy and no known secrets.
+    pub fn new(policy: RedactionPolicy) -> Self {
+        Redactor {
+            policy,
+            ..Redactor::default()
+        }
+    }
+
+    /// Registers an exact secret value (too short values are ignored: they would match noise).
+    pub fn add_known_secret(&mut self, secret: &str, kind: &'static str) {
+        if secret.len() < 4 || self.known.iter().any(|(s, _)| s == secret) {
+            return;
+        }
+        self.known.push((secret.to_string(), kind));
+        self.known.sort_by_key(|(s, _)| std::cmp::Reverse(s.len()));
+    }
+
+    /// The placeholder of a secret; the same secret always gets the same one.
+    fn placeholder(&mut self, secret: &str, kind: &'static str) -> String {
+        if let Some(p) = self.placeholders.get(secret) {
+            return p.clone();
+        }
+        let n = self.counters.entry(kind).or_insert(0);
+        *n += 1;
+        let p = format!("[REDACTED:{kind}#{n}]");
+        self.placeholders.insert(secret.to_string(), p.clone());
+        p
+    }
+
+    /// Redacts one text.
+    pub fn redact(&mut self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (secret, kind) in self.known.clone() {
+            if out.contains(&secret) {
+                let p = self.placeholder(&secret, kind);
+                out = out.replace(&secret, &p);
+            }
+        }
+        out = self.replace_whole(&PEM_KEY, &out, "private_key");
+        out = self.redact_k8s_secret(&out);
+        out = self.replace_group(&DSN, &out, 2, "password");
+        out = self.replace_group(&BEARER, &out, 2, "token");
+        out = self.replace_whole(&JWT, &out, "jwt");
+        out = self.replace_whole(&AWS_KEY_ID, &out, "aws_key");
+        out = self.replace_whole(&API_KEY, &out, "api_key");
+        out = self.replace_group(&REDIS_AUTH_CONFIG, &out, 3, "password");
+        out = self.replace_group(&KEY_VALUE, &out, 3, "password");
+        if self.policy.key_values {
+            out = self.replace_group(&REDIS_WRITE, &out, 3, "value");
+        }
+        if self.policy.sql_literals && SQL_STATEMENT.is_match(&out) {
+            out = self.replace_whole(&SQL_LITERAL, &out, "literal");
+        }
+        out
+    }
+
+    /// The chokepoint: redacts every string inside a request body, then serializes it.
+    pub fn redact_body(&mut self, body: &Value) -> RedactedBody {
+        let mut body = body.clone();
+        self.redact_value(&mut body);
+        RedactedBody(body.to_string())
+    }
+
+    fn redact_value(&mut self, v: &mut Value) {
+        match v {
+            Value::String(s) => *s = self.redact(s),
+            Value::Array(items) => items.iter_mut().for_each(|i| self.redact_value(i)),
+            Value::Object(map) => {
+                for (k, val) in map.iter_mut() {
+                    // A structured field named like a secret is redacted whole.
+                    if let Value::String(s) = val
+                        && is_secret_field(k)
+                        && !s.is_empty()
+                        && !s.starts_with("[REDACTED")
+                    {
+                        let p = self.placeholder(&s.clone(), "password");
+                        *s = p;
+                        continue;
+                    }
+                    self.redact_value(val);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn replace_whole(&mut self, re: &Regex, text: &str, kind: &'static str) -> String {
+        let matches: Vec<String> = re.find_iter(text).map(|m| m.as_str().to_string()).collect();
+        let mut out = text.to_string();
+        for m in matches {
+            if m.contains("[REDACTED") {
+                continue;
+            }
+            let p = self.placeholder(&m, kind);
+            out = out.replace(&m, &p);
+        }
+        out
+    }
+
+    fn replace_group(
+        &mut self,
+        re: &Regex,
+        text: &str,
+        group: usize,
+        kind: &'static str,
+    ) -> String {
+        let mut found: Vec<String> = Vec::new();
+        for c in re.captures_iter(text) {
+            if let Some(m) = c.get(group)
+                && !m.as_str().starts_with("[REDACTED")
+            {
+                found.push(m.as_str().to_string());
+            }
+        }
+        let placeholders: HashMap<String, String> = found
+            .into_iter()
+            .map(|s| {
+                let p = self.placeholder(&s, kind);
+                (s, p)
+            })
+            .collect();
+        re.replace_all(text, |c: &Captures| {
+            let whole = c.get(0).map_or("", |m| m.as_str());
+            match c.get(group) {
+                Some(m) => match placeholders.get(m.as_str()) {
+                    Some(p) => {
+                        let start = m.start() - c.get(0).map_or(0, |w| w.start());
+                        format!("{}{}{}", &whole[..start], p, &whole[start + m.len()..])
+                    }
+                    None => whole.to_string(),
+                },
+                None => whole.to_string(),
+            }
+        })
+        .into_owned()
+    }
+
+    /// `data` / `stringData` of a Kubernetes Secret, in JSON or YAML form.
+    fn redact_k8s_secret(&mut self, text: &str) -> String {
+        let is_secret = text.contains("\"kind\":\"Secret\"")
+            || text.contains("\"kind\": \"Secret\"")
+            || text.lines().any(|l| l.trim() == "kind: Secret");
+        if !is_secret {
+            return text.to_string();
+        }
+        // JSON: every value inside the data maps.
+        let mut values = Vec::new();
+        for c in K8S_JSON_DATA.captures_iter(text) {
+            if let Some(body) = c.get(2) {
+                for v in JSON_PAIR_VALUE.captures_iter(body.as_str()) {
+                    if let Some(val) = v.get(2) {
+                        values.push(val.as_str().to_string());
+                    }
+                }
+            }
+        }
+        // YAML: indented `key: value` lines under `data:` / `stringData:`.
+        let mut in_data: Option<usize> = None;
+        for line in text.lines() {
+            let indent = line.len() - line.trim_start().len();
+            let trimmed = line.trim();
+            if trimmed == "data:" || trimmed == "stringData:" {
+                in_data = Some(indent);
+                continue;
+            }
+            if let Some(base) = in_data {
+                if indent <= base || trimmed.is_empty() {
+                    in_data = None;
+                } else if let Some((_, v)) = trimmed.split_once(':') {
+                    let v = v.trim().trim_matches('"');
+                    if !v.is_empty() {
+                        values.push(v.to_string());
+                    }
+                }
+            }
+        }
+        let mut out = text.to_string();
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        for v in values {
+            if v.len() >= 2 && !v.starts_with("[REDACTED") {
+                let p = self.placeholder(&v, "secret_data");
+                out = out.replace(&v, &p);
+            }
+        }
+        out
+    }
+}
+
+fn is_secret_field(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    ["password", "passwd", "secret", "token", "api_key", "apikey", "requirepass", "masterauth"]
+        .iter()
+        .any(|s| k.contains(s))
+        && !k.contains("tokens") // usage counters such as `input_tokens`
+        && !k.ends_with("_env") // names of environment variables are not secrets
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn red(text: &str) -> String {
+        Redactor::new(RedactionPolicy::default()).redact(text)
+    }
+
+    #[test]
+    fn secrets_are_replaced_table() {
+        let cases = [
+            ("redis://:hunter2@10.0.0.1:6379/0", "hunter2"),
+            ("mysql://app:S3cr3t!x@db:3306/shop", "S3cr3t!x"),
+            (
+                "Authorization: Bearer abcdefghijklmnop123",
+                "abcdefghijklmnop123",
+            ),
+            (
+                "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlMTIz here",
+                "eyJhbGciOiJIUzI1NiJ9",
+            ),
+            ("key AKIAIOSFODNN7EXAMPLE used", "AKIAIOSFODNN7EXAMPLE"),
+            (
+                "OPENAI sk-proj-abcdefghijklmnopqrstuv",
+                "sk-proj-abcdefghijklmnopqrstuv",
+            ),
+            ("password=hunter2 user=bob", "hunter2"),
+            ("\"api_key\": \"zzz-123-qqq\"", "zzz-123-qqq"),
+            ("requirepass s3cret-pass", "s3cret-pass"),
+            ("masterauth: replica-pw-9", "replica-pw-9"),
+            ("wsrep_sst_auth = root:galera-pw", "galera-pw"),
+            (
+                "-----BEGIN RSA PRIVATE KEY-----\nMIIEabc\n-----END RSA PRIVATE KEY-----",
+                "MIIEabc",
+            ),
+        ];
+        for (text, secret) in cases {
+            let out = red(text);
+            assert!(!out.contains(secret), "{text:?} → {out:?}");
+            assert!(out.contains("[REDACTED:"), "{out}");
+        }
+    }
+
+    #[test]
+    fn placeholders_are_stable_and_distinct() {
+        let mut r = Redactor::new(RedactionPolicy::default());
+        let a = r.redact("password=one-secret and password=two-secret");
+        let b = r.redact("again password=one-secret");
+        assert!(
+            a.contains("[REDACTED:password#1]") && a.contains("[REDACTED:password#2]"),
+            "{a}"
+        );
+        assert!(b.contains("[REDACTED:password#1]"), "{b}");
+    }
+
+    #[test]
+    fn known_secrets_are_replaced_anywhere() {
+        let mut r = Redactor::new(RedactionPolicy::default());
+        r.add_known_secret("pa55-Word!", "password");
+        let out = r.redact("client said pa55-Word! in a log line");
+        assert_eq!(out, "client said [REDACTED:password#1] in a log line");
+    }
+
+    #[test]
+    fn kubernetes_secret_data_is_redacted_in_json_and_yaml() {
+        let json = r#"{"kind":"Secret","metadata":{"name":"db"},"data":{"password":"aHVudGVyMg==","user":"YWRtaW4="}}"#;
+        let out = red(json);
+        assert!(
+            !out.contains("aHVudGVyMg==") && !out.contains("YWRtaW4="),
+            "{out}"
+        );
+        assert!(out.contains("\"name\":\"db\""), "metadata stays");
+        let yaml = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  password: aHVudGVyMg==\n  user: YWRtaW4=\ntype: Opaque\n";
+        let out = red(yaml);
+        assert!(
+            !out.contains("aHVudGVyMg==") && !out.contains("YWRtaW4="),
+            "{out}"
+        );
+        assert!(out.contains("type: Opaque"));
+    }
+
+    #[test]
+    fn key_values_and_sql_literals_follow_the_policy() {
+        let text = "slowlog 12ms SET session:42 {\"card\":\"4111\"} (127.0.0.1:5)";
+        let out = red(text);
+        assert!(out.contains("SET session:42 [REDACTED:value#1]"), "{out}");
+        let sql = "INSERT INTO users VALUES ('bob', 'bob@example.com')";
+        let out = red(sql);
+        assert!(!out.contains("bob@example.com"), "{out}");
+        let off = Redactor::new(RedactionPolicy {
+            key_values: false,
+            sql_literals: false,
+        })
+        .redact(text);
+        assert!(off.contains("4111"), "policy off keeps values");
+    }
+
+    #[test]
+    fn ordinary_text_is_left_alone() {
+        for text in [
+            "used_memory 18.8 MiB with noeviction",
+            "password-less default user (RDS-SEC-01)",
+            "input_tokens 120",
+            "GET key:1",
+        ] {
+            assert_eq!(red(text), text);
+        }
+    }
+
+    #[test]
+    fn bodies_are_redacted_structurally() {
+        let mut r = Redactor::new(RedactionPolicy::default());
+        r.add_known_secret("quote\"pw", "password");
+        let body = serde_json::json!({
+            "messages": [{"role": "user", "content": "my pw is quote\"pw"}],
+            "metadata": {"password": "plain-field", "api_key_env": "OPENAI_API_KEY"},
+            "usage": {"input_tokens": 5}
+        });
+        let sent = r.redact_body(&body);
+        assert!(!sent.as_str().contains("quote\\\"pw"), "{}", sent.as_str());
+        assert!(!sent.as_str().contains("plain-field"));
+        assert!(
+            sent.as_str().contains("OPENAI_API_KEY"),
+            "env var names are not secrets"
+        );
+        assert!(sent.as_str().contains("\"input_tokens\":5"));
+    }
+}
