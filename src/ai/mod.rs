@@ -1,5 +1,6 @@
 //! The AI: providers that stream, the one redaction chokepoint, the instance context, agent
 //! tools, and the offline analysis used when no model can answer.
 
+pub mod provider;
 pub mod redact;
 pub mod sse;

@@ -233,6 +233,32 @@ fn validate(config: &AppConfig, origin_of: &dyn Fn(&str) -> String) -> Vec<Confi
             "must be > 0 and not above redis.memory_crit_ratio".to_string(),
         );
     }
+    if !config.ai.profile.is_empty() && !config.ai.profiles.contains_key(&config.ai.profile) {
+        push(
+            "ai.profile",
+            "ai.profile",
+            format!(
+                "no [ai.profiles.{}] is defined (defined: {})",
+                config.ai.profile,
+                config
+                    .ai
+                    .profiles
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
+    for (name, p) in &config.ai.profiles {
+        if url::Url::parse(&p.base_url).is_err() {
+            push(
+                &format!("ai.profiles.{name}.base_url"),
+                "ai.profiles",
+                format!("`{}` is not a URL", p.base_url),
+            );
+        }
+    }
     let mut seen = std::collections::HashSet::new();
     for (i, inst) in config.instances.iter().enumerate() {
         let key = |field: &str| format!("instances[{i}].{field}");

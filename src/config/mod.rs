@@ -1,10 +1,12 @@
 //! Configuration: the settings struct, its layered loading, paths and instances.
 
+mod ai;
 mod instance;
 mod load;
 mod paths;
 mod template;
 
+pub use ai::{AiConfig, ProfileConfig, ProviderKind};
 pub use instance::{CredentialError, InstanceConfig, InstanceKind, resolve_password};
 pub use load::{
     CliOverrides, CollectorOverrides, ConfigError, ConfigProblem, LoadedConfig, load_config,
@@ -27,6 +29,8 @@ pub struct AppConfig {
     pub ui: UiConfig,
     /// Thresholds of the Redis rules marked `heur:` in the catalog.
     pub redis: RedisRulesConfig,
+    /// Model profiles and what the AI may see and do.
+    pub ai: AiConfig,
     pub instances: Vec<InstanceConfig>,
 }
 
@@ -38,6 +42,7 @@ impl Default for AppConfig {
             collector: CollectorConfig::default(),
             ui: UiConfig::default(),
             redis: RedisRulesConfig::default(),
+            ai: AiConfig::default(),
             instances: Vec::new(),
         }
     }

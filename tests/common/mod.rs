@@ -10,6 +10,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod llm_server;
+
 use kubestack_ai::config::{AppConfig, InstanceConfig, InstanceKind};
 
 /// A redis-server child process with its own port and directory.

@@ -182,7 +182,7 @@ impl RedisTarget {
 }
 
 /// Selects ring as rustls's process-wide provider once (a no-op if one is already set).
-fn install_crypto_provider() {
+pub fn install_crypto_provider() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();
