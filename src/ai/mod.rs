@@ -2,5 +2,8 @@
 //! tools, and the offline analysis used when no model can answer.
 
 pub mod provider;
+pub mod agent;
+pub mod context;
+pub mod offline;
 pub mod redact;
 pub mod sse;

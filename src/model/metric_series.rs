@@ -58,6 +58,11 @@ impl MetricSeries {
         (n >= 2).then(|| self.values[n - 1] - self.values[n - 2])
     }
 
+    /// The smallest value held.
+    pub fn min(&self) -> Option<f64> {
+        self.values.iter().copied().reduce(f64::min)
+    }
+
     /// The largest value held.
     pub fn max(&self) -> Option<f64> {
         self.values.iter().copied().reduce(f64::max)

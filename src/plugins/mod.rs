@@ -100,7 +100,19 @@ pub trait Collector: Send {
     fn reset(&mut self);
 }
 
-/// A middleware plugin: identity and a collector factory.
+/// Read-only diagnostic tools a plugin offers the AI for one instance.
+pub trait ToolRunner: Send {
+    /// The tools, with JSON-schema parameters.
+    fn specs(&self) -> Vec<crate::ai::provider::ToolSpec>;
+    /// Runs one tool; an `Err` is a message for the model (bad arguments, refused, down).
+    fn call<'a>(
+        &'a mut self,
+        name: &'a str,
+        args: &'a serde_json::Value,
+    ) -> BoxFuture<'a, Result<String, String>>;
+}
+
+/// A middleware plugin: identity, a collector factory and the AI's read-only tools.
 pub trait Plugin: Send + Sync {
     /// Which instances it serves.
     fn kind(&self) -> InstanceKind;
@@ -118,6 +130,12 @@ pub trait Plugin: Send + Sync {
         instance: &InstanceConfig,
         config: &AppConfig,
     ) -> Result<Box<dyn Collector>, PluginError>;
+    /// Read-only tools for the AI on one instance (connects on first use).
+    fn tools(
+        &self,
+        instance: &InstanceConfig,
+        config: &AppConfig,
+    ) -> Result<Box<dyn ToolRunner>, PluginError>;
 }
 
 /// All built-in plugins.

@@ -16,7 +16,7 @@ use crate::config::{InstanceConfig, resolve_password};
 use crate::plugins::PluginError;
 
 /// `command|subcommand` pairs the collector may send: read-only and cheap.
-pub const READ_ONLY_COMMANDS: [&str; 12] = [
+pub const READ_ONLY_COMMANDS: [&str; 15] = [
     "PING",
     "INFO",
     "CONFIG|GET",
@@ -29,6 +29,10 @@ pub const READ_ONLY_COMMANDS: [&str; 12] = [
     "ACL|GETUSER",
     "ROLE",
     "TIME",
+    // Bounded big-key sampling by the AI tool (catalog C10): names and sizes, never values.
+    "SCAN",
+    "TYPE",
+    "MEMORY|USAGE",
 ];
 
 /// Whether `argv` is on the collector's allowlist.

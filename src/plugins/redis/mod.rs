@@ -7,12 +7,13 @@ pub mod parse;
 pub mod rules;
 pub mod sample;
 mod server_log;
+pub mod tools;
 
 pub use collector::RedisCollector;
 pub use connection::{RedisReader, RedisTarget};
 
 use crate::config::{AppConfig, InstanceConfig, InstanceKind};
-use crate::plugins::{Collector, Plugin, PluginError};
+use crate::plugins::{Collector, Plugin, PluginError, ToolRunner};
 
 /// The built-in Redis plugin.
 pub struct RedisPlugin;
@@ -44,5 +45,13 @@ impl Plugin for RedisPlugin {
         config: &AppConfig,
     ) -> Result<Box<dyn Collector>, PluginError> {
         Ok(Box::new(RedisCollector::new(instance, config)?))
+    }
+
+    fn tools(
+        &self,
+        instance: &InstanceConfig,
+        config: &AppConfig,
+    ) -> Result<Box<dyn ToolRunner>, PluginError> {
+        Ok(Box::new(tools::RedisTools::new(instance, config)?))
     }
 }
