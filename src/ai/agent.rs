@@ -21,10 +21,18 @@ pub enum ChatEvent {
     /// Streamed text of the answer.
     Token(String),
     /// A tool the model called: name, arguments, size of the result it got.
-    ToolCall { name: String, arguments: String, result_bytes: usize, ok: bool },
+    ToolCall {
+        name: String,
+        arguments: String,
+        result_bytes: usize,
+        ok: bool,
+    },
     /// Something the user should know (a retry, a trimmed context, skipped chunks).
     Notice(String),
-    Usage { input: u64, output: u64 },
+    Usage {
+        input: u64,
+        output: u64,
+    },
     /// The exact redacted payload that just went out (`:sent`).
     Sent(String),
     /// The model failed; the offline analysis follows.
@@ -69,7 +77,7 @@ pub async fn run_ask(mut job: AskJob, events: mpsc::Sender<ChatEvent>) -> String
     };
     let client = match http_client(&profile) {
         Ok(c) => c,
-        Err(e) => return fail(&job, &events, e).await,
+        Err(e) => return fail(&job.offline, &events, e).await,
     };
     let mut turns = job.history.clone();
     turns.push(Turn::text(TurnRole::User, job.prompt.clone()));
@@ -90,7 +98,9 @@ pub async fn run_ask(mut job: AskJob, events: mpsc::Sender<ChatEvent>) -> String
             let mut r = job.redactor.lock().unwrap_or_else(|p| p.into_inner());
             r.redact_body(&build_body(&profile, &request))
         };
-        let _ = events.send(ChatEvent::Sent(body.as_str().to_string())).await;
+        let _ = events
+            .send(ChatEvent::Sent(body.as_str().to_string()))
+            .await;
         let (tx, mut rx) = mpsc::channel::<StreamEvent>(256);
         let (client_ref, profile_ref, body_ref) = (&client, &profile, &body);
         let stream = async move {
@@ -113,7 +123,10 @@ pub async fn run_ask(mut job: AskJob, events: mpsc::Sender<ChatEvent>) -> String
                     StreamEvent::Malformed => malformed += 1,
                     StreamEvent::Retrying { reason, wait } => {
                         let _ = events
-                            .send(ChatEvent::Notice(format!("{reason}; retrying in {:.1} s", wait.as_secs_f64())))
+                            .send(ChatEvent::Notice(format!(
+                                "{reason}; retrying in {:.1} s",
+                                wait.as_secs_f64()
+                            )))
                             .await;
                     }
                 }
@@ -127,15 +140,19 @@ pub async fn run_ask(mut job: AskJob, events: mpsc::Sender<ChatEvent>) -> String
                 trimmed = true;
                 shrink(&mut turns);
                 let _ = events
-                    .send(ChatEvent::Notice("the context was too long for the model: trimmed it and asked again".into()))
+                    .send(ChatEvent::Notice(
+                        "the context was too long for the model: trimmed it and asked again".into(),
+                    ))
                     .await;
                 continue;
             }
-            Err(e) => return fail(&job, &events, e).await,
+            Err(e) => return fail(&job.offline, &events, e).await,
         }
         if malformed > 0 {
             let _ = events
-                .send(ChatEvent::Notice(format!("{malformed} malformed stream chunk(s) were skipped")))
+                .send(ChatEvent::Notice(format!(
+                    "{malformed} malformed stream chunk(s) were skipped"
+                )))
                 .await;
             malformed = 0;
         }
@@ -179,17 +196,20 @@ pub async fn run_ask(mut job: AskJob, events: mpsc::Sender<ChatEvent>) -> String
         }
     }
     let _ = events
-        .send(ChatEvent::Notice(format!("stopped after {} rounds of tool calls", job.max_iterations)))
+        .send(ChatEvent::Notice(format!(
+            "stopped after {} rounds of tool calls",
+            job.max_iterations
+        )))
         .await;
     let _ = events.send(ChatEvent::Done).await;
     answer
 }
 
-async fn fail(job: &AskJob, events: &mpsc::Sender<ChatEvent>, e: LlmError) -> String {
+async fn fail(offline: &str, events: &mpsc::Sender<ChatEvent>, e: LlmError) -> String {
     let _ = events.send(ChatEvent::Error(e.to_string())).await;
-    let _ = events.send(ChatEvent::Offline(job.offline.clone())).await;
+    let _ = events.send(ChatEvent::Offline(offline.to_string())).await;
     let _ = events.send(ChatEvent::Done).await;
-    job.offline.clone()
+    offline.to_string()
 }
 
 /// Cuts a tool result to `max` bytes on a character boundary, saying so.
@@ -201,7 +221,12 @@ fn bound(text: &str, max: usize) -> String {
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}\n[… cut: {} of {} bytes shown]", &text[..end], end, text.len())
+    format!(
+        "{}\n[… cut: {} of {} bytes shown]",
+        &text[..end],
+        end,
+        text.len()
+    )
 }
 
 /// Halves the longest turn (the context-bearing prompt) and drops the oldest history.
@@ -215,7 +240,9 @@ fn shrink(turns: &mut Vec<Turn>) {
             cut -= 1;
         }
         longest.content.truncate(cut);
-        longest.content.push_str("\n[context trimmed to fit the model]");
+        longest
+            .content
+            .push_str("\n[context trimmed to fit the model]");
     }
 }
 

@@ -56,11 +56,16 @@ pub fn build_context(
     match &view.health {
         Health::Up => {}
         Health::Connecting => text.push_str("health: not sampled yet\n"),
-        Health::Down { error, .. } | Health::AuthFailed { error } | Health::Misconfigured { error } => {
+        Health::Down { error, .. }
+        | Health::AuthFailed { error }
+        | Health::Misconfigured { error } => {
             text.push_str(&format!("health: DOWN — {error}\n"));
         }
     }
-    text.push_str(&format!("\n## Findings of the rule engine ({})\n", view.findings.len()));
+    text.push_str(&format!(
+        "\n## Findings of the rule engine ({})\n",
+        view.findings.len()
+    ));
     if view.findings.is_empty() {
         text.push_str("none — every rule passes\n");
     }
@@ -83,12 +88,19 @@ pub fn build_context(
             evidence.join(", ")
         ));
         if extras.full_findings {
-            text.push_str(&format!("  why: {}\n  recommendation: {}\n", fi.detail, fi.recommendation));
+            text.push_str(&format!(
+                "  why: {}\n  recommendation: {}\n",
+                fi.detail, fi.recommendation
+            ));
         }
     }
     let mut truncated = false;
     let mut metrics = String::from("\n## Metrics (latest, trend, min–max over the kept history)\n");
-    let shown = if extras.all_metrics { view.metrics.len() } else { 10 };
+    let shown = if extras.all_metrics {
+        view.metrics.len()
+    } else {
+        10
+    };
     for s in view.metrics.iter().take(shown) {
         let Some(latest) = s.latest() else { continue };
         let trend = match s.trend() {
@@ -114,7 +126,11 @@ pub fn build_context(
     let since = extras
         .logs_since_secs
         .map(|s| Utc::now() - chrono::Duration::seconds(s as i64));
-    let wanted = if since.is_some() { usize::MAX } else { log_lines };
+    let wanted = if since.is_some() {
+        usize::MAX
+    } else {
+        log_lines
+    };
     let mut lines: Vec<String> = Vec::new();
     let mut used = estimate_tokens(&text) + 10;
     for l in view.logs.iter().rev() {
@@ -131,7 +147,10 @@ pub fn build_context(
         lines.push(line);
     }
     if !lines.is_empty() {
-        text.push_str(&format!("\n## Recent log lines ({}, oldest first)\n", lines.len()));
+        text.push_str(&format!(
+            "\n## Recent log lines ({}, oldest first)\n",
+            lines.len()
+        ));
         for l in lines.iter().rev() {
             text.push_str(l);
         }
@@ -154,7 +173,10 @@ mod tests {
         let state = sample_state(30);
         let view = &state.instances[0];
         let ctx = build_context(view, 3000, 20, &ContextExtras::default());
-        assert!(ctx.text.starts_with("## Selected instance\nname: redis-cache"));
+        assert!(
+            ctx.text
+                .starts_with("## Selected instance\nname: redis-cache")
+        );
         assert!(ctx.text.contains("CRIT RDS-MEM-01"));
         assert!(ctx.text.contains("used_memory"));
         assert!(ctx.text.contains("## Recent log lines"));
@@ -170,10 +192,30 @@ mod tests {
     fn slash_extras_add_detail() {
         let state = sample_state(30);
         let view = &state.instances[0];
-        let full = build_context(view, 10_000, 20, &ContextExtras { full_findings: true, ..Default::default() });
+        let full = build_context(
+            view,
+            10_000,
+            20,
+            &ContextExtras {
+                full_findings: true,
+                ..Default::default()
+            },
+        );
         assert!(full.text.contains("recommendation: Free memory"));
-        let logs = build_context(view, 10_000, 1, &ContextExtras { logs_since_secs: Some(3600), ..Default::default() });
-        let n = logs.text.lines().filter(|l| l.contains("KEYS user:*")).count();
+        let logs = build_context(
+            view,
+            10_000,
+            1,
+            &ContextExtras {
+                logs_since_secs: Some(3600),
+                ..Default::default()
+            },
+        );
+        let n = logs
+            .text
+            .lines()
+            .filter(|l| l.contains("KEYS user:*"))
+            .count();
         assert!(n > 1, "a time window overrides the line count");
     }
 }

@@ -1,9 +1,9 @@
 //! The AI: providers that stream, the one redaction chokepoint, the instance context, agent
 //! tools, and the offline analysis used when no model can answer.
 
-pub mod provider;
 pub mod agent;
 pub mod context;
 pub mod offline;
+pub mod provider;
 pub mod redact;
 pub mod sse;

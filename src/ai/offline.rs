@@ -7,10 +7,16 @@ use crate::diagnose::Finding;
 pub const OFFLINE_LABEL: &str = "Offline analysis (built-in rule engine — no model was asked)";
 
 /// Answers a question about `instance` from its findings.
-pub fn offline_analysis(instance: &str, health_problem: Option<&str>, findings: &[Finding]) -> String {
+pub fn offline_analysis(
+    instance: &str,
+    health_problem: Option<&str>,
+    findings: &[Finding],
+) -> String {
     let mut out = format!("{OFFLINE_LABEL}\n\n");
     if let Some(problem) = health_problem {
-        out.push_str(&format!("{instance} cannot be collected right now: {problem}\n\n"));
+        out.push_str(&format!(
+            "{instance} cannot be collected right now: {problem}\n\n"
+        ));
     }
     if findings.is_empty() {
         out.push_str(&format!(
@@ -21,7 +27,10 @@ pub fn offline_analysis(instance: &str, health_problem: Option<&str>, findings: 
     }
     let mut sorted: Vec<&Finding> = findings.iter().collect();
     sorted.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
-    out.push_str(&format!("{instance} has {} finding(s), most severe first:\n", sorted.len()));
+    out.push_str(&format!(
+        "{instance} has {} finding(s), most severe first:\n",
+        sorted.len()
+    ));
     for (i, f) in sorted.iter().enumerate() {
         let evidence: Vec<String> = f
             .evidence
@@ -52,8 +61,23 @@ mod tests {
     #[test]
     fn findings_are_listed_most_severe_first_with_ids_and_actions() {
         let findings = vec![
-            Finding::new("RDS-LAT-01", Severity::Warning, "latency", "slow", "d1", "use SCAN").with("count", 3),
-            Finding::new("RDS-MEM-01", Severity::Critical, "memory", "oom", "d2", "free memory"),
+            Finding::new(
+                "RDS-LAT-01",
+                Severity::Warning,
+                "latency",
+                "slow",
+                "d1",
+                "use SCAN",
+            )
+            .with("count", 3),
+            Finding::new(
+                "RDS-MEM-01",
+                Severity::Critical,
+                "memory",
+                "oom",
+                "d2",
+                "free memory",
+            ),
         ];
         let text = offline_analysis("redis-cache", None, &findings);
         assert!(text.starts_with(OFFLINE_LABEL));

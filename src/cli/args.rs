@@ -55,6 +55,18 @@ pub enum Command {
         #[arg(long, short, value_enum, default_value_t = OutputFormat::Table)]
         output: OutputFormat,
     },
+    /// Ask the AI about one instance; the answer streams to stdout. With no model configured
+    /// (or a model that fails) the rule engine answers, labelled as offline analysis.
+    Analyze {
+        /// The question.
+        question: String,
+        /// Instance name or URL.
+        #[arg(long, short)]
+        instance: String,
+        /// Model profile (default: `ai.profile`).
+        #[arg(long)]
+        profile: Option<String>,
+    },
     /// Diagnose every configured instance, one line each; exit code of the worst.
     Health {
         #[arg(long, short, value_enum, default_value_t = OutputFormat::Table)]

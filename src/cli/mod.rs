@@ -1,5 +1,6 @@
 //! The command line: subcommands dispatch here; `color_eyre::Report` lives only at this edge.
 
+mod analyze_cmd;
 mod args;
 mod config_cmd;
 mod diagnose_cmd;
@@ -53,6 +54,22 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(loaded) => {
                 let _log = start_logging(&loaded);
                 runtime()?.block_on(diagnose_cmd::diagnose(&loaded, &target, output))
+            }
+            Err(e) => Ok(report_config_error(&e, 3)),
+        },
+        Command::Analyze {
+            question,
+            instance,
+            profile,
+        } => match load() {
+            Ok(loaded) => {
+                let _log = start_logging(&loaded);
+                runtime()?.block_on(analyze_cmd::analyze(
+                    &loaded,
+                    &question,
+                    &instance,
+                    profile.as_deref(),
+                ))
             }
             Err(e) => Ok(report_config_error(&e, 3)),
         },

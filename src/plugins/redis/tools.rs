@@ -13,8 +13,16 @@ use crate::config::{AppConfig, InstanceConfig};
 use crate::plugins::{PluginError, ToolRunner};
 
 const INFO_SECTIONS: [&str; 10] = [
-    "server", "clients", "memory", "persistence", "stats", "replication", "cpu", "commandstats",
-    "errorstats", "keyspace",
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "commandstats",
+    "errorstats",
+    "keyspace",
 ];
 
 /// The Redis tools of one instance, with their own connection.
@@ -54,15 +62,25 @@ impl RedisTools {
     async fn run(&mut self, name: &str, args: &Value) -> Result<String, String> {
         match name {
             "redis_info" => {
-                let section = args["section"].as_str().unwrap_or("memory").to_ascii_lowercase();
+                let section = args["section"]
+                    .as_str()
+                    .unwrap_or("memory")
+                    .to_ascii_lowercase();
                 if !INFO_SECTIONS.contains(&section.as_str()) {
-                    return Err(format!("unknown section `{section}`; one of {}", INFO_SECTIONS.join(", ")));
+                    return Err(format!(
+                        "unknown section `{section}`; one of {}",
+                        INFO_SECTIONS.join(", ")
+                    ));
                 }
                 let v = self.query(&["INFO", &section]).await?;
                 Ok(value_text(&v).unwrap_or_default())
             }
             "redis_slowlog" => {
-                let count = args["count"].as_u64().unwrap_or(10).clamp(1, 32).to_string();
+                let count = args["count"]
+                    .as_u64()
+                    .unwrap_or(10)
+                    .clamp(1, 32)
+                    .to_string();
                 let v = self.query(&["SLOWLOG", "GET", &count]).await?;
                 let lines: Vec<String> = parse_slowlog(&v)
                     .iter()
@@ -78,7 +96,11 @@ impl RedisTools {
                         )
                     })
                     .collect();
-                Ok(if lines.is_empty() { "slowlog is empty".into() } else { lines.join("\n") })
+                Ok(if lines.is_empty() {
+                    "slowlog is empty".into()
+                } else {
+                    lines.join("\n")
+                })
             }
             "redis_client_list" => {
                 let v = self.query(&["CLIENT", "LIST"]).await?;
@@ -106,7 +128,10 @@ impl RedisTools {
                 Ok(if map.is_empty() {
                     format!("no config key `{key}`")
                 } else {
-                    map.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join("\n")
+                    map.iter()
+                        .map(|(k, v)| format!("{k} = {v}"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
                 })
             }
             "redis_latency_doctor" => {
@@ -117,7 +142,10 @@ impl RedisTools {
                 let v = self.query(&["MEMORY", "DOCTOR"]).await?;
                 Ok(value_text(&v).unwrap_or_default())
             }
-            "redis_bigkeys" => self.bigkeys(args["max_keys"].as_u64().unwrap_or(500).clamp(10, 2000) as usize).await,
+            "redis_bigkeys" => {
+                self.bigkeys(args["max_keys"].as_u64().unwrap_or(500).clamp(10, 2000) as usize)
+                    .await
+            }
             other => Err(format!("unknown tool `{other}`")),
         }
     }
@@ -131,7 +159,10 @@ impl RedisTools {
         loop {
             let v = self.query(&["SCAN", &cursor, "COUNT", "200"]).await?;
             let Value2::Array(parts) = v else { break };
-            cursor = parts.first().and_then(value_text).unwrap_or_else(|| "0".into());
+            cursor = parts
+                .first()
+                .and_then(value_text)
+                .unwrap_or_else(|| "0".into());
             let keys: Vec<String> = match parts.get(1) {
                 Some(Value2::Array(keys)) => keys.iter().filter_map(value_text).collect(),
                 _ => Vec::new(),
@@ -148,7 +179,12 @@ impl RedisTools {
                     .and_then(|v| value_text(&v))
                     .and_then(|t| t.parse().ok())
                     .unwrap_or(0);
-                let kind = self.query(&["TYPE", &key]).await.ok().and_then(|v| value_text(&v)).unwrap_or_default();
+                let kind = self
+                    .query(&["TYPE", &key])
+                    .await
+                    .ok()
+                    .and_then(|v| value_text(&v))
+                    .unwrap_or_default();
                 sizes.push((bytes, key, kind));
             }
             if cursor == "0" || seen >= max_keys {
@@ -209,8 +245,11 @@ impl ToolRunner for RedisTools {
         ]
     }
 
-    fn call<'a>(&'a mut self, name: &'a str, args: &'a Value) -> BoxFuture<'a, Result<String, String>> {
+    fn call<'a>(
+        &'a mut self,
+        name: &'a str,
+        args: &'a Value,
+    ) -> BoxFuture<'a, Result<String, String>> {
         Box::pin(self.run(name, args))
     }
 }
-

@@ -1,0 +1,162 @@
+//! `analyze "<question>" --instance NAME|URL`: the chat's answer on a plain terminal —
+//! same context, redaction, tools and offline fallback, streamed to stdout.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use color_eyre::eyre::Result;
+use tokio::sync::mpsc;
+
+use crate::ai::agent::{AskJob, ChatEvent, run_ask};
+use crate::ai::context::{ContextExtras, build_context};
+use crate::ai::offline::offline_analysis;
+use crate::ai::redact::{RedactionPolicy, Redactor};
+use crate::app::{Health, InstanceView};
+use crate::config::{LoadedConfig, resolve_password};
+use crate::plugins::plugin_for;
+
+/// Answers one question about one instance; exit code 0 when answered (by the model or offline).
+pub async fn analyze(
+    loaded: &LoadedConfig,
+    question: &str,
+    target: &str,
+    profile: Option<&str>,
+) -> Result<i32> {
+    let config = &loaded.config;
+    let instance = match super::diagnose_cmd::resolve_target(loaded, target) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(3);
+        }
+    };
+    let plugin = plugin_for(instance.kind);
+    let endpoint = crate::config::validate_url_for(&instance)
+        .map(|u| crate::plugins::redis::connection::strip_credentials(&u))
+        .unwrap_or_default();
+    let mut view = InstanceView::new(
+        instance.clone(),
+        endpoint,
+        config.ui.metrics_history,
+        config.ui.log_buffer_lines,
+    );
+    match plugin.collector(&instance, config) {
+        Ok(mut collector) => {
+            for n in 0..2 {
+                match collector.collect().await {
+                    Ok(snap) => view.apply_snapshot(snap),
+                    Err(e) => {
+                        view.apply_health(Health::Down {
+                            error: e.to_string(),
+                            retry_in_secs: 0.0,
+                        });
+                        break;
+                    }
+                }
+                if n == 0 {
+                    tokio::time::sleep(Duration::from_secs_f64(
+                        config.collector.diagnose_sample_secs,
+                    ))
+                    .await;
+                }
+            }
+        }
+        Err(e) => view.apply_health(Health::Misconfigured {
+            error: e.to_string(),
+        }),
+    }
+    let ai = &config.ai;
+    let profile = match profile {
+        Some(name) => match ai.profiles.get(name) {
+            Some(p) => Some((name.to_string(), p.clone())),
+            None => {
+                eprintln!("error: no [ai.profiles.{name}] in the configuration");
+                return Ok(3);
+            }
+        },
+        None => ai.active().map(|(n, p)| (n.to_string(), p.clone())),
+    };
+    let context = build_context(
+        &view,
+        ai.context_token_budget,
+        ai.context_log_lines,
+        &ContextExtras::default(),
+    );
+    let mut redactor = Redactor::new(RedactionPolicy {
+        key_values: ai.redact_key_values,
+        sql_literals: ai.redact_sql_literals,
+    });
+    if let Ok(Some(pw)) = resolve_password(&instance) {
+        redactor.add_known_secret(&pw, "password");
+    }
+    if let Some((_, p)) = &profile
+        && let Ok(Some(key)) = crate::ai::provider::api_key(p)
+    {
+        redactor.add_known_secret(&key, "api_key");
+    }
+    let health_problem = match &view.health {
+        Health::Down { error, .. }
+        | Health::AuthFailed { error }
+        | Health::Misconfigured { error } => Some(error.clone()),
+        _ => None,
+    };
+    let findings: Vec<_> = view.findings.iter().map(|f| f.finding.clone()).collect();
+    let job = AskJob {
+        profile,
+        history: Vec::new(),
+        prompt: format!("{}\n\n## Question\n{question}", context.text),
+        tools: plugin.tools(&instance, config).ok(),
+        redactor: Arc::new(Mutex::new(redactor)),
+        max_iterations: ai.max_tool_iterations,
+        tool_result_max_bytes: ai.tool_result_max_bytes,
+        offline: offline_analysis(&instance.name, health_problem.as_deref(), &findings),
+    };
+    eprintln!(
+        "[context: ~{} of {} tokens{}]",
+        context.estimated_tokens,
+        context.budget,
+        if context.truncated { ", trimmed" } else { "" }
+    );
+    let (tx, mut rx) = mpsc::channel(256);
+    let runner = tokio::spawn(run_ask(job, tx));
+    let mut stdout = std::io::stdout();
+    let (mut input, mut output) = (0, 0);
+    while let Some(ev) = rx.recv().await {
+        match ev {
+            ChatEvent::Token(t) => {
+                let _ = write!(stdout, "{t}");
+                let _ = stdout.flush();
+            }
+            ChatEvent::ToolCall {
+                name,
+                arguments,
+                result_bytes,
+                ok,
+            } => {
+                eprintln!(
+                    "\n[tool {name} {arguments} → {result_bytes} bytes{}]",
+                    if ok { "" } else { ", failed" }
+                );
+            }
+            ChatEvent::Notice(n) => eprintln!("\n[{n}]"),
+            ChatEvent::Usage {
+                input: i,
+                output: o,
+            } => {
+                input += i;
+                output += o;
+            }
+            ChatEvent::Sent(_) => {}
+            ChatEvent::Error(e) => eprintln!("\n[model error: {e}]"),
+            ChatEvent::Offline(text) => println!("{text}"),
+            ChatEvent::Done => {}
+        }
+    }
+    let _ = runner.await;
+    println!();
+    if input + output > 0 {
+        eprintln!("[tokens: {input} in, {output} out]");
+    }
+    Ok(0)
+}
