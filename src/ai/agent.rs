@@ -105,7 +105,7 @@ pub async fn run_ask(mut job: AskJob, events: mpsc::Sender<ChatEvent>) -> String
         let (client_ref, profile_ref, body_ref) = (&client, &profile, &body);
         let stream = async move {
             // `tx` moves in and is dropped when the stream ends, which ends `consume`.
-            stream_completion(&client_ref, &profile_ref, &body_ref, &tx).await
+            stream_completion(client_ref, profile_ref, body_ref, &tx).await
         };
         let mut calls: Vec<ToolCall> = Vec::new();
         let mut text = String::new();

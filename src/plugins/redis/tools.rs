@@ -191,7 +191,7 @@ impl RedisTools {
                 break;
             }
         }
-        sizes.sort_by(|a, b| b.0.cmp(&a.0));
+        sizes.sort_by_key(|s| std::cmp::Reverse(s.0));
         let top: Vec<String> = sizes
             .iter()
             .take(10)
