@@ -186,7 +186,7 @@ async fn without_a_model_the_rule_engine_answers_labelled_offline() {
 async fn an_unreachable_model_says_so_then_falls_back() {
     let redis = planted_redis();
     let dir = tempfile::tempdir().unwrap();
-    let port = common::free_port();
+    let (_reserved, port) = common::closed_port();
     let config = sandbox_config(
         dir.path(),
         &redis,

@@ -313,7 +313,7 @@ fn configured_instances_use_password_references_and_health_prints_one_line_each(
     let sb = Sandbox::new();
     let pw_file: &Path = &sb.dir.path().join("pw");
     std::fs::write(pw_file, "pa55-Word!\n").unwrap();
-    let gone = common::free_port();
+    let (_reserved, gone) = common::closed_port();
     sb.write_config(&format!(
         "[collector]\ndiagnose_sample_secs = 0.2\nconnect_timeout_ms = 500\n\n\
          [[instances]]\nname = \"cache\"\nkind = \"redis\"\nurl = \"{}\"\npassword_file = \"{}\"\n\n\

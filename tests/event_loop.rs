@@ -5,10 +5,11 @@ mod common;
 use std::time::Duration;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use kubestack_ai::ai::agent::ChatEvent;
 use kubestack_ai::app::fixtures::{sample_snapshot, sample_state};
 use kubestack_ai::app::{
-    AppEvent, AppState, InputTarget, LoopStats, Overlay, PaneId, RunOptions, SupervisorCommand,
-    run_event_loop,
+    AppEvent, AppState, ChatRole, Effect, EffectHandler, InputTarget, LoopStats, Overlay, PaneId,
+    RunOptions, SupervisorCommand, run_event_loop,
 };
 use kubestack_ai::theme::Theme;
 use ratatui::Terminal;
@@ -42,12 +43,14 @@ fn screen(terminal: &Terminal<TestBackend>) -> String {
 async fn run_script(
     state: &mut AppState,
     events: Vec<AppEvent>,
-    supervisors: &[mpsc::Sender<SupervisorCommand>],
+    effects: &mut dyn EffectHandler,
 ) -> (Terminal<TestBackend>, LoopStats) {
     let (tx, mut rx) = mpsc::channel(4096);
     for ev in events {
         tx.send(ev).await.unwrap();
     }
+    // Everything is queued: the loop ends at the last event even if it does not quit.
+    drop(tx);
     let theme = Theme::builtin("dark").unwrap();
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
     let stats = run_event_loop(
@@ -55,12 +58,24 @@ async fn run_script(
         state,
         &theme,
         &mut rx,
-        supervisors,
+        effects,
         RunOptions { max_fps: 30 },
     )
     .await
     .unwrap();
     (terminal, stats)
+}
+
+/// Records every effect (the real program's controller would carry them out).
+#[derive(Default)]
+struct Recorder {
+    effects: Vec<Effect>,
+}
+
+impl EffectHandler for Recorder {
+    fn handle(&mut self, effect: Effect, _state: &AppState) {
+        self.effects.push(effect);
+    }
 }
 
 fn redraw(terminal: &mut Terminal<TestBackend>, state: &AppState) -> String {
@@ -91,7 +106,7 @@ async fn help_focus_filter_and_quit_through_the_loop() {
     let (mut terminal, _) = {
         let mut events = script;
         events.push(key('q'));
-        run_script(&mut state, events, &[]).await
+        run_script(&mut state, events, &mut Recorder::default()).await
     };
     assert!(state.quit, "q quits");
     assert_eq!(state.overlay, Overlay::None, "Esc closed the help");
@@ -109,24 +124,118 @@ async fn help_focus_filter_and_quit_through_the_loop() {
     );
 }
 
+fn chat(event: ChatEvent) -> AppEvent {
+    AppEvent::Chat { instance: 0, event }
+}
+
 #[tokio::test]
-async fn typing_in_chat_gets_an_honest_notice_not_an_answer() {
+async fn ask_stream_regenerate_and_cancel_through_the_loop() {
     let mut state = sample_state(2);
     let mut events = vec![key('a')];
     events.extend("why is p99 up?".chars().map(key));
     events.push(code(KeyCode::Enter));
-    events.push(code(KeyCode::Esc));
-    events.push(key('q'));
-    let (mut terminal, _) = run_script(&mut state, events, &[]).await;
-    assert_eq!(state.chat.len(), 2);
-    assert_eq!(state.chat[0].text, "why is p99 up?");
+    events.extend([
+        chat(ChatEvent::Sent(
+            "{\"messages\":[\"[REDACTED:password#1]\"]}".into(),
+        )),
+        chat(ChatEvent::Token("Memory ".into())),
+        chat(ChatEvent::ToolCall {
+            name: "redis_info".into(),
+            arguments: "{\"section\":\"memory\"}".into(),
+            result_bytes: 2048,
+            ok: true,
+        }),
+        chat(ChatEvent::Token("is at 93% ".into())),
+        chat(ChatEvent::Token("of maxmemory.".into())),
+        chat(ChatEvent::Usage {
+            input: 1200,
+            output: 40,
+        }),
+        chat(ChatEvent::Done),
+    ]);
+    let mut recorder = Recorder::default();
+    let (mut terminal, _) = {
+        let mut script = events;
+        script.push(code(KeyCode::Esc));
+        script.push(key('q'));
+        run_script(&mut state, script, &mut recorder).await
+    };
     assert!(
-        state.chat[1].text.contains("not configured"),
-        "{}",
-        state.chat[1].text
+        matches!(&recorder.effects[0], Effect::Ask { instance: 0, question, .. } if question == "why is p99 up?")
+    );
+    let conversation = &state.instances[0].chat;
+    assert_eq!(conversation[0].role, ChatRole::User);
+    assert_eq!(conversation[1].text, "Memory ");
+    assert_eq!(conversation[2].role, ChatRole::Tool);
+    assert_eq!(
+        conversation[3].text, "is at 93% of maxmemory.",
+        "tokens stream into one message"
+    );
+    assert_eq!(state.chat.generating, None);
+    assert_eq!(
+        (state.chat.meter.tokens_in, state.chat.meter.tokens_out),
+        (1200, 40)
     );
     let shown = redraw(&mut terminal, &state);
     assert!(shown.contains("you: why is p99 up?"), "{shown}");
+    assert!(shown.contains("⚙ redis_info"), "{shown}");
+    assert!(
+        shown.contains("1.2k↑"),
+        "the meter is in the title\n{shown}"
+    );
+
+    // Regenerate, then cancel the new answer while it streams.
+    state.quit = false;
+    let ctrl_r = AppEvent::Input(Event::Key(KeyEvent::new(
+        KeyCode::Char('r'),
+        KeyModifiers::CONTROL,
+    )));
+    let script = vec![
+        key('a'),
+        ctrl_r,
+        chat(ChatEvent::Token("Partial".into())),
+        code(KeyCode::Esc),
+        chat(ChatEvent::Token(" late token".into())),
+        code(KeyCode::Esc),
+        key('q'),
+    ];
+    let mut recorder = Recorder::default();
+    run_script(&mut state, script, &mut recorder).await;
+    assert!(
+        matches!(&recorder.effects[0], Effect::Ask { question, .. } if question == "why is p99 up?")
+    );
+    assert_eq!(recorder.effects[1], Effect::CancelAsk);
+    let conversation = &state.instances[0].chat;
+    assert_eq!(
+        conversation.len(),
+        3,
+        "old answer dropped, partial kept, cancel noted"
+    );
+    assert_eq!(conversation[1].text, "Partial");
+    assert_eq!(conversation[2].text, "cancelled");
+    assert!(state.quit);
+}
+
+#[tokio::test]
+async fn the_sent_overlay_shows_the_last_payload() {
+    let mut state = sample_state(2);
+    state.chat.generating = Some(0);
+    let mut events = vec![
+        chat(ChatEvent::Sent(
+            "{\"model\":\"m\",\"note\":\"[REDACTED:password#1]\"}".into(),
+        )),
+        chat(ChatEvent::Done),
+        key(':'),
+    ];
+    events.extend("sent".chars().map(key));
+    events.push(code(KeyCode::Enter));
+    let (mut terminal, _) = run_script(&mut state, events, &mut Recorder::default()).await;
+    assert_eq!(state.overlay, Overlay::Sent { scroll: 0 });
+    let shown = redraw(&mut terminal, &state);
+    assert!(
+        shown.contains("Last payload sent") && shown.contains("[REDACTED:password#1]"),
+        "{shown}"
+    );
 }
 
 #[tokio::test]
@@ -136,7 +245,7 @@ async fn the_palette_runs_a_named_action() {
     events.extend("zoom".chars().map(key));
     events.push(code(KeyCode::Enter));
     events.push(key('q'));
-    run_script(&mut state, events, &[]).await;
+    run_script(&mut state, events, &mut Recorder::default()).await;
     assert!(state.zoomed, "palette ran `zoom`");
     assert_eq!(state.overlay, Overlay::None);
 }
@@ -146,7 +255,12 @@ async fn reconnect_key_reaches_the_selected_supervisor() {
     let mut state = sample_state(2);
     let (tx0, mut rx0) = mpsc::channel(4);
     let (tx1, mut rx1) = mpsc::channel(4);
-    run_script(&mut state, vec![key('j'), key('R'), key('q')], &[tx0, tx1]).await;
+    run_script(
+        &mut state,
+        vec![key('j'), key('R'), key('q')],
+        &mut vec![tx0, tx1],
+    )
+    .await;
     assert_eq!(state.selected, 1);
     assert_eq!(rx1.try_recv().ok(), Some(SupervisorCommand::Reconnect));
     assert!(rx0.try_recv().is_err());
@@ -162,7 +276,7 @@ async fn a_burst_of_snapshots_is_drawn_once() {
         })
         .collect();
     events.push(key('q'));
-    let (_, stats) = run_script(&mut state, events, &[]).await;
+    let (_, stats) = run_script(&mut state, events, &mut Recorder::default()).await;
     assert_eq!(stats.events, 301);
     assert_eq!(
         stats.frames, 1,
@@ -181,6 +295,7 @@ async fn no_redraw_while_idle() {
     let (tx, mut rx) = mpsc::channel(16);
     let theme = Theme::builtin("dark").unwrap();
     let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+    let mut recorder = Recorder::default();
     let driver = async {
         // A minute of virtual time with nothing happening, then one change, then quit.
         tokio::time::sleep(Duration::from_secs(60)).await;
@@ -198,7 +313,7 @@ async fn no_redraw_while_idle() {
         &mut state,
         &theme,
         &mut rx,
-        &[],
+        &mut recorder,
         RunOptions { max_fps: 30 },
     );
     let (stats, ()) = tokio::join!(looped, driver);
@@ -212,7 +327,12 @@ async fn no_redraw_while_idle() {
 #[tokio::test]
 async fn shutdown_event_ends_the_loop() {
     let mut state = sample_state(1);
-    let (_, stats) = run_script(&mut state, vec![AppEvent::Shutdown("SIGTERM".into())], &[]).await;
+    let (_, stats) = run_script(
+        &mut state,
+        vec![AppEvent::Shutdown("SIGTERM".into())],
+        &mut Recorder::default(),
+    )
+    .await;
     assert!(state.quit);
     assert_eq!(stats.events, 1);
 }

@@ -344,7 +344,7 @@ async fn context_length_errors_are_recognised() {
 
 #[tokio::test]
 async fn an_unreachable_provider_is_retried_then_reported() {
-    let port = common::free_port();
+    let (_reserved, port) = common::closed_port();
     let p = profile(
         ProviderKind::Openai,
         &format!("http://127.0.0.1:{port}"),

@@ -184,7 +184,7 @@ async fn password_from_env_works_and_never_leaks() {
 
 #[tokio::test]
 async fn unreachable_is_retryable_and_names_the_endpoint() {
-    let port = common::free_port();
+    let (_reserved, port) = common::closed_port();
     let inst = redis_instance("gone", &format!("redis://127.0.0.1:{port}"));
     let mut collector = plugin_for(inst.kind)
         .collector(&inst, &fast_config())

@@ -50,7 +50,7 @@ fn the_large_layout_shows_values_units_and_evidence() {
         screen.contains("evidence"),
         "selected finding detail\n{screen}"
     );
-    assert!(screen.contains("AI not configured yet"), "{screen}");
+    assert!(screen.contains("No model configured"), "{screen}");
 }
 
 #[test]

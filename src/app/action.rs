@@ -28,6 +28,10 @@ pub enum Action {
     Submit,
     /// Insert a newline in the chat editor.
     Newline,
+    /// Ask the last question again.
+    Regenerate,
+    /// Show the exact last payload sent to a model.
+    ShowSent,
 }
 
 /// Every action with its config name and default description, in palette order.
@@ -89,6 +93,16 @@ pub const ACTIONS: &[(Action, &str, &str)] = &[
         Action::Newline,
         "newline",
         "Insert a newline in the chat editor",
+    ),
+    (
+        Action::Regenerate,
+        "regenerate",
+        "Ask the last question again",
+    ),
+    (
+        Action::ShowSent,
+        "sent",
+        "Show exactly what was last sent to the model",
     ),
 ];
 

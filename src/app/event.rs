@@ -29,6 +29,11 @@ pub enum AppEvent {
     },
     /// A change of an instance's connection state.
     Health { instance: usize, health: Health },
+    /// Progress of an answer about instance `instance`.
+    Chat {
+        instance: usize,
+        event: crate::ai::agent::ChatEvent,
+    },
     /// A signal or a fatal producer error asks the app to stop.
     Shutdown(String),
 }

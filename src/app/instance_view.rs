@@ -41,6 +41,8 @@ pub struct InstanceView {
     /// Current findings, newest first.
     pub findings: Vec<FindingView>,
     pub logs: LogRingBuffer,
+    /// The conversation about this instance.
+    pub chat: Vec<super::chat::ChatMessage>,
     pub last_update: Option<DateTime<Utc>>,
     source: Arc<str>,
     history: usize,
@@ -59,6 +61,7 @@ impl InstanceView {
             metric_index: HashMap::new(),
             findings: Vec::new(),
             logs: LogRingBuffer::new(log_lines),
+            chat: Vec::new(),
             last_update: None,
             history,
         }

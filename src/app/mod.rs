@@ -2,6 +2,8 @@
 //! and one supervisor task per instance.
 
 mod action;
+mod chat;
+mod controller;
 mod event;
 pub mod fixtures;
 mod instance_view;
@@ -10,11 +12,12 @@ mod state;
 mod supervisor;
 
 pub use action::{ACTIONS, Action};
+pub use chat::{ChatMessage, ChatMeter, ChatRole, ChatState, SLASH_HELP, code_blocks, parse_slash};
+pub use controller::Controller;
 pub use event::{AppEvent, Health};
 pub use instance_view::{Badge, FindingView, InstanceView};
-pub use runtime::{LoopStats, RunOptions, build_state, run_event_loop};
+pub use runtime::{EffectHandler, LoopStats, RunOptions, build_state, run_event_loop};
 pub use state::{
-    AppState, ChatMessage, ChatRole, Effect, InputTarget, LogsViewState, Overlay, PANE_ORDER,
-    PaneId, palette_entries,
+    AppState, Effect, InputTarget, LogsViewState, Overlay, PANE_ORDER, PaneId, palette_entries,
 };
 pub use supervisor::{SupervisorCommand, SupervisorTiming, backoff_delay, supervise};

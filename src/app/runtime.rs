@@ -30,6 +30,24 @@ pub struct LoopStats {
     pub events: u64,
 }
 
+/// Carries out the reducer's effects (other than quitting, which the loop handles).
+pub trait EffectHandler {
+    /// Performs one effect; `state` is the state right after the reducer produced it.
+    fn handle(&mut self, effect: Effect, state: &AppState);
+}
+
+/// Supervisors only: `Reconnect` reaches the instance's supervisor; other effects are ignored.
+impl EffectHandler for Vec<mpsc::Sender<SupervisorCommand>> {
+    fn handle(&mut self, effect: Effect, _state: &AppState) {
+        if let Effect::Reconnect(i) = effect
+            && let Some(tx) = self.get(i)
+        {
+            // A full queue already holds a reconnect request.
+            let _ = tx.try_send(SupervisorCommand::Reconnect);
+        }
+    }
+}
+
 /// The state for a configuration: instances grouped for the inventory (groups sorted by name,
 /// config order kept within a group). Returns the state and the config index of each view.
 pub fn build_state(
@@ -59,7 +77,9 @@ pub fn build_state(
             )
         })
         .collect();
-    (AppState::new(views, keymap, notices), order)
+    let mut state = AppState::new(views, keymap, notices);
+    state.chat = super::chat::ChatState::new(&config.ai);
+    (state, order)
 }
 
 /// Runs the loop until quit, a shutdown event, or the channel closing.
@@ -68,7 +88,7 @@ pub async fn run_event_loop<B: Backend>(
     state: &mut AppState,
     theme: &Theme,
     events: &mut mpsc::Receiver<AppEvent>,
-    supervisors: &[mpsc::Sender<SupervisorCommand>],
+    effects: &mut dyn EffectHandler,
     options: RunOptions,
 ) -> Result<LoopStats, B::Error> {
     let frame = Duration::from_secs_f64(1.0 / f64::from(options.max_fps.max(1)));
@@ -88,20 +108,20 @@ pub async fn run_event_loop<B: Backend>(
             // Something changed but the last frame was too recent: gather more events until due.
             tokio::select! {
                 ev = events.recv() => match ev {
-                    Some(ev) => dirty |= handle(state, ev, supervisors, &mut stats),
+                    Some(ev) => dirty |= handle(state, ev, effects, &mut stats),
                     None => break,
                 },
                 _ = tokio::time::sleep_until(due) => {}
             }
         } else {
             match events.recv().await {
-                Some(ev) => dirty |= handle(state, ev, supervisors, &mut stats),
+                Some(ev) => dirty |= handle(state, ev, effects, &mut stats),
                 None => break,
             }
         }
         // Drain whatever else is queued so that one frame shows all of it.
         while let Ok(ev) = events.try_recv() {
-            dirty |= handle(state, ev, supervisors, &mut stats);
+            dirty |= handle(state, ev, effects, &mut stats);
             if state.quit {
                 break;
             }
@@ -116,7 +136,7 @@ pub async fn run_event_loop<B: Backend>(
 fn handle(
     state: &mut AppState,
     event: AppEvent,
-    supervisors: &[mpsc::Sender<SupervisorCommand>],
+    handler: &mut dyn EffectHandler,
     stats: &mut LoopStats,
 ) -> bool {
     stats.events += 1;
@@ -124,12 +144,7 @@ fn handle(
     for effect in effects {
         match effect {
             Effect::Quit => state.quit = true,
-            Effect::Reconnect(i) => {
-                if let Some(tx) = supervisors.get(i) {
-                    // A full queue already holds a reconnect request.
-                    let _ = tx.try_send(SupervisorCommand::Reconnect);
-                }
-            }
+            other => handler.handle(other, state),
         }
     }
     dirty

@@ -2,11 +2,12 @@
 //! Rendering only borrows this state (see `ui`).
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind};
-use ratatui_textarea::TextArea;
 
 use super::action::{ACTIONS, Action};
+use super::chat::ChatState;
 use super::event::AppEvent;
 use super::instance_view::InstanceView;
+use crate::ai::context::ContextExtras;
 use crate::keymap::{KeyChord, Keymap, Section};
 use crate::model::LogFilter;
 
@@ -57,8 +58,17 @@ impl PaneId {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
     None,
-    Help { scroll: usize },
-    Palette { query: String, selected: usize },
+    Help {
+        scroll: usize,
+    },
+    Palette {
+        query: String,
+        selected: usize,
+    },
+    /// The exact last payload sent to a model (`:sent`).
+    Sent {
+        scroll: usize,
+    },
 }
 
 /// Where typed characters go.
@@ -70,11 +80,21 @@ pub enum InputTarget {
 }
 
 /// Side effects the runtime performs for the reducer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Quit,
     /// Ask the supervisor of this instance to reconnect now.
     Reconnect(usize),
+    /// Answer a question about an instance (model or offline analysis).
+    Ask {
+        instance: usize,
+        question: String,
+        extras: ContextExtras,
+    },
+    /// Drop the answer in progress (and its HTTP request).
+    CancelAsk,
+    /// Put text on the clipboard with OSC 52.
+    Copy(String),
 }
 
 /// Scroll state of the logs pane.
@@ -84,21 +104,6 @@ pub struct LogsViewState {
     pub anchor: Option<u64>,
     /// The match `n`/`N` moved to.
     pub cursor: Option<u64>,
-}
-
-/// Who said a chat line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChatRole {
-    User,
-    /// The program itself (not a model): notices such as "AI not configured".
-    System,
-}
-
-/// One chat line.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChatMessage {
-    pub role: ChatRole,
-    pub text: String,
 }
 
 /// The whole UI state.
@@ -114,8 +119,7 @@ pub struct AppState {
     pub filter_draft: String,
     pub findings_selected: usize,
     pub logs_view: LogsViewState,
-    pub chat_editor: TextArea<'static>,
-    pub chat: Vec<ChatMessage>,
+    pub chat: ChatState,
     /// Problems to show on screen (broken theme or keymap file …).
     pub notices: Vec<String>,
     pub keymap: Keymap,
@@ -127,8 +131,6 @@ pub struct AppState {
 impl AppState {
     /// A fresh state over the given instances (already in inventory order).
     pub fn new(instances: Vec<InstanceView>, keymap: Keymap, notices: Vec<String>) -> Self {
-        let mut chat_editor = TextArea::default();
-        chat_editor.set_placeholder_text("Ask about the selected instance…");
         AppState {
             instances,
             selected: 0,
@@ -139,8 +141,7 @@ impl AppState {
             filter_draft: String::new(),
             findings_selected: 0,
             logs_view: LogsViewState::default(),
-            chat_editor,
-            chat: Vec::new(),
+            chat: ChatState::new(&crate::config::AiConfig::default()),
             notices,
             keymap,
             rows: 24,
@@ -171,7 +172,7 @@ impl AppState {
             AppEvent::Input(Event::Paste(text)) => {
                 match self.input {
                     InputTarget::Chat => {
-                        self.chat_editor.insert_str(text);
+                        self.chat.editor.insert_str(text);
                     }
                     InputTarget::Filter => {
                         self.filter_draft.push_str(&text.replace(['\r', '\n'], " "));
@@ -199,6 +200,10 @@ impl AppState {
                 }
                 (changed, Vec::new())
             }
+            AppEvent::Chat { instance, event } => {
+                self.apply_chat_event(instance, event);
+                (true, Vec::new())
+            }
             AppEvent::Shutdown(_) => {
                 self.quit = true;
                 (false, vec![Effect::Quit])
@@ -213,7 +218,7 @@ impl AppState {
         }
         let chord = KeyChord::from_event(&key);
         match &self.overlay {
-            Overlay::Help { .. } => {
+            Overlay::Help { .. } | Overlay::Sent { .. } => {
                 return match self.keymap.lookup(Section::Help, &chord) {
                     Some(action) => self.apply(action),
                     None => Vec::new(),
@@ -247,7 +252,9 @@ impl AppState {
                 if let Some(action) = self.keymap.lookup(Section::Input, &chord) {
                     return self.apply(action);
                 }
-                self.chat_editor.input(key);
+                if !self.recall_input(&key) {
+                    self.chat.editor.input(key);
+                }
                 Vec::new()
             }
             InputTarget::None => {
@@ -285,11 +292,20 @@ impl AppState {
             Action::FocusNext => self.cycle_focus(1),
             Action::FocusPrev => self.cycle_focus(PANE_ORDER.len() - 1),
             Action::ToggleZoom => self.zoomed = !self.zoomed,
-            Action::Close => self.close(),
+            Action::Close => {
+                let chat_active = self.input == InputTarget::Chat
+                    || (self.focus == PaneId::Chat && self.overlay == Overlay::None);
+                if chat_active && self.chat.generating.is_some() {
+                    return self.cancel_answer();
+                }
+                self.close();
+            }
+            Action::Regenerate => return self.regenerate(),
+            Action::ShowSent => self.show_sent(),
             Action::Submit => return self.submit(),
             Action::Newline => {
                 if self.input == InputTarget::Chat {
-                    self.chat_editor.insert_newline();
+                    self.chat.editor.insert_newline();
                 }
             }
             Action::SelectNext => self.move_selection(1),
@@ -358,6 +374,12 @@ impl AppState {
 
     fn submit(&mut self) -> Vec<Effect> {
         if let Overlay::Palette { query, selected } = &self.overlay {
+            if let Some(name) = query.strip_prefix("model ") {
+                let name = name.trim().to_string();
+                self.overlay = Overlay::None;
+                self.switch_model(&name);
+                return Vec::new();
+            }
             let entries = palette_entries(query);
             let chosen = entries.get(*selected).map(|(a, _, _)| *a);
             self.overlay = Overlay::None;
@@ -371,40 +393,14 @@ impl AppState {
                 self.apply_filter_draft();
                 self.input = InputTarget::None;
             }
-            InputTarget::Chat => self.send_chat(),
+            InputTarget::Chat => return self.send_chat(),
             InputTarget::None => {}
         }
         Vec::new()
     }
 
-    fn send_chat(&mut self) {
-        let text = self.chat_editor.lines().join("\n");
-        if text.trim().is_empty() {
-            return;
-        }
-        self.chat_editor = TextArea::default();
-        self.chat_editor
-            .set_placeholder_text("Ask about the selected instance…");
-        let name = self
-            .current()
-            .map(|v| v.config.name.clone())
-            .unwrap_or_else(|| "the selected instance".into());
-        self.chat.push(ChatMessage {
-            role: ChatRole::User,
-            text,
-        });
-        self.chat.push(ChatMessage {
-            role: ChatRole::System,
-            text: format!(
-                "The AI is not configured yet: this version has no LLM provider, so nothing was \
-                 sent and no answer is made up. The rule engine's findings for {name} are in the \
-                 Findings pane (Tab to focus, j/k to pick one)."
-            ),
-        });
-    }
-
     fn move_selection(&mut self, delta: isize) {
-        if let Overlay::Help { scroll } = &mut self.overlay {
+        if let Overlay::Help { scroll } | Overlay::Sent { scroll } = &mut self.overlay {
             *scroll = step(*scroll, delta, usize::MAX / 2);
             return;
         }
@@ -514,7 +510,12 @@ pub fn palette_entries(query: &str) -> Vec<(Action, &'static str, &'static str)>
     let q = query.to_lowercase();
     ACTIONS
         .iter()
-        .filter(|(a, _, _)| !matches!(a, Action::Close | Action::Submit | Action::Newline))
+        .filter(|(a, _, _)| {
+            !matches!(
+                a,
+                Action::Close | Action::Submit | Action::Newline | Action::Regenerate
+            )
+        })
         .filter(|(_, name, desc)| {
             q.is_empty() || name.contains(&q) || desc.to_lowercase().contains(&q)
         })

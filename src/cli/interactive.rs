@@ -8,6 +8,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::app::Controller;
 use crate::app::{
     AppEvent, Health, RunOptions, SupervisorCommand, SupervisorTiming, build_state, run_event_loop,
     supervise,
@@ -80,7 +81,8 @@ pub fn run(loaded: LoadedConfig) -> Result<i32> {
             cancel.clone(),
         )));
         tasks.push(tokio::spawn(forward_signals(tx.clone(), cancel.clone())));
-        drop(tx);
+        // The controller keeps a sender for the answers it streams back into the loop.
+        let mut controller = Controller::new(commands, config.clone(), tx);
 
         let mut terminal = crate::tui::init().wrap_err("cannot set up the terminal")?;
         if let Ok(spot) = std::env::var("KUBESTACK_TEST_PANIC") {
@@ -97,11 +99,12 @@ pub fn run(loaded: LoadedConfig) -> Result<i32> {
             &mut state,
             &theme,
             &mut rx,
-            &commands,
+            &mut controller,
             options,
         )
         .await;
         cancel.cancel();
+        drop(controller);
         let restored = crate::tui::restore();
         // Give tasks a moment to observe the cancellation; none of them holds the terminal.
         let _ =

@@ -7,6 +7,7 @@ mod inventory;
 mod logs;
 mod metrics;
 mod palette;
+mod sent;
 mod status_bar;
 
 use ratatui::Frame;
@@ -80,6 +81,7 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) {
         Overlay::Palette { query, selected } => {
             palette::render(frame, main, state, theme, query, *selected)
         }
+        Overlay::Sent { scroll } => sent::render(frame, main, state, theme, *scroll),
         Overlay::None => {}
     }
 }

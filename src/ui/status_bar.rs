@@ -14,6 +14,7 @@ use crate::theme::Theme;
 pub fn mode_label(state: &AppState) -> &'static str {
     match (&state.overlay, state.input) {
         (Overlay::Help { .. }, _) => "HELP",
+        (Overlay::Sent { .. }, _) => "SENT",
         (Overlay::Palette { .. }, _) => "COMMAND",
         (_, InputTarget::Filter) => "FILTER",
         (_, InputTarget::Chat) => "CHAT",

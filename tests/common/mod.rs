@@ -26,6 +26,30 @@ fn redis_server_bin() -> String {
     std::env::var("REDIS_SERVER_BIN").unwrap_or_else(|_| "redis-server".into())
 }
 
+/// A loopback port that refuses connections and stays reserved while the socket lives:
+/// bound but never listening, so no parallel test can take it.
+pub fn closed_port() -> (socket2_free::Reserved, u16) {
+    socket2_free::reserve()
+}
+
+/// A bound, non-listening socket (std has no bind-without-listen; libc does it).
+pub mod socket2_free {
+    use std::os::fd::{FromRawFd, OwnedFd};
+
+    /// Keeps the port reserved until dropped.
+    pub struct Reserved(#[allow(dead_code)] OwnedFd);
+
+    /// Binds 127.0.0.1:0 without listening and returns the port.
+    pub fn reserve() -> (Reserved, u16) {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.bind("127.0.0.1:0".parse().unwrap()).expect("bind");
+        let port = socket.local_addr().expect("addr").port();
+        let fd = std::os::fd::IntoRawFd::into_raw_fd(socket);
+        // SAFETY: the descriptor was just released by the socket and is owned here alone.
+        (Reserved(unsafe { OwnedFd::from_raw_fd(fd) }), port)
+    }
+}
+
 /// A port that was free a moment ago.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

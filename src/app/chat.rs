@@ -1,0 +1,428 @@
+//! The chat: per-instance conversations, the editor, slash commands, the streaming answer,
+//! the token/cost meter and the last payload sent (`:sent`).
+
+use std::collections::HashMap;
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui_textarea::TextArea;
+
+use super::state::{AppState, Effect, InputTarget, Overlay};
+use crate::ai::agent::ChatEvent;
+use crate::ai::context::ContextExtras;
+use crate::config::AiConfig;
+
+/// Who said a chat line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatRole {
+    User,
+    /// The model's answer (streamed).
+    Assistant,
+    /// A tool call the model made.
+    Tool,
+    /// The program itself: retries, trims, cancellations, help.
+    Notice,
+    /// A failure of the model.
+    Error,
+    /// The rule engine's offline analysis.
+    Offline,
+}
+
+/// One chat message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatMessage {
+    pub role: ChatRole,
+    pub text: String,
+}
+
+impl ChatMessage {
+    /// A message.
+    pub fn new(role: ChatRole, text: impl Into<String>) -> Self {
+        ChatMessage {
+            role,
+            text: text.into(),
+        }
+    }
+}
+
+/// Tokens and cost of this session.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ChatMeter {
+    pub tokens_in: u64,
+    pub tokens_out: u64,
+    pub cost_usd: f64,
+}
+
+/// Chat state shared by every instance's conversation.
+pub struct ChatState {
+    pub editor: TextArea<'static>,
+    /// The instance whose question is being answered.
+    pub generating: Option<usize>,
+    /// Questions typed this session, for Up-recall.
+    pub inputs: Vec<String>,
+    recall: Option<usize>,
+    pub meter: ChatMeter,
+    /// The exact redacted payload that last went out.
+    pub last_sent: Option<String>,
+    /// The active model profile; `None` = offline analysis.
+    pub profile: Option<String>,
+    /// Defined profiles.
+    pub profiles: Vec<String>,
+    prices: HashMap<String, (f64, f64)>,
+    budget_usd: f64,
+}
+
+/// The slash commands, for `/help`.
+pub const SLASH_HELP: &str = "/logs 5m QUESTION — add the log lines of a time window · /metrics QUESTION — \
+every metric with its range · /findings QUESTION — findings with full evidence · /copy N — copy code \
+block N (OSC 52) · /clear — forget this conversation · /help. Keys: Enter send, Alt-Enter newline, \
+Up recall, Esc cancel, Ctrl-R regenerate. Palette: `:sent` shows the last payload, `:model NAME` \
+switches profile.";
+
+fn new_editor() -> TextArea<'static> {
+    let mut editor = TextArea::default();
+    editor.set_placeholder_text("Ask about the selected instance…  (/help)");
+    editor
+}
+
+impl ChatState {
+    /// The chat for an AI configuration.
+    pub fn new(ai: &AiConfig) -> Self {
+        ChatState {
+            editor: new_editor(),
+            generating: None,
+            inputs: Vec::new(),
+            recall: None,
+            meter: ChatMeter::default(),
+            last_sent: None,
+            profile: ai.active().map(|(n, _)| n.to_string()),
+            profiles: ai.profiles.keys().cloned().collect(),
+            prices: ai
+                .profiles
+                .iter()
+                .map(|(n, p)| {
+                    (
+                        n.clone(),
+                        (
+                            p.price_input_per_mtok.unwrap_or(0.0),
+                            p.price_output_per_mtok.unwrap_or(0.0),
+                        ),
+                    )
+                })
+                .collect(),
+            budget_usd: ai.session_budget_usd,
+        }
+    }
+
+    fn add_usage(&mut self, input: u64, output: u64) {
+        self.meter.tokens_in += input;
+        self.meter.tokens_out += output;
+        if let Some((pin, pout)) = self.profile.as_ref().and_then(|p| self.prices.get(p)) {
+            self.meter.cost_usd += (input as f64 * pin + output as f64 * pout) / 1e6;
+        }
+    }
+
+    /// Whether the session budget is spent.
+    pub fn over_budget(&self) -> bool {
+        self.budget_usd > 0.0 && self.meter.cost_usd >= self.budget_usd
+    }
+}
+
+/// Splits leading slash commands off a question.
+pub fn parse_slash(text: &str) -> (ContextExtras, String) {
+    let mut extras = ContextExtras::default();
+    let mut rest = text.trim();
+    loop {
+        if let Some(r) = rest.strip_prefix("/metrics") {
+            extras.all_metrics = true;
+            rest = r.trim_start();
+        } else if let Some(r) = rest.strip_prefix("/findings") {
+            extras.full_findings = true;
+            rest = r.trim_start();
+        } else if let Some(r) = rest.strip_prefix("/logs") {
+            let r = r.trim_start();
+            let (window, after) = r.split_once(' ').unwrap_or((r, ""));
+            extras.logs_since_secs = parse_window(window).or(Some(300));
+            rest = if parse_window(window).is_some() {
+                after.trim_start()
+            } else {
+                r
+            };
+        } else {
+            break;
+        }
+    }
+    (extras, rest.to_string())
+}
+
+/// `30s`, `5m`, `2h` → seconds.
+fn parse_window(text: &str) -> Option<u64> {
+    let (num, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
+    let n: u64 = num.parse().ok()?;
+    match unit {
+        "s" => Some(n),
+        "m" => Some(n * 60),
+        "h" => Some(n * 3600),
+        _ => None,
+    }
+}
+
+/// Fenced code blocks of a message, in order (for `/copy N`).
+pub fn code_blocks(text: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            match current.take() {
+                Some(block) => blocks.push(block),
+                None => current = Some(String::new()),
+            }
+        } else if let Some(block) = current.as_mut() {
+            block.push_str(line);
+            block.push('\n');
+        }
+    }
+    blocks
+}
+
+impl AppState {
+    /// Sends what the editor holds (or runs its slash command).
+    pub(super) fn send_chat(&mut self) -> Vec<Effect> {
+        let text = self.chat.editor.lines().join("\n");
+        let text = text.trim().to_string();
+        if text.is_empty() {
+            return Vec::new();
+        }
+        self.chat.editor = new_editor();
+        self.chat.inputs.push(text.clone());
+        self.chat.recall = None;
+        let instance = self.selected;
+        let Some(view) = self.instances.get_mut(instance) else {
+            return Vec::new();
+        };
+        match text.as_str() {
+            "/clear" => {
+                view.chat.clear();
+                return Vec::new();
+            }
+            "/help" => {
+                view.chat
+                    .push(ChatMessage::new(ChatRole::Notice, SLASH_HELP));
+                return Vec::new();
+            }
+            _ => {}
+        }
+        if let Some(n) = text.strip_prefix("/copy") {
+            let blocks: Vec<String> = view
+                .chat
+                .iter()
+                .flat_map(|m| code_blocks(&m.text))
+                .collect();
+            let effect = n
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .and_then(|n| blocks.get(n.checked_sub(1)?).cloned());
+            return match effect {
+                Some(code) => {
+                    view.chat.push(ChatMessage::new(
+                        ChatRole::Notice,
+                        format!("copied code block{n} to the clipboard (OSC 52)"),
+                    ));
+                    vec![Effect::Copy(code)]
+                }
+                None => {
+                    view.chat.push(ChatMessage::new(
+                        ChatRole::Notice,
+                        format!("no code block{n}: there are {}", blocks.len()),
+                    ));
+                    Vec::new()
+                }
+            };
+        }
+        if self.chat.generating.is_some() {
+            view.chat.push(ChatMessage::new(
+                ChatRole::Notice,
+                "an answer is still streaming: Esc cancels it",
+            ));
+            return Vec::new();
+        }
+        if self.chat.over_budget() {
+            view.chat.push(ChatMessage::new(
+                ChatRole::Notice,
+                format!(
+                    "the session budget (${:.2}) is spent; no further requests",
+                    self.chat.budget_usd
+                ),
+            ));
+            return Vec::new();
+        }
+        let (extras, question) = parse_slash(&text);
+        let question = if question.is_empty() {
+            "Summarise what this data says about the instance.".to_string()
+        } else {
+            question
+        };
+        view.chat.push(ChatMessage::new(ChatRole::User, text));
+        self.chat.generating = Some(instance);
+        vec![Effect::Ask {
+            instance,
+            question,
+            extras,
+        }]
+    }
+
+    /// Asks the last question again, dropping its answer.
+    pub(super) fn regenerate(&mut self) -> Vec<Effect> {
+        if self.chat.generating.is_some() {
+            return Vec::new();
+        }
+        let instance = self.selected;
+        let Some(view) = self.instances.get_mut(instance) else {
+            return Vec::new();
+        };
+        let Some(pos) = view.chat.iter().rposition(|m| m.role == ChatRole::User) else {
+            return Vec::new();
+        };
+        let text = view.chat[pos].text.clone();
+        view.chat.truncate(pos + 1);
+        let (extras, question) = parse_slash(&text);
+        self.chat.generating = Some(instance);
+        vec![Effect::Ask {
+            instance,
+            question,
+            extras,
+        }]
+    }
+
+    /// Cancels the answer in progress; the runtime drops its request.
+    pub(super) fn cancel_answer(&mut self) -> Vec<Effect> {
+        let Some(instance) = self.chat.generating.take() else {
+            return Vec::new();
+        };
+        if let Some(view) = self.instances.get_mut(instance) {
+            view.chat
+                .push(ChatMessage::new(ChatRole::Notice, "cancelled"));
+        }
+        vec![Effect::CancelAsk]
+    }
+
+    /// Folds a chat event of `instance` in.
+    pub(super) fn apply_chat_event(&mut self, instance: usize, event: ChatEvent) {
+        if self.chat.generating != Some(instance) && !matches!(event, ChatEvent::Usage { .. }) {
+            return; // a late event of a cancelled answer
+        }
+        match &event {
+            ChatEvent::Usage { input, output } => self.chat.add_usage(*input, *output),
+            ChatEvent::Sent(body) => self.chat.last_sent = Some(body.clone()),
+            ChatEvent::Done => self.chat.generating = None,
+            _ => {}
+        }
+        let Some(view) = self.instances.get_mut(instance) else {
+            return;
+        };
+        match event {
+            ChatEvent::Token(t) => match view.chat.last_mut() {
+                Some(m) if m.role == ChatRole::Assistant => m.text.push_str(&t),
+                _ => view.chat.push(ChatMessage::new(ChatRole::Assistant, t)),
+            },
+            ChatEvent::ToolCall {
+                name,
+                arguments,
+                result_bytes,
+                ok,
+            } => view.chat.push(ChatMessage::new(
+                ChatRole::Tool,
+                format!(
+                    "{name} {arguments} → {}{}",
+                    crate::model::Unit::Bytes.format(result_bytes as f64),
+                    if ok { "" } else { " (failed)" }
+                ),
+            )),
+            ChatEvent::Notice(n) => view.chat.push(ChatMessage::new(ChatRole::Notice, n)),
+            ChatEvent::Error(e) => view.chat.push(ChatMessage::new(ChatRole::Error, e)),
+            ChatEvent::Offline(text) => view.chat.push(ChatMessage::new(ChatRole::Offline, text)),
+            ChatEvent::Usage { .. } | ChatEvent::Sent(_) | ChatEvent::Done => {}
+        }
+    }
+
+    /// Up on an empty editor recalls earlier questions.
+    pub(super) fn recall_input(&mut self, key: &KeyEvent) -> bool {
+        let empty =
+            self.chat.editor.lines().iter().all(|l| l.is_empty()) || self.chat.recall.is_some();
+        if key.code != KeyCode::Up || !empty || self.chat.inputs.is_empty() {
+            return false;
+        }
+        let pos = match self.chat.recall {
+            Some(p) => p.saturating_sub(1),
+            None => self.chat.inputs.len() - 1,
+        };
+        self.chat.recall = Some(pos);
+        let mut editor = TextArea::from(
+            self.chat.inputs[pos]
+                .lines()
+                .map(str::to_string)
+                .collect::<Vec<_>>(),
+        );
+        editor.move_cursor(ratatui_textarea::CursorMove::End);
+        self.chat.editor = editor;
+        true
+    }
+
+    /// `:model NAME` from the palette.
+    pub(super) fn switch_model(&mut self, name: &str) {
+        let msg = if name == "offline" || name == "none" {
+            self.chat.profile = None;
+            "model: none — questions get the offline analysis".to_string()
+        } else if self.chat.profiles.iter().any(|p| p == name) {
+            self.chat.profile = Some(name.to_string());
+            format!("model profile: {name}")
+        } else {
+            format!(
+                "no profile `{name}` (defined: {})",
+                if self.chat.profiles.is_empty() {
+                    "none".into()
+                } else {
+                    self.chat.profiles.join(", ")
+                }
+            )
+        };
+        if let Some(view) = self.instances.get_mut(self.selected) {
+            view.chat.push(ChatMessage::new(ChatRole::Notice, msg));
+        }
+    }
+
+    /// Opens the `:sent` overlay.
+    pub(super) fn show_sent(&mut self) {
+        self.overlay = Overlay::Sent { scroll: 0 };
+        self.input = InputTarget::None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slash_commands_become_context_extras() {
+        let (e, q) = parse_slash("/logs 5m why errors?");
+        assert_eq!(e.logs_since_secs, Some(300));
+        assert_eq!(q, "why errors?");
+        let (e, q) = parse_slash("/metrics /findings what now");
+        assert!(e.all_metrics && e.full_findings);
+        assert_eq!(q, "what now");
+        let (e, q) = parse_slash("/logs what happened");
+        assert_eq!(e.logs_since_secs, Some(300), "default window");
+        assert_eq!(q, "what happened");
+        assert_eq!(parse_slash("plain").1, "plain");
+        assert_eq!(parse_window("2h"), Some(7200));
+    }
+
+    #[test]
+    fn code_blocks_are_numbered_in_order() {
+        let text = "a\n```sh\nredis-cli INFO\n```\nb\n```\nCONFIG GET maxmemory\n```\n";
+        assert_eq!(
+            code_blocks(text),
+            ["redis-cli INFO\n", "CONFIG GET maxmemory\n"]
+        );
+    }
+}

@@ -1,0 +1,179 @@
+//! Carries out the reducer's effects in the real program: reconnects, questions to the AI
+//! (one at a time, cancellable), clipboard copies.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::event::{AppEvent, Health};
+use super::runtime::EffectHandler;
+use super::state::{AppState, Effect};
+use super::supervisor::SupervisorCommand;
+use super::{ChatRole, InstanceView};
+use crate::ai::agent::{AskJob, ChatEvent, run_ask};
+use crate::ai::context::{ContextExtras, build_context};
+use crate::ai::offline::offline_analysis;
+use crate::ai::provider::{Turn, TurnRole, api_key};
+use crate::ai::redact::{RedactionPolicy, Redactor};
+use crate::config::{AppConfig, InstanceConfig, resolve_password};
+use crate::plugins::plugin_for;
+
+/// The effect handler of the interactive program.
+pub struct Controller {
+    supervisors: Vec<mpsc::Sender<SupervisorCommand>>,
+    config: AppConfig,
+    events: mpsc::Sender<AppEvent>,
+    redactor: Arc<Mutex<Redactor>>,
+    ask: Option<JoinHandle<()>>,
+}
+
+impl Controller {
+    /// A controller; the redactor learns every configured password and API key up front.
+    pub fn new(
+        supervisors: Vec<mpsc::Sender<SupervisorCommand>>,
+        config: AppConfig,
+        events: mpsc::Sender<AppEvent>,
+    ) -> Self {
+        let mut redactor = Redactor::new(RedactionPolicy {
+            key_values: config.ai.redact_key_values,
+            sql_literals: config.ai.redact_sql_literals,
+        });
+        for inst in &config.instances {
+            if let Ok(Some(pw)) = resolve_password(inst) {
+                redactor.add_known_secret(&pw, "password");
+            }
+        }
+        for p in config.ai.profiles.values() {
+            if let Ok(Some(key)) = api_key(p) {
+                redactor.add_known_secret(&key, "api_key");
+            }
+        }
+        Controller {
+            supervisors,
+            config,
+            events,
+            redactor: Arc::new(Mutex::new(redactor)),
+            ask: None,
+        }
+    }
+
+    fn ask(&mut self, state: &AppState, instance: usize, question: String, extras: ContextExtras) {
+        self.cancel();
+        let Some(view) = state.instances.get(instance) else {
+            return;
+        };
+        let job = self.job(state, view, question, &extras);
+        let events = self.events.clone();
+        self.ask = Some(tokio::spawn(async move {
+            let (tx, mut rx) = mpsc::channel::<ChatEvent>(256);
+            let forward = async {
+                while let Some(event) = rx.recv().await {
+                    if events
+                        .send(AppEvent::Chat { instance, event })
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            };
+            tokio::join!(run_ask(job, tx), forward);
+        }));
+    }
+
+    fn job(
+        &self,
+        state: &AppState,
+        view: &InstanceView,
+        question: String,
+        extras: &ContextExtras,
+    ) -> AskJob {
+        let ai = &self.config.ai;
+        let instance: &InstanceConfig = &view.config;
+        let context = build_context(view, ai.context_token_budget, ai.context_log_lines, extras);
+        // Earlier questions and answers about this instance (without their contexts).
+        let mut history = Vec::new();
+        let mut turns: Vec<_> = view
+            .chat
+            .iter()
+            .filter(|m| matches!(m.role, ChatRole::User | ChatRole::Assistant))
+            .collect();
+        turns.pop(); // the question being asked now
+        for m in turns {
+            let role = if m.role == ChatRole::User {
+                TurnRole::User
+            } else {
+                TurnRole::Assistant
+            };
+            history.push(Turn::text(role, m.text.clone()));
+        }
+        let profile = state
+            .chat
+            .profile
+            .as_ref()
+            .and_then(|name| ai.profiles.get(name).map(|p| (name.clone(), p.clone())));
+        let health_problem = match &view.health {
+            Health::Down { error, .. }
+            | Health::AuthFailed { error }
+            | Health::Misconfigured { error } => Some(error.as_str()),
+            _ => None,
+        };
+        let findings: Vec<_> = view.findings.iter().map(|f| f.finding.clone()).collect();
+        AskJob {
+            profile,
+            history,
+            prompt: format!(
+                "{}\n(context: ~{} of {} tokens{})\n\n## Question\n{question}",
+                context.text,
+                context.estimated_tokens,
+                context.budget,
+                if context.truncated { ", trimmed" } else { "" }
+            ),
+            tools: plugin_for(instance.kind).tools(instance, &self.config).ok(),
+            redactor: self.redactor.clone(),
+            max_iterations: ai.max_tool_iterations,
+            tool_result_max_bytes: ai.tool_result_max_bytes,
+            offline: offline_analysis(&instance.name, health_problem, &findings),
+        }
+    }
+
+    fn cancel(&mut self) {
+        if let Some(task) = self.ask.take() {
+            // Aborting drops the future, and with it the HTTP request and its stream.
+            task.abort();
+        }
+    }
+}
+
+impl EffectHandler for Controller {
+    fn handle(&mut self, effect: Effect, state: &AppState) {
+        match effect {
+            Effect::Reconnect(_) => self.supervisors.handle(effect, state),
+            Effect::Ask {
+                instance,
+                question,
+                extras,
+            } => self.ask(state, instance, question, extras),
+            Effect::CancelAsk => self.cancel(),
+            Effect::Copy(text) => copy_osc52(&text),
+            Effect::Quit => {}
+        }
+    }
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
+
+/// Puts text on the clipboard of the terminal (also over SSH and in tmux) with OSC 52.
+fn copy_osc52(text: &str) {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    let mut out = std::io::stdout();
+    let _ = write!(out, "\x1b]52;c;{encoded}\x07");
+    let _ = out.flush();
+}
