@@ -28,15 +28,7 @@ fn code(code: KeyCode) -> AppEvent {
 }
 
 fn screen(terminal: &Terminal<TestBackend>) -> String {
-    let buf = terminal.backend().buffer();
-    (0..buf.area.height)
-        .map(|y| {
-            (0..buf.area.width)
-                .map(|x| buf[(x, y)].symbol().to_string())
-                .collect::<String>()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    common::buffer_text(terminal.backend().buffer())
 }
 
 /// Runs the loop over pre-queued events (the last must end the session).

@@ -4,9 +4,9 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph};
+use ratatui::widgets::Paragraph;
 
-use super::{centered, pane_block};
+use super::popup;
 use crate::app::AppState;
 use crate::theme::Theme;
 
@@ -50,14 +50,13 @@ pub(super) fn render(
     theme: &Theme,
     scroll: usize,
 ) {
-    let rect = centered(area, 80, 85);
-    frame.render_widget(Clear, rect);
-    let block = pane_block(
-        Line::from(" Help — keys (from the keymap; Esc closes) "),
-        true,
+    let (rect, block) = popup(
+        frame,
+        area,
+        (80, 85),
+        " Help — keys (from the keymap; Esc closes) ",
         theme,
-    )
-    .style(Style::default().bg(theme.background).fg(theme.foreground));
+    );
     let lines = help_lines(state, theme);
     let inner_h = rect.height.saturating_sub(2) as usize;
     let scroll = scroll.min(lines.len().saturating_sub(inner_h));

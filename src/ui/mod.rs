@@ -114,6 +114,21 @@ pub(crate) fn pane_block<'a>(title: Line<'a>, focused: bool, theme: &Theme) -> B
         .title(title.style(title_style))
 }
 
+/// A cleared, framed popup of `percent_x` × `percent_y` of `area`; returns its frame and block.
+pub(crate) fn popup<'a>(
+    frame: &mut Frame,
+    area: Rect,
+    (percent_x, percent_y): (u16, u16),
+    title: &'a str,
+    theme: &Theme,
+) -> (Rect, Block<'a>) {
+    let rect = centered(area, percent_x, percent_y);
+    frame.render_widget(ratatui::widgets::Clear, rect);
+    let block = pane_block(Line::from(title), true, theme)
+        .style(Style::default().bg(theme.background).fg(theme.foreground));
+    (rect, block)
+}
+
 /// A muted one-line message.
 pub(crate) fn muted_line<'a>(text: impl Into<String>, theme: &Theme) -> Line<'a> {
     Line::from(Span::styled(text.into(), Style::default().fg(theme.muted)))

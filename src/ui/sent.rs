@@ -2,11 +2,9 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
-use ratatui::text::Line;
-use ratatui::widgets::{Clear, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
-use super::{centered, pane_block};
+use super::popup;
 use crate::app::AppState;
 use crate::theme::Theme;
 
@@ -17,14 +15,13 @@ pub(super) fn render(
     theme: &Theme,
     scroll: usize,
 ) {
-    let rect = centered(area, 90, 90);
-    frame.render_widget(Clear, rect);
-    let block = pane_block(
-        Line::from(" Last payload sent to the model (after redaction; Esc closes) "),
-        true,
+    let (rect, block) = popup(
+        frame,
+        area,
+        (90, 90),
+        " Last payload sent to the model (after redaction; Esc closes) ",
         theme,
-    )
-    .style(Style::default().bg(theme.background).fg(theme.foreground));
+    );
     let text = match &state.chat.last_sent {
         Some(body) => serde_json::from_str::<serde_json::Value>(body)
             .and_then(|v| serde_json::to_string_pretty(&v))
