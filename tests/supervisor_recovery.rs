@@ -67,6 +67,16 @@ fn start_supervisor(
     (rx, cmd_tx, cancel, task)
 }
 
+fn is_down(ev: &AppEvent) -> bool {
+    matches!(
+        ev,
+        AppEvent::Health {
+            health: Health::Down { .. },
+            ..
+        }
+    )
+}
+
 fn is_snapshot(ev: &AppEvent) -> bool {
     matches!(ev, AppEvent::Snapshot { .. })
 }
@@ -79,16 +89,7 @@ async fn collector_recovers_when_redis_comes_back() {
 
     next_matching(&mut rx, "a first snapshot", is_snapshot).await;
     server.stop();
-    let down = next_matching(&mut rx, "a down report", |ev| {
-        matches!(
-            ev,
-            AppEvent::Health {
-                health: Health::Down { .. },
-                ..
-            }
-        )
-    })
-    .await;
+    let down = next_matching(&mut rx, "a down report", is_down).await;
     if let AppEvent::Health {
         health: Health::Down {
             error,
@@ -101,16 +102,7 @@ async fn collector_recovers_when_redis_comes_back() {
         assert!(retry_in_secs > 0.0);
     }
     // Backoff grows while it stays down.
-    let second_down = next_matching(&mut rx, "a second down report", |ev| {
-        matches!(
-            ev,
-            AppEvent::Health {
-                health: Health::Down { .. },
-                ..
-            }
-        )
-    })
-    .await;
+    let second_down = next_matching(&mut rx, "a second down report", is_down).await;
     if let AppEvent::Health {
         health: Health::Down { retry_in_secs, .. },
         ..

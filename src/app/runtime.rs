@@ -66,9 +66,7 @@ pub fn build_state(
         .iter()
         .map(|&i| {
             let inst = &config.instances[i];
-            let endpoint = crate::config::validate_url_for(inst)
-                .map(|u| crate::plugins::redis::connection::strip_credentials(&u))
-                .unwrap_or_else(|_| "(invalid url)".into());
+            let endpoint = inst.endpoint();
             InstanceView::new(
                 inst.clone(),
                 endpoint,

@@ -32,9 +32,7 @@ pub async fn analyze(
         }
     };
     let plugin = plugin_for(instance.kind);
-    let endpoint = crate::config::validate_url_for(&instance)
-        .map(|u| crate::plugins::redis::connection::strip_credentials(&u))
-        .unwrap_or_default();
+    let endpoint = instance.endpoint();
     let mut view = InstanceView::new(
         instance.clone(),
         endpoint,

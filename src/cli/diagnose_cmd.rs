@@ -39,7 +39,7 @@ pub fn resolve_target(loaded: &LoadedConfig, target: &str) -> Result<InstanceCon
     };
     let url = crate::config::validate_url(kind, target)?;
     Ok(InstanceConfig::new(
-        crate::plugins::redis::connection::strip_credentials(&url),
+        crate::config::strip_credentials(&url),
         kind,
         target,
     ))

@@ -80,6 +80,13 @@ impl InstanceConfig {
         }
     }
 
+    /// The endpoint for display: the URL without credentials, or a note when it is invalid.
+    pub fn endpoint(&self) -> String {
+        super::validate_url_for(self)
+            .map(|u| strip_credentials(&u))
+            .unwrap_or_else(|_| "(invalid url)".into())
+    }
+
     /// The inventory group name.
     pub fn group_name(&self) -> &str {
         self.group.as_deref().unwrap_or("static")
@@ -89,6 +96,14 @@ impl InstanceConfig {
     pub fn is_cache(&self) -> bool {
         self.tags.iter().any(|t| t.eq_ignore_ascii_case("cache"))
     }
+}
+
+/// `redis://user:pw@host:6379/0` → `redis://host:6379/0`.
+pub fn strip_credentials(url: &url::Url) -> String {
+    let mut clean = url.clone();
+    let _ = clean.set_username("");
+    let _ = clean.set_password(None);
+    clean.to_string()
 }
 
 /// Why a password reference could not be resolved.

@@ -7,7 +7,9 @@ mod paths;
 mod template;
 
 pub use ai::{AiConfig, ProfileConfig, ProviderKind};
-pub use instance::{CredentialError, InstanceConfig, InstanceKind, resolve_password};
+pub use instance::{
+    CredentialError, InstanceConfig, InstanceKind, resolve_password, strip_credentials,
+};
 pub use load::{
     CliOverrides, CollectorOverrides, ConfigError, ConfigProblem, LoadedConfig, load_config,
     validate_url, validate_url_for,

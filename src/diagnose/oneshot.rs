@@ -11,9 +11,7 @@ use crate::plugins::{PluginError, plugin_for};
 
 /// Diagnoses one instance; connection problems become an `unknown` report, never an error.
 pub async fn diagnose_instance(instance: &InstanceConfig, config: &AppConfig) -> DiagnosisReport {
-    let endpoint = crate::config::validate_url_for(instance)
-        .map(|u| crate::plugins::redis::connection::strip_credentials(&u))
-        .unwrap_or_else(|_| "(invalid url)".into());
+    let endpoint = instance.endpoint();
     let mut target = TargetInfo {
         name: instance.name.clone(),
         kind: instance.kind.to_string(),

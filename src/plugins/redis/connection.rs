@@ -12,7 +12,7 @@ use redis::{
     TlsCertificates, Value,
 };
 
-use crate::config::{InstanceConfig, resolve_password};
+use crate::config::{InstanceConfig, resolve_password, strip_credentials};
 use crate::plugins::PluginError;
 
 /// `command|subcommand` pairs the collector may send: read-only and cheap.
@@ -222,14 +222,6 @@ fn tls_certificates(instance: &InstanceConfig) -> Result<Option<TlsCertificates>
         client_tls,
         root_cert,
     }))
-}
-
-/// `redis://user:pw@host:6379/0` → `redis://host:6379/0`.
-pub fn strip_credentials(url: &url::Url) -> String {
-    let mut clean = url.clone();
-    let _ = clean.set_username("");
-    let _ = clean.set_password(None);
-    clean.to_string()
 }
 
 fn percent_decode(s: &str) -> String {
