@@ -27,7 +27,17 @@ impl Session {
     }
 
     fn start_with(redis: &RedisServer, rows: u16, cols: u16, env: &[(&str, &str)]) -> Session {
-        let dirs = tempfile::tempdir().unwrap();
+        Session::start_in(tempfile::tempdir().unwrap(), redis, rows, cols, env)
+    }
+
+    /// Starts with `XDG_CONFIG_HOME` = `dirs/cfg` and `XDG_DATA_HOME` = `dirs/data`.
+    fn start_in(
+        dirs: tempfile::TempDir,
+        redis: &RedisServer,
+        rows: u16,
+        cols: u16,
+        env: &[(&str, &str)],
+    ) -> Session {
         let config = dirs.path().join("config.toml");
         std::fs::write(
             &config,
@@ -241,5 +251,61 @@ fn a_panic_in_a_background_task_restores_the_terminal_and_reports() {
     assert!(
         leave < report,
         "the terminal is restored before the report is printed"
+    );
+}
+
+/// A saved conversation is resumed at start; `:export` writes the incident report; a new
+/// question (answered offline: no model configured) is saved for the next start.
+#[test]
+fn conversations_are_resumed_exported_and_saved() {
+    let redis = faulty_redis();
+    let dirs = tempfile::tempdir().unwrap();
+    let data = dirs.path().join("data").join("kubestack-ai");
+    std::fs::create_dir_all(data.join("sessions")).unwrap();
+    let session = data.join("sessions").join("redis-cache.json");
+    std::fs::write(
+        &session,
+        r#"{"version":1,"instance":"redis-cache","messages":[
+          {"role":"user","text":"why was it slow yesterday?","at":"2026-11-24T03:12:00Z"},
+          {"role":"assistant","text":"KEYS user:* in the slowlog.","at":"2026-11-24T03:12:04Z"}]}"#,
+    )
+    .unwrap();
+    let mut s = Session::start_in(dirs, &redis, 40, 120, &[]);
+    s.wait_for("the resumed conversation", |sc| {
+        sc.contains("resumed the conversation") && sc.contains("KEYS user:* in the slowlog")
+    });
+    s.wait_for("findings", |sc| sc.contains("RDS-MEM-01"));
+
+    s.send(":export");
+    s.send("\r");
+    s.wait_for("the report notice", |sc| sc.contains("incident report"));
+    let reports: Vec<_> = std::fs::read_dir(data.join("reports")).unwrap().collect();
+    assert_eq!(reports.len(), 1);
+    let report = std::fs::read_to_string(reports[0].as_ref().unwrap().path()).unwrap();
+    assert!(
+        report.contains("# Incident report — redis-cache"),
+        "{report}"
+    );
+    assert!(report.contains("why was it slow yesterday?"), "{report}");
+    assert!(
+        report.contains("RDS-MEM-01"),
+        "findings at export time\n{report}"
+    );
+
+    s.send("a");
+    s.send("what now?\r");
+    s.wait_for("the offline answer", |sc| sc.contains("Evidence:"));
+    s.send("\x1b");
+    s.wait_for("normal mode", |sc| sc.contains("NORMAL"));
+    s.send("q");
+    assert!(s.wait_exit().success());
+    let saved = std::fs::read_to_string(&session).unwrap();
+    assert!(
+        saved.contains("what now?") && saved.contains("\"offline\""),
+        "{saved}"
+    );
+    assert!(
+        saved.contains("why was it slow yesterday?"),
+        "history kept\n{saved}"
     );
 }

@@ -143,3 +143,104 @@ fn a_broken_user_file_is_shown_in_the_status_bar() {
         "the built-in keys stay in force\n{screen}"
     );
 }
+
+fn chat_event(event: kubestack_ai::ai::agent::ChatEvent) -> kubestack_ai::app::AppEvent {
+    kubestack_ai::app::AppEvent::Chat { instance: 0, event }
+}
+
+/// A streamed answer drawn frame by frame, as the loop draws it: the unfinished line shows as
+/// it grows, finished lines are rendered once into the cache, code is numbered and coloured,
+/// and a reader who scrolled up is not pulled down by new tokens.
+#[test]
+fn a_streaming_answer_renders_incrementally_and_respects_scrolling() {
+    use kubestack_ai::ai::agent::ChatEvent;
+    use kubestack_ai::app::{ChatMessage, ChatRole, PaneId};
+    use ratatui::style::Color;
+
+    let theme = Theme::builtin("dark").unwrap();
+    let mut state = sample_state(5);
+    state.focus = PaneId::Chat;
+    state.zoomed = true;
+    state.instances[0]
+        .chat
+        .push(ChatMessage::new(ChatRole::User, "why is it slow?"));
+    state.chat.generating = Some(0);
+    let mut terminal = Terminal::new(TestBackend::new(60, 16)).unwrap();
+    let mut frame = |state: &AppState| {
+        terminal
+            .draw(|f| kubestack_ai::ui::draw(f, state, &theme))
+            .unwrap();
+        (
+            common::buffer_text(terminal.backend().buffer()),
+            terminal.backend().buffer().clone(),
+        )
+    };
+
+    let tokens = [
+        "## Cau",
+        "se\n",
+        "`KEYS *` runs **every",
+        " second**.\n",
+        "```sh\nredis-cli SLOW",
+        "LOG GET 10\n",
+        "```\n",
+        "Rename ",
+        "KEYS.",
+    ];
+    let mut screens = Vec::new();
+    for t in tokens {
+        state.handle_event(chat_event(ChatEvent::Token(t.into())));
+        screens.push(frame(&state).0);
+    }
+    assert!(
+        screens[0].contains("ai: Cau"),
+        "partial heading\n{}",
+        screens[0]
+    );
+    assert!(screens[2].contains("KEYS * runs every"), "{}", screens[2]);
+    assert!(
+        screens[4].contains("redis-cli SLOW"),
+        "partial code line\n{}",
+        screens[4]
+    );
+    let (last, buffer) = frame(&state);
+    assert!(last.contains("┌ sh [1] (/copy 1)"), "{last}");
+    assert!(last.contains("│ redis-cli SLOWLOG GET 10"), "{last}");
+    assert!(last.contains("Rename KEYS."), "{last}");
+    let code_row = (0..buffer.area.height)
+        .find(|&y| {
+            (0..buffer.area.width)
+                .map(|x| buffer[(x, y)].symbol())
+                .collect::<String>()
+                .contains("redis-cli")
+        })
+        .unwrap();
+    let rgb = (0..buffer.area.width)
+        .filter(|&x| matches!(buffer[(x, code_row)].fg, Color::Rgb(..)))
+        .count();
+    assert!(rgb > 5, "the code line is highlighted");
+    // Finished lines are cached; the open last line ("Rename KEYS.") is not.
+    let cached = state.instances[0].chat_render.borrow().cached_rows();
+    assert_eq!(cached, 1 + 2 + 3, "user row, heading+text, three code rows");
+
+    // Fill the pane, scroll up, and keep streaming: the view stays where the reader is.
+    for i in 0..30 {
+        state.handle_event(chat_event(ChatEvent::Token(format!("\nline {i}"))));
+    }
+    let (bottom, _) = frame(&state);
+    assert!(
+        bottom.contains("line 29"),
+        "follows while at the bottom\n{bottom}"
+    );
+    state.apply(kubestack_ai::app::Action::PageUp);
+    let (scrolled, _) = frame(&state);
+    assert!(!scrolled.contains("line 29"), "{scrolled}");
+    state.handle_event(chat_event(ChatEvent::Token("\nline 30".into())));
+    let (still, _) = frame(&state);
+    assert_eq!(scrolled, still, "new tokens do not move a scrolled view");
+    state.apply(kubestack_ai::app::Action::SelectLast);
+    let (followed, _) = frame(&state);
+    assert!(followed.contains("line 30"), "{followed}");
+    state.handle_event(chat_event(ChatEvent::Token("\nline 31".into())));
+    assert!(frame(&state).0.contains("line 31"), "following again");
+}

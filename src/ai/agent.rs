@@ -7,6 +7,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::offline::OFFLINE_LABEL;
+use super::plan::{ProposedPlan, extract_plans};
 use super::provider::{
     LlmError, LlmRequest, StreamEvent, ToolCall, Turn, TurnRole, build_body, http_client,
     stream_completion,
@@ -39,6 +40,8 @@ pub enum ChatEvent {
     Error(String),
     /// The rule engine's answer (no model, or the model failed).
     Offline(String),
+    /// A repair plan the model proposed in its answer (to be validated, never run by itself).
+    Plan(ProposedPlan),
     /// The answer is complete.
     Done,
 }
@@ -157,6 +160,13 @@ pub async fn run_ask(mut job: AskJob, events: mpsc::Sender<ChatEvent>) -> String
             malformed = 0;
         }
         if calls.is_empty() {
+            for plan in extract_plans(&answer) {
+                let event = match plan {
+                    Ok(plan) => ChatEvent::Plan(plan),
+                    Err(e) => ChatEvent::Notice(format!("{e}; it stays text only")),
+                };
+                let _ = events.send(event).await;
+            }
             let _ = events.send(ChatEvent::Done).await;
             return answer;
         }

@@ -4,6 +4,7 @@
 pub mod agent;
 pub mod context;
 pub mod offline;
+pub mod plan;
 pub mod provider;
 pub mod redact;
 pub mod sse;

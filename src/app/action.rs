@@ -32,6 +32,8 @@ pub enum Action {
     Regenerate,
     /// Show the exact last payload sent to a model.
     ShowSent,
+    /// Write the incident report of the selected instance.
+    Export,
 }
 
 /// Every action with its config name and default description, in palette order.
@@ -103,6 +105,11 @@ pub const ACTIONS: &[(Action, &str, &str)] = &[
         Action::ShowSent,
         "sent",
         "Show exactly what was last sent to the model",
+    ),
+    (
+        Action::Export,
+        "export",
+        "Write an incident report (Markdown) of the selected instance; `export PATH` chooses the file",
     ),
 ];
 

@@ -2,6 +2,10 @@
 //! the token/cost meter and the last payload sent (`:sent`).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui_textarea::TextArea;
@@ -9,10 +13,12 @@ use ratatui_textarea::TextArea;
 use super::state::{AppState, Effect, InputTarget, Overlay};
 use crate::ai::agent::ChatEvent;
 use crate::ai::context::ContextExtras;
+use crate::ai::plan::{ProposedPlan, fenced_blocks};
 use crate::config::AiConfig;
 
 /// Who said a chat line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ChatRole {
     User,
     /// The model's answer (streamed).
@@ -25,22 +31,45 @@ pub enum ChatRole {
     Error,
     /// The rule engine's offline analysis.
     Offline,
+    /// A repair plan the model proposed (structured, in `ChatMessage::plan`).
+    Plan,
 }
 
-/// One chat message.
-#[derive(Debug, Clone, PartialEq)]
+/// One chat message. Its text only ever grows (streaming) after it is pushed, which lets the
+/// chat pane render it incrementally; `id` tells the pane's cache when a message was replaced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatMessage {
+    #[serde(skip, default = "next_message_id")]
+    pub id: u64,
     pub role: ChatRole,
     pub text: String,
+    pub at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<ProposedPlan>,
+}
+
+fn next_message_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 impl ChatMessage {
-    /// A message.
+    /// A message, stamped now.
     pub fn new(role: ChatRole, text: impl Into<String>) -> Self {
         ChatMessage {
+            id: next_message_id(),
             role,
             text: text.into(),
+            at: Utc::now(),
+            plan: None,
         }
+    }
+
+    /// The message of a proposed plan.
+    pub fn plan(plan: ProposedPlan) -> Self {
+        let mut m = ChatMessage::new(ChatRole::Plan, plan.describe());
+        m.plan = Some(plan);
+        m
     }
 }
 
@@ -166,24 +195,6 @@ fn parse_window(text: &str) -> Option<u64> {
     }
 }
 
-/// Fenced code blocks of a message, in order (for `/copy N`).
-pub fn code_blocks(text: &str) -> Vec<String> {
-    let mut blocks = Vec::new();
-    let mut current: Option<String> = None;
-    for line in text.lines() {
-        if line.trim_start().starts_with("```") {
-            match current.take() {
-                Some(block) => blocks.push(block),
-                None => current = Some(String::new()),
-            }
-        } else if let Some(block) = current.as_mut() {
-            block.push_str(line);
-            block.push('\n');
-        }
-    }
-    blocks
-}
-
 impl AppState {
     /// Sends what the editor holds (or runs its slash command).
     pub(super) fn send_chat(&mut self) -> Vec<Effect> {
@@ -202,7 +213,14 @@ impl AppState {
         match text.as_str() {
             "/clear" => {
                 view.chat.clear();
-                return Vec::new();
+                view.chat_scroll = None;
+                return vec![Effect::SaveChat(instance)];
+            }
+            "/export" => {
+                return vec![Effect::Export {
+                    instance,
+                    path: None,
+                }];
             }
             "/help" => {
                 view.chat
@@ -215,7 +233,7 @@ impl AppState {
             let blocks: Vec<String> = view
                 .chat
                 .iter()
-                .flat_map(|m| code_blocks(&m.text))
+                .flat_map(|m| fenced_blocks(&m.text))
                 .collect();
             let effect = n
                 .trim()
@@ -303,14 +321,19 @@ impl AppState {
             view.chat
                 .push(ChatMessage::new(ChatRole::Notice, "cancelled"));
         }
-        vec![Effect::CancelAsk]
+        vec![Effect::CancelAsk, Effect::SaveChat(instance)]
     }
 
-    /// Folds a chat event of `instance` in.
-    pub(super) fn apply_chat_event(&mut self, instance: usize, event: ChatEvent) {
+    /// Folds a chat event of `instance` in; a finished answer saves the conversation.
+    pub(super) fn apply_chat_event(&mut self, instance: usize, event: ChatEvent) -> Vec<Effect> {
         if self.chat.generating != Some(instance) && !matches!(event, ChatEvent::Usage { .. }) {
-            return; // a late event of a cancelled answer
+            return Vec::new(); // a late event of a cancelled answer
         }
+        let effects = if event == ChatEvent::Done {
+            vec![Effect::SaveChat(instance)]
+        } else {
+            Vec::new()
+        };
         match &event {
             ChatEvent::Usage { input, output } => self.chat.add_usage(*input, *output),
             ChatEvent::Sent(body) => self.chat.last_sent = Some(body.clone()),
@@ -318,7 +341,7 @@ impl AppState {
             _ => {}
         }
         let Some(view) = self.instances.get_mut(instance) else {
-            return;
+            return effects;
         };
         match event {
             ChatEvent::Token(t) => match view.chat.last_mut() {
@@ -341,8 +364,10 @@ impl AppState {
             ChatEvent::Notice(n) => view.chat.push(ChatMessage::new(ChatRole::Notice, n)),
             ChatEvent::Error(e) => view.chat.push(ChatMessage::new(ChatRole::Error, e)),
             ChatEvent::Offline(text) => view.chat.push(ChatMessage::new(ChatRole::Offline, text)),
+            ChatEvent::Plan(plan) => view.chat.push(ChatMessage::plan(plan)),
             ChatEvent::Usage { .. } | ChatEvent::Sent(_) | ChatEvent::Done => {}
         }
+        effects
     }
 
     /// Up on an empty editor recalls earlier questions.
@@ -421,7 +446,7 @@ mod tests {
     fn code_blocks_are_numbered_in_order() {
         let text = "a\n```sh\nredis-cli INFO\n```\nb\n```\nCONFIG GET maxmemory\n```\n";
         assert_eq!(
-            code_blocks(text),
+            fenced_blocks(text),
             ["redis-cli INFO\n", "CONFIG GET maxmemory\n"]
         );
     }

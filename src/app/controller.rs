@@ -2,6 +2,7 @@
 //! (one at a time, cancellable), clipboard copies.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
@@ -9,6 +10,7 @@ use tokio::task::JoinHandle;
 
 use super::event::{AppEvent, Health};
 use super::runtime::EffectHandler;
+use super::session::{SessionStore, default_report_path, incident_report, write_private};
 use super::state::{AppState, Effect};
 use super::supervisor::SupervisorCommand;
 use super::{ChatRole, InstanceView};
@@ -27,6 +29,8 @@ pub struct Controller {
     events: mpsc::Sender<AppEvent>,
     redactor: Arc<Mutex<Redactor>>,
     ask: Option<JoinHandle<()>>,
+    data_dir: PathBuf,
+    sessions: SessionStore,
 }
 
 impl Controller {
@@ -35,6 +39,7 @@ impl Controller {
         supervisors: Vec<mpsc::Sender<SupervisorCommand>>,
         config: AppConfig,
         events: mpsc::Sender<AppEvent>,
+        data_dir: PathBuf,
     ) -> Self {
         let mut redactor = Redactor::new(RedactionPolicy {
             key_values: config.ai.redact_key_values,
@@ -56,6 +61,8 @@ impl Controller {
             events,
             redactor: Arc::new(Mutex::new(redactor)),
             ask: None,
+            sessions: SessionStore::new(&data_dir),
+            data_dir,
         }
     }
 
@@ -139,6 +146,43 @@ impl Controller {
         }
     }
 
+    /// Saves a conversation; a failure is said in that chat (the conversation stays in memory).
+    fn save_chat(&self, state: &AppState, instance: usize) {
+        let Some(view) = state.instances.get(instance) else {
+            return;
+        };
+        if let Err(e) = self.sessions.save(&view.config.name, &view.chat) {
+            self.notice(
+                instance,
+                format!(
+                    "could not save this conversation to {}: {e}",
+                    self.sessions.path_for(&view.config.name).display()
+                ),
+            );
+        }
+    }
+
+    fn export(&self, state: &AppState, instance: usize, path: Option<PathBuf>) {
+        let Some(view) = state.instances.get(instance) else {
+            return;
+        };
+        let now = chrono::Utc::now();
+        let path =
+            path.unwrap_or_else(|| default_report_path(&self.data_dir, &view.config.name, now));
+        let text = match write_private(&path, incident_report(view, now).as_bytes()) {
+            Ok(()) => format!("incident report written to {}", path.display()),
+            Err(e) => format!("could not write the report to {}: {e}", path.display()),
+        };
+        self.notice(instance, text);
+    }
+
+    /// A notice into an instance's chat, through the event loop (never blocks it).
+    fn notice(&self, instance: usize, text: String) {
+        let _ = self
+            .events
+            .try_send(AppEvent::ChatNotice { instance, text });
+    }
+
     fn cancel(&mut self) {
         if let Some(task) = self.ask.take() {
             // Aborting drops the future, and with it the HTTP request and its stream.
@@ -158,6 +202,8 @@ impl EffectHandler for Controller {
             } => self.ask(state, instance, question, extras),
             Effect::CancelAsk => self.cancel(),
             Effect::Copy(text) => copy_osc52(&text),
+            Effect::SaveChat(instance) => self.save_chat(state, instance),
+            Effect::Export { instance, path } => self.export(state, instance, path),
             Effect::Quit => {}
         }
     }

@@ -17,6 +17,19 @@ pub enum Health {
     Misconfigured { error: String },
 }
 
+impl Health {
+    /// A short description for reports.
+    pub fn label(&self) -> String {
+        match self {
+            Health::Connecting => "connecting".into(),
+            Health::Up => "up".into(),
+            Health::Down { error, .. } => format!("down: {error}"),
+            Health::AuthFailed { error } => format!("authentication failed: {error}"),
+            Health::Misconfigured { error } => format!("misconfigured: {error}"),
+        }
+    }
+}
+
 /// Everything the UI loop reacts to.
 #[derive(Debug)]
 pub enum AppEvent {
@@ -34,6 +47,9 @@ pub enum AppEvent {
         instance: usize,
         event: crate::ai::agent::ChatEvent,
     },
+    /// Something the program itself has to say in an instance's chat (a saved report, a
+    /// conversation that could not be saved).
+    ChatNotice { instance: usize, text: String },
     /// A signal or a fatal producer error asks the app to stop.
     Shutdown(String),
 }

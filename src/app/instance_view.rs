@@ -1,5 +1,6 @@
 //! What the UI knows about one instance: health, facts, metric history, findings, logs.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use crate::config::InstanceConfig;
 use crate::diagnose::{Finding, Severity};
 use crate::model::{LogFilter, LogLevel, LogRingBuffer, MetricSeries};
 use crate::plugins::{InstanceFacts, InstanceSnapshot};
+use crate::ui::ChatRenderCache;
 
 /// A finding with the time it was first seen, for "newest first".
 #[derive(Debug, Clone)]
@@ -43,6 +45,11 @@ pub struct InstanceView {
     pub logs: LogRingBuffer,
     /// The conversation about this instance.
     pub chat: Vec<super::chat::ChatMessage>,
+    /// The chat pane's rendered rows of `chat` (filled while drawing, which borrows the state
+    /// immutably — hence the cell).
+    pub chat_render: RefCell<ChatRenderCache>,
+    /// `None`: the chat follows its newest row; otherwise the row shown at the top.
+    pub chat_scroll: Option<usize>,
     pub last_update: Option<DateTime<Utc>>,
     source: Arc<str>,
     history: usize,
@@ -62,6 +69,8 @@ impl InstanceView {
             findings: Vec::new(),
             logs: LogRingBuffer::new(log_lines),
             chat: Vec::new(),
+            chat_render: RefCell::default(),
+            chat_scroll: None,
             last_update: None,
             history,
         }
@@ -108,6 +117,19 @@ impl InstanceView {
             self.logs.push(line.at, source, line.level, line.text);
         }
         self.last_update = Some(now);
+    }
+
+    /// Scrolls the chat by `delta` rows; reaching the end follows new rows again.
+    pub fn scroll_chat(&mut self, delta: isize) {
+        let (top, total, height) = self.chat_render.borrow().viewport();
+        let max_top = total.saturating_sub(height);
+        let new = if delta < 0 {
+            top.saturating_sub(delta.unsigned_abs())
+        } else {
+            top.saturating_add(delta as usize)
+        }
+        .min(max_top);
+        self.chat_scroll = (new < max_top).then_some(new);
     }
 
     /// Records a health change; an error also lands in the logs pane.

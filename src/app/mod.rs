@@ -8,11 +8,12 @@ mod event;
 pub mod fixtures;
 mod instance_view;
 mod runtime;
+pub mod session;
 mod state;
 mod supervisor;
 
 pub use action::{ACTIONS, Action};
-pub use chat::{ChatMessage, ChatMeter, ChatRole, ChatState, SLASH_HELP, code_blocks, parse_slash};
+pub use chat::{ChatMessage, ChatMeter, ChatRole, ChatState, SLASH_HELP, parse_slash};
 pub use controller::Controller;
 pub use event::{AppEvent, Health};
 pub use instance_view::{Badge, FindingView, InstanceView};

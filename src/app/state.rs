@@ -95,6 +95,13 @@ pub enum Effect {
     CancelAsk,
     /// Put text on the clipboard with OSC 52.
     Copy(String),
+    /// Save the conversation of this instance to the data dir.
+    SaveChat(usize),
+    /// Write the incident report of this instance (to the default path when `None`).
+    Export {
+        instance: usize,
+        path: Option<std::path::PathBuf>,
+    },
 }
 
 /// Scroll state of the logs pane.
@@ -200,8 +207,14 @@ impl AppState {
                 }
                 (changed, Vec::new())
             }
-            AppEvent::Chat { instance, event } => {
-                self.apply_chat_event(instance, event);
+            AppEvent::Chat { instance, event } => (true, self.apply_chat_event(instance, event)),
+            AppEvent::ChatNotice { instance, text } => {
+                if let Some(view) = self.instances.get_mut(instance) {
+                    view.chat.push(super::chat::ChatMessage::new(
+                        super::chat::ChatRole::Notice,
+                        text,
+                    ));
+                }
                 (true, Vec::new())
             }
             AppEvent::Shutdown(_) => {
@@ -346,6 +359,12 @@ impl AppState {
                 self.input = InputTarget::Chat;
             }
             Action::Reconnect => return vec![Effect::Reconnect(self.selected)],
+            Action::Export => {
+                return vec![Effect::Export {
+                    instance: self.selected,
+                    path: None,
+                }];
+            }
         }
         Vec::new()
     }
@@ -379,6 +398,14 @@ impl AppState {
                 self.overlay = Overlay::None;
                 self.switch_model(&name);
                 return Vec::new();
+            }
+            if let Some(path) = query.strip_prefix("export ") {
+                let path = path.trim().to_string();
+                self.overlay = Overlay::None;
+                return vec![Effect::Export {
+                    instance: self.selected,
+                    path: (!path.is_empty()).then(|| std::path::PathBuf::from(path)),
+                }];
             }
             let entries = palette_entries(query);
             let chosen = entries.get(*selected).map(|(a, _, _)| *a);
@@ -431,7 +458,12 @@ impl AppState {
                 self.findings_selected = step(self.findings_selected, delta, n.saturating_sub(1));
             }
             PaneId::Logs => self.scroll_logs(delta),
-            PaneId::Metrics | PaneId::Chat => {}
+            PaneId::Chat => {
+                if let Some(view) = self.instances.get_mut(self.selected) {
+                    view.scroll_chat(delta);
+                }
+            }
+            PaneId::Metrics => {}
         }
     }
 

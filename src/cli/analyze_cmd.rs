@@ -148,6 +148,7 @@ pub async fn analyze(
             ChatEvent::Sent(_) => {}
             ChatEvent::Error(e) => eprintln!("\n[model error: {e}]"),
             ChatEvent::Offline(text) => println!("{text}"),
+            ChatEvent::Plan(plan) => println!("\n{}", plan.describe()),
             ChatEvent::Done => {}
         }
     }

@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::Controller;
+use crate::app::session::{SessionStore, resume_sessions};
 use crate::app::{
     AppEvent, Health, RunOptions, SupervisorCommand, SupervisorTiming, build_state, run_event_loop,
     supervise,
@@ -49,6 +50,9 @@ pub fn run(loaded: LoadedConfig) -> Result<i32> {
     let rt = super::runtime()?;
     let code = rt.block_on(async move {
         let (mut state, order) = build_state(&config, keymap, notices);
+        let sessions = SessionStore::new(&paths.data_dir);
+        resume_sessions(&mut state, &sessions);
+        crate::ui::markdown::warm_up();
         let (tx, mut rx) = mpsc::channel::<AppEvent>(EVENT_QUEUE);
         let cancel = CancellationToken::new();
         let timing = SupervisorTiming {
@@ -82,7 +86,7 @@ pub fn run(loaded: LoadedConfig) -> Result<i32> {
         )));
         tasks.push(tokio::spawn(forward_signals(tx.clone(), cancel.clone())));
         // The controller keeps a sender for the answers it streams back into the loop.
-        let mut controller = Controller::new(commands, config.clone(), tx);
+        let mut controller = Controller::new(commands, config.clone(), tx, paths.data_dir.clone());
 
         let mut terminal = crate::tui::init().wrap_err("cannot set up the terminal")?;
         if let Ok(spot) = std::env::var("KUBESTACK_TEST_PANIC") {

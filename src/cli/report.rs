@@ -70,30 +70,7 @@ fn markdown(r: &DiagnosisReport) -> String {
         out.push_str(&format!("**Could not diagnose:** {e}\n"));
         return out;
     }
-    if r.findings.is_empty() {
-        out.push_str("No findings — every rule passes.\n");
-        return out;
-    }
-    out.push_str("| Severity | Rule | Category | Finding |\n|---|---|---|---|\n");
-    for f in &r.findings {
-        out.push_str(&format!(
-            "| {} | {} | {} | {} |\n",
-            f.severity.tag(),
-            f.id,
-            f.category,
-            f.title.replace('|', "\\|")
-        ));
-    }
-    for f in &r.findings {
-        out.push_str(&format!(
-            "\n### {} {}\n\n{}\n\n**Evidence:** `{}`\n\n**Recommendation:** {}\n",
-            f.id,
-            f.title,
-            f.detail,
-            serde_json::Value::Object(f.evidence.clone()),
-            f.recommendation
-        ));
-    }
+    out.push_str(&crate::diagnose::findings_markdown(&r.findings));
     out
 }
 

@@ -119,6 +119,34 @@ pub fn sort_findings(findings: &mut [Finding]) {
     findings.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(&b.id)));
 }
 
+/// Findings as Markdown: a summary table, then each finding with evidence and recommendation.
+pub fn findings_markdown(findings: &[Finding]) -> String {
+    if findings.is_empty() {
+        return "No findings — every rule passes.\n".to_string();
+    }
+    let mut out = String::from("| Severity | Rule | Category | Finding |\n|---|---|---|---|\n");
+    for f in findings {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            f.severity.tag(),
+            f.id,
+            f.category,
+            f.title.replace('|', "\\|")
+        ));
+    }
+    for f in findings {
+        out.push_str(&format!(
+            "\n### {} {}\n\n{}\n\n**Evidence:** `{}`\n\n**Recommendation:** {}\n",
+            f.id,
+            f.title,
+            f.detail,
+            Value::Object(f.evidence.clone()),
+            f.recommendation
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,6 +43,8 @@ pub struct Theme {
     pub sparkline: Color,
     pub user_message: Color,
     pub notice_error: Color,
+    /// The syntect theme of fenced code in chat answers (`none`: one plain code colour).
+    pub code_theme: String,
 }
 
 /// A theme file: every slot optional so that user files can override a few.
@@ -51,6 +53,8 @@ pub struct Theme {
 struct ThemeFile {
     #[serde(default)]
     name: Option<String>,
+    #[serde(default)]
+    code_theme: Option<String>,
     #[serde(default)]
     colors: ThemeColors,
 }
@@ -67,6 +71,15 @@ macro_rules! theme_slots {
             fn apply(&mut self, file: ThemeFile) -> Result<(), String> {
                 if let Some(name) = file.name {
                     self.name = name;
+                }
+                if let Some(code) = file.code_theme {
+                    if !crate::ui::markdown::CODE_THEMES.contains(&code.as_str()) {
+                        return Err(format!(
+                            "code_theme: `{code}` is not a code theme (one of: {})",
+                            crate::ui::markdown::CODE_THEMES.join(", ")
+                        ));
+                    }
+                    self.code_theme = code;
                 }
                 $(
                     if let Some(text) = file.colors.$slot {
@@ -137,6 +150,7 @@ impl Default for Theme {
             sparkline: Color::Cyan,
             user_message: Color::Cyan,
             notice_error: Color::Red,
+            code_theme: "base16-ocean.dark".into(),
         }
     }
 }

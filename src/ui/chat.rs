@@ -5,10 +5,11 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
+use ratatui::widgets::{Block, BorderType, Paragraph};
 
+use super::markdown::{self, MarkdownState};
 use super::pane_block;
-use crate::app::{AppState, ChatRole, InputTarget};
+use crate::app::{AppState, ChatMessage, ChatRole, InputTarget, InstanceView};
 use crate::theme::Theme;
 
 /// Shown when no model profile is active.
@@ -40,88 +41,205 @@ fn short(n: u64) -> String {
     crate::model::Unit::Count.format(n as f64)
 }
 
-/// Message lines with light markdown: headings, bullets, numbered fenced code blocks.
-fn message_lines<'a>(state: &'a AppState, theme: &Theme) -> Vec<Line<'a>> {
-    let mut lines = Vec::new();
-    let Some(view) = state.current() else {
-        return lines;
-    };
-    if state.chat.profile.is_none() && view.chat.is_empty() {
-        lines.push(Line::from(Span::styled(
-            NOT_CONFIGURED,
-            Style::default().fg(theme.muted),
-        )));
+/// The label and style of a message's first row.
+fn speaker(role: ChatRole, theme: &Theme) -> (&'static str, Style) {
+    let bold = |c| Style::default().fg(c).add_modifier(Modifier::BOLD);
+    match role {
+        ChatRole::User => ("you", bold(theme.user_message)),
+        ChatRole::Assistant => ("ai", bold(theme.accent)),
+        ChatRole::Tool => ("tool", Style::default().fg(theme.muted)),
+        ChatRole::Notice => ("note", Style::default().fg(theme.warning)),
+        ChatRole::Error => ("error", bold(theme.critical)),
+        ChatRole::Offline => ("offline", bold(theme.info)),
+        ChatRole::Plan => ("plan", bold(theme.warning)),
     }
-    let mut block_no = 0;
-    for m in &view.chat {
-        let (who, style) = match m.role {
-            ChatRole::User => (
-                "you",
-                Style::default()
-                    .fg(theme.user_message)
-                    .add_modifier(Modifier::BOLD),
-            ),
-            ChatRole::Assistant => (
-                "ai",
-                Style::default()
-                    .fg(theme.accent)
-                    .add_modifier(Modifier::BOLD),
-            ),
-            ChatRole::Tool => ("tool", Style::default().fg(theme.muted)),
-            ChatRole::Notice => ("note", Style::default().fg(theme.warning)),
-            ChatRole::Error => (
-                "error",
-                Style::default()
-                    .fg(theme.critical)
-                    .add_modifier(Modifier::BOLD),
-            ),
-            ChatRole::Offline => (
-                "offline",
-                Style::default().fg(theme.info).add_modifier(Modifier::BOLD),
-            ),
-        };
-        let mut in_code = false;
-        for (i, text) in m.text.lines().enumerate() {
-            let mut spans = Vec::new();
-            if i == 0 {
-                spans.push(Span::styled(format!("{who}: "), style));
+}
+
+/// The rendered rows of one message: complete source lines are rendered once and kept; only
+/// the unfinished last line of the newest message is rendered per frame.
+struct Entry {
+    id: u64,
+    rows: Vec<Line<'static>>,
+    /// Bytes of the message's text already rendered into `rows`.
+    consumed: usize,
+    markdown: MarkdownState,
+    /// Whether the first row (with the speaker label) was rendered.
+    started: bool,
+}
+
+/// The chat pane's cache of rendered rows, per conversation, for one width and theme.
+/// Appending a token costs the rendering of at most the current line: no re-parse of the
+/// history, and a frame only copies the visible rows.
+#[derive(Default)]
+pub struct ChatRenderCache {
+    width: usize,
+    theme: String,
+    entries: Vec<Entry>,
+    /// Top row, total rows and height of the last frame (for scrolling).
+    viewport: (usize, usize, usize),
+}
+
+impl std::fmt::Debug for ChatRenderCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatRenderCache")
+            .field("width", &self.width)
+            .field("messages", &self.entries.len())
+            .field("viewport", &self.viewport)
+            .finish()
+    }
+}
+
+impl ChatRenderCache {
+    /// Top row, total rows and height of the last frame.
+    pub fn viewport(&self) -> (usize, usize, usize) {
+        self.viewport
+    }
+
+    /// Rows rendered and cached so far (for tests and benchmarks).
+    pub fn cached_rows(&self) -> usize {
+        self.entries.iter().map(|e| e.rows.len()).sum()
+    }
+
+    /// Brings the cache up to date with `messages`; returns the rows of the unfinished last
+    /// line of the newest message (rendered fresh, not cached).
+    fn update(
+        &mut self,
+        messages: &[ChatMessage],
+        theme: &Theme,
+        width: usize,
+    ) -> Vec<Line<'static>> {
+        if self.width != width || self.theme != theme.name {
+            self.entries.clear();
+            self.width = width;
+            self.theme = theme.name.clone();
+        }
+        // Keep the entries whose messages are unchanged (same id, in the same place).
+        let keep = self
+            .entries
+            .iter()
+            .zip(messages)
+            .take_while(|(e, m)| e.id == m.id && e.consumed <= m.text.len())
+            .count();
+        self.entries.truncate(keep);
+        let last = messages.len().saturating_sub(1);
+        let mut tail = Vec::new();
+        for (i, m) in messages.iter().enumerate() {
+            if i >= self.entries.len() {
+                let blocks = self.entries.last().map_or(0, |e| e.markdown.blocks);
+                self.entries.push(Entry {
+                    id: m.id,
+                    rows: Vec::new(),
+                    consumed: 0,
+                    markdown: MarkdownState::numbered_from(blocks),
+                    started: false,
+                });
             }
-            if text.trim_start().starts_with("```") {
-                in_code = !in_code;
-                if in_code {
-                    block_no += 1;
-                    spans.push(Span::styled(
-                        format!("┌ code [{block_no}] (/copy {block_no})"),
-                        Style::default().fg(theme.muted),
-                    ));
-                } else {
-                    spans.push(Span::styled("└", Style::default().fg(theme.muted)));
+            let entry = &mut self.entries[i];
+            if i < last && entry.consumed == m.text.len() && entry.started {
+                continue;
+            }
+            let (who, style) = speaker(m.role, theme);
+            while let Some(nl) = m.text[entry.consumed..].find('\n') {
+                let line = &m.text[entry.consumed..entry.consumed + nl];
+                let rows = render_source_line(entry, m.role, line, who, style, theme, width);
+                entry.rows.extend(rows);
+                entry.consumed += nl + 1;
+            }
+            let rest = &m.text[entry.consumed..];
+            if i < last {
+                // A finished message: its last line is rendered for good.
+                if !rest.is_empty() || !entry.started {
+                    let rows = render_source_line(entry, m.role, rest, who, style, theme, width);
+                    entry.rows.extend(rows);
                 }
-            } else if in_code {
-                spans.push(Span::styled(
-                    format!("│ {text}"),
-                    Style::default().fg(theme.sparkline),
-                ));
-            } else if text.starts_with('#') {
-                spans.push(Span::styled(
-                    text.trim_start_matches('#').trim().to_string(),
-                    Style::default().add_modifier(Modifier::BOLD),
-                ));
-            } else if m.role == ChatRole::Tool {
-                spans.push(Span::styled(
-                    format!("⚙ {text}"),
-                    Style::default().fg(theme.muted),
-                ));
-            } else {
-                spans.push(Span::raw(text.to_string()));
+                entry.consumed = m.text.len();
+            } else if !rest.is_empty() || !entry.started {
+                // The newest message may still grow: render its last line on a scratch state.
+                let mut scratch = Entry {
+                    id: entry.id,
+                    rows: Vec::new(),
+                    consumed: entry.consumed,
+                    markdown: entry.markdown.clone(),
+                    started: entry.started,
+                };
+                tail = render_source_line(&mut scratch, m.role, rest, who, style, theme, width);
             }
-            lines.push(Line::from(spans));
         }
-        if m.text.is_empty() {
-            lines.push(Line::from(Span::styled(format!("{who}: "), style)));
+        tail
+    }
+}
+
+fn render_source_line(
+    entry: &mut Entry,
+    role: ChatRole,
+    line: &str,
+    who: &str,
+    style: Style,
+    theme: &Theme,
+    width: usize,
+) -> Vec<Line<'static>> {
+    let prefix = (!entry.started).then(|| Span::styled(format!("{who}: "), style));
+    entry.started = true;
+    match role {
+        ChatRole::Assistant | ChatRole::Offline | ChatRole::Notice => {
+            markdown::render_line(&mut entry.markdown, line, prefix, theme, width)
+        }
+        ChatRole::Tool => {
+            let mut spans: Vec<Span<'static>> = prefix.into_iter().collect();
+            spans.push(Span::styled(
+                format!("⚙ {line}"),
+                Style::default().fg(theme.muted),
+            ));
+            markdown::wrap(spans, width, None)
+        }
+        ChatRole::User | ChatRole::Error | ChatRole::Plan => {
+            let mut spans: Vec<Span<'static>> = prefix.into_iter().collect();
+            spans.push(Span::raw(line.to_string()));
+            markdown::wrap(spans, width, None)
         }
     }
-    lines
+}
+
+/// The rows of the conversation visible in `height` rows: the newest ones while following,
+/// else from `scroll`. Records the viewport for scrolling.
+fn visible_rows(
+    view: &InstanceView,
+    state: &AppState,
+    theme: &Theme,
+    width: usize,
+    height: usize,
+) -> Vec<Line<'static>> {
+    let mut cache = view.chat_render.borrow_mut();
+    let mut rows: Vec<Line<'static>> = Vec::new();
+    if state.chat.profile.is_none() && view.chat.is_empty() {
+        let hint = Span::styled(NOT_CONFIGURED, Style::default().fg(theme.muted));
+        rows = markdown::wrap(vec![hint], width, None);
+    }
+    let tail = cache.update(&view.chat, theme, width);
+    let total = rows.len() + cache.cached_rows() + tail.len();
+    let max_top = total.saturating_sub(height);
+    let top = view.chat_scroll.map_or(max_top, |t| t.min(max_top));
+    cache.viewport = (top, total, height);
+    // Walk whole messages to the first visible row: a frame costs the visible rows, not the
+    // length of the conversation.
+    let mut skip = top;
+    let mut out = Vec::with_capacity(height);
+    let parts = std::iter::once(rows.as_slice())
+        .chain(cache.entries.iter().map(|e| e.rows.as_slice()))
+        .chain(std::iter::once(tail.as_slice()));
+    for part in parts {
+        if out.len() >= height {
+            break;
+        }
+        if skip >= part.len() {
+            skip -= part.len();
+            continue;
+        }
+        let take = (height - out.len()).min(part.len() - skip);
+        out.extend_from_slice(&part[skip..skip + take]);
+        skip = 0;
+    }
+    out
 }
 
 pub(super) fn render(
@@ -140,15 +258,16 @@ pub(super) fn render(
     let editor_height = if inner.height >= 8 { 4 } else { 3 };
     let [messages, editor] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(editor_height)]).areas(inner);
-    let lines = message_lines(state, theme);
-    // Show the end of the conversation (rows estimated from character counts; wrapping at
-    // word boundaries can add a row, which only shifts the view slightly).
-    let width = usize::from(messages.width.max(1));
-    let total: usize = lines.iter().map(|l| l.width().max(1).div_ceil(width)).sum();
-    let total = u16::try_from(total).unwrap_or(u16::MAX);
-    let para = Paragraph::new(lines).wrap(Wrap { trim: false });
-    let scroll = total.saturating_sub(messages.height);
-    frame.render_widget(para.scroll((scroll, 0)), messages);
+    if let Some(view) = state.current() {
+        let rows = visible_rows(
+            view,
+            state,
+            theme,
+            usize::from(messages.width),
+            usize::from(messages.height),
+        );
+        frame.render_widget(Paragraph::new(rows), messages);
+    }
 
     let typing = state.input == InputTarget::Chat;
     let border = if typing {

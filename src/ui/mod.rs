@@ -1,10 +1,12 @@
 //! Views: each pane renders from a shared borrow of the state; nothing here mutates it.
 
 mod chat;
+pub use chat::ChatRenderCache;
 mod findings;
 mod help;
 mod inventory;
 mod logs;
+pub mod markdown;
 mod metrics;
 mod palette;
 mod sent;
