@@ -13,6 +13,7 @@ pub mod keymap;
 pub mod logging;
 pub mod model;
 pub mod plugins;
+pub mod repair;
 pub mod theme;
 pub mod tui;
 pub mod ui;

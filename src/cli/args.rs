@@ -20,6 +20,9 @@ pub struct Cli {
     /// Seconds between two samples of an instance.
     #[arg(long, global = true, value_name = "SECS")]
     pub interval: Option<f64>,
+    /// Refuse every write (repairs are shown, never applied); overrides `safety.mode`.
+    #[arg(long, global = true)]
+    pub read_only: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

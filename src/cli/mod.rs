@@ -12,7 +12,9 @@ pub use args::{Cli, Command, ConfigAction, OutputFormat, PluginAction};
 
 use color_eyre::eyre::{Result, WrapErr};
 
-use crate::config::{CliOverrides, CollectorOverrides, LoadedConfig, load_config};
+use crate::config::{
+    CliOverrides, CollectorOverrides, LoadedConfig, SafetyMode, SafetyOverrides, load_config,
+};
 
 /// Runs the parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> Result<i32> {
@@ -21,6 +23,9 @@ pub fn run(cli: Cli) -> Result<i32> {
         log_level: cli.log_level.clone(),
         collector: cli.interval.map(|secs| CollectorOverrides {
             interval_secs: Some(secs),
+        }),
+        safety: cli.read_only.then_some(SafetyOverrides {
+            mode: Some(SafetyMode::ReadOnly),
         }),
     };
     let config_path = cli.config.clone();

@@ -60,6 +60,10 @@ pub struct InstanceConfig {
     /// Free tags; `cache` tells memory rules that evictions are expected.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// The Kubernetes context the instance lives in (repairs are pinned to it and refused in
+    /// `safety.read_only_contexts`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
 }
 
 impl InstanceConfig {
@@ -77,6 +81,7 @@ impl InstanceConfig {
             tls_key_file: None,
             group: None,
             tags: Vec::new(),
+            context: None,
         }
     }
 

@@ -17,6 +17,15 @@ pub struct CliOverrides {
     pub log_level: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub collector: Option<CollectorOverrides>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub safety: Option<SafetyOverrides>,
+}
+
+/// Safety flags (`--read-only`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SafetyOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<crate::config::SafetyMode>,
 }
 
 /// Collector flags.

@@ -11,8 +11,8 @@ pub use instance::{
     CredentialError, InstanceConfig, InstanceKind, resolve_password, strip_credentials,
 };
 pub use load::{
-    CliOverrides, CollectorOverrides, ConfigError, ConfigProblem, LoadedConfig, load_config,
-    validate_url, validate_url_for,
+    CliOverrides, CollectorOverrides, ConfigError, ConfigProblem, LoadedConfig, SafetyOverrides,
+    load_config, validate_url, validate_url_for,
 };
 pub use paths::AppPaths;
 pub use template::CONFIG_TEMPLATE;
@@ -33,7 +33,62 @@ pub struct AppConfig {
     pub redis: RedisRulesConfig,
     /// Model profiles and what the AI may see and do.
     pub ai: AiConfig,
+    /// What repairs may do: the mode and the always-read-only Kubernetes contexts.
+    pub safety: SafetyConfig,
     pub instances: Vec<InstanceConfig>,
+}
+
+/// How repairs are applied (enforced by the one executor, not by the UI).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum SafetyMode {
+    /// Every write is refused (audits, production by default for some teams).
+    ReadOnly,
+    /// Plans are shown and never applied.
+    Suggest,
+    /// Steps are applied one at a time after confirmation on screen.
+    #[default]
+    Confirm,
+}
+
+impl SafetyMode {
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SafetyMode::ReadOnly => "read-only",
+            SafetyMode::Suggest => "suggest",
+            SafetyMode::Confirm => "confirm",
+        }
+    }
+
+    /// Parses the config spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "read-only" | "readonly" | "ro" => Some(SafetyMode::ReadOnly),
+            "suggest" => Some(SafetyMode::Suggest),
+            "confirm" => Some(SafetyMode::Confirm),
+            _ => None,
+        }
+    }
+}
+
+/// `[safety]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SafetyConfig {
+    /// `confirm` (default), `suggest` or `read-only`; `--read-only` forces read-only.
+    pub mode: SafetyMode,
+    /// Kubernetes contexts (globs, e.g. `prod-*`) where every write is refused whatever the mode.
+    pub read_only_contexts: Vec<String>,
+}
+
+impl Default for SafetyConfig {
+    fn default() -> Self {
+        SafetyConfig {
+            mode: SafetyMode::Confirm,
+            read_only_contexts: Vec::new(),
+        }
+    }
 }
 
 impl Default for AppConfig {
@@ -45,6 +100,7 @@ impl Default for AppConfig {
             ui: UiConfig::default(),
             redis: RedisRulesConfig::default(),
             ai: AiConfig::default(),
+            safety: SafetyConfig::default(),
             instances: Vec::new(),
         }
     }

@@ -136,6 +136,15 @@ pub trait Plugin: Send + Sync {
         instance: &InstanceConfig,
         config: &AppConfig,
     ) -> Result<Box<dyn ToolRunner>, PluginError>;
+    /// The repair actions it offers, as data.
+    fn repairs(&self) -> &'static dyn crate::repair::catalog::RepairCatalog;
+    /// A write-capable backend for the repair executor (only the executor holds a token).
+    fn write_backend(
+        &self,
+        instance: &InstanceConfig,
+        config: &AppConfig,
+        token: &crate::repair::ExecutorToken,
+    ) -> Result<Box<dyn crate::repair::WriteBackend>, PluginError>;
 }
 
 /// All built-in plugins.

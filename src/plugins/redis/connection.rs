@@ -16,7 +16,7 @@ use crate::config::{InstanceConfig, resolve_password, strip_credentials};
 use crate::plugins::PluginError;
 
 /// `command|subcommand` pairs the collector may send: read-only and cheap.
-pub const READ_ONLY_COMMANDS: [&str; 15] = [
+pub const READ_ONLY_COMMANDS: [&str; 17] = [
     "PING",
     "INFO",
     "CONFIG|GET",
@@ -33,6 +33,9 @@ pub const READ_ONLY_COMMANDS: [&str; 15] = [
     "SCAN",
     "TYPE",
     "MEMORY|USAGE",
+    // Verification probes of the repair executor: existence and a permission dry run.
+    "EXISTS",
+    "ACL|DRYRUN",
 ];
 
 /// Whether `argv` is on the collector's allowlist.
@@ -125,12 +128,33 @@ impl RedisTarget {
         }
     }
 
-    /// Connects with the given timeouts.
+    /// Connects with the given timeouts; the connection can only send read-only commands.
     pub async fn connect(
         &self,
         connect_timeout: Duration,
         command_timeout: Duration,
     ) -> Result<RedisReader, PluginError> {
+        Ok(RedisReader {
+            conn: self.open(connect_timeout, command_timeout).await?,
+            target: self.clone(),
+        })
+    }
+
+    /// A connection that can write — for the repair executor only (it alone holds the token).
+    pub async fn connect_for_executor(
+        &self,
+        connect_timeout: Duration,
+        command_timeout: Duration,
+        _token: &crate::repair::ExecutorToken,
+    ) -> Result<MultiplexedConnection, PluginError> {
+        self.open(connect_timeout, command_timeout).await
+    }
+
+    async fn open(
+        &self,
+        connect_timeout: Duration,
+        command_timeout: Duration,
+    ) -> Result<MultiplexedConnection, PluginError> {
         if self.is_tls() {
             install_crypto_provider();
         }
@@ -153,10 +177,7 @@ impl RedisTarget {
             millis: connect_timeout.as_millis() as u64,
         })?
         .map_err(|e| self.classify(&e))?;
-        Ok(RedisReader {
-            conn,
-            target: self.clone(),
-        })
+        Ok(conn)
     }
 
     /// Maps a client error to the plugin's error kinds; the message never carries the password.

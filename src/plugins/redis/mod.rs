@@ -4,16 +4,21 @@ mod collector;
 pub mod connection;
 mod host;
 pub mod parse;
+pub mod repair;
 pub mod rules;
 pub mod sample;
 mod server_log;
 pub mod tools;
+mod writer;
 
 pub use collector::RedisCollector;
 pub use connection::{RedisReader, RedisTarget};
+pub use writer::RedisWriteBackend;
 
 use crate::config::{AppConfig, InstanceConfig, InstanceKind};
 use crate::plugins::{Collector, Plugin, PluginError, ToolRunner};
+use crate::repair::catalog::RepairCatalog;
+use crate::repair::{ExecutorToken, WriteBackend};
 
 /// The built-in Redis plugin.
 pub struct RedisPlugin;
@@ -53,5 +58,18 @@ impl Plugin for RedisPlugin {
         config: &AppConfig,
     ) -> Result<Box<dyn ToolRunner>, PluginError> {
         Ok(Box::new(tools::RedisTools::new(instance, config)?))
+    }
+
+    fn repairs(&self) -> &'static dyn RepairCatalog {
+        &repair::RedisRepairs
+    }
+
+    fn write_backend(
+        &self,
+        instance: &InstanceConfig,
+        config: &AppConfig,
+        token: &ExecutorToken,
+    ) -> Result<Box<dyn WriteBackend>, PluginError> {
+        Ok(Box::new(RedisWriteBackend::new(instance, config, token)?))
     }
 }

@@ -1,0 +1,156 @@
+//! Action catalogues: each plugin lists its repair actions as data and builds typed steps from
+//! them. Plans come from here only — from a finding (the catalogue's "Fixes" column) or from a
+//! plan the model proposed, validated step by step; anything the catalogue does not know stays
+//! text and can never be executed.
+
+use serde_json::{Map, Value};
+
+use super::plan::{PlanTarget, Provenance, RepairPlan, RepairStep, Risk};
+use crate::ai::plan::ProposedPlan;
+use crate::diagnose::Finding;
+use crate::plugins::InstanceFacts;
+
+/// One action of a catalogue.
+#[derive(Debug, Clone, Copy)]
+pub struct ActionSpec {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub risk: Risk,
+    /// Rule ids it fixes.
+    pub fixes: &'static [&'static str],
+    /// Parameters: name and meaning.
+    pub params: &'static [(&'static str, &'static str)],
+}
+
+/// What a plan is made against.
+#[derive(Debug, Clone)]
+pub struct PlanContext<'a> {
+    pub target: PlanTarget,
+    pub facts: &'a InstanceFacts,
+    /// The user the program's own connection logs in as (steps must not lock it out).
+    pub own_user: String,
+}
+
+/// A plugin's repair actions.
+pub trait RepairCatalog: Send + Sync {
+    /// Every executable action.
+    fn actions(&self) -> &'static [ActionSpec];
+    /// Commands never executed by the program, with the reason (shown as manual text).
+    fn manual_only(&self) -> &'static [(&'static str, &'static str)];
+    /// A typed step of an action with parameters; `Err` names the problem.
+    fn build(
+        &self,
+        action: &str,
+        params: &Map<String, Value>,
+        ctx: &PlanContext<'_>,
+    ) -> Result<RepairStep, String>;
+    /// The steps that fix a finding (maybe none), and manual advice.
+    fn for_finding(
+        &self,
+        finding: &Finding,
+        ctx: &PlanContext<'_>,
+    ) -> (Vec<RepairStep>, Vec<String>);
+}
+
+/// The plan for one finding.
+pub fn plan_for_finding(
+    catalog: &dyn RepairCatalog,
+    finding: &Finding,
+    ctx: &PlanContext<'_>,
+) -> RepairPlan {
+    let (mut steps, mut manual) = catalog.for_finding(finding, ctx);
+    for s in &mut steps {
+        s.provenance = Provenance::Finding {
+            rule: finding.id.clone(),
+            title: finding.title.clone(),
+        };
+        if s.why.is_empty() {
+            s.why = finding.title.clone();
+        }
+    }
+    if steps.is_empty() && manual.is_empty() {
+        manual.push(format!(
+            "{}: no automatic repair — {}",
+            finding.id, finding.recommendation
+        ));
+    }
+    RepairPlan { steps, manual }
+}
+
+/// One plan for several findings: their steps in order, each action once.
+pub fn plan_for_findings(
+    catalog: &dyn RepairCatalog,
+    findings: &[Finding],
+    ctx: &PlanContext<'_>,
+) -> RepairPlan {
+    let mut plan = RepairPlan {
+        steps: Vec::new(),
+        manual: Vec::new(),
+    };
+    for f in findings {
+        let part = plan_for_finding(catalog, f, ctx);
+        for s in part.steps {
+            if !plan.steps.iter().any(|p| p.action == s.action) {
+                plan.steps.push(s);
+            }
+        }
+        plan.manual.extend(part.manual);
+    }
+    // A plan that changes configuration may end by persisting it (skippable).
+    if let Some(pos) = plan
+        .steps
+        .iter()
+        .position(|s| s.action.ends_with("-FIX-16"))
+    {
+        let persist = plan.steps.remove(pos);
+        plan.steps.push(persist);
+    }
+    plan
+}
+
+/// Validates a plan the model proposed against the catalogue: known actions with valid
+/// parameters become steps; everything else becomes manual text saying why.
+pub fn plan_from_proposal(
+    catalog: &dyn RepairCatalog,
+    proposal: &ProposedPlan,
+    ctx: &PlanContext<'_>,
+    excerpt: &str,
+) -> RepairPlan {
+    let mut plan = RepairPlan {
+        steps: Vec::new(),
+        manual: Vec::new(),
+    };
+    for p in &proposal.steps {
+        let known = catalog.actions().iter().any(|a| a.id == p.action);
+        if !known {
+            let manual = catalog
+                .manual_only()
+                .iter()
+                .find(|(cmd, _)| p.action.to_ascii_uppercase().starts_with(cmd));
+            plan.manual.push(match manual {
+                Some((cmd, why)) => {
+                    format!("{} — manual only ({cmd}: {why}); not executable", p.action)
+                }
+                None => format!(
+                    "{} — not an action of the catalogue; shown as text only, never executed",
+                    p.action
+                ),
+            });
+            continue;
+        }
+        match catalog.build(&p.action, &p.params, ctx) {
+            Ok(mut step) => {
+                step.why = p.why.clone();
+                step.provenance = Provenance::Chat {
+                    excerpt: excerpt.to_string(),
+                };
+                plan.steps.push(step);
+            }
+            Err(e) => plan.manual.push(format!(
+                "{} — cannot be built: {e}; not executable",
+                p.action
+            )),
+        }
+    }
+    plan
+}

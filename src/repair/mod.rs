@@ -1,0 +1,17 @@
+//! Repairs: typed steps and plans, the one executor that may write, the safety modes it
+//! enforces, and the hash-chained audit log. Plugins contribute their action catalogues
+//! (e.g. `plugins::redis::repair`) and write backends; nothing else in the program writes.
+
+pub mod audit;
+pub mod catalog;
+pub mod executor;
+pub mod plan;
+pub mod reply;
+
+pub use audit::{AuditChain, AuditEntry, AuditError, AuditEvent, AuditRecord, verify_chain};
+pub use executor::{Confirmation, Executor, ExecutorToken, RepairError, WriteBackend};
+pub use plan::{
+    Check, Command, PlanTarget, PreparedStep, Probe, Provenance, RepairPlan, RepairStep, Risk,
+    RollbackSpec,
+};
+pub use reply::Reply;

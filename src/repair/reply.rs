@@ -1,0 +1,102 @@
+//! A system's reply in a plain shape the executor can capture, show, audit and judge.
+
+use serde::{Deserialize, Serialize};
+
+/// A reply: nil, an integer, text, or a list (maps become key/value lists).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Reply {
+    Nil,
+    Int(i64),
+    Text(String),
+    List(Vec<Reply>),
+}
+
+impl Reply {
+    /// Every leaf, one per line (for "contains" checks and display).
+    pub fn flatten(&self) -> String {
+        let mut out = Vec::new();
+        self.leaves(&mut out);
+        out.join("\n")
+    }
+
+    fn leaves(&self, out: &mut Vec<String>) {
+        match self {
+            Reply::Nil => {}
+            Reply::Int(i) => out.push(i.to_string()),
+            Reply::Text(t) => out.push(t.clone()),
+            Reply::List(items) => items.iter().for_each(|i| i.leaves(out)),
+        }
+    }
+
+    /// A short one-line form for the audit log and the modal (at most 200 characters).
+    pub fn summary(&self) -> String {
+        let flat = self.flatten().replace('\n', " ");
+        let flat = if flat.is_empty() {
+            "(empty)".to_string()
+        } else {
+            flat
+        };
+        if flat.chars().count() > 200 {
+            format!("{}…", flat.chars().take(200).collect::<String>())
+        } else {
+            flat
+        }
+    }
+
+    /// A list read as key/value pairs (`CONFIG GET`, `ACL GETUSER`).
+    pub fn pairs(&self) -> Vec<(String, &Reply)> {
+        match self {
+            Reply::List(items) => items
+                .chunks(2)
+                .filter_map(|kv| match kv {
+                    [Reply::Text(k), v] => Some((k.clone(), v)),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The value of a key in a pair list (case-insensitive key).
+    pub fn get(&self, key: &str) -> Option<&Reply> {
+        self.pairs()
+            .into_iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    }
+
+    /// A field of an `INFO` text reply.
+    pub fn info_field(&self, field: &str) -> Option<String> {
+        let Reply::Text(text) = self else {
+            return None;
+        };
+        text.lines().find_map(|l| {
+            l.strip_prefix(field)
+                .and_then(|rest| rest.strip_prefix(':'))
+                .map(|v| v.trim().to_string())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_fields_and_summaries() {
+        let r = Reply::List(vec![
+            Reply::Text("maxmemory-policy".into()),
+            Reply::Text("noeviction".into()),
+        ]);
+        assert_eq!(
+            r.get("MAXMEMORY-POLICY"),
+            Some(&Reply::Text("noeviction".into()))
+        );
+        assert_eq!(r.summary(), "maxmemory-policy noeviction");
+        let info = Reply::Text("# Memory\r\nused_memory:1024\r\nused_memory_rss:4096\r\n".into());
+        assert_eq!(info.info_field("used_memory").as_deref(), Some("1024"));
+        assert_eq!(info.info_field("used_memory_peak"), None);
+        assert_eq!(Reply::List(vec![]).summary(), "(empty)");
+    }
+}
