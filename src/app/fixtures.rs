@@ -46,6 +46,7 @@ pub fn sample_snapshot(n: usize) -> InstanceSnapshot {
             version: Some("7.0.15".into()),
             role: Some("master".into()),
             uptime_secs: Some(3600 + n as u64 * 2),
+            identity: Some("4f1c7e0d2b9a8c6e5d3f1a0b9c8d7e6f5a4b3c2d".into()),
             extra: vec![("maxmemory_policy".into(), "noeviction".into())],
         },
         metrics: vec![

@@ -13,7 +13,7 @@ use crate::ai::context::{ContextExtras, build_context};
 use crate::ai::offline::offline_analysis;
 use crate::ai::redact::{RedactionPolicy, Redactor};
 use crate::app::{Health, InstanceView};
-use crate::config::{LoadedConfig, resolve_password};
+use crate::config::{AppConfig, InstanceConfig, LoadedConfig, resolve_password};
 use crate::plugins::plugin_for;
 
 /// Answers one question about one instance; exit code 0 when answered (by the model or offline).
@@ -31,39 +31,7 @@ pub async fn analyze(
             return Ok(3);
         }
     };
-    let plugin = plugin_for(instance.kind);
-    let endpoint = instance.endpoint();
-    let mut view = InstanceView::new(
-        instance.clone(),
-        endpoint,
-        config.ui.metrics_history,
-        config.ui.log_buffer_lines,
-    );
-    match plugin.collector(&instance, config) {
-        Ok(mut collector) => {
-            for n in 0..2 {
-                match collector.collect().await {
-                    Ok(snap) => view.apply_snapshot(snap),
-                    Err(e) => {
-                        view.apply_health(Health::Down {
-                            error: e.to_string(),
-                            retry_in_secs: 0.0,
-                        });
-                        break;
-                    }
-                }
-                if n == 0 {
-                    tokio::time::sleep(Duration::from_secs_f64(
-                        config.collector.diagnose_sample_secs,
-                    ))
-                    .await;
-                }
-            }
-        }
-        Err(e) => view.apply_health(Health::Misconfigured {
-            error: e.to_string(),
-        }),
-    }
+    let view = sampled_view(&instance, config).await;
     let ai = &config.ai;
     let profile = match profile {
         Some(name) => match ai.profiles.get(name) {
@@ -104,7 +72,7 @@ pub async fn analyze(
         profile,
         history: Vec::new(),
         prompt: format!("{}\n\n## Question\n{question}", context.text),
-        tools: plugin.tools(&instance, config).ok(),
+        tools: plugin_for(instance.kind).tools(&instance, config).ok(),
         redactor: Arc::new(Mutex::new(redactor)),
         max_iterations: ai.max_tool_iterations,
         tool_result_max_bytes: ai.tool_result_max_bytes,
@@ -158,4 +126,43 @@ pub async fn analyze(
         eprintln!("[tokens: {input} in, {output} out]");
     }
     Ok(0)
+}
+
+/// The instance sampled twice (rates need two samples), as the UI would hold it; a connection
+/// problem is recorded in its health.
+pub(super) async fn sampled_view(instance: &InstanceConfig, config: &AppConfig) -> InstanceView {
+    let plugin = plugin_for(instance.kind);
+    let endpoint = instance.endpoint();
+    let mut view = InstanceView::new(
+        instance.clone(),
+        endpoint,
+        config.ui.metrics_history,
+        config.ui.log_buffer_lines,
+    );
+    match plugin.collector(instance, config) {
+        Ok(mut collector) => {
+            for n in 0..2 {
+                match collector.collect().await {
+                    Ok(snap) => view.apply_snapshot(snap),
+                    Err(e) => {
+                        view.apply_health(Health::Down {
+                            error: e.to_string(),
+                            retry_in_secs: 0.0,
+                        });
+                        break;
+                    }
+                }
+                if n == 0 {
+                    tokio::time::sleep(Duration::from_secs_f64(
+                        config.collector.diagnose_sample_secs,
+                    ))
+                    .await;
+                }
+            }
+        }
+        Err(e) => view.apply_health(Health::Misconfigured {
+            error: e.to_string(),
+        }),
+    }
+    view
 }

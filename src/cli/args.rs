@@ -70,10 +70,46 @@ pub enum Command {
         #[arg(long)]
         profile: Option<String>,
     },
+    /// Repair one target step by step: each step's command, preview, risk and rollback, then
+    /// y / s(kip) / a(bort); dangerous steps need the instance name typed. Exit code: 0 done,
+    /// 1 a step failed, 2 aborted, 3 unreachable, 4 refused (read-only mode).
+    Fix {
+        /// Instance name or URL.
+        target: String,
+        /// Capture and preview every step; execute nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Run one catalogue action (e.g. RDS-FIX-08) instead of the plan from the findings.
+        #[arg(long, value_name = "ID")]
+        action: Option<String>,
+        /// A parameter of --action, KEY=VALUE (repeatable), e.g. --param bytes=512mb.
+        #[arg(long = "param", value_name = "KEY=VALUE")]
+        params: Vec<String>,
+    },
+    /// The audit log of repairs, mode changes and model requests.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// Diagnose every configured instance, one line each; exit code of the worst.
     Health {
         #[arg(long, short, value_enum, default_value_t = OutputFormat::Table)]
         output: OutputFormat,
+    },
+}
+
+/// `audit` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Check the hash chain; says at which line it breaks (exit 1).
+    Verify {
+        /// The log (default: audit.jsonl in the data dir, see `info`).
+        file: Option<PathBuf>,
+    },
+    /// Print the records readably.
+    Show {
+        /// The log (default: audit.jsonl in the data dir).
+        file: Option<PathBuf>,
     },
 }
 

@@ -109,12 +109,18 @@ pub fn validate(loaded: Result<LoadedConfig, ConfigError>) -> i32 {
 pub fn info(config: Option<&Path>) -> Result<i32> {
     let p = AppPaths::resolve(config);
     println!("kubestack-ai {}", env!("CARGO_PKG_VERSION"));
+    let audit = crate::repair::audit::default_audit_path(&p.data_dir);
+    let sessions = p.data_dir.join("sessions");
+    let reports = p.data_dir.join("reports");
     for (label, path) in [
         ("config file", &p.config_file),
         ("config dir", &p.config_dir),
         ("themes dir", &p.themes_dir),
         ("keymap file", &p.keymap_file),
         ("data dir", &p.data_dir),
+        ("audit log", &audit),
+        ("sessions", &sessions),
+        ("reports", &reports),
         ("log dir", &p.log_dir),
     ] {
         let note = if path.exists() { "" } else { "  (not present)" };

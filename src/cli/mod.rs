@@ -2,13 +2,15 @@
 
 mod analyze_cmd;
 mod args;
+mod audit_cmd;
 mod config_cmd;
 mod diagnose_cmd;
+mod fix_cmd;
 mod interactive;
 mod plugin_cmd;
 mod report;
 
-pub use args::{Cli, Command, ConfigAction, OutputFormat, PluginAction};
+pub use args::{AuditAction, Cli, Command, ConfigAction, OutputFormat, PluginAction};
 
 use color_eyre::eyre::{Result, WrapErr};
 
@@ -78,6 +80,33 @@ pub fn run(cli: Cli) -> Result<i32> {
             }
             Err(e) => Ok(report_config_error(&e, 3)),
         },
+        Command::Fix {
+            target,
+            dry_run,
+            action,
+            params,
+        } => match load() {
+            Ok(loaded) => {
+                let _log = start_logging(&loaded);
+                runtime()?.block_on(fix_cmd::fix(
+                    &loaded,
+                    fix_cmd::FixRequest {
+                        target: &target,
+                        dry_run,
+                        action: action.as_deref(),
+                        params: &params,
+                    },
+                ))
+            }
+            Err(e) => Ok(report_config_error(&e, 3)),
+        },
+        Command::Audit { action } => {
+            let paths = crate::config::AppPaths::resolve(config_path.as_deref());
+            Ok(match action {
+                AuditAction::Verify { file } => audit_cmd::verify(file.as_deref(), &paths.data_dir),
+                AuditAction::Show { file } => audit_cmd::show(file.as_deref(), &paths.data_dir),
+            })
+        }
         Command::Health { output } => match load() {
             Ok(loaded) => {
                 let _log = start_logging(&loaded);

@@ -70,6 +70,9 @@ pub struct InstanceFacts {
     pub version: Option<String>,
     pub role: Option<String>,
     pub uptime_secs: Option<u64>,
+    /// What tells this server apart from one that replaced it at the same address (Redis
+    /// `run_id`, MySQL `server_uuid` …): repair plans are pinned to it.
+    pub identity: Option<String>,
     /// Further short facts, e.g. `maxmemory-policy = noeviction`.
     pub extra: Vec<(String, String)>,
 }

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::plan::{PlanTarget, Provenance, RepairPlan, RepairStep, Risk};
 use crate::ai::plan::ProposedPlan;
+use crate::config::InstanceConfig;
 use crate::diagnose::Finding;
 use crate::plugins::InstanceFacts;
 
@@ -29,6 +30,25 @@ pub struct PlanContext<'a> {
     pub facts: &'a InstanceFacts,
     /// The user the program's own connection logs in as (steps must not lock it out).
     pub own_user: String,
+}
+
+impl<'a> PlanContext<'a> {
+    /// The context of a configured instance as last sampled.
+    pub fn for_instance(instance: &InstanceConfig, facts: &'a InstanceFacts) -> Self {
+        PlanContext {
+            target: PlanTarget {
+                instance: instance.name.clone(),
+                endpoint: instance.endpoint(),
+                identity: facts.identity.clone(),
+                context: instance.context.clone(),
+            },
+            facts,
+            own_user: instance
+                .username
+                .clone()
+                .unwrap_or_else(|| "default".into()),
+        }
+    }
 }
 
 /// A plugin's repair actions.

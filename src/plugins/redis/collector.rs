@@ -211,6 +211,7 @@ fn facts_of(s: &RedisSample) -> InstanceFacts {
         version: s.version().map(str::to_string),
         role: s.info.get("role").map(str::to_string),
         uptime_secs: s.info.u64("uptime_in_seconds"),
+        identity: s.info.get("run_id").map(str::to_string),
         extra,
     }
 }

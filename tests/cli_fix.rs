@@ -1,0 +1,216 @@
+//! `fix` and `audit` end to end with the real binary and real redis-servers: the plan from the
+//! findings, y/s/a prompts on stdin, typed names for dangerous steps, `--dry-run`, read-only
+//! refusal (exit 4) proved by the server's command statistics, and `audit verify` / `show`.
+
+mod common;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use common::RedisServer;
+
+struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Self {
+        Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn audit(&self) -> PathBuf {
+        self.dir.path().join("data/kubestack-ai/audit.jsonl")
+    }
+
+    fn run(&self, args: &[&str], stdin: &str) -> Output {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kubestack-ai"));
+        c.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("USER", "oncall")
+            .env("XDG_CONFIG_HOME", self.dir.path().join("cfg"))
+            .env("XDG_DATA_HOME", self.dir.path().join("data"))
+            .env("KUBESTACK_COLLECTOR__DIAGNOSE_SAMPLE_SECS", "0.2")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().expect("run the binary");
+        let mut input = child.stdin.take().unwrap();
+        input.write_all(stdin.as_bytes()).unwrap();
+        drop(input);
+        child.wait_with_output().unwrap()
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn config_get(redis: &RedisServer, key: &str) -> String {
+    let v: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg(key)
+        .query(&mut redis.client())
+        .unwrap();
+    v[1].clone()
+}
+
+fn config_set_calls(redis: &RedisServer) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut redis.client())
+        .unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("cmdstat_config|set:calls="))
+        .and_then(|v| v.split(',').next())
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A server whose latency monitor is off (RDS-LAT-03 → RDS-FIX-08, then RDS-FIX-16).
+fn quiet_redis() -> RedisServer {
+    RedisServer::start(&[])
+}
+
+#[test]
+fn the_plan_from_findings_is_walked_with_prompts_and_audited() {
+    let redis = quiet_redis();
+    let sb = Sandbox::new();
+    // The findings give: RDS-FIX-13 (SEC-01, dangerous) — skip; RDS-FIX-08 (LAT-03) — apply;
+    // RDS-FIX-16 (persist) — skip.
+    let out = sb.run(&["fix", &redis.url()], "s\ny\ns\n");
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    assert!(shown.contains("Step 1/3: RDS-FIX-13"), "{shown}");
+    assert!(shown.contains("Step 2/3: RDS-FIX-08"), "{shown}");
+    assert!(shown.contains("Step 3/3: RDS-FIX-16"), "{shown}");
+    assert!(
+        shown.contains("preview:  latency-monitor-threshold: 0 → 100"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("rollback: CONFIG SET latency-monitor-threshold 0"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("verified: latency-monitor-threshold = 100"),
+        "{shown}"
+    );
+    assert_eq!(config_get(&redis, "latency-monitor-threshold"), "100");
+    let verify = sb.run(&["audit", "verify"], "");
+    assert!(verify.status.success(), "{}", text(&verify));
+    assert!(text(&verify).contains("chain intact"), "{}", text(&verify));
+    let show = text(&sb.run(&["audit", "show"], ""));
+    for needle in [
+        "proposed",
+        "confirmed",
+        "executed",
+        "verified",
+        "skipped",
+        "oncall",
+    ] {
+        assert!(show.contains(needle), "{needle} in\n{show}");
+    }
+
+    // Editing the log breaks the chain where the edit is.
+    let log = std::fs::read_to_string(sb.audit()).unwrap();
+    std::fs::write(sb.audit(), log.replacen("\"executed\"", "\"skipped\"", 1)).unwrap();
+    let verify = sb.run(&["audit", "verify"], "");
+    assert_eq!(verify.status.code(), Some(1));
+    assert!(
+        text(&verify).contains("the chain breaks at line"),
+        "{}",
+        text(&verify)
+    );
+}
+
+#[test]
+fn dry_run_previews_and_executes_nothing() {
+    let redis = quiet_redis();
+    let sb = Sandbox::new();
+    let out = sb.run(&["fix", &redis.url(), "--dry-run"], "");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("preview:  latency-monitor-threshold: 0 → 100"));
+    assert_eq!(config_set_calls(&redis), 0);
+}
+
+#[test]
+fn read_only_refuses_with_exit_4_and_sends_no_write() {
+    let redis = quiet_redis();
+    let sb = Sandbox::new();
+    let out = sb.run(&["--read-only", "fix", &redis.url()], "y\ny\ny\n");
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(
+        text(&out).contains("refused: read-only mode"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(config_set_calls(&redis), 0);
+    let show = text(&sb.run(&["audit", "show"], ""));
+    assert!(
+        show.contains("refused") && show.contains("read-only"),
+        "{show}"
+    );
+}
+
+#[test]
+fn a_dangerous_action_needs_the_typed_name() {
+    let redis = RedisServer::start(&["--maxmemory", "2mb", "--maxmemory-policy", "noeviction"]);
+    let sb = Sandbox::new();
+    let target = redis.url();
+    let args = [
+        "fix",
+        target.as_str(),
+        "--action",
+        "RDS-FIX-02",
+        "--param",
+        "policy=allkeys-lfu",
+    ];
+    let out = sb.run(&args, "yes\n");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("needs the instance name"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(config_get(&redis, "maxmemory-policy"), "noeviction");
+    // A URL target is named by its endpoint.
+    let out = sb.run(&args, "127.0.0.1\n");
+    let name_line = text(&out);
+    let name = name_line
+        .lines()
+        .find_map(|l| l.split("type the instance name `").nth(1))
+        .and_then(|r| r.split('`').next())
+        .unwrap()
+        .to_string();
+    let out = sb.run(&args, &format!("{name}\n"));
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(config_get(&redis, "maxmemory-policy"), "allkeys-lfu");
+    // An unknown action or parameter is named.
+    let out = sb.run(&["fix", &target, "--action", "FLUSHALL"], "");
+    assert!(
+        text(&out).contains("not a Redis repair action"),
+        "{}",
+        text(&out)
+    );
+    let out = sb.run(
+        &[
+            "fix",
+            &target,
+            "--action",
+            "RDS-FIX-01",
+            "--param",
+            "bytes=lots",
+        ],
+        "",
+    );
+    assert!(text(&out).contains("not a size"), "{}", text(&out));
+}
