@@ -34,6 +34,18 @@ pub enum Action {
     ShowSent,
     /// Write the incident report of the selected instance.
     Export,
+    /// Open the repair modal for the selected finding.
+    Repair,
+    /// Open the repair modal for the plan the AI proposed last.
+    ApplyPlan,
+    /// Apply the step on screen (repair modal).
+    RepairConfirm,
+    /// Skip the step on screen (repair modal).
+    RepairSkip,
+    /// Roll the step on screen back (repair modal).
+    RepairRollback,
+    /// Show or hide the rollback commands (repair modal).
+    ToggleRollback,
 }
 
 /// Every action with its config name and default description, in palette order.
@@ -110,6 +122,28 @@ pub const ACTIONS: &[(Action, &str, &str)] = &[
         Action::Export,
         "export",
         "Write an incident report (Markdown) of the selected instance; `export PATH` chooses the file",
+    ),
+    (
+        Action::Repair,
+        "repair",
+        "Repair the selected finding step by step",
+    ),
+    (
+        Action::ApplyPlan,
+        "apply_plan",
+        "Walk the repair plan the AI proposed last, step by step",
+    ),
+    (Action::RepairConfirm, "confirm", "Apply the step on screen"),
+    (Action::RepairSkip, "skip", "Skip the step on screen"),
+    (
+        Action::RepairRollback,
+        "rollback",
+        "Roll the step on screen back",
+    ),
+    (
+        Action::ToggleRollback,
+        "show_rollback",
+        "Show or hide the rollback commands",
     ),
 ];
 

@@ -13,7 +13,9 @@ use super::runtime::EffectHandler;
 use super::session::{SessionStore, default_report_path, incident_report, write_private};
 use super::state::{AppState, Effect};
 use super::supervisor::SupervisorCommand;
+use super::repair_modal::RepairEvent;
 use super::{ChatRole, InstanceView};
+use crate::repair::{Executor, PreparedStep, RepairError, WriteBackend};
 use crate::ai::agent::{AskJob, ChatEvent, run_ask};
 use crate::ai::context::{ContextExtras, build_context};
 use crate::ai::offline::offline_analysis;
@@ -31,6 +33,7 @@ pub struct Controller {
     ask: Option<JoinHandle<()>>,
     data_dir: PathBuf,
     sessions: SessionStore,
+    executor: Arc<Executor>,
 }
 
 impl Controller {
@@ -40,6 +43,7 @@ impl Controller {
         config: AppConfig,
         events: mpsc::Sender<AppEvent>,
         data_dir: PathBuf,
+        executor: Arc<Executor>,
     ) -> Self {
         let mut redactor = Redactor::new(RedactionPolicy {
             key_values: config.ai.redact_key_values,
@@ -63,6 +67,7 @@ impl Controller {
             ask: None,
             sessions: SessionStore::new(&data_dir),
             data_dir,
+            executor,
         }
     }
 
@@ -176,6 +181,36 @@ impl Controller {
         self.notice(instance, text);
     }
 
+    /// Runs one executor job for an instance in a task; the write backend is opened in it.
+    fn repair_task<F>(&self, state: &AppState, instance: usize, index: usize, job: F)
+    where
+        F: for<'a> FnOnce(
+                &'a Executor,
+                &'a mut dyn WriteBackend,
+                mpsc::Sender<AppEvent>,
+            ) -> futures::future::BoxFuture<'a, ()>
+            + Send
+            + 'static,
+    {
+        let Some(view) = state.instances.get(instance) else {
+            return;
+        };
+        let executor = self.executor.clone();
+        let events = self.events.clone();
+        let config = self.config.clone();
+        let instance_config = view.config.clone();
+        tokio::spawn(async move {
+            match executor.open_backend(&instance_config, &config) {
+                Ok(mut backend) => job(&executor, backend.as_mut(), events).await,
+                Err(e) => {
+                    // Surfaces as a failed preparation of the step on screen.
+                    let result = Err(e.to_string());
+                    send(&events, RepairEvent::Prepared { index, result }).await;
+                }
+            }
+        });
+    }
+
     /// A notice into an instance's chat, through the event loop (never blocks it).
     fn notice(&self, instance: usize, text: String) {
         let _ = self
@@ -204,6 +239,82 @@ impl EffectHandler for Controller {
             Effect::Copy(text) => copy_osc52(&text),
             Effect::SaveChat(instance) => self.save_chat(state, instance),
             Effect::Export { instance, path } => self.export(state, instance, path),
+            Effect::RepairPropose { plan } => {
+                if let Err(e) = self.executor.propose(&plan) {
+                    self.notice(state.selected, format!("repair: {e}"));
+                }
+            }
+            Effect::RepairSkip { step } => {
+                let _ = self.executor.skip(&step);
+            }
+            Effect::RepairAbort { step } => {
+                let _ = self.executor.abort(&step);
+            }
+            Effect::SetMode { mode, reason } => {
+                let result = self
+                    .executor
+                    .set_mode(mode, &reason)
+                    .map(|()| mode)
+                    .map_err(|e| e.to_string());
+                let _ = self
+                    .events
+                    .try_send(AppEvent::Repair(RepairEvent::ModeChanged(result)));
+            }
+            Effect::RepairPrepare {
+                instance,
+                index,
+                step,
+            } => self.repair_task(state, instance, index, move |executor, backend, events| {
+                Box::pin(async move {
+                    let result = executor
+                        .prepare(backend, &step)
+                        .await
+                        .map_err(|e| e.to_string());
+                    send(&events, RepairEvent::Prepared { index, result }).await;
+                })
+            }),
+            Effect::RepairExecute {
+                instance,
+                index,
+                step,
+                confirmation,
+                prepared,
+            } => self.repair_task(state, instance, index, move |executor, backend, events| {
+                Box::pin(async move {
+                    let result = executor.execute(backend, &step, &confirmation).await;
+                    let ok = result.is_ok();
+                    let refused = matches!(result, Err(RepairError::Refused(_)));
+                    let result = result.map_err(|e| e.to_string());
+                    send(&events, RepairEvent::Executed { index, result, refused }).await;
+                    if ok {
+                        let prepared = prepared.unwrap_or_else(|| PreparedStep {
+                            captured: Vec::new(),
+                            preview: String::new(),
+                            rollback: Vec::new(),
+                            rollback_text: String::new(),
+                        });
+                        let result = executor
+                            .verify(backend, &step, &prepared)
+                            .await
+                            .map_err(|e| e.to_string());
+                        send(&events, RepairEvent::Verified { index, result }).await;
+                    }
+                })
+            }),
+            Effect::RepairRollback {
+                instance,
+                index,
+                step,
+                prepared,
+            } => self.repair_task(state, instance, index, move |executor, backend, events| {
+                Box::pin(async move {
+                    let result = executor
+                        .rollback(backend, &step, &prepared)
+                        .await
+                        .map_err(|e| e.to_string());
+                    send(&events, RepairEvent::RolledBack { index, result }).await;
+                })
+            }),
             Effect::Quit => {}
         }
     }
@@ -213,6 +324,10 @@ impl Drop for Controller {
     fn drop(&mut self) {
         self.cancel();
     }
+}
+
+async fn send(events: &mpsc::Sender<AppEvent>, event: RepairEvent) {
+    let _ = events.send(AppEvent::Repair(event)).await;
 }
 
 /// Puts text on the clipboard of the terminal (also over SSH and in tmux) with OSC 52.

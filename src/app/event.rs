@@ -50,6 +50,8 @@ pub enum AppEvent {
     /// Something the program itself has to say in an instance's chat (a saved report, a
     /// conversation that could not be saved).
     ChatNotice { instance: usize, text: String },
+    /// A result of the repair executor.
+    Repair(super::repair_modal::RepairEvent),
     /// A signal or a fatal producer error asks the app to stop.
     Shutdown(String),
 }

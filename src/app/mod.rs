@@ -7,6 +7,7 @@ mod controller;
 mod event;
 pub mod fixtures;
 mod instance_view;
+mod repair_modal;
 mod runtime;
 pub mod session;
 mod state;
@@ -17,6 +18,7 @@ pub use chat::{ChatMessage, ChatMeter, ChatRole, ChatState, SLASH_HELP, parse_sl
 pub use controller::Controller;
 pub use event::{AppEvent, Health};
 pub use instance_view::{Badge, FindingView, InstanceView};
+pub use repair_modal::{ModalButton, RepairEvent, RepairModal, StepPhase, StepState};
 pub use runtime::{EffectHandler, LoopStats, RunOptions, build_state, run_event_loop};
 pub use state::{
     AppState, Effect, InputTarget, LogsViewState, Overlay, PANE_ORDER, PaneId, palette_entries,

@@ -1,15 +1,18 @@
 //! The application state and its reducer: events in, state changes and effects out.
 //! Rendering only borrows this state (see `ui`).
 
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind};
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::action::{ACTIONS, Action};
 use super::chat::ChatState;
 use super::event::AppEvent;
 use super::instance_view::InstanceView;
+use super::repair_modal::RepairModal;
 use crate::ai::context::ContextExtras;
+use crate::config::SafetyMode;
 use crate::keymap::{KeyChord, Keymap, Section};
 use crate::model::LogFilter;
+use crate::repair::{Confirmation, PreparedStep, RepairPlan, RepairStep};
 
 /// The panes, in focus order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +72,8 @@ pub enum Overlay {
     Sent {
         scroll: usize,
     },
+    /// The repair modal (its state is `AppState::repair`).
+    Repair,
 }
 
 /// Where typed characters go.
@@ -102,6 +107,35 @@ pub enum Effect {
         instance: usize,
         path: Option<std::path::PathBuf>,
     },
+    /// Record a plan as proposed in the audit log.
+    RepairPropose { plan: RepairPlan },
+    /// Capture a step's pre-state (reads only).
+    RepairPrepare {
+        instance: usize,
+        index: usize,
+        step: RepairStep,
+    },
+    /// Execute a confirmed step through the executor, then verify it.
+    RepairExecute {
+        instance: usize,
+        index: usize,
+        step: RepairStep,
+        confirmation: Confirmation,
+        prepared: Option<PreparedStep>,
+    },
+    /// Roll a step back with the commands built from its captured pre-state.
+    RepairRollback {
+        instance: usize,
+        index: usize,
+        step: RepairStep,
+        prepared: PreparedStep,
+    },
+    /// Record a skipped step.
+    RepairSkip { step: RepairStep },
+    /// Record an aborted plan.
+    RepairAbort { step: RepairStep },
+    /// Change the safety mode (leaving read-only needs a reason; audited).
+    SetMode { mode: SafetyMode, reason: String },
 }
 
 /// Scroll state of the logs pane.
@@ -130,6 +164,10 @@ pub struct AppState {
     /// Problems to show on screen (broken theme or keymap file …).
     pub notices: Vec<String>,
     pub keymap: Keymap,
+    /// The repair modal, while open.
+    pub repair: Option<RepairModal>,
+    /// The executor's safety mode (the status bar badge).
+    pub safety_mode: SafetyMode,
     /// Rows of the terminal, for paging.
     pub rows: u16,
     pub quit: bool,
@@ -151,6 +189,8 @@ impl AppState {
             chat: ChatState::new(&crate::config::AiConfig::default()),
             notices,
             keymap,
+            repair: None,
+            safety_mode: SafetyMode::Confirm,
             rows: 24,
             quit: false,
         }
@@ -217,6 +257,10 @@ impl AppState {
                 }
                 (true, Vec::new())
             }
+            AppEvent::Repair(event) => {
+                self.apply_repair_event(event);
+                (true, Vec::new())
+            }
             AppEvent::Shutdown(_) => {
                 self.quit = true;
                 (false, vec![Effect::Quit])
@@ -242,6 +286,22 @@ impl AppState {
                     return self.apply(action);
                 }
                 self.edit_palette_query(key);
+                return Vec::new();
+            }
+            Overlay::Repair => {
+                let typing = self.repair.as_ref().is_some_and(|m| m.wants_name());
+                let plain = !key
+                    .modifiers
+                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+                match key.code {
+                    KeyCode::Char(c) if typing && plain => self.repair_type(Some(c)),
+                    KeyCode::Backspace if typing => self.repair_type(None),
+                    _ => {
+                        if let Some(action) = self.keymap.lookup(Section::Repair, &chord) {
+                            return self.apply(action);
+                        }
+                    }
+                }
                 return Vec::new();
             }
             Overlay::None => {}
@@ -285,6 +345,9 @@ impl AppState {
 
     /// Applies a named action (from a key or the palette).
     pub fn apply(&mut self, action: Action) -> Vec<Effect> {
+        if self.overlay == Overlay::Repair {
+            return self.apply_in_repair(action);
+        }
         match action {
             Action::Quit => {
                 self.quit = true;
@@ -365,8 +428,38 @@ impl AppState {
                     path: None,
                 }];
             }
+            Action::Repair => return self.open_repair_for_finding(),
+            Action::ApplyPlan => return self.open_repair_from_chat(),
+            Action::RepairConfirm
+            | Action::RepairSkip
+            | Action::RepairRollback
+            | Action::ToggleRollback => {}
         }
         Vec::new()
+    }
+
+    fn apply_in_repair(&mut self, action: Action) -> Vec<Effect> {
+        use super::repair_modal::ModalButton;
+        match action {
+            Action::Close => self.repair_escape(),
+            Action::Submit => self.repair_press(),
+            Action::FocusNext | Action::SelectNext => {
+                self.repair_focus(1);
+                Vec::new()
+            }
+            Action::FocusPrev | Action::SelectPrev => {
+                self.repair_focus(-1);
+                Vec::new()
+            }
+            Action::RepairConfirm => self.repair_button(ModalButton::Apply),
+            Action::RepairSkip => self.repair_button(ModalButton::Skip),
+            Action::RepairRollback => self.repair_button(ModalButton::RollBack),
+            Action::ToggleRollback => {
+                self.repair_toggle_rollback();
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
     }
 
     fn page(&self) -> usize {
@@ -398,6 +491,23 @@ impl AppState {
                 self.overlay = Overlay::None;
                 self.switch_model(&name);
                 return Vec::new();
+            }
+            if let Some(rest) = query.strip_prefix("mode ") {
+                let rest = rest.trim().to_string();
+                self.overlay = Overlay::None;
+                let (name, reason) = rest.split_once(' ').unwrap_or((rest.as_str(), ""));
+                return match SafetyMode::parse(name) {
+                    Some(mode) => vec![Effect::SetMode {
+                        mode,
+                        reason: reason.trim().to_string(),
+                    }],
+                    None => {
+                        self.notices.push(format!(
+                            "mode: `{name}` is not a mode (read-only, suggest, confirm)"
+                        ));
+                        Vec::new()
+                    }
+                };
             }
             if let Some(path) = query.strip_prefix("export ") {
                 let path = path.trim().to_string();
@@ -545,7 +655,14 @@ pub fn palette_entries(query: &str) -> Vec<(Action, &'static str, &'static str)>
         .filter(|(a, _, _)| {
             !matches!(
                 a,
-                Action::Close | Action::Submit | Action::Newline | Action::Regenerate
+                Action::Close
+                    | Action::Submit
+                    | Action::Newline
+                    | Action::Regenerate
+                    | Action::RepairConfirm
+                    | Action::RepairSkip
+                    | Action::RepairRollback
+                    | Action::ToggleRollback
             )
         })
         .filter(|(_, name, desc)| {

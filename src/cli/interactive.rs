@@ -1,6 +1,7 @@
 //! `interactive`: wires producers (terminal input, signals, one supervisor per instance)
 //! to the UI loop, and tears everything down on exit.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use color_eyre::eyre::{Result, WrapErr};
@@ -15,6 +16,8 @@ use crate::app::{
     supervise,
 };
 use crate::config::LoadedConfig;
+use crate::repair::audit::default_audit_path;
+use crate::repair::{AuditChain, Executor};
 use crate::keymap::Keymap;
 use crate::plugins::plugin_for;
 use crate::theme::Theme;
@@ -53,6 +56,8 @@ pub fn run(loaded: LoadedConfig) -> Result<i32> {
         let sessions = SessionStore::new(&paths.data_dir);
         resume_sessions(&mut state, &sessions);
         crate::ui::markdown::warm_up();
+        let executor = Arc::new(open_executor(&config, &paths.data_dir, &mut state.notices));
+        state.safety_mode = executor.mode();
         let (tx, mut rx) = mpsc::channel::<AppEvent>(EVENT_QUEUE);
         let cancel = CancellationToken::new();
         let timing = SupervisorTiming {
@@ -86,7 +91,13 @@ pub fn run(loaded: LoadedConfig) -> Result<i32> {
         )));
         tasks.push(tokio::spawn(forward_signals(tx.clone(), cancel.clone())));
         // The controller keeps a sender for the answers it streams back into the loop.
-        let mut controller = Controller::new(commands, config.clone(), tx, paths.data_dir.clone());
+        let mut controller = Controller::new(
+            commands,
+            config.clone(),
+            tx,
+            paths.data_dir.clone(),
+            executor,
+        );
 
         let mut terminal = crate::tui::init().wrap_err("cannot set up the terminal")?;
         if let Ok(spot) = std::env::var("KUBESTACK_TEST_PANIC") {
@@ -182,6 +193,35 @@ async fn forward_signals(tx: mpsc::Sender<AppEvent>, cancel: CancellationToken) 
         tokio::select! {
             _ = tokio::signal::ctrl_c() => { let _ = tx.send(AppEvent::Shutdown("Ctrl-C".into())).await; }
             _ = cancel.cancelled() => {}
+        }
+    }
+}
+
+/// The executor with its audit log; a log that cannot be opened is said on screen (and then
+/// every write is refused, since none may run without an audit record).
+fn open_executor(
+    config: &crate::config::AppConfig,
+    data_dir: &std::path::Path,
+    notices: &mut Vec<String>,
+) -> Executor {
+    let path = default_audit_path(data_dir);
+    let audit = match AuditChain::open(&path) {
+        Ok(a) => a,
+        Err(e) => {
+            notices.push(format!("{e}: repairs are refused"));
+            AuditChain::at(&path)
+        }
+    };
+    let audit = Arc::new(audit);
+    match Executor::new(&config.safety, audit.clone()) {
+        Ok(e) => e,
+        Err(e) => {
+            notices.push(format!("{e}; read-only mode"));
+            let safety = crate::config::SafetyConfig {
+                mode: crate::config::SafetyMode::ReadOnly,
+                read_only_contexts: Vec::new(),
+            };
+            Executor::new(&safety, audit).expect("no globs to parse")
         }
     }
 }

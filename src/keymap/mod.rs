@@ -31,10 +31,12 @@ pub enum Section {
     Palette,
     /// A text input line (log filter, chat editor).
     Input,
+    /// The repair modal.
+    Repair,
 }
 
 /// Sections in file and help order.
-pub const SECTIONS: [(Section, &str); 9] = [
+pub const SECTIONS: [(Section, &str); 10] = [
     (Section::Global, "global"),
     (Section::Inventory, "inventory"),
     (Section::Metrics, "metrics"),
@@ -44,6 +46,7 @@ pub const SECTIONS: [(Section, &str); 9] = [
     (Section::Help, "help"),
     (Section::Palette, "palette"),
     (Section::Input, "input"),
+    (Section::Repair, "repair"),
 ];
 
 impl Section {

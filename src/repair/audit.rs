@@ -125,11 +125,17 @@ impl AuditChain {
             std::fs::create_dir_all(dir).map_err(|e| io_err(path, e))?;
         }
         open_append(path)?;
-        Ok(AuditChain {
+        Ok(AuditChain::at(path))
+    }
+
+    /// A chain at `path` without touching the disk now; every append opens the file, so when
+    /// it cannot be written each append fails — and with it every write the executor guards.
+    pub fn at(path: &Path) -> Self {
+        AuditChain {
             path: path.to_path_buf(),
             user: crate::app::session::os_user(),
             state: Mutex::new(()),
-        })
+        }
     }
 
     /// Where the log is.

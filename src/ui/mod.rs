@@ -9,6 +9,7 @@ mod logs;
 pub mod markdown;
 mod metrics;
 mod palette;
+mod repair;
 mod sent;
 mod status_bar;
 
@@ -84,6 +85,7 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) {
             palette::render(frame, main, state, theme, query, *selected)
         }
         Overlay::Sent { scroll } => sent::render(frame, main, state, theme, *scroll),
+        Overlay::Repair => repair::render(frame, main, state, theme),
         Overlay::None => {}
     }
 }

@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::app::{Action, AppState, InputTarget, Overlay};
+use crate::config::SafetyMode;
 use crate::keymap::Section;
 use crate::theme::Theme;
 
@@ -16,6 +17,7 @@ pub fn mode_label(state: &AppState) -> &'static str {
         (Overlay::Help { .. }, _) => "HELP",
         (Overlay::Sent { .. }, _) => "SENT",
         (Overlay::Palette { .. }, _) => "COMMAND",
+        (Overlay::Repair, _) => "REPAIR",
         (_, InputTarget::Filter) => "FILTER",
         (_, InputTarget::Chat) => "CHAT",
         _ if state.zoomed => "ZOOM",
@@ -32,9 +34,26 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Th
             .fg(theme.mode_fg)
             .add_modifier(Modifier::BOLD),
     )];
+    let (badge, colour) = match state.safety_mode {
+        SafetyMode::ReadOnly => ("READ-ONLY", theme.critical),
+        SafetyMode::Suggest => ("SUGGEST", theme.warning),
+        SafetyMode::Confirm => ("CONFIRM", theme.ok),
+    };
+    spans.push(Span::styled(
+        format!(" {badge} "),
+        Style::default()
+            .fg(colour)
+            .add_modifier(Modifier::BOLD | Modifier::REVERSED),
+    ));
     if let Some(v) = state.current() {
+        let context = v
+            .config
+            .context
+            .as_deref()
+            .map(|c| format!(" · ctx {c}"))
+            .unwrap_or_default();
         spans.push(Span::raw(format!(
-            " {} · {} ",
+            " {} · {}{context} ",
             v.config.name, v.config.kind
         )));
     }

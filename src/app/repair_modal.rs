@@ -1,0 +1,444 @@
+//! The repair modal: walks a plan one step at a time. It holds the pending step and consumes
+//! every key while open; confirming emits an effect that the executor carries out, and the
+//! results come back as events. The focus starts on the safe choice (skip); a dangerous step
+//! needs the instance name typed; after each step the verification result is shown and, when
+//! it fails, the rollback is offered first.
+
+use super::state::{AppState, Effect, Overlay};
+use crate::ai::plan::ProposedPlan;
+use crate::config::SafetyMode;
+use crate::plugins::plugin_for;
+use crate::repair::catalog::{PlanContext, plan_for_finding, plan_from_proposal};
+use crate::repair::{Confirmation, PreparedStep, RepairPlan, RepairStep, Risk};
+
+/// Where one step is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepPhase {
+    Preparing,
+    /// Pre-state captured; waiting for the user.
+    Ready,
+    PrepareFailed(String),
+    Running,
+    Verifying,
+    Verified(String),
+    VerifyFailed(String),
+    /// The executor refused (mode, pin, confirmation).
+    Refused(String),
+    /// The system refused the command.
+    Failed(String),
+    RollingBack,
+    RolledBack(String),
+    RollbackFailed(String),
+    Skipped,
+}
+
+/// A button of the modal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModalButton {
+    Skip,
+    Apply,
+    Abort,
+    RollBack,
+    Next,
+    Close,
+}
+
+impl ModalButton {
+    /// Label on screen.
+    pub fn label(self) -> &'static str {
+        match self {
+            ModalButton::Skip => "Skip",
+            ModalButton::Apply => "Apply",
+            ModalButton::Abort => "Abort plan",
+            ModalButton::RollBack => "Roll back",
+            ModalButton::Next => "Next step",
+            ModalButton::Close => "Close",
+        }
+    }
+}
+
+/// One step as the modal tracks it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepState {
+    pub phase: StepPhase,
+    pub prepared: Option<PreparedStep>,
+    /// What the executed commands replied.
+    pub executed: Option<String>,
+}
+
+/// Results of the executor, back into the loop.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RepairEvent {
+    Prepared {
+        index: usize,
+        result: Result<PreparedStep, String>,
+    },
+    Executed {
+        index: usize,
+        result: Result<String, String>,
+        refused: bool,
+    },
+    Verified {
+        index: usize,
+        result: Result<String, String>,
+    },
+    RolledBack {
+        index: usize,
+        result: Result<String, String>,
+    },
+    /// The executor's mode changed (or a change was refused).
+    ModeChanged(Result<SafetyMode, String>),
+}
+
+/// The open modal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RepairModal {
+    pub instance: usize,
+    pub plan: RepairPlan,
+    pub index: usize,
+    pub steps: Vec<StepState>,
+    /// Index into `buttons()`.
+    pub button: usize,
+    /// The instance name being typed for a dangerous step.
+    pub typed: String,
+    pub show_rollback: bool,
+}
+
+impl RepairModal {
+    fn new(instance: usize, plan: RepairPlan) -> Self {
+        let steps = plan
+            .steps
+            .iter()
+            .map(|_| StepState {
+                phase: StepPhase::Preparing,
+                prepared: None,
+                executed: None,
+            })
+            .collect();
+        RepairModal {
+            instance,
+            plan,
+            index: 0,
+            steps,
+            button: 0,
+            typed: String::new(),
+            show_rollback: false,
+        }
+    }
+
+    /// The step on screen.
+    pub fn step(&self) -> Option<&RepairStep> {
+        self.plan.steps.get(self.index)
+    }
+
+    /// Its state.
+    pub fn state(&self) -> Option<&StepState> {
+        self.steps.get(self.index)
+    }
+
+    /// Whether every step has been walked.
+    pub fn finished(&self) -> bool {
+        self.index >= self.plan.steps.len()
+    }
+
+    /// Whether keys type into the name field (a dangerous step waiting for confirmation).
+    pub fn wants_name(&self) -> bool {
+        self.step().is_some_and(|s| s.risk == Risk::Dangerous)
+            && self.state().is_some_and(|s| s.phase == StepPhase::Ready)
+    }
+
+    /// The buttons for the current phase, the safe choice first.
+    pub fn buttons(&self) -> Vec<ModalButton> {
+        let more = self.index + 1 < self.plan.steps.len();
+        let after = |rollback: bool| {
+            let mut b = Vec::new();
+            if rollback {
+                b.push(ModalButton::RollBack);
+            }
+            if more {
+                b.push(ModalButton::Next);
+            }
+            b.push(ModalButton::Close);
+            b
+        };
+        let Some(state) = self.state() else {
+            return vec![ModalButton::Close];
+        };
+        let can_roll_back = state
+            .prepared
+            .as_ref()
+            .is_some_and(|p| !p.rollback.is_empty());
+        match &state.phase {
+            StepPhase::Preparing | StepPhase::PrepareFailed(_) => {
+                vec![ModalButton::Skip, ModalButton::Abort]
+            }
+            StepPhase::Ready => vec![ModalButton::Skip, ModalButton::Apply, ModalButton::Abort],
+            StepPhase::Running | StepPhase::Verifying | StepPhase::RollingBack => Vec::new(),
+            StepPhase::VerifyFailed(_) => after(can_roll_back),
+            StepPhase::Failed(_) => after(false),
+            StepPhase::Verified(_)
+            | StepPhase::Refused(_)
+            | StepPhase::RolledBack(_)
+            | StepPhase::RollbackFailed(_)
+            | StepPhase::Skipped => after(false),
+        }
+    }
+
+    fn focused(&self) -> Option<ModalButton> {
+        self.buttons().get(self.button).copied()
+    }
+}
+
+impl AppState {
+    /// `r` on a finding: the plan from the catalogue for the selected finding.
+    pub(super) fn open_repair_for_finding(&mut self) -> Vec<Effect> {
+        let Some(view) = self.current() else {
+            return Vec::new();
+        };
+        let Some(finding) = view.findings.get(self.findings_selected) else {
+            return Vec::new();
+        };
+        let catalog = plugin_for(view.config.kind).repairs();
+        let ctx = PlanContext::for_instance(&view.config, &view.facts);
+        let plan = plan_for_finding(catalog, &finding.finding, &ctx);
+        self.open_repair(plan)
+    }
+
+    /// "Apply plan" in the chat: the newest plan the model proposed, validated.
+    pub(super) fn open_repair_from_chat(&mut self) -> Vec<Effect> {
+        let Some(view) = self.current() else {
+            return Vec::new();
+        };
+        let Some(pos) = view.chat.iter().rposition(|m| m.plan.is_some()) else {
+            if let Some(v) = self.instances.get_mut(self.selected) {
+                v.chat.push(super::chat::ChatMessage::new(
+                    super::chat::ChatRole::Notice,
+                    "no proposed plan in this conversation",
+                ));
+            }
+            return Vec::new();
+        };
+        let proposal: &ProposedPlan = view.chat[pos].plan.as_ref().expect("found above");
+        let excerpt = view.chat[..pos]
+            .iter()
+            .rev()
+            .find(|m| m.role == super::chat::ChatRole::Assistant)
+            .map(|m| m.text.chars().take(120).collect::<String>())
+            .unwrap_or_default();
+        let catalog = plugin_for(view.config.kind).repairs();
+        let ctx = PlanContext::for_instance(&view.config, &view.facts);
+        let plan = plan_from_proposal(catalog, proposal, &ctx, &excerpt);
+        self.open_repair(plan)
+    }
+
+    fn open_repair(&mut self, plan: RepairPlan) -> Vec<Effect> {
+        let instance = self.selected;
+        let mut effects = Vec::new();
+        if !plan.steps.is_empty() {
+            effects.push(Effect::RepairPropose {
+                plan: plan.clone(),
+            });
+            effects.push(Effect::RepairPrepare {
+                instance,
+                index: 0,
+                step: plan.steps[0].clone(),
+            });
+        }
+        self.repair = Some(RepairModal::new(instance, plan));
+        self.overlay = Overlay::Repair;
+        effects
+    }
+
+    /// A key typed while a dangerous step waits for the instance name.
+    pub(super) fn repair_type(&mut self, c: Option<char>) {
+        if let Some(m) = self.repair.as_mut() {
+            match c {
+                Some(c) => m.typed.push(c),
+                None => {
+                    m.typed.pop();
+                }
+            }
+        }
+    }
+
+    /// Moves the button focus.
+    pub(super) fn repair_focus(&mut self, delta: isize) {
+        if let Some(m) = self.repair.as_mut() {
+            let n = m.buttons().len();
+            if n > 0 {
+                m.button = (m.button as isize + delta).rem_euclid(n as isize) as usize;
+            }
+        }
+    }
+
+    /// Shows or hides the rollback commands.
+    pub(super) fn repair_toggle_rollback(&mut self) {
+        if let Some(m) = self.repair.as_mut() {
+            m.show_rollback = !m.show_rollback;
+        }
+    }
+
+    /// Enter: presses the focused button.
+    pub(super) fn repair_press(&mut self) -> Vec<Effect> {
+        match self.repair.as_ref().and_then(RepairModal::focused) {
+            Some(b) => self.repair_button(b),
+            None => Vec::new(),
+        }
+    }
+
+    /// Carries out a button (also reached by its shortcut key when it is on screen).
+    pub(super) fn repair_button(&mut self, button: ModalButton) -> Vec<Effect> {
+        let Some(m) = self.repair.as_mut() else {
+            return Vec::new();
+        };
+        if !m.buttons().contains(&button) {
+            return Vec::new();
+        }
+        let Some(step) = m.step().cloned() else {
+            self.close_repair();
+            return Vec::new();
+        };
+        let i = m.index;
+        match button {
+            ModalButton::Apply => {
+                let prepared = m.steps[i].prepared.clone();
+                m.steps[i].phase = StepPhase::Running;
+                let confirmation = Confirmation {
+                    typed_name: (step.risk == Risk::Dangerous).then(|| m.typed.clone()),
+                };
+                vec![Effect::RepairExecute {
+                    instance: m.instance,
+                    index: i,
+                    step,
+                    confirmation,
+                    prepared,
+                }]
+            }
+            ModalButton::Skip => {
+                m.steps[i].phase = StepPhase::Skipped;
+                let mut effects = vec![Effect::RepairSkip { step }];
+                effects.extend(self.repair_advance());
+                effects
+            }
+            ModalButton::Abort => {
+                self.close_repair();
+                vec![Effect::RepairAbort { step }]
+            }
+            ModalButton::RollBack => {
+                let Some(prepared) = m.steps[i].prepared.clone() else {
+                    return Vec::new();
+                };
+                m.steps[i].phase = StepPhase::RollingBack;
+                vec![Effect::RepairRollback {
+                    instance: m.instance,
+                    index: i,
+                    step,
+                    prepared,
+                }]
+            }
+            ModalButton::Next => self.repair_advance(),
+            ModalButton::Close => {
+                self.close_repair();
+                Vec::new()
+            }
+        }
+    }
+
+    fn repair_advance(&mut self) -> Vec<Effect> {
+        let Some(m) = self.repair.as_mut() else {
+            return Vec::new();
+        };
+        m.index += 1;
+        m.button = 0;
+        m.typed.clear();
+        m.show_rollback = false;
+        match m.plan.steps.get(m.index) {
+            Some(step) => vec![Effect::RepairPrepare {
+                instance: m.instance,
+                index: m.index,
+                step: step.clone(),
+            }],
+            None => Vec::new(),
+        }
+    }
+
+    /// Esc: aborts the rest of the plan (audited) unless it is finished, and closes.
+    pub(super) fn repair_escape(&mut self) -> Vec<Effect> {
+        let pending = self.repair.as_ref().and_then(|m| {
+            let busy = m.state().is_some_and(|s| {
+                matches!(
+                    s.phase,
+                    StepPhase::Preparing | StepPhase::Ready | StepPhase::PrepareFailed(_)
+                )
+            });
+            busy.then(|| m.step().cloned()).flatten()
+        });
+        self.close_repair();
+        match pending {
+            Some(step) => vec![Effect::RepairAbort { step }],
+            None => Vec::new(),
+        }
+    }
+
+    fn close_repair(&mut self) {
+        self.repair = None;
+        self.overlay = Overlay::None;
+    }
+
+    /// Folds an executor result in.
+    pub(super) fn apply_repair_event(&mut self, event: RepairEvent) {
+        if let RepairEvent::ModeChanged(result) = event {
+            match result {
+                Ok(mode) => {
+                    self.safety_mode = mode;
+                    self.notices.retain(|n| !n.starts_with("mode: "));
+                }
+                Err(e) => self.notices.push(format!("mode: {e}")),
+            }
+            return;
+        }
+        let Some(m) = self.repair.as_mut() else {
+            return; // the modal was closed meanwhile; the audit log has the outcome
+        };
+        let (index, phase) = match event {
+            RepairEvent::Prepared { index, result } => match result {
+                Ok(prepared) => {
+                    if let Some(s) = m.steps.get_mut(index) {
+                        s.prepared = Some(prepared);
+                    }
+                    (index, StepPhase::Ready)
+                }
+                Err(e) => (index, StepPhase::PrepareFailed(e)),
+            },
+            RepairEvent::Executed {
+                index,
+                result,
+                refused,
+            } => match result {
+                Ok(out) => {
+                    if let Some(s) = m.steps.get_mut(index) {
+                        s.executed = Some(out);
+                    }
+                    (index, StepPhase::Verifying)
+                }
+                Err(e) if refused => (index, StepPhase::Refused(e)),
+                Err(e) => (index, StepPhase::Failed(e)),
+            },
+            RepairEvent::Verified { index, result } => match result {
+                Ok(v) => (index, StepPhase::Verified(v)),
+                Err(e) => (index, StepPhase::VerifyFailed(e)),
+            },
+            RepairEvent::RolledBack { index, result } => match result {
+                Ok(v) => (index, StepPhase::RolledBack(v)),
+                Err(e) => (index, StepPhase::RollbackFailed(e)),
+            },
+            RepairEvent::ModeChanged(_) => return,
+        };
+        if let Some(s) = m.steps.get_mut(index) {
+            s.phase = phase;
+        }
+        if index == m.index {
+            m.button = 0;
+        }
+    }
+}
