@@ -157,6 +157,19 @@ async fn analyze_streams_the_answer_calls_tools_and_never_sends_a_secret() {
         bodies.iter().any(|b| b.contains("[REDACTED:")),
         "placeholders are visible to the model"
     );
+    // Every request is in the audit log by the SHA-256 of exactly the body that went out.
+    let audit = dir.path().join("data/kubestack-ai/audit.jsonl");
+    let records = kubestack_ai::repair::verify_chain(&audit).expect("an intact audit chain");
+    let hashes: Vec<String> = records
+        .iter()
+        .filter(|r| r.event == kubestack_ai::repair::AuditEvent::ModelRequest)
+        .filter_map(|r| r.result.clone())
+        .collect();
+    let expected: Vec<String> = bodies
+        .iter()
+        .map(|b| format!("sha256:{}", kubestack_ai::repair::audit::hash_line(b)))
+        .collect();
+    assert_eq!(hashes, expected);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -274,6 +287,7 @@ async fn mysql_variables_and_kubernetes_secrets_from_tools_are_redacted() {
         max_iterations: 3,
         tool_result_max_bytes: 4096,
         offline: "offline".into(),
+        audit: None,
     };
     let (tx, mut rx) = mpsc::channel(64);
     let answer = run_ask(job, tx).await;

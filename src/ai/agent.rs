@@ -69,6 +69,8 @@ pub struct AskJob {
     pub tool_result_max_bytes: usize,
     /// The rule engine's answer, used when no model can answer.
     pub offline: String,
+    /// Where each request is recorded (by the SHA-256 of its redacted body).
+    pub audit: Option<Arc<crate::repair::Executor>>,
 }
 
 /// Runs a question to the end, sending events; returns the assistant's final text.
@@ -101,6 +103,16 @@ pub async fn run_ask(mut job: AskJob, events: mpsc::Sender<ChatEvent>) -> String
             let mut r = job.redactor.lock().unwrap_or_else(|p| p.into_inner());
             r.redact_body(&build_body(&profile, &request))
         };
+        if let Some(executor) = &job.audit {
+            executor.record_model_request(
+                &format!(
+                    "model request: {} {}",
+                    format!("{:?}", profile.provider).to_lowercase(),
+                    profile.model
+                ),
+                &crate::repair::audit::hash_line(body.as_str()),
+            );
+        }
         let _ = events
             .send(ChatEvent::Sent(body.as_str().to_string()))
             .await;

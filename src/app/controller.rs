@@ -9,13 +9,12 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::event::{AppEvent, Health};
+use super::repair_modal::RepairEvent;
 use super::runtime::EffectHandler;
 use super::session::{SessionStore, default_report_path, incident_report, write_private};
 use super::state::{AppState, Effect};
 use super::supervisor::SupervisorCommand;
-use super::repair_modal::RepairEvent;
 use super::{ChatRole, InstanceView};
-use crate::repair::{Executor, PreparedStep, RepairError, WriteBackend};
 use crate::ai::agent::{AskJob, ChatEvent, run_ask};
 use crate::ai::context::{ContextExtras, build_context};
 use crate::ai::offline::offline_analysis;
@@ -23,6 +22,7 @@ use crate::ai::provider::{Turn, TurnRole, api_key};
 use crate::ai::redact::{RedactionPolicy, Redactor};
 use crate::config::{AppConfig, InstanceConfig, resolve_password};
 use crate::plugins::plugin_for;
+use crate::repair::{Executor, PreparedStep, RepairError, WriteBackend};
 
 /// The effect handler of the interactive program.
 pub struct Controller {
@@ -148,6 +148,7 @@ impl Controller {
             max_iterations: ai.max_tool_iterations,
             tool_result_max_bytes: ai.tool_result_max_bytes,
             offline: offline_analysis(&instance.name, health_problem, &findings),
+            audit: Some(self.executor.clone()),
         }
     }
 
@@ -285,7 +286,15 @@ impl EffectHandler for Controller {
                     let ok = result.is_ok();
                     let refused = matches!(result, Err(RepairError::Refused(_)));
                     let result = result.map_err(|e| e.to_string());
-                    send(&events, RepairEvent::Executed { index, result, refused }).await;
+                    send(
+                        &events,
+                        RepairEvent::Executed {
+                            index,
+                            result,
+                            refused,
+                        },
+                    )
+                    .await;
                     if ok {
                         let prepared = prepared.unwrap_or_else(|| PreparedStep {
                             captured: Vec::new(),

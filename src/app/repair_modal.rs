@@ -235,9 +235,7 @@ impl AppState {
         let instance = self.selected;
         let mut effects = Vec::new();
         if !plan.steps.is_empty() {
-            effects.push(Effect::RepairPropose {
-                plan: plan.clone(),
-            });
+            effects.push(Effect::RepairPropose { plan: plan.clone() });
             effects.push(Effect::RepairPrepare {
                 instance,
                 index: 0,

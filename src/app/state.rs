@@ -108,7 +108,9 @@ pub enum Effect {
         path: Option<std::path::PathBuf>,
     },
     /// Record a plan as proposed in the audit log.
-    RepairPropose { plan: RepairPlan },
+    RepairPropose {
+        plan: RepairPlan,
+    },
     /// Capture a step's pre-state (reads only).
     RepairPrepare {
         instance: usize,
@@ -131,11 +133,18 @@ pub enum Effect {
         prepared: PreparedStep,
     },
     /// Record a skipped step.
-    RepairSkip { step: RepairStep },
+    RepairSkip {
+        step: RepairStep,
+    },
     /// Record an aborted plan.
-    RepairAbort { step: RepairStep },
+    RepairAbort {
+        step: RepairStep,
+    },
     /// Change the safety mode (leaving read-only needs a reason; audited).
-    SetMode { mode: SafetyMode, reason: String },
+    SetMode {
+        mode: SafetyMode,
+        reason: String,
+    },
 }
 
 /// Scroll state of the logs pane.

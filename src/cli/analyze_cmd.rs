@@ -15,6 +15,8 @@ use crate::ai::redact::{RedactionPolicy, Redactor};
 use crate::app::{Health, InstanceView};
 use crate::config::{AppConfig, InstanceConfig, LoadedConfig, resolve_password};
 use crate::plugins::plugin_for;
+use crate::repair::audit::default_audit_path;
+use crate::repair::{AuditChain, Executor};
 
 /// Answers one question about one instance; exit code 0 when answered (by the model or offline).
 pub async fn analyze(
@@ -77,6 +79,11 @@ pub async fn analyze(
         max_iterations: ai.max_tool_iterations,
         tool_result_max_bytes: ai.tool_result_max_bytes,
         offline: offline_analysis(&instance.name, health_problem.as_deref(), &findings),
+        // Model requests are recorded (by hash) in the same audit log as repairs.
+        audit: AuditChain::open(&default_audit_path(&loaded.paths.data_dir))
+            .ok()
+            .and_then(|a| Executor::new(&config.safety, Arc::new(a)).ok())
+            .map(Arc::new),
     };
     eprintln!(
         "[context: ~{} of {} tokens{}]",

@@ -16,10 +16,10 @@ use crate::app::{
     supervise,
 };
 use crate::config::LoadedConfig;
-use crate::repair::audit::default_audit_path;
-use crate::repair::{AuditChain, Executor};
 use crate::keymap::Keymap;
 use crate::plugins::plugin_for;
+use crate::repair::audit::default_audit_path;
+use crate::repair::{AuditChain, Executor};
 use crate::theme::Theme;
 
 /// Capacity of the inbound channel; producers wait when the UI falls behind.

@@ -84,9 +84,6 @@ pub fn plan_for_finding(
             rule: finding.id.clone(),
             title: finding.title.clone(),
         };
-        if s.why.is_empty() {
-            s.why = finding.title.clone();
-        }
     }
     if steps.is_empty() && manual.is_empty() {
         manual.push(format!(

@@ -39,8 +39,14 @@ fn marker(phase: &StepPhase) -> &'static str {
 fn status(phase: &StepPhase, theme: &Theme) -> Line<'static> {
     let (text, color) = match phase {
         StepPhase::Preparing => ("reading the current state…".to_string(), theme.muted),
-        StepPhase::Ready => ("ready — nothing has been changed yet".to_string(), theme.muted),
-        StepPhase::PrepareFailed(e) => (format!("cannot read the current state: {e}"), theme.critical),
+        StepPhase::Ready => (
+            "ready — nothing has been changed yet".to_string(),
+            theme.muted,
+        ),
+        StepPhase::PrepareFailed(e) => (
+            format!("cannot read the current state: {e}"),
+            theme.critical,
+        ),
         StepPhase::Running => ("executing…".to_string(), theme.warning),
         StepPhase::Verifying => ("executed; verifying…".to_string(), theme.warning),
         StepPhase::Verified(v) => (format!("verified: {v}"), theme.ok),
@@ -54,7 +60,10 @@ fn status(phase: &StepPhase, theme: &Theme) -> Line<'static> {
     };
     Line::from(vec![
         Span::styled("status    ", Style::default().fg(theme.muted)),
-        Span::styled(text, Style::default().fg(color).add_modifier(Modifier::BOLD)),
+        Span::styled(
+            text,
+            Style::default().fg(color).add_modifier(Modifier::BOLD),
+        ),
     ])
 }
 
@@ -82,7 +91,10 @@ fn lines(m: &RepairModal, state: &AppState, theme: &Theme) -> Vec<Line<'static>>
             Style::default().fg(theme.muted)
         };
         out.push(Line::from(vec![
-            Span::styled(format!("{} {}. ", if current { "▶" } else { marker(phase) }, i + 1), style),
+            Span::styled(
+                format!("{} {}. ", if current { "▶" } else { marker(phase) }, i + 1),
+                style,
+            ),
             Span::styled(format!("{} — {} ", s.action, s.title), style),
             Span::styled(format!("[{}]", s.risk.as_str()), risk_style(s.risk, theme)),
         ]));
@@ -105,31 +117,54 @@ fn lines(m: &RepairModal, state: &AppState, theme: &Theme) -> Vec<Line<'static>>
         )));
         return out;
     };
-    out.push(field("what", format!("{} — {}", step.action, step.title), theme));
+    out.push(field(
+        "what",
+        format!("{} — {}", step.action, step.title),
+        theme,
+    ));
     let why = if step.why.is_empty() {
         step.provenance.to_string()
     } else {
         format!("{} ({})", step.why, step.provenance)
     };
     out.push(field("why", why, theme));
-    out.push(field("target", format!("{} at {}", step.target.instance, step.target.endpoint), theme));
+    out.push(field(
+        "target",
+        format!("{} at {}", step.target.instance, step.target.endpoint),
+        theme,
+    ));
     for c in &step.commands {
         out.push(Line::from(vec![
-            Span::styled(format!("{:<10}", "command"), Style::default().fg(theme.muted)),
-            Span::styled(c.to_string(), Style::default().fg(theme.accent).add_modifier(Modifier::BOLD)),
+            Span::styled(
+                format!("{:<10}", "command"),
+                Style::default().fg(theme.muted),
+            ),
+            Span::styled(
+                c.to_string(),
+                Style::default()
+                    .fg(theme.accent)
+                    .add_modifier(Modifier::BOLD),
+            ),
         ]));
     }
     match &st.prepared {
         Some(p) => {
             for (i, l) in p.preview.lines().enumerate() {
-                out.push(field(if i == 0 { "preview" } else { "" }, l.to_string(), theme));
+                out.push(field(
+                    if i == 0 { "preview" } else { "" },
+                    l.to_string(),
+                    theme,
+                ));
             }
             if !step.effect.is_empty() && !p.preview.contains(&step.effect) {
                 out.push(field("effect", step.effect.clone(), theme));
             }
             out.push(Line::from(vec![
                 Span::styled(format!("{:<10}", "risk"), Style::default().fg(theme.muted)),
-                Span::styled(step.risk.as_str().to_uppercase(), risk_style(step.risk, theme)),
+                Span::styled(
+                    step.risk.as_str().to_uppercase(),
+                    risk_style(step.risk, theme),
+                ),
             ]));
             let rollback = if m.show_rollback || p.rollback.is_empty() {
                 p.rollback_text.clone()
@@ -151,7 +186,10 @@ fn lines(m: &RepairModal, state: &AppState, theme: &Theme) -> Vec<Line<'static>>
         out.push(Line::raw(""));
         out.push(Line::from(vec![
             Span::styled(
-                format!("DANGEROUS — type `{}` to enable Apply: ", step.target.instance),
+                format!(
+                    "DANGEROUS — type `{}` to enable Apply: ",
+                    step.target.instance
+                ),
                 risk_style(Risk::Dangerous, theme),
             ),
             Span::styled(
