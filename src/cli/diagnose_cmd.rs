@@ -20,7 +20,7 @@ pub fn resolve_target(loaded: &LoadedConfig, target: &str) -> Result<InstanceCon
             .map(|i| i.name.as_str())
             .collect();
         return Err(format!(
-            "`{target}` is neither a configured instance ({}) nor a URL such as redis://host:6379",
+            "`{target}` is neither a configured instance ({}) nor a URL such as redis://host:6379 or mysql://user@host:3306",
             if names.is_empty() {
                 "none configured".to_string()
             } else {
@@ -30,9 +30,10 @@ pub fn resolve_target(loaded: &LoadedConfig, target: &str) -> Result<InstanceCon
     }
     let kind = match target.split("://").next() {
         Some("redis" | "rediss") => InstanceKind::Redis,
+        Some("mysql") => InstanceKind::Mysql,
         Some(scheme) => {
             return Err(format!(
-                "unsupported URL scheme `{scheme}` (supported: redis, rediss)"
+                "unsupported URL scheme `{scheme}` (supported: redis, rediss, mysql)"
             ));
         }
         None => return Err("empty URL".into()),

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "lowercase")]
 pub enum InstanceKind {
     Redis,
+    /// MySQL or MariaDB (the flavor is detected on connect).
+    Mysql,
 }
 
 impl InstanceKind {
@@ -17,6 +19,7 @@ impl InstanceKind {
     pub fn as_str(self) -> &'static str {
         match self {
             InstanceKind::Redis => "redis",
+            InstanceKind::Mysql => "mysql",
         }
     }
 }
@@ -36,7 +39,7 @@ pub struct InstanceConfig {
     pub kind: InstanceKind,
     /// Endpoint, e.g. `redis://10.0.0.5:6379/0` or `rediss://…`; a password here is allowed but not needed.
     pub url: String,
-    /// ACL user name, when not the default user.
+    /// User name: the Redis ACL user (when not `default`) or the MySQL account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
     /// Name of an environment variable holding the password.

@@ -293,7 +293,14 @@ fn validate(config: &AppConfig, origin_of: &dyn Fn(&str) -> String) -> Vec<Confi
         let has_tls_files = inst.tls_ca_file.is_some()
             || inst.tls_cert_file.is_some()
             || inst.tls_key_file.is_some();
-        if has_tls_files && !inst.url.starts_with("rediss://") {
+        if has_tls_files && inst.kind == InstanceKind::Mysql {
+            push(
+                &key("tls_ca_file"),
+                "instances",
+                "TLS to MySQL is not supported yet (use a loopback port-forward or an SSH tunnel)"
+                    .into(),
+            );
+        } else if has_tls_files && !inst.url.starts_with("rediss://") {
             push(
                 &key("tls_ca_file"),
                 "instances",
@@ -324,6 +331,14 @@ pub fn validate_url(kind: InstanceKind, raw: &str) -> Result<url::Url, String> {
             if !matches!(url.scheme(), "redis" | "rediss") {
                 return Err(format!(
                     "scheme `{}` is not supported for kind redis (use redis:// or rediss://)",
+                    url.scheme()
+                ));
+            }
+        }
+        InstanceKind::Mysql => {
+            if url.scheme() != "mysql" {
+                return Err(format!(
+                    "scheme `{}` is not supported for kind mysql (use mysql://user@host:3306/db)",
                     url.scheme()
                 ));
             }

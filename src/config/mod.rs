@@ -3,6 +3,7 @@
 mod ai;
 mod instance;
 mod load;
+mod mysql;
 mod paths;
 mod template;
 
@@ -14,6 +15,7 @@ pub use load::{
     CliOverrides, CollectorOverrides, ConfigError, ConfigProblem, LoadedConfig, SafetyOverrides,
     load_config, validate_url, validate_url_for,
 };
+pub use mysql::MysqlRulesConfig;
 pub use paths::AppPaths;
 pub use template::CONFIG_TEMPLATE;
 
@@ -31,6 +33,8 @@ pub struct AppConfig {
     pub ui: UiConfig,
     /// Thresholds of the Redis rules marked `heur:` in the catalog.
     pub redis: RedisRulesConfig,
+    /// Thresholds of the MySQL/MariaDB rules.
+    pub mysql: MysqlRulesConfig,
     /// Model profiles and what the AI may see and do.
     pub ai: AiConfig,
     /// What repairs may do: the mode and the always-read-only Kubernetes contexts.
@@ -99,6 +103,7 @@ impl Default for AppConfig {
             collector: CollectorConfig::default(),
             ui: UiConfig::default(),
             redis: RedisRulesConfig::default(),
+            mysql: MysqlRulesConfig::default(),
             ai: AiConfig::default(),
             safety: SafetyConfig::default(),
             instances: Vec::new(),

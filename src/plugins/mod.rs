@@ -5,6 +5,8 @@
 //! Each collection returns an owned [`InstanceSnapshot`] with metrics, new log lines and the
 //! findings of the plugin's rules.
 
+pub mod log_tail;
+pub mod mysql;
 pub mod redis;
 
 use chrono::{DateTime, Utc};
@@ -152,12 +154,13 @@ pub trait Plugin: Send + Sync {
 
 /// All built-in plugins.
 pub fn builtin_plugins() -> Vec<Box<dyn Plugin>> {
-    vec![Box::new(redis::RedisPlugin)]
+    vec![Box::new(redis::RedisPlugin), Box::new(mysql::MysqlPlugin)]
 }
 
 /// The plugin serving a kind.
 pub fn plugin_for(kind: InstanceKind) -> Box<dyn Plugin> {
     match kind {
         InstanceKind::Redis => Box::new(redis::RedisPlugin),
+        InstanceKind::Mysql => Box::new(mysql::MysqlPlugin),
     }
 }

@@ -5,7 +5,9 @@
 
 use serde_json::{Map, Value};
 
-use super::plan::{PlanTarget, Provenance, RepairPlan, RepairStep, Risk};
+use super::plan::{
+    Command, PlanTarget, Probe, Provenance, RepairPlan, RepairStep, Risk, RollbackSpec,
+};
 use crate::ai::plan::ProposedPlan;
 use crate::config::InstanceConfig;
 use crate::diagnose::Finding;
@@ -21,6 +23,35 @@ pub struct ActionSpec {
     pub fixes: &'static [&'static str],
     /// Parameters: name and meaning.
     pub params: &'static [(&'static str, &'static str)],
+}
+
+impl ActionSpec {
+    /// A step of this action, with the catalogue's title and risk; the provenance is `User`
+    /// until a plan says where it came from.
+    pub fn step(
+        &self,
+        ctx: &PlanContext<'_>,
+        commands: Vec<Command>,
+        capture: Vec<Command>,
+        rollback: RollbackSpec,
+        verify: Option<Probe>,
+        effect: &str,
+    ) -> RepairStep {
+        RepairStep {
+            action: self.id.into(),
+            title: self.title.into(),
+            target: ctx.target.clone(),
+            risk: self.risk,
+            commands,
+            capture,
+            rollback,
+            verify,
+            effect: effect.into(),
+            why: String::new(),
+            provenance: Provenance::User,
+            for_busy_server: false,
+        }
+    }
 }
 
 /// What a plan is made against.
@@ -49,6 +80,46 @@ impl<'a> PlanContext<'a> {
                 .unwrap_or_else(|| "default".into()),
         }
     }
+}
+
+/// A parameter as text (strings trimmed, numbers printed).
+pub fn param(params: &Map<String, Value>, name: &str) -> Option<String> {
+    params.get(name).and_then(|v| match v {
+        Value::String(s) => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+/// A size: `1073741824`, `512mb`, `2gb`, `100kb` → bytes.
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let t = text.trim().to_ascii_lowercase();
+    let (num, mult) = if let Some(n) = t.strip_suffix("gb") {
+        (n, 1u64 << 30)
+    } else if let Some(n) = t.strip_suffix("mb") {
+        (n, 1 << 20)
+    } else if let Some(n) = t.strip_suffix("kb") {
+        (n, 1 << 10)
+    } else {
+        (t.as_str(), 1)
+    };
+    num.trim()
+        .parse::<u64>()
+        .map(|n| n * mult)
+        .map_err(|_| format!("`{text}` is not a size in bytes (e.g. 1073741824, 512mb, 2gb)"))
+}
+
+/// A random password for "set a password" steps (shown once, in the step's effect).
+pub fn random_password() -> Result<String, String> {
+    use base64::Engine as _;
+    use std::io::Read;
+    let mut bytes = [0u8; 18];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| {
+            format!("cannot generate a password (/dev/urandom: {e}); pass one as `password`")
+        })?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// A plugin's repair actions.

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod check;
 pub mod executor;
 pub mod plan;
 pub mod reply;

@@ -36,6 +36,10 @@ pub struct Command {
     pub argv: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secret_args: Vec<usize>,
+    /// SQL: the words are fragments of one statement, sent and shown joined by spaces
+    /// (a fragment can then be a secret, e.g. the password literal of `ALTER USER`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sql: bool,
 }
 
 impl Command {
@@ -44,7 +48,21 @@ impl Command {
         Command {
             argv: argv.iter().map(|s| s.as_ref().to_string()).collect(),
             secret_args: Vec::new(),
+            sql: false,
         }
+    }
+
+    /// One SQL statement from its fragments.
+    pub fn sql<S: AsRef<str>>(fragments: &[S]) -> Self {
+        Command {
+            sql: true,
+            ..Command::new(fragments)
+        }
+    }
+
+    /// The statement a SQL command sends (secrets included: for the wire only).
+    pub fn statement(&self) -> String {
+        self.argv.join(" ")
     }
 
     /// Marks argument `i` as a secret.
@@ -64,6 +82,8 @@ impl fmt::Display for Command {
             .map(|(i, w)| {
                 if self.secret_args.contains(&i) {
                     "[REDACTED]".to_string()
+                } else if self.sql {
+                    w.clone()
                 } else if w.is_empty() || w.contains(char::is_whitespace) {
                     format!("'{w}'")
                 } else {
@@ -79,7 +99,7 @@ impl fmt::Display for Command {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Check {
-    /// `CONFIG GET key` answers `value` (case-insensitive).
+    /// A setting answers `value` (case-insensitive): Redis `CONFIG GET key`, MySQL `SHOW GLOBAL VARIABLES LIKE 'key'`.
     ConfigEquals { key: String, value: String },
     /// An `INFO` field equals `value`.
     InfoEquals { field: String, value: String },
@@ -232,6 +252,18 @@ mod tests {
         assert_eq!(c.to_string(), "ACL SETUSER default on [REDACTED]");
         let c = Command::new(&["CONFIG", "SET", "save", ""]);
         assert_eq!(c.to_string(), "CONFIG SET save ''");
+        let json = serde_json::to_string(&c).unwrap();
+        assert_eq!(serde_json::from_str::<Command>(&json).unwrap(), c);
+        let c = Command::sql(&["ALTER USER 'root'@'localhost' IDENTIFIED BY", "'n3w pw'"])
+            .with_secret(1);
+        assert_eq!(
+            c.to_string(),
+            "ALTER USER 'root'@'localhost' IDENTIFIED BY [REDACTED]"
+        );
+        assert_eq!(
+            c.statement(),
+            "ALTER USER 'root'@'localhost' IDENTIFIED BY 'n3w pw'"
+        );
         let json = serde_json::to_string(&c).unwrap();
         assert_eq!(serde_json::from_str::<Command>(&json).unwrap(), c);
     }

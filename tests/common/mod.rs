@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub mod llm_server;
+pub mod mariadb;
 
 use kubestack_ai::config::{AppConfig, InstanceConfig, InstanceKind};
 

@@ -10,7 +10,7 @@ use super::connection::{RedisReader, RedisTarget};
 use super::host::read_local_host_facts;
 use super::rules::{RuleInput, evaluate};
 use super::sample::{RedisSample, collect_sample};
-use super::server_log::ServerLogTail;
+use super::server_log::{LogFileTail, parse_line};
 use crate::config::{AppConfig, InstanceConfig, RedisRulesConfig};
 use crate::model::{LogLevel, Unit};
 use crate::plugins::{
@@ -23,7 +23,7 @@ pub struct RedisCollector {
     reader: Option<RedisReader>,
     prev: Option<RedisSample>,
     last_slowlog_id: Option<u64>,
-    server_log: Option<ServerLogTail>,
+    server_log: Option<LogFileTail>,
     thresholds: RedisRulesConfig,
     is_cache: bool,
     connect_timeout: Duration,
@@ -152,10 +152,11 @@ impl RedisCollector {
         };
         let tail = match &mut self.server_log {
             Some(t) if t.path() == path => t,
-            _ => self.server_log.insert(ServerLogTail::new(path)),
+            _ => self.server_log.insert(LogFileTail::new(path)),
         };
         tail.read_new_lines()
-            .into_iter()
+            .iter()
+            .map(|line| parse_line(line))
             .map(|(level, at, text)| CollectedLog {
                 at,
                 level,

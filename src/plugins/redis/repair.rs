@@ -7,7 +7,9 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::diagnose::Finding;
-use crate::repair::catalog::{ActionSpec, PlanContext, RepairCatalog};
+use crate::repair::catalog::{
+    ActionSpec, PlanContext, RepairCatalog, param, parse_bytes, random_password,
+};
 use crate::repair::{Check, Command, Probe, Provenance, RepairStep, Risk, RollbackSpec};
 
 /// The Redis catalogue.
@@ -216,69 +218,6 @@ fn config_step(
     }
 }
 
-fn plain_step(
-    a: &ActionSpec,
-    ctx: &PlanContext<'_>,
-    commands: Vec<Command>,
-    capture: Vec<Command>,
-    rollback: RollbackSpec,
-    verify: Option<Probe>,
-    effect: &str,
-) -> RepairStep {
-    RepairStep {
-        action: a.id.into(),
-        title: a.title.into(),
-        target: ctx.target.clone(),
-        risk: a.risk,
-        commands,
-        capture,
-        rollback,
-        verify,
-        effect: effect.into(),
-        why: String::new(),
-        provenance: Provenance::User,
-        for_busy_server: false,
-    }
-}
-
-fn param(params: &Map<String, Value>, name: &str) -> Option<String> {
-    params.get(name).and_then(|v| match v {
-        Value::String(s) => Some(s.trim().to_string()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    })
-}
-
-/// `1073741824`, `512mb`, `2gb`, `100kb` → bytes.
-fn parse_bytes(text: &str) -> Result<u64, String> {
-    let t = text.trim().to_ascii_lowercase();
-    let (num, mult) = if let Some(n) = t.strip_suffix("gb") {
-        (n, 1u64 << 30)
-    } else if let Some(n) = t.strip_suffix("mb") {
-        (n, 1 << 20)
-    } else if let Some(n) = t.strip_suffix("kb") {
-        (n, 1 << 10)
-    } else {
-        (t.as_str(), 1)
-    };
-    num.trim()
-        .parse::<u64>()
-        .map(|n| n * mult)
-        .map_err(|_| format!("`{text}` is not a size in bytes (e.g. 1073741824, 512mb, 2gb)"))
-}
-
-fn random_password() -> Result<String, String> {
-    use base64::Engine as _;
-    use std::io::Read;
-    let mut bytes = [0u8; 18];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(|e| {
-            format!("cannot generate a password (/dev/urandom: {e}); pass one as `password`")
-        })?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
-}
-
 impl RepairCatalog for RedisRepairs {
     fn actions(&self) -> &'static [ActionSpec] {
         ACTIONS
@@ -325,7 +264,7 @@ impl RepairCatalog for RedisRepairs {
                 config_step(a, ctx, &[("maxmemory-policy", policy)],
                     "Keys start being evicted with the next write that needs memory — evicted keys are gone forever. Only for a cache whose data can be rebuilt.".into())
             }
-            "RDS-FIX-03" => plain_step(a, ctx, vec![cmd(&["MEMORY", "PURGE"])], vec![cmd(&["INFO", "memory"])],
+            "RDS-FIX-03" => a.step(ctx, vec![cmd(&["MEMORY", "PURGE"])], vec![cmd(&["INFO", "memory"])],
                 RollbackSpec::NotNeeded("MEMORY PURGE changes no data or setting".into()),
                 Some(Probe { command: cmd(&["INFO", "memory"]), check: Check::InfoAtMost { field: "allocator_resident".into() }, within: Duration::ZERO }),
                 "Asks jemalloc to return dirty pages to the OS; brief CPU, no data change."),
@@ -336,7 +275,7 @@ impl RepairCatalog for RedisRepairs {
                 if id.parse::<u64>().is_err() {
                     return Err(format!("client id `{id}` is not a number"));
                 }
-                plain_step(a, ctx, vec![cmd(&["CLIENT", "KILL", "ID", &id])], vec![cmd(&["CLIENT", "LIST", "ID", &id])],
+                a.step(ctx, vec![cmd(&["CLIENT", "KILL", "ID", &id])], vec![cmd(&["CLIENT", "LIST", "ID", &id])],
                     RollbackSpec::Irreversible("the client must reconnect by itself".into()),
                     Some(Probe { command: cmd(&["CLIENT", "LIST", "ID", &id]), check: Check::Empty, within: Duration::from_secs(2) }),
                     "The client sees a dropped connection; pools reconnect.")
@@ -354,7 +293,7 @@ impl RepairCatalog for RedisRepairs {
                 ("slowlog-log-slower-than", "10000".into()),
                 ("slowlog-max-len", "1024".into()),
             ], "Records latency spikes over 100 ms and commands slower than 10 ms (1 024 kept).".into()),
-            "RDS-FIX-09" => plain_step(a, ctx, vec![cmd(&["BGSAVE"])], vec![cmd(&["INFO", "persistence"])],
+            "RDS-FIX-09" => a.step(ctx, vec![cmd(&["BGSAVE"])], vec![cmd(&["INFO", "persistence"])],
                 RollbackSpec::NotNeeded("a snapshot changes no data".into()),
                 Some(Probe { command: cmd(&["INFO", "persistence"]), check: Check::All(vec![
                     Check::InfoEquals { field: "rdb_bgsave_in_progress".into(), value: "0".into() },
@@ -366,7 +305,7 @@ impl RepairCatalog for RedisRepairs {
                 ("no-appendfsync-on-rewrite", "yes".into()),
             ], "A crash can lose up to ~1–2 s of writes (longer during a rewrite).".into()),
             "RDS-FIX-11" => {
-                let mut step = plain_step(a, ctx, vec![cmd(&["SCRIPT", "KILL"])], vec![],
+                let mut step = a.step(ctx, vec![cmd(&["SCRIPT", "KILL"])], vec![],
                     RollbackSpec::Irreversible("the script is aborted".into()),
                     Some(Probe { command: cmd(&["PING"]), check: Check::Reply("PONG".into()), within: Duration::from_secs(5) }),
                     "Aborts the running Lua script (only possible if it has not written; otherwise only SHUTDOWN NOSAVE helps — manual).");
@@ -381,7 +320,7 @@ impl RepairCatalog for RedisRepairs {
                     Some(p) => (p, false),
                     None => (random_password()?, true),
                 };
-                let mut step = plain_step(a, ctx,
+                let mut step = a.step(ctx,
                     vec![Command::new(&["ACL", "SETUSER", "default", "on", &format!(">{password}")]).with_secret(4)],
                     vec![cmd(&["ACL", "GETUSER", "default"])],
                     RollbackSpec::RestoreAcl { user: "default".into() },
@@ -397,19 +336,19 @@ impl RepairCatalog for RedisRepairs {
                 if user == ctx.own_user {
                     return Err(format!("`{user}` is the user this program logs in as: taking @dangerous from it would also take away the rollback (ACL SETUSER)"));
                 }
-                plain_step(a, ctx, vec![cmd(&["ACL", "SETUSER", &user, "-@dangerous"])], vec![cmd(&["ACL", "GETUSER", &user])],
+                a.step(ctx, vec![cmd(&["ACL", "SETUSER", &user, "-@dangerous"])], vec![cmd(&["ACL", "GETUSER", &user])],
                     RollbackSpec::RestoreAcl { user: user.clone() },
                     Some(Probe { command: cmd(&["ACL", "DRYRUN", &user, "CONFIG", "SET", "x", "y"]), check: Check::ReplyHas("no permissions".into()), within: Duration::ZERO }),
                     "Admin tooling that logs in as this user loses CONFIG, DEBUG, FLUSHALL and the other @dangerous commands.")
             }
             "RDS-FIX-15" => {
                 let key = required("key")?;
-                plain_step(a, ctx, vec![cmd(&["UNLINK", &key])], vec![cmd(&["TYPE", &key])],
+                a.step(ctx, vec![cmd(&["UNLINK", &key])], vec![cmd(&["TYPE", &key])],
                     RollbackSpec::Irreversible("the key's data is deleted".into()),
                     Some(Probe { command: cmd(&["EXISTS", &key]), check: Check::Reply("0".into()), within: Duration::ZERO }),
                     "Deletes the key; memory is freed in the background.")
             }
-            "RDS-FIX-16" => plain_step(a, ctx, vec![cmd(&["CONFIG", "REWRITE"])], vec![],
+            "RDS-FIX-16" => a.step(ctx, vec![cmd(&["CONFIG", "REWRITE"])], vec![],
                 RollbackSpec::Manual("re-apply the old values (the rollbacks of the earlier steps), then CONFIG REWRITE again".into()),
                 None,
                 "Writes the runtime configuration into redis.conf (fails if the file is not writable)."),

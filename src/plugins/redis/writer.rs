@@ -11,8 +11,9 @@ use super::connection::{RedisReader, RedisTarget};
 use super::parse::value_text;
 use crate::config::{AppConfig, InstanceConfig};
 use crate::plugins::PluginError;
+use crate::repair::check::{ConfigDialect, judge_check, prepare_step, text_of};
 use crate::repair::{
-    Check, Command, ExecutorToken, PreparedStep, RepairStep, Reply, RollbackSpec, WriteBackend,
+    Command, ExecutorToken, PreparedStep, RepairStep, Reply, RollbackSpec, WriteBackend,
 };
 
 /// The executor's Redis backend: captures and probes go through the same allowlisted read-only
@@ -114,19 +115,6 @@ fn to_reply(v: &Value) -> Reply {
     }
 }
 
-fn text_of(r: &Reply) -> String {
-    match r {
-        Reply::Text(t) => t.clone(),
-        Reply::Int(i) => i.to_string(),
-        other => other.flatten(),
-    }
-}
-
-/// `CONFIG GET key` value from a capture.
-fn captured_config<'a>(captured: &'a [(String, Reply)], key: &str) -> Option<&'a Reply> {
-    captured.iter().find_map(|(_, r)| r.get(key))
-}
-
 /// The `ACL SETUSER` words that restore a user from its `ACL GETUSER` reply.
 fn acl_restore(user: &str, reply: &Reply) -> Option<Command> {
     let flags: Vec<String> = match reply.get("flags")? {
@@ -160,66 +148,16 @@ fn acl_restore(user: &str, reply: &Reply) -> Option<Command> {
     Some(Command::new(&words))
 }
 
-fn judge(check: &Check, reply: &Reply, captured: &[(String, Reply)]) -> Result<String, String> {
-    match check {
-        Check::ConfigEquals { key, value } => match reply.get(key).map(text_of) {
-            Some(v) if v.eq_ignore_ascii_case(value) => Ok(format!("{key} = {v}")),
-            Some(v) => Err(format!("{key} is {v}, expected {value}")),
-            None => Err(format!("CONFIG GET returned no {key}")),
-        },
-        Check::InfoEquals { field, value } => match reply.info_field(field) {
-            Some(v) if v == *value => Ok(format!("{field}:{v}")),
-            Some(v) => Err(format!("{field} is {v}, expected {value}")),
-            None => Err(format!("INFO has no {field}")),
-        },
-        Check::InfoAtMost { field } => {
-            let before = captured
-                .iter()
-                .find_map(|(_, r)| r.info_field(field))
-                .and_then(|v| v.parse::<f64>().ok());
-            let now = reply.info_field(field).and_then(|v| v.parse::<f64>().ok());
-            match (before, now) {
-                (Some(b), Some(n)) if n <= b => Ok(format!("{field}: {b} → {n}")),
-                (Some(b), Some(n)) => Err(format!("{field} grew: {b} → {n}")),
-                _ => Err(format!("INFO has no numeric {field}")),
-            }
-        }
-        Check::Reply(expected) => {
-            let got = reply.flatten();
-            if got.trim() == expected {
-                Ok(format!("replied {got}"))
-            } else {
-                Err(format!("replied {}, expected {expected}", reply.summary()))
-            }
-        }
-        Check::ReplyLacks(text) => {
-            if reply.flatten().contains(text.as_str()) {
-                Err(format!("the reply still contains `{text}`"))
-            } else {
-                Ok(format!("no `{text}` any more"))
-            }
-        }
-        Check::ReplyHas(text) => {
-            if reply.flatten().contains(text.as_str()) {
-                Ok(reply.summary())
-            } else {
-                Err(format!("expected `{text}`, got {}", reply.summary()))
-            }
-        }
-        Check::Empty => {
-            if reply.flatten().trim().is_empty() {
-                Ok("nothing left".into())
-            } else {
-                Err(format!("still there: {}", reply.summary()))
-            }
-        }
-        Check::All(checks) => {
-            let mut ok = Vec::new();
-            for c in checks {
-                ok.push(judge(c, reply, captured)?);
-            }
-            Ok(ok.join(", "))
-        }
+/// `CONFIG SET key value` is how Redis sets (and restores) a setting.
+struct RedisConfig;
+
+impl ConfigDialect for RedisConfig {
+    fn restore(&self, key: &str, value: &str) -> Command {
+        Command::new(&["CONFIG", "SET", key, value])
+    }
+
+    fn new_value(&self, command: &Command) -> String {
+        command.argv.get(3).cloned().unwrap_or_default()
     }
 }
 
@@ -249,72 +187,26 @@ impl WriteBackend for RedisWriteBackend {
     }
 
     fn prepare(&self, step: &RepairStep, captured: &[(String, Reply)]) -> PreparedStep {
-        let (preview, rollback, rollback_text) = match &step.rollback {
-            RollbackSpec::RestoreConfig { keys } => {
-                let mut lines = Vec::new();
-                let mut rollback = Vec::new();
-                for (key, command) in keys.iter().zip(&step.commands) {
-                    let new = command.argv.get(3).cloned().unwrap_or_default();
-                    match captured_config(captured, key).map(text_of) {
-                        Some(old) => {
-                            lines.push(format!("{key}: {old} → {new}"));
-                            rollback.push(Command::new(&["CONFIG", "SET", key, &old]));
-                        }
-                        None => lines.push(format!("{key}: (unknown) → {new}")),
-                    }
-                }
-                let text = if rollback.len() == keys.len() {
-                    rollback
-                        .iter()
-                        .map(Command::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                } else {
-                    rollback.clear();
-                    "the old value could not be read: no automatic rollback".to_string()
-                };
-                (lines.join("\n"), rollback, text)
-            }
-            RollbackSpec::RestoreAcl { user } => {
-                let restore = captured.first().and_then(|(_, r)| acl_restore(user, r));
-                let flags = captured
-                    .first()
-                    .and_then(|(_, r)| r.get("flags"))
-                    .map(Reply::summary)
-                    .unwrap_or_else(|| "unknown".into());
-                let preview = format!("user {user} now: flags {flags}");
-                match restore {
-                    Some(c) => (preview, vec![c.clone()], c.to_string()),
-                    None => (
-                        preview,
-                        Vec::new(),
-                        format!("user {user} could not be read: no automatic rollback"),
-                    ),
-                }
-            }
-            RollbackSpec::NotNeeded(why) => (
-                step.effect.clone(),
-                Vec::new(),
-                format!("none needed: {why}"),
-            ),
-            RollbackSpec::Irreversible(why) => (
-                step.effect.clone(),
-                Vec::new(),
-                format!("irreversible: {why}"),
-            ),
-            RollbackSpec::Manual(how) => {
-                (step.effect.clone(), Vec::new(), format!("manual: {how}"))
-            }
-        };
-        PreparedStep {
-            captured: captured
-                .iter()
-                .map(|(c, r)| (c.clone(), r.clone()))
-                .collect(),
-            preview,
-            rollback,
-            rollback_text,
-        }
+        prepare_step(step, captured, &RedisConfig, |rollback| {
+            let RollbackSpec::RestoreAcl { user } = rollback else {
+                return None;
+            };
+            let restore = captured.first().and_then(|(_, r)| acl_restore(user, r));
+            let flags = captured
+                .first()
+                .and_then(|(_, r)| r.get("flags"))
+                .map(Reply::summary)
+                .unwrap_or_else(|| "unknown".into());
+            let preview = format!("user {user} now: flags {flags}");
+            Some(match restore {
+                Some(c) => (preview, vec![c.clone()], c.to_string()),
+                None => (
+                    preview,
+                    Vec::new(),
+                    format!("user {user} could not be read: no automatic rollback"),
+                ),
+            })
+        })
     }
 
     fn judge(
@@ -326,7 +218,7 @@ impl WriteBackend for RedisWriteBackend {
         let Some(probe) = &step.verify else {
             return Ok("no probe".into());
         };
-        judge(&probe.check, reply, &prepared.captured)
+        judge_check(&probe.check, reply, &prepared.captured)
     }
 }
 
@@ -368,43 +260,5 @@ mod tests {
             c.to_string(),
             "ACL SETUSER app resetpass #5e88 on nocommands +@all -debug"
         );
-    }
-
-    #[test]
-    fn checks_judge_replies() {
-        let cfg = Reply::List(vec![t("maxmemory-policy"), t("allkeys-lru")]);
-        let ok = Check::ConfigEquals {
-            key: "maxmemory-policy".into(),
-            value: "allkeys-lru".into(),
-        };
-        assert!(judge(&ok, &cfg, &[]).is_ok());
-        let bad = Check::ConfigEquals {
-            key: "maxmemory-policy".into(),
-            value: "noeviction".into(),
-        };
-        assert_eq!(
-            judge(&bad, &cfg, &[]).unwrap_err(),
-            "maxmemory-policy is allkeys-lru, expected noeviction"
-        );
-        let info = t("rdb_bgsave_in_progress:0\r\nrdb_last_bgsave_status:ok\r\n");
-        let all = Check::All(vec![
-            Check::InfoEquals {
-                field: "rdb_bgsave_in_progress".into(),
-                value: "0".into(),
-            },
-            Check::InfoEquals {
-                field: "rdb_last_bgsave_status".into(),
-                value: "ok".into(),
-            },
-        ]);
-        assert!(judge(&all, &info, &[]).is_ok());
-        let before = vec![("INFO memory".to_string(), t("allocator_resident:1000\r\n"))];
-        let at_most = Check::InfoAtMost {
-            field: "allocator_resident".into(),
-        };
-        assert!(judge(&at_most, &t("allocator_resident:900\r\n"), &before).is_ok());
-        assert!(judge(&at_most, &t("allocator_resident:1100\r\n"), &before).is_err());
-        assert!(judge(&Check::Empty, &t(""), &[]).is_ok());
-        assert!(judge(&Check::Reply("0".into()), &Reply::Int(0), &[]).is_ok());
     }
 }

@@ -1,0 +1,423 @@
+//! Connections to MySQL/MariaDB: the collector's read-only reader and the executor's writer.
+//!
+//! Read-only is enforced three ways (catalog §3.4), because `SET SESSION TRANSACTION READ ONLY`
+//! alone lets `SET GLOBAL`, `KILL`, `FLUSH`, `GET_LOCK` and `INTO OUTFILE` through and
+//! mysql_async always negotiates multi-statements: every statement passes
+//! [`check_read_only`](super::sql_text::check_read_only) before it reaches the wire, the
+//! session is read-only with a server-side statement timeout, and no local-infile handler is
+//! installed. The least-privilege account of docs/plugins.md is the server-side backstop.
+
+use std::time::Duration;
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, OptsBuilder, Row, Value};
+
+use super::sql_text::check_read_only;
+use crate::config::{InstanceConfig, resolve_password, strip_credentials};
+use crate::plugins::PluginError;
+use crate::repair::ExecutorToken;
+
+/// MySQL or MariaDB: they differ in statements and field names (catalog §3 table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Flavor {
+    #[default]
+    Mysql,
+    Mariadb,
+}
+
+impl Flavor {
+    /// Display name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flavor::Mysql => "MySQL",
+            Flavor::Mariadb => "MariaDB",
+        }
+    }
+}
+
+/// A result set as text: column names and rows of nullable values (`NULL` stays `None`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Table {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Option<String>>>,
+}
+
+impl Table {
+    /// Index of a column, case-insensitive.
+    pub fn col(&self, name: &str) -> Option<usize> {
+        self.columns
+            .iter()
+            .position(|c| c.eq_ignore_ascii_case(name))
+    }
+
+    /// A cell by row and column name; `None` for NULL or a missing column.
+    pub fn get(&self, row: usize, name: &str) -> Option<&str> {
+        let c = self.col(name)?;
+        self.rows.get(row)?.get(c)?.as_deref()
+    }
+
+    /// The first non-NULL value of the first of these columns that exists (field names differ
+    /// between flavors and versions: `Slave_IO_Running` / `Replica_IO_Running`).
+    pub fn get_any(&self, row: usize, names: &[&str]) -> Option<&str> {
+        names.iter().find_map(|n| self.get(row, n))
+    }
+
+    /// Whether one of these columns exists (to tell NULL from absent).
+    pub fn has_any(&self, names: &[&str]) -> bool {
+        names.iter().any(|n| self.col(n).is_some())
+    }
+
+    /// The table as text for the model: a header line and tab-separated rows, at most `max`.
+    pub fn to_text(&self, max: usize) -> String {
+        let mut out = vec![self.columns.join("\t")];
+        for r in self.rows.iter().take(max) {
+            out.push(
+                r.iter()
+                    .map(|v| v.as_deref().unwrap_or("NULL").replace(['\t', '\n'], " "))
+                    .collect::<Vec<_>>()
+                    .join("\t"),
+            );
+        }
+        if self.rows.len() > max {
+            out.push(format!("… {} more rows", self.rows.len() - max));
+        }
+        if self.rows.is_empty() {
+            out.push("(no rows)".into());
+        }
+        out.join("\n")
+    }
+
+    /// A two-column result (`SHOW … VARIABLES/STATUS`) as name → value.
+    pub fn pairs(&self) -> std::collections::HashMap<String, String> {
+        self.rows
+            .iter()
+            .filter_map(|r| {
+                let k = r.first()?.as_ref()?;
+                Some((
+                    k.to_ascii_lowercase(),
+                    r.get(1).cloned().flatten().unwrap_or_default(),
+                ))
+            })
+            .collect()
+    }
+}
+
+fn value_text(v: &Value) -> Option<String> {
+    match v {
+        Value::NULL => None,
+        Value::Bytes(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::UInt(u) => Some(u.to_string()),
+        Value::Float(f) => Some(f.to_string()),
+        Value::Double(d) => Some(d.to_string()),
+        other => Some(other.as_sql(true).trim_matches('\'').to_string()),
+    }
+}
+
+fn table_of(rows: Vec<Row>) -> Table {
+    let columns = rows
+        .first()
+        .map(|r| {
+            r.columns_ref()
+                .iter()
+                .map(|c| c.name_str().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let rows = rows
+        .iter()
+        .map(|r| {
+            (0..r.len())
+                .map(|i| r.as_ref(i).and_then(value_text))
+                .collect()
+        })
+        .collect();
+    Table { columns, rows }
+}
+
+/// Where and how to connect, with the password resolved (never printed).
+#[derive(Clone)]
+pub struct MysqlTarget {
+    /// `mysql://host:port[/db]` without credentials.
+    pub endpoint: String,
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    password: Option<String>,
+    db: Option<String>,
+}
+
+impl std::fmt::Debug for MysqlTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MysqlTarget")
+            .field("endpoint", &self.endpoint)
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MysqlTarget {
+    /// The target of a configured instance; the password comes from `password_env`,
+    /// `password_file` or the URL, in that order.
+    pub fn from_instance(instance: &InstanceConfig) -> Result<Self, PluginError> {
+        let url = crate::config::validate_url_for(instance).map_err(|reason| {
+            PluginError::Config(format!("instance `{}`: url: {reason}", instance.name))
+        })?;
+        let password = resolve_password(instance)
+            .map_err(|e| PluginError::Config(e.to_string()))?
+            .or_else(|| url.password().map(percent_decode));
+        let user = instance
+            .username
+            .clone()
+            .or_else(|| (!url.username().is_empty()).then(|| percent_decode(url.username())))
+            .unwrap_or_else(|| "root".into());
+        let db = url.path().trim_start_matches('/');
+        Ok(MysqlTarget {
+            endpoint: strip_credentials(&url),
+            host: url
+                .host_str()
+                .unwrap_or("127.0.0.1")
+                .trim_matches(['[', ']'])
+                .to_string(),
+            port: url.port().unwrap_or(3306),
+            user,
+            password,
+            db: (!db.is_empty()).then(|| db.to_string()),
+        })
+    }
+
+    /// Whether the server runs on this machine (its error-log file may be readable).
+    pub fn is_local(&self) -> bool {
+        matches!(self.host.as_str(), "127.0.0.1" | "localhost" | "::1")
+    }
+
+    fn opts(&self) -> OptsBuilder {
+        OptsBuilder::default()
+            .ip_or_hostname(self.host.clone())
+            .tcp_port(self.port)
+            .user(Some(self.user.clone()))
+            .pass(self.password.clone())
+            .db_name(self.db.clone())
+            // Stay on the configured TCP endpoint (a port-forward, a tunnel) instead of
+            // switching to the server's Unix socket.
+            .prefer_socket(false)
+            .stmt_cache_size(0)
+    }
+
+    async fn open(&self, connect_timeout: Duration) -> Result<Conn, PluginError> {
+        match tokio::time::timeout(connect_timeout, Conn::new(self.opts())).await {
+            Err(_) => Err(PluginError::Timeout {
+                endpoint: self.endpoint.clone(),
+                millis: connect_timeout.as_millis() as u64,
+            }),
+            Ok(Err(e)) => Err(self.classify(&e)),
+            Ok(Ok(conn)) => Ok(conn),
+        }
+    }
+
+    /// A read-only collection connection: flavor detected, session read-only, statement timeout.
+    pub async fn connect(
+        &self,
+        connect_timeout: Duration,
+        statement_timeout: Duration,
+    ) -> Result<MysqlReader, PluginError> {
+        let conn = self.open(connect_timeout).await?;
+        let mut reader = MysqlReader {
+            conn,
+            target: self.clone(),
+            flavor: Flavor::Mysql,
+            version: String::new(),
+            connection_id: 0,
+            timeout: statement_timeout + Duration::from_secs(2),
+        };
+        let t = reader
+            .raw("SELECT VERSION(), @@version_comment, CONNECTION_ID()")
+            .await?;
+        let version = t
+            .rows
+            .first()
+            .and_then(|r| r[0].clone())
+            .unwrap_or_default();
+        let comment = t
+            .rows
+            .first()
+            .and_then(|r| r[1].clone())
+            .unwrap_or_default();
+        reader.flavor = if format!("{version} {comment}")
+            .to_ascii_lowercase()
+            .contains("mariadb")
+        {
+            Flavor::Mariadb
+        } else {
+            Flavor::Mysql
+        };
+        reader.version = version;
+        reader.connection_id = t
+            .rows
+            .first()
+            .and_then(|r| r[2].as_deref()?.parse().ok())
+            .unwrap_or(0);
+        reader.raw("SET SESSION TRANSACTION READ ONLY").await?;
+        let timeout = match reader.flavor {
+            Flavor::Mariadb => format!(
+                "SET SESSION max_statement_time = {:.3}",
+                statement_timeout.as_secs_f64()
+            ),
+            Flavor::Mysql => format!(
+                "SET SESSION max_execution_time = {}",
+                statement_timeout.as_millis()
+            ),
+        };
+        // Best effort: an old server without the variable still collects, only unbounded.
+        let _ = reader.raw(&timeout).await;
+        Ok(reader)
+    }
+
+    /// A connection that can write — for the repair executor only (it needs the token).
+    pub async fn connect_for_executor(
+        &self,
+        connect_timeout: Duration,
+        _token: &ExecutorToken,
+    ) -> Result<Conn, PluginError> {
+        self.open(connect_timeout).await
+    }
+
+    /// A driver error as a plugin error; never carries the password.
+    pub fn classify(&self, e: &mysql_async::Error) -> PluginError {
+        let endpoint = self.endpoint.clone();
+        match e {
+            mysql_async::Error::Server(s)
+                if matches!(s.code, 1044 | 1045 | 1698 | 1227 | 1142 | 1143) =>
+            {
+                PluginError::Auth {
+                    endpoint,
+                    reason: format!("ERROR {} ({}): {}", s.code, s.state, s.message),
+                }
+            }
+            mysql_async::Error::Server(s) if s.code == 1040 => PluginError::Unreachable {
+                endpoint,
+                reason: format!("ERROR 1040: {}", s.message),
+            },
+            mysql_async::Error::Server(s) => PluginError::Protocol {
+                endpoint,
+                reason: format!("ERROR {} ({}): {}", s.code, s.state, s.message),
+            },
+            mysql_async::Error::Io(io) => PluginError::Unreachable {
+                endpoint,
+                reason: io.to_string(),
+            },
+            other => PluginError::Protocol {
+                endpoint,
+                reason: other.to_string(),
+            },
+        }
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| s.to_string())
+}
+
+/// The collector's connection: every statement is checked read-only before it is sent.
+pub struct MysqlReader {
+    conn: Conn,
+    target: MysqlTarget,
+    pub flavor: Flavor,
+    /// `VERSION()`, e.g. `10.11.6-MariaDB-0+deb12u1`.
+    pub version: String,
+    /// This session's id (never a kill candidate, and left out of the processlist rules).
+    pub connection_id: u64,
+    timeout: Duration,
+}
+
+impl MysqlReader {
+    /// Runs one read-only statement; anything else is refused before it reaches the wire.
+    pub async fn query(&mut self, sql: &str) -> Result<Table, PluginError> {
+        check_read_only(sql).map_err(|e| PluginError::Refused(e.to_string()))?;
+        self.raw(sql).await
+    }
+
+    /// Sends a fixed statement of this module (session setup) or a checked one.
+    async fn raw(&mut self, sql: &str) -> Result<Table, PluginError> {
+        match tokio::time::timeout(self.timeout, self.conn.query::<Row, _>(sql)).await {
+            Err(_) => Err(PluginError::Timeout {
+                endpoint: self.target.endpoint.clone(),
+                millis: self.timeout.as_millis() as u64,
+            }),
+            Ok(Err(e)) => Err(self.target.classify(&e)),
+            Ok(Ok(rows)) => Ok(table_of(rows)),
+        }
+    }
+
+    /// The major.minor version as numbers (`10.11.6-MariaDB` → (10, 11)).
+    pub fn version_tuple(&self) -> (u32, u32) {
+        version_tuple(&self.version)
+    }
+}
+
+/// `8.0.36` → (8, 0); `10.11.6-MariaDB-0+deb12u1` → (10, 11); unknown → (0, 0).
+pub fn version_tuple(version: &str) -> (u32, u32) {
+    let mut parts = version
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty());
+    let major = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let minor = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    (major, minor)
+}
+
+/// Runs a statement on the executor's connection (no read-only check: this is the write path).
+pub async fn run_on(
+    conn: &mut Conn,
+    sql: &str,
+    target: &MysqlTarget,
+    timeout: Duration,
+) -> Result<Table, PluginError> {
+    match tokio::time::timeout(timeout, conn.query::<Row, _>(sql)).await {
+        Err(_) => Err(PluginError::Timeout {
+            endpoint: target.endpoint.clone(),
+            millis: timeout.as_millis() as u64,
+        }),
+        Ok(Err(e)) => Err(target.classify(&e)),
+        Ok(Ok(rows)) => Ok(table_of(rows)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::InstanceKind;
+
+    #[test]
+    fn targets_take_user_password_and_db_from_the_url_and_never_show_the_password() {
+        let i = InstanceConfig::new(
+            "m",
+            InstanceKind::Mysql,
+            "mysql://app:p%40ss@db.internal:3307/shop",
+        );
+        let t = MysqlTarget::from_instance(&i).unwrap();
+        assert_eq!(t.endpoint, "mysql://db.internal:3307/shop");
+        assert_eq!(
+            (t.host.as_str(), t.port, t.user.as_str()),
+            ("db.internal", 3307, "app")
+        );
+        assert_eq!(t.password.as_deref(), Some("p@ss"));
+        assert!(!format!("{t:?}").contains("p@ss"));
+        let i = InstanceConfig::new("m", InstanceKind::Mysql, "mysql://127.0.0.1");
+        let t = MysqlTarget::from_instance(&i).unwrap();
+        assert_eq!(
+            (t.port, t.user.as_str(), t.db.is_none()),
+            (3306, "root", true)
+        );
+        assert!(t.is_local());
+    }
+
+    #[test]
+    fn versions_parse_for_both_flavors() {
+        assert_eq!(version_tuple("8.0.36"), (8, 0));
+        assert_eq!(version_tuple("10.11.6-MariaDB-0+deb12u1"), (10, 11));
+        assert_eq!(version_tuple(""), (0, 0));
+    }
+}

@@ -1,0 +1,369 @@
+//! SQL text as the collector sees it: a small lexer that knows MySQL's literals and comments,
+//! used twice — to decide whether a statement is read-only (catalog §3.4) and to mask the
+//! literals of statements seen in the processlist, so row data and passwords never leave the
+//! collector.
+
+/// A lexical piece of a statement (comments and whitespace are dropped).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Token {
+    /// A keyword or unquoted identifier, upper-cased.
+    Word(String),
+    /// A `` `quoted` `` identifier (kept as written, without the backticks).
+    Quoted(String),
+    /// A string literal ('…' or "…").
+    Str,
+    /// A numeric literal.
+    Number,
+    /// `@name` or `@@name`.
+    Variable(String),
+    /// Any other character (operators, parentheses, `;`, `.`, `,`).
+    Punct(char),
+}
+
+/// Why a statement could not be lexed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LexError {
+    #[error("an unterminated {0}")]
+    Unterminated(&'static str),
+    /// `/*! … */` is executed by MySQL: never accepted.
+    #[error("an executable comment (/*! … */)")]
+    ExecutableComment,
+}
+
+/// Splits a statement into tokens.
+pub fn tokens(sql: &str) -> Result<Vec<Token>, LexError> {
+    let chars: Vec<char> = sql.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        if c.is_whitespace() {
+            i += 1;
+        } else if c == '#'
+            || (c == '-' && next == Some('-') && chars.get(i + 2).is_none_or(|c| c.is_whitespace()))
+        {
+            while i < chars.len() && chars[i] != '\n' {
+                i += 1;
+            }
+        } else if c == '/' && next == Some('*') {
+            if matches!(chars.get(i + 2), Some('!') | Some('+')) {
+                return Err(LexError::ExecutableComment);
+            }
+            let end = (i + 2..chars.len().saturating_sub(1))
+                .find(|&j| chars[j] == '*' && chars[j + 1] == '/')
+                .ok_or(LexError::Unterminated("comment"))?;
+            i = end + 2;
+        } else if c == '\'' || c == '"' {
+            i = skip_quoted(&chars, i, c).ok_or(LexError::Unterminated("string literal"))?;
+            out.push(Token::Str);
+        } else if c == '`' {
+            let start = i + 1;
+            i = skip_quoted(&chars, i, '`').ok_or(LexError::Unterminated("quoted identifier"))?;
+            out.push(Token::Quoted(chars[start..i - 1].iter().collect()));
+        } else if c.is_ascii_digit() || (c == '.' && next.is_some_and(|n| n.is_ascii_digit())) {
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.') {
+                i += 1;
+            }
+            out.push(Token::Number);
+        } else if c == '@' {
+            let start = i;
+            while i < chars.len() && (chars[i] == '@' || is_word_char(chars[i]) || chars[i] == '.')
+            {
+                i += 1;
+            }
+            out.push(Token::Variable(
+                chars[start..i]
+                    .iter()
+                    .collect::<String>()
+                    .to_ascii_uppercase(),
+            ));
+        } else if is_word_char(c) {
+            let start = i;
+            while i < chars.len() && is_word_char(chars[i]) {
+                i += 1;
+            }
+            out.push(Token::Word(
+                chars[start..i]
+                    .iter()
+                    .collect::<String>()
+                    .to_ascii_uppercase(),
+            ));
+        } else {
+            out.push(Token::Punct(c));
+            i += 1;
+        }
+    }
+    Ok(out)
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == '$'
+}
+
+/// The index just past the closing quote; `None` if unterminated. Backslash escapes and doubled
+/// quotes are honoured (MySQL's default SQL mode).
+fn skip_quoted(chars: &[char], start: usize, quote: char) -> Option<usize> {
+    let mut i = start + 1;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\\' && quote != '`' {
+            i += 2;
+        } else if c == quote {
+            if chars.get(i + 1) == Some(&quote) {
+                i += 2;
+            } else {
+                return Some(i + 1);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+/// A statement with every string and number literal replaced by `?`, comments dropped and
+/// whitespace collapsed — like a performance_schema digest, so it can be shown and sent.
+/// Text that cannot be lexed is withheld entirely.
+pub fn mask_literals(sql: &str) -> String {
+    let chars: Vec<char> = sql.chars().collect();
+    let mut out = String::with_capacity(sql.len());
+    let mut i = 0;
+    let mut pending_space = false;
+    let push = |out: &mut String, text: &str, pending: &mut bool| {
+        if *pending && !out.is_empty() {
+            out.push(' ');
+        }
+        *pending = false;
+        out.push_str(text);
+    };
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        if c.is_whitespace() {
+            pending_space = true;
+            i += 1;
+        } else if c == '#' || (c == '-' && next == Some('-')) {
+            while i < chars.len() && chars[i] != '\n' {
+                i += 1;
+            }
+            pending_space = true;
+        } else if c == '/' && next == Some('*') {
+            match (i + 2..chars.len().saturating_sub(1))
+                .find(|&j| chars[j] == '*' && chars[j + 1] == '/')
+            {
+                Some(end) => i = end + 2,
+                None => return "(statement text withheld: unterminated comment)".into(),
+            }
+            pending_space = true;
+        } else if c == '\'' || c == '"' {
+            match skip_quoted(&chars, i, c) {
+                Some(end) => i = end,
+                // A statement cut by LEFT(INFO, n) ends inside a literal: mask to the end.
+                None => i = chars.len(),
+            }
+            push(&mut out, "?", &mut pending_space);
+        } else if c.is_ascii_digit() && (pending_space || !out.ends_with(is_word_char)) {
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.') {
+                i += 1;
+            }
+            push(&mut out, "?", &mut pending_space);
+        } else {
+            let mut s = [0u8; 4];
+            push(&mut out, c.encode_utf8(&mut s), &mut pending_space);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Why the collector refuses to send a statement.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum GuardError {
+    #[error("not a read-only statement: {0}")]
+    NotReadOnly(String),
+    #[error("cannot be checked: {0}")]
+    Unparseable(#[from] LexError),
+}
+
+/// Functions with side effects (locks, sleeps, file reads, sequences) — refused even in a SELECT.
+const SIDE_EFFECT_FUNCTIONS: &[&str] = &[
+    "GET_LOCK",
+    "RELEASE_LOCK",
+    "RELEASE_ALL_LOCKS",
+    "IS_FREE_LOCK",
+    "SLEEP",
+    "BENCHMARK",
+    "LOAD_FILE",
+    "NEXTVAL",
+    "SETVAL",
+    "MASTER_POS_WAIT",
+    "SOURCE_POS_WAIT",
+    "WAIT_FOR_EXECUTED_GTID_SET",
+    "MASTER_GTID_WAIT",
+    "SYS_EXEC",
+    "SYS_EVAL",
+];
+
+/// Keywords that make a SELECT/WITH write or lock, wherever they appear.
+const WRITING_WORDS: &[&str] = &[
+    "INTO", "UPDATE", "DELETE", "INSERT", "REPLACE", "SHARE", "LOCK", "CALL", "HANDLER",
+];
+
+/// The read-only classification of catalog §3.4: one statement (no `;`), starting with SELECT,
+/// WITH … SELECT, SHOW, DESCRIBE/DESC or EXPLAIN of a SELECT; no INTO, FOR UPDATE/SHARE,
+/// LOCK IN SHARE MODE, `:=`, side-effect functions or schema-qualified (stored) function calls.
+pub fn check_read_only(sql: &str) -> Result<(), GuardError> {
+    let toks = tokens(sql)?;
+    let refuse = |why: &str| Err(GuardError::NotReadOnly(why.to_string()));
+    if toks.contains(&Token::Punct(';')) {
+        return refuse("more than one statement (`;`)");
+    }
+    let Some(Token::Word(first)) = toks.first() else {
+        return refuse("it does not start with a keyword");
+    };
+    let body: &[Token] = match first.as_str() {
+        "SHOW" => return Ok(()),
+        "DESCRIBE" | "DESC" if !matches!(toks.get(1), Some(Token::Word(w)) if w == "ANALYZE") => {
+            return Ok(());
+        }
+        "EXPLAIN" => {
+            let mut rest = &toks[1..];
+            // EXPLAIN FORMAT=JSON / EXTENDED / PARTITIONS SELECT …
+            while let Some(Token::Word(w)) = rest.first() {
+                match w.as_str() {
+                    "FORMAT" => rest = rest.get(3..).unwrap_or(&[]),
+                    "EXTENDED" | "PARTITIONS" => rest = &rest[1..],
+                    _ => break,
+                }
+            }
+            match rest.first() {
+                Some(Token::Word(w)) if w == "SELECT" || w == "WITH" => rest,
+                Some(Token::Word(w)) if w == "ANALYZE" => {
+                    return refuse("EXPLAIN ANALYZE executes the statement");
+                }
+                _ => return refuse("EXPLAIN is allowed for SELECT statements only"),
+            }
+        }
+        "SELECT" | "WITH" => &toks[..],
+        other => return refuse(&format!("`{other}` is not in the read-only allowlist")),
+    };
+    for (i, t) in body.iter().enumerate() {
+        match t {
+            // INSERT(str, …) and REPLACE(str, …) are also string functions.
+            Token::Word(w)
+                if (w == "INSERT" || w == "REPLACE")
+                    && matches!(body.get(i + 1), Some(Token::Punct('('))) => {}
+            Token::Word(w) if WRITING_WORDS.contains(&w.as_str()) => {
+                // `FOR UPDATE`, `LOCK IN SHARE MODE`, `INTO OUTFILE|@v`, a CTE feeding UPDATE …
+                return refuse(&format!("`{w}` writes or takes locks"));
+            }
+            Token::Word(w)
+                if matches!(body.get(i + 1), Some(Token::Punct('(')))
+                    && SIDE_EFFECT_FUNCTIONS.contains(&w.as_str()) =>
+            {
+                return refuse(&format!("{w}() has side effects"));
+            }
+            Token::Punct(':') if matches!(body.get(i + 1), Some(Token::Punct('='))) => {
+                return refuse("`:=` assigns a variable");
+            }
+            Token::Punct('.')
+                if matches!(body.get(i + 2), Some(Token::Punct('(')))
+                    && matches!(body.get(i + 1), Some(Token::Word(_) | Token::Quoted(_))) =>
+            {
+                return refuse(
+                    "a schema-qualified function call may be a stored function that writes",
+                );
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_only_statements_pass() {
+        for sql in [
+            "SHOW GLOBAL STATUS",
+            "show engine innodb status",
+            "SHOW REPLICA STATUS",
+            "SELECT VERSION(), @@version_comment",
+            "SELECT ID, LEFT(INFO, 512) FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Sleep'",
+            "WITH t AS (SELECT 1 AS a) SELECT a FROM t",
+            "EXPLAIN SELECT * FROM orders WHERE id = 5",
+            "EXPLAIN FORMAT=JSON SELECT 1",
+            "DESCRIBE orders",
+            "SELECT 'a;b' AS semicolon_in_a_literal",
+            "SELECT update_time FROM information_schema.TABLES",
+            "/* a comment */ SELECT 1 -- trailing\n",
+            "SELECT COUNT(*) FROM sys.innodb_lock_waits",
+            "SELECT REPLACE(host, ':', '') FROM information_schema.PROCESSLIST",
+        ] {
+            assert_eq!(check_read_only(sql), Ok(()), "{sql}");
+        }
+    }
+
+    #[test]
+    fn writes_locks_and_tricks_are_refused() {
+        for (sql, why) in [
+            ("SELECT 1; DROP TABLE t", "`;`"),
+            ("SELECT 1;", "`;`"),
+            ("DROP TABLE t", "`DROP`"),
+            ("SET GLOBAL max_connections = 10", "`SET`"),
+            ("KILL 5", "`KILL`"),
+            ("FLUSH STATUS", "`FLUSH`"),
+            ("ANALYZE TABLE t", "`ANALYZE`"),
+            ("ANALYZE SELECT * FROM t", "`ANALYZE`"),
+            ("EXPLAIN ANALYZE SELECT 1", "executes"),
+            ("EXPLAIN UPDATE t SET a = 1", "SELECT statements only"),
+            ("SELECT GET_LOCK('x', 0)", "GET_LOCK"),
+            ("SELECT sleep (5)", "SLEEP"),
+            ("SELECT * FROM t FOR UPDATE", "`UPDATE`"),
+            ("SELECT * FROM t LOCK IN SHARE MODE", "`LOCK`"),
+            ("SELECT * FROM t FOR SHARE", "`SHARE`"),
+            ("SELECT 1 INTO OUTFILE '/tmp/x'", "`INTO`"),
+            ("SELECT @a := 1", "`:=`"),
+            ("WITH c AS (SELECT 1) UPDATE t SET a = 1", "`UPDATE`"),
+            ("SELECT app.purge_sessions()", "schema-qualified"),
+            ("/*! DROP TABLE t */ SELECT 1", "executable comment"),
+            ("SELECT 'unterminated", "unterminated"),
+            ("CALL p()", "`CALL`"),
+            ("", "keyword"),
+        ] {
+            let err = check_read_only(sql).unwrap_err().to_string();
+            assert!(err.contains(why), "{sql}: {err}");
+        }
+    }
+
+    #[test]
+    fn literals_are_masked_and_whitespace_collapsed() {
+        for (sql, masked) in [
+            (
+                "UPDATE users  SET pw = 'hunter2' WHERE id = 42",
+                "UPDATE users SET pw = ? WHERE id = ?",
+            ),
+            (
+                "ALTER USER 'app'@'%' IDENTIFIED BY \"s3cr'et\"",
+                "ALTER USER ?@? IDENTIFIED BY ?",
+            ),
+            (
+                "SELECT * FROM t2 WHERE a IN (1, 2.5) -- card 4111",
+                "SELECT * FROM t2 WHERE a IN (?, ?)",
+            ),
+            (
+                "SELECT 'it''s', 'a\\'b' /* x */ FROM t",
+                "SELECT ?, ? FROM t",
+            ),
+            (
+                "INSERT INTO t VALUES ('cut by LEFT(INFO",
+                "INSERT INTO t VALUES (?",
+            ),
+        ] {
+            assert_eq!(mask_literals(sql), masked, "{sql}");
+        }
+    }
+}

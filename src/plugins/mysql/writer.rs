@@ -1,0 +1,280 @@
+//! The MySQL/MariaDB write backend of the repair executor: captures and probes through the
+//! guarded read-only reader, writes through a second connection only the executor's token can
+//! open, and a precheck that never kills a replication or system thread or this program's own
+//! sessions.
+
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use mysql_async::Conn;
+
+use super::connection::{MysqlReader, MysqlTarget, Table, run_on};
+use super::repair::set_global;
+use super::sample::identity_from;
+use crate::config::{AppConfig, InstanceConfig};
+use crate::plugins::PluginError;
+use crate::repair::check::{ConfigDialect, judge_check, prepare_step};
+use crate::repair::{Command, ExecutorToken, PreparedStep, RepairStep, Reply, WriteBackend};
+
+/// The executor's MySQL backend.
+pub struct MysqlWriteBackend {
+    target: MysqlTarget,
+    reader: Option<MysqlReader>,
+    writer: Option<Conn>,
+    writer_id: Option<u64>,
+    connect_timeout: Duration,
+    statement_timeout: Duration,
+}
+
+impl MysqlWriteBackend {
+    /// A backend for one instance (connects on first use). Needs the executor's token.
+    pub fn new(
+        instance: &InstanceConfig,
+        config: &AppConfig,
+        _token: &ExecutorToken,
+    ) -> Result<Self, PluginError> {
+        Ok(MysqlWriteBackend {
+            target: MysqlTarget::from_instance(instance)?,
+            reader: None,
+            writer: None,
+            writer_id: None,
+            connect_timeout: Duration::from_millis(config.collector.connect_timeout_ms),
+            statement_timeout: Duration::from_millis(config.mysql.statement_timeout_ms.max(5000)),
+        })
+    }
+
+    async fn read_table(&mut self, sql: &str) -> Result<Table, PluginError> {
+        if self.reader.is_none() {
+            self.reader = Some(
+                self.target
+                    .connect(self.connect_timeout, self.statement_timeout)
+                    .await?,
+            );
+        }
+        let Some(reader) = self.reader.as_mut() else {
+            unreachable!("connected above");
+        };
+        let result = reader.query(sql).await;
+        if matches!(
+            result,
+            Err(PluginError::Unreachable { .. } | PluginError::Timeout { .. })
+        ) {
+            self.reader = None;
+        }
+        result
+    }
+
+    /// KILL is refused for replication and system threads and for this program's sessions
+    /// (catalog MYS-FIX-01 precheck, as pt-kill does).
+    async fn precheck(&mut self, statement: &str) -> Result<(), PluginError> {
+        let upper = statement.trim().to_ascii_uppercase();
+        let Some(rest) = upper.strip_prefix("KILL") else {
+            return Ok(());
+        };
+        let Some(id) = rest
+            .split_whitespace()
+            .last()
+            .and_then(|w| w.parse::<u64>().ok())
+        else {
+            return Ok(());
+        };
+        let own = [
+            self.reader.as_ref().map(|r| r.connection_id),
+            self.writer_id,
+        ];
+        if own.contains(&Some(id)) {
+            return Err(PluginError::Refused(format!(
+                "session {id} is this program's own connection"
+            )));
+        }
+        let t = self
+            .read_table(&format!(
+                "SELECT USER, COMMAND FROM information_schema.PROCESSLIST WHERE ID = {id}"
+            ))
+            .await?;
+        let user = t.get(0, "USER").unwrap_or("");
+        let command = t.get(0, "COMMAND").unwrap_or("");
+        if t.rows.is_empty() {
+            return Err(PluginError::Refused(format!(
+                "session {id} does not exist (any more)"
+            )));
+        }
+        if user == "system user"
+            || user == "event_scheduler"
+            || command.starts_with("Binlog Dump")
+            || command == "Daemon"
+        {
+            return Err(PluginError::Refused(format!(
+                "session {id} is a replication or system thread ({user}, {command})"
+            )));
+        }
+        Ok(())
+    }
+
+    async fn write_reply(
+        &mut self,
+        command: &Command,
+        token: &ExecutorToken,
+    ) -> Result<Reply, PluginError> {
+        let statement = command.statement();
+        self.precheck(&statement).await?;
+        if self.writer.is_none() {
+            let mut conn = self
+                .target
+                .connect_for_executor(self.connect_timeout, token)
+                .await?;
+            let id = run_on(
+                &mut conn,
+                "SELECT CONNECTION_ID()",
+                &self.target,
+                self.statement_timeout,
+            )
+            .await?;
+            self.writer_id = id.rows.first().and_then(|r| r[0].as_deref()?.parse().ok());
+            self.writer = Some(conn);
+        }
+        let Some(conn) = self.writer.as_mut() else {
+            unreachable!("connected above");
+        };
+        match run_on(conn, &statement, &self.target, self.statement_timeout).await {
+            Ok(t) => Ok(to_reply(&t)),
+            Err(e) => {
+                if matches!(
+                    e,
+                    PluginError::Unreachable { .. } | PluginError::Timeout { .. }
+                ) {
+                    self.writer = None;
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+/// A result set in the executor's shape: a single value as text, name/value tables as pairs
+/// (so `Reply::get` reads `SHOW VARIABLES`), other tables as rows.
+fn to_reply(t: &Table) -> Reply {
+    let cell = |v: &Option<String>| v.clone().map_or(Reply::Nil, Reply::Text);
+    if t.rows.len() == 1 && t.columns.len() == 1 {
+        return cell(&t.rows[0][0]);
+    }
+    let pairs = t.columns.len() == 2
+        && t.columns
+            .first()
+            .is_some_and(|c| c.eq_ignore_ascii_case("Variable_name"));
+    if pairs {
+        return Reply::List(
+            t.rows
+                .iter()
+                .flat_map(|r| [cell(&r[0]), cell(&r[1])])
+                .collect(),
+        );
+    }
+    Reply::List(
+        t.rows
+            .iter()
+            .map(|r| {
+                Reply::List(
+                    t.columns
+                        .iter()
+                        .zip(r)
+                        .flat_map(|(c, v)| [Reply::Text(c.clone()), cell(v)])
+                        .collect(),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// `SET GLOBAL key = value` sets and restores a variable.
+struct MysqlVariables;
+
+impl ConfigDialect for MysqlVariables {
+    fn restore(&self, key: &str, value: &str) -> Command {
+        set_global(key, value)
+    }
+
+    fn new_value(&self, command: &Command) -> String {
+        command
+            .statement()
+            .split_once('=')
+            .map(|(_, v)| v.trim().trim_matches('\'').to_string())
+            .unwrap_or_default()
+    }
+}
+
+impl WriteBackend for MysqlWriteBackend {
+    fn identity(&mut self) -> BoxFuture<'_, Result<String, PluginError>> {
+        Box::pin(async move {
+            let t = self
+                .read_table("SHOW GLOBAL VARIABLES WHERE Variable_name IN ('server_uuid', 'hostname', 'server_id', 'datadir')")
+                .await?;
+            identity_from(&t.pairs()).ok_or_else(|| PluginError::Protocol {
+                endpoint: self.target.endpoint.clone(),
+                reason: "the server reports neither server_uuid nor hostname".into(),
+            })
+        })
+    }
+
+    fn read<'a>(&'a mut self, command: &'a Command) -> BoxFuture<'a, Result<Reply, PluginError>> {
+        Box::pin(async move {
+            self.read_table(&command.statement())
+                .await
+                .map(|t| to_reply(&t))
+        })
+    }
+
+    fn write<'a>(
+        &'a mut self,
+        command: &'a Command,
+        token: &'a ExecutorToken,
+    ) -> BoxFuture<'a, Result<Reply, PluginError>> {
+        Box::pin(self.write_reply(command, token))
+    }
+
+    fn prepare(&self, step: &RepairStep, captured: &[(String, Reply)]) -> PreparedStep {
+        prepare_step(step, captured, &MysqlVariables, |_| None)
+    }
+
+    fn judge(
+        &self,
+        step: &RepairStep,
+        reply: &Reply,
+        prepared: &PreparedStep,
+    ) -> Result<String, String> {
+        let Some(probe) = &step.verify else {
+            return Ok("no probe".into());
+        };
+        judge_check(&probe.check, reply, &prepared.captured)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_become_replies_the_checks_can_read() {
+        let t = Table {
+            columns: vec!["Variable_name".into(), "Value".into()],
+            rows: vec![vec![Some("max_connections".into()), Some("151".into())]],
+        };
+        assert_eq!(
+            to_reply(&t).get("max_connections"),
+            Some(&Reply::Text("151".into()))
+        );
+        let t = Table {
+            columns: vec!["COUNT(*)".into()],
+            rows: vec![vec![Some("0".into())]],
+        };
+        assert_eq!(to_reply(&t), Reply::Text("0".into()));
+        assert_eq!(
+            MysqlVariables.new_value(&set_global("read_only", "ON")),
+            "ON"
+        );
+        assert_eq!(
+            MysqlVariables.restore("read_only", "OFF").statement(),
+            "SET GLOBAL read_only = OFF"
+        );
+    }
+}
