@@ -157,6 +157,11 @@ async fn analyze_streams_the_answer_calls_tools_and_never_sends_a_secret() {
         bodies.iter().any(|b| b.contains("[REDACTED:")),
         "placeholders are visible to the model"
     );
+    // The model is told which catalogue actions it may propose.
+    assert!(
+        bodies[0].contains("RDS-FIX-08 (safe)") && bodies[0].contains("Manual only"),
+        "the catalogue is in the system prompt"
+    );
     // Every request is in the audit log by the SHA-256 of exactly the body that went out.
     let audit = dir.path().join("data/kubestack-ai/audit.jsonl");
     let records = kubestack_ai::repair::verify_chain(&audit).expect("an intact audit chain");
@@ -288,6 +293,7 @@ async fn mysql_variables_and_kubernetes_secrets_from_tools_are_redacted() {
         tool_result_max_bytes: 4096,
         offline: "offline".into(),
         audit: None,
+        actions: String::new(),
     };
     let (tx, mut rx) = mpsc::channel(64);
     let answer = run_ask(job, tx).await;

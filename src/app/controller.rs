@@ -149,6 +149,7 @@ impl Controller {
             tool_result_max_bytes: ai.tool_result_max_bytes,
             offline: offline_analysis(&instance.name, health_problem, &findings),
             audit: Some(self.executor.clone()),
+            actions: crate::repair::catalog::catalogue_prompt(plugin_for(instance.kind).repairs()),
         }
     }
 

@@ -84,6 +84,7 @@ pub async fn analyze(
             .ok()
             .and_then(|a| Executor::new(&config.safety, Arc::new(a)).ok())
             .map(Arc::new),
+        actions: crate::repair::catalog::catalogue_prompt(plugin_for(instance.kind).repairs()),
     };
     eprintln!(
         "[context: ~{} of {} tokens{}]",

@@ -26,6 +26,30 @@ pub struct ActionSpec {
 }
 
 impl ActionSpec {
+    /// Refuses a parameter the action does not take, naming the ones it does.
+    pub fn check_params(&self, params: &Map<String, Value>) -> Result<(), String> {
+        let allowed: Vec<&str> = self.params.iter().map(|(n, _)| *n).collect();
+        match params.keys().find(|k| !allowed.contains(&k.as_str())) {
+            None => Ok(()),
+            Some(unknown) => Err(format!(
+                "{} has no parameter `{unknown}` (it takes: {})",
+                self.id,
+                if allowed.is_empty() {
+                    "none".to_string()
+                } else {
+                    allowed.join(", ")
+                }
+            )),
+        }
+    }
+
+    /// A parameter that must be given and not empty.
+    pub fn required(&self, params: &Map<String, Value>, name: &str) -> Result<String, String> {
+        param(params, name)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| format!("{} needs `{name}`", self.id))
+    }
+
     /// A step of this action, with the catalogue's title and risk; the provenance is `User`
     /// until a plan says where it came from.
     pub fn step(
@@ -141,6 +165,32 @@ pub trait RepairCatalog: Send + Sync {
         finding: &Finding,
         ctx: &PlanContext<'_>,
     ) -> (Vec<RepairStep>, Vec<String>);
+}
+
+/// The catalogue as the model reads it in its system prompt: each action with its risk and
+/// parameters, and what is manual only.
+pub fn catalogue_prompt(catalog: &dyn RepairCatalog) -> String {
+    let mut out = String::from("Repair actions you may propose (id, risk, title, params):");
+    for a in catalog.actions() {
+        let params: Vec<String> = a.params.iter().map(|(n, m)| format!("{n}: {m}")).collect();
+        out.push_str(&format!(
+            "\n- {} ({}) {}{}",
+            a.id,
+            a.risk.as_str(),
+            a.title,
+            if params.is_empty() {
+                String::new()
+            } else {
+                format!(" — params {{{}}}", params.join("; "))
+            }
+        ));
+    }
+    let manual: Vec<&str> = catalog.manual_only().iter().map(|(c, _)| *c).collect();
+    out.push_str(&format!(
+        "\nManual only, never proposed as actions: {}",
+        manual.join(", ")
+    ));
+    out
 }
 
 /// The plan for one finding.

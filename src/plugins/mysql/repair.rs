@@ -252,22 +252,8 @@ impl RepairCatalog for MysqlRepairs {
         ctx: &PlanContext<'_>,
     ) -> Result<RepairStep, String> {
         let a = spec(action).ok_or_else(|| format!("`{action}` is not a MySQL repair action"))?;
-        let allowed: Vec<&str> = a.params.iter().map(|(n, _)| *n).collect();
-        if let Some(unknown) = params.keys().find(|k| !allowed.contains(&k.as_str())) {
-            return Err(format!(
-                "{action} has no parameter `{unknown}` (it takes: {})",
-                if allowed.is_empty() {
-                    "none".to_string()
-                } else {
-                    allowed.join(", ")
-                }
-            ));
-        }
-        let required = |name: &str| {
-            param(params, name)
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| format!("{action} needs `{name}`"))
-        };
+        a.check_params(params)?;
+        let required = |name: &str| a.required(params, name);
         let mariadb = ctx
             .facts
             .extra

@@ -13,7 +13,9 @@ fn is_loopback(bind: &str) -> bool {
 pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
     let s = input.cur;
     // Unset (empty) means every interface; a missing variable means unknown, not exposed.
-    let bind = s.var("bind_address").map(|b| if b.is_empty() { "*" } else { b });
+    let bind = s
+        .var("bind_address")
+        .map(|b| if b.is_empty() { "*" } else { b });
     let networked = s.var_on("skip_networking") != Some(true);
     let exposed = networked && bind.is_some_and(|b| !is_loopback(b));
     let bind = bind.unwrap_or("unknown");
