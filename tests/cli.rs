@@ -162,6 +162,16 @@ fn bad_configuration_names_the_file_the_key_and_the_problem() {
         "{t}"
     );
 
+    sb.write_config("[safety]\nread_only_contexts = [\"prod-[\"]\n");
+    let t = text(&sb.run(&["config", "validate"], &[]));
+    assert!(
+        t.contains("safety.read_only_contexts[0]") && t.contains("`prod-[` is not a glob"),
+        "{t}"
+    );
+    sb.write_config("[[instances]]\nname = \"m\"\nkind = \"mysql\"\nurl = \"redis://h:1\"\n");
+    let t = text(&sb.run(&["config", "validate"], &[]));
+    assert!(t.contains("not supported for kind mysql"), "{t}");
+
     sb.write_config("colour = \"red\"\n");
     let t = text(&sb.run(&["config", "validate"], &[]));
     assert!(t.contains("colour"), "unknown keys are named: {t}");

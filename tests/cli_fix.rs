@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use common::RedisServer;
+use common::{REDIS_READS, RedisMonitor, RedisServer, commands_since, commandstats};
 
 struct Sandbox {
     dir: tempfile::TempDir,
@@ -213,4 +213,102 @@ fn a_dangerous_action_needs_the_typed_name() {
         "",
     );
     assert!(text(&out).contains("not a size"), "{}", text(&out));
+}
+
+#[test]
+fn answers_are_asked_again_until_clear_and_n_skips() {
+    let redis = quiet_redis();
+    let sb = Sandbox::new();
+    let out = sb.run(
+        &["fix", &redis.url(), "--action", "RDS-FIX-08"],
+        "perhaps\nn\n",
+    );
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains("please answer y (apply), n (skip this step) or a (abort the plan)"),
+        "{shown}"
+    );
+    assert_eq!(
+        config_get(&redis, "latency-monitor-threshold"),
+        "0",
+        "n skipped the step"
+    );
+    assert_eq!(config_set_calls(&redis), 0);
+    assert!(text(&sb.run(&["audit", "show"], "")).contains("skipped"));
+}
+
+#[test]
+fn a_plan_file_names_catalogue_actions_only_and_forged_commands_never_run() {
+    let redis = quiet_redis();
+    redis.cmd(&["SET", "precious", "1"]).unwrap();
+    let sb = Sandbox::new();
+    let file = sb.dir.path().join("plan.json");
+    let target = redis.url();
+    let fix_with = |plan: &str, extra: &[&str], stdin: &str| {
+        std::fs::write(&file, plan).unwrap();
+        let mut args = extra.to_vec();
+        args.extend(["fix", target.as_str(), "--plan", file.to_str().unwrap()]);
+        sb.run(&args, stdin)
+    };
+    let monitor = RedisMonitor::start(redis.port);
+    let before = commandstats(&redis);
+    // A step that carries its own command, and a plan in the executor's internal shape.
+    let out = fix_with(
+        r#"{"plan":[{"action":"RDS-FIX-08","commands":[["FLUSHALL"]]}]}"#,
+        &[],
+        "y\n",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("unknown field `commands`"),
+        "{}",
+        text(&out)
+    );
+    let out = fix_with(
+        r#"{"steps":[{"action":"RDS-FIX-08","commands":[{"argv":["FLUSHALL"]}]}],"manual":[]}"#,
+        &[],
+        "y\n",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("missing field `plan`"),
+        "{}",
+        text(&out)
+    );
+    // Read-only: nothing is applied, whatever the file says.
+    let valid = r#"{"plan":[{"action":"RDS-FIX-08","why":"see latency spikes"},{"action":"FLUSHALL","why":"start clean"}]}"#;
+    let out = fix_with(valid, &["--read-only"], "y\ny\n");
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    // The server's own records: MONITOR saw the collection but no FLUSHALL, and its command
+    // statistics (which also count the administrative commands MONITOR leaves out) show reads.
+    let sent = monitor.stop().to_ascii_lowercase();
+    assert!(
+        sent.contains("\"info\""),
+        "the monitor saw the collection:\n{sent}"
+    );
+    assert!(
+        !sent.contains("\"flushall\""),
+        "FLUSHALL reached the server:\n{sent}"
+    );
+    assert_eq!(
+        commands_since(&before, &commandstats(&redis), REDIS_READS),
+        Vec::<String>::new()
+    );
+    // Confirm mode: the catalogue action runs; the free-form one stays text.
+    let out = fix_with(valid, &[], "y\n");
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains("FLUSHALL — manual only (FLUSHALL: deletes every key); not executable"),
+        "{shown}"
+    );
+    assert!(shown.contains("plan file"), "provenance: {shown}");
+    assert_eq!(config_get(&redis, "latency-monitor-threshold"), "100");
+    assert_eq!(
+        redis.cmd(&["EXISTS", "precious"]).unwrap(),
+        redis::Value::Int(1)
+    );
+    let show = text(&sb.run(&["audit", "show"], ""));
+    assert!(show.contains("manual only, not executable"), "{show}");
 }

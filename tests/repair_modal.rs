@@ -7,7 +7,10 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{RedisServer, buffer_text, fast_config, redis_instance};
+use common::{
+    REDIS_READS, RedisServer, buffer_text, commands_since, commandstats, fast_config,
+    redis_instance,
+};
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use kubestack_ai::ai::plan::ProposedPlan;
 use kubestack_ai::app::{
@@ -51,7 +54,7 @@ impl Driver {
         let audit = dir.path().join("audit.jsonl");
         let executor =
             Executor::new(&config.safety, Arc::new(AuditChain::open(&audit).unwrap())).unwrap();
-        state.safety_mode = executor.mode();
+        state.safety = executor.policy();
         let (tx, rx) = mpsc::channel(64);
         let controller = Controller::new(
             Vec::new(),
@@ -286,6 +289,52 @@ async fn the_ai_plan_is_validated_against_the_catalogue() {
     ] {
         assert!(screen.contains(needle), "missing {needle:?}\n{screen}");
     }
+}
+
+#[tokio::test]
+async fn in_read_only_the_chat_plan_and_the_finding_keys_send_no_write_says_the_server() {
+    let redis = RedisServer::start(&[]);
+    let mut d = Driver::new(&redis, SafetyMode::ReadOnly).await;
+    let before = commandstats(&redis);
+    // The chat's apply (`p`) on a plan from the model.
+    let plan: ProposedPlan = serde_json::from_str(
+        r#"{"plan":[{"action":"RDS-FIX-08","why":"latency monitor is off"},{"action":"RDS-FIX-16"}]}"#,
+    )
+    .unwrap();
+    d.state.instances[0].chat.push(ChatMessage::plan(plan));
+    d.state.focus = PaneId::Chat;
+    d.keys("p");
+    d.until("the pre-state", is_ready).await;
+    d.keys("y");
+    d.until("the refusal", |p| matches!(p, StepPhase::Refused(_)))
+        .await;
+    d.key(KeyCode::Esc);
+    // `r` on the finding, confirmed.
+    d.select_finding("RDS-LAT-03");
+    d.keys("r");
+    d.until("the pre-state", is_ready).await;
+    d.keys("y");
+    d.until("the refusal", |p| matches!(p, StepPhase::Refused(_)))
+        .await;
+    // Every command the server executed meanwhile was a read (captures, collection).
+    let after = commandstats(&redis);
+    assert!(
+        after["config|get"] > before.get("config|get").copied().unwrap_or(0),
+        "the captures were read"
+    );
+    assert_eq!(
+        commands_since(&before, &after, REDIS_READS),
+        Vec::<String>::new(),
+        "a write reached the server"
+    );
+    assert_eq!(config_get(&redis, "latency-monitor-threshold"), "0");
+    assert!(
+        d.events()
+            .iter()
+            .filter(|e| **e == AuditEvent::Refused)
+            .count()
+            >= 2
+    );
 }
 
 /// Writes the modal as rendered to `target/repair-modal.txt` (for the docs' screenshot).

@@ -93,6 +93,22 @@ fn help_and_palette_are_generated_from_the_keymap() {
     let screen = render(&state, 120, 40);
     assert!(screen.contains("Command palette"), "{screen}");
     assert!(screen.contains("toggle_follow"), "{screen}");
+    assert!(
+        screen.contains("mode read-only|suggest|confirm [REASON]"),
+        "commands with an argument are listed\n{screen}"
+    );
+}
+
+#[test]
+fn help_lists_the_commands_with_an_argument() {
+    let mut state = sample_state(3);
+    state.apply(Action::ToggleHelp);
+    state.apply(Action::SelectLast);
+    let screen = render(&state, 160, 80);
+    assert!(
+        screen.contains(":mode read-only|suggest|confirm [REASON]"),
+        "{screen}"
+    );
 }
 
 #[test]
@@ -243,4 +259,25 @@ fn a_streaming_answer_renders_incrementally_and_respects_scrolling() {
     assert!(followed.contains("line 30"), "{followed}");
     state.handle_event(chat_event(ChatEvent::Token("\nline 31".into())));
     assert!(frame(&state).0.contains("line 31"), "following again");
+}
+
+#[test]
+fn a_read_only_context_shows_read_only_whatever_the_global_mode() {
+    let mut state = sample_state(10);
+    state.safety = kubestack_ai::repair::SafetyPolicy::new(&kubestack_ai::config::SafetyConfig {
+        mode: kubestack_ai::config::SafetyMode::Confirm,
+        read_only_contexts: vec!["prod-*".into()],
+    })
+    .unwrap();
+    let screen = render(&state, 200, 50);
+    assert!(
+        screen.contains("CONFIRM"),
+        "no context: the global mode\n{screen}"
+    );
+    state.instances[state.selected].config.context = Some("prod-eu".into());
+    let screen = render(&state, 200, 50);
+    assert!(
+        screen.contains("READ-ONLY") && screen.contains("ctx prod-eu (read-only context)"),
+        "{screen}"
+    );
 }

@@ -21,6 +21,7 @@ pub use instance_view::{Badge, FindingView, InstanceView};
 pub use repair_modal::{ModalButton, RepairEvent, RepairModal, StepPhase, StepState};
 pub use runtime::{EffectHandler, LoopStats, RunOptions, build_state, run_event_loop};
 pub use state::{
-    AppState, Effect, InputTarget, LogsViewState, Overlay, PANE_ORDER, PaneId, palette_entries,
+    ARGUMENT_COMMANDS, AppState, Effect, InputTarget, LogsViewState, Overlay, PANE_ORDER, PaneId,
+    palette_entries,
 };
 pub use supervisor::{SupervisorCommand, SupervisorTiming, backoff_delay, supervise};

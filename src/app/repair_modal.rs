@@ -388,7 +388,7 @@ impl AppState {
         if let RepairEvent::ModeChanged(result) = event {
             match result {
                 Ok(mode) => {
-                    self.safety_mode = mode;
+                    self.safety.mode = mode;
                     self.notices.retain(|n| !n.starts_with("mode: "));
                 }
                 Err(e) => self.notices.push(format!("mode: {e}")),

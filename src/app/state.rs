@@ -175,8 +175,8 @@ pub struct AppState {
     pub keymap: Keymap,
     /// The repair modal, while open.
     pub repair: Option<RepairModal>,
-    /// The executor's safety mode (the status bar badge).
-    pub safety_mode: SafetyMode,
+    /// The executor's safety policy (the status bar badge, the modal's mode line).
+    pub safety: crate::repair::SafetyPolicy,
     /// Rows of the terminal, for paging.
     pub rows: u16,
     pub quit: bool,
@@ -199,7 +199,7 @@ impl AppState {
             notices,
             keymap,
             repair: None,
-            safety_mode: SafetyMode::Confirm,
+            safety: crate::repair::SafetyPolicy::default(),
             rows: 24,
             quit: false,
         }
@@ -657,6 +657,19 @@ impl AppState {
 }
 
 /// Palette entries matching a query (name or description, case-insensitive).
+/// Palette commands that take an argument (typed after `:`; Enter runs what is typed).
+pub const ARGUMENT_COMMANDS: &[(&str, &str)] = &[
+    (
+        "mode read-only|suggest|confirm [REASON]",
+        "Switch the safety mode; leaving read-only needs a reason (audited)",
+    ),
+    ("model NAME", "Switch the AI profile ([ai.profiles.NAME])"),
+    (
+        "export [PATH]",
+        "Write the incident report of the selected instance",
+    ),
+];
+
 pub fn palette_entries(query: &str) -> Vec<(Action, &'static str, &'static str)> {
     let q = query.to_lowercase();
     ACTIONS

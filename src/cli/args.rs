@@ -85,6 +85,10 @@ pub enum Command {
         /// A parameter of --action, KEY=VALUE (repeatable), e.g. --param bytes=512mb.
         #[arg(long = "param", value_name = "KEY=VALUE")]
         params: Vec<String>,
+        /// A plan file ({"plan": [{"action", "params", "why"}]}, the chat's format); its steps
+        /// are validated against the catalogue, anything else in it is never executed.
+        #[arg(long = "plan", value_name = "FILE")]
+        plan: Option<std::path::PathBuf>,
     },
     /// The audit log of repairs, mode changes and model requests.
     Audit {

@@ -1,7 +1,9 @@
 //! `fix <TARGET>`: the repair modal's walk on a plain terminal — one step at a time with its
-//! command, preview, risk and rollback; y / s(kip) / a(bort) prompts; the instance name typed for
-//! dangerous steps; verification after each step and the rollback offered when it fails.
-//! `--dry-run` captures and previews without executing. Every write goes through the executor.
+//! command, preview, risk and rollback; y(es) / n(o) = skip / a(bort) prompts; the instance name
+//! typed for dangerous steps; verification after each step and the rollback offered when it
+//! fails. The plan comes from the findings, from one `--action`, or from a `--plan` file in the
+//! model's plan format (validated against the catalogue like the chat's plans). `--dry-run`
+//! captures and previews without executing. Every write goes through the executor.
 
 use std::io::{BufRead, Write};
 use std::sync::Arc;
@@ -9,10 +11,11 @@ use std::sync::Arc;
 use color_eyre::eyre::Result;
 use serde_json::{Map, Value};
 
+use crate::ai::plan::ProposedPlan;
 use crate::config::{LoadedConfig, SafetyMode};
 use crate::plugins::plugin_for;
 use crate::repair::audit::default_audit_path;
-use crate::repair::catalog::{PlanContext, plan_for_findings};
+use crate::repair::catalog::{PlanContext, plan_for_findings, plan_from_proposal};
 use crate::repair::{
     AuditChain, AuditEntry, AuditEvent, Confirmation, Executor, RepairError, RepairPlan, Risk,
     WriteBackend,
@@ -29,6 +32,8 @@ pub struct FixRequest<'a> {
     pub action: Option<&'a str>,
     /// `key=value` parameters of `action`.
     pub params: &'a [String],
+    /// A plan file: `{"plan": [{"action", "params", "why"}]}`.
+    pub plan_file: Option<&'a std::path::Path>,
 }
 
 /// Runs `fix`; exit code 0 when every step was applied and verified (or skipped), 1 when a step
@@ -85,8 +90,24 @@ pub async fn fix(loaded: &LoadedConfig, req: FixRequest<'_>) -> Result<i32> {
     }
     let catalog = plugin_for(instance.kind).repairs();
     let ctx = PlanContext::for_instance(&instance, &view.facts);
-    let plan = match req.action {
-        Some(action) => {
+    let plan = match (req.action, req.plan_file) {
+        (Some(_), Some(_)) => {
+            eprintln!("error: give --action or --plan, not both");
+            return Ok(1);
+        }
+        (None, Some(path)) => match read_plan_file(path) {
+            Ok(proposal) => plan_from_proposal(
+                catalog,
+                &proposal,
+                &ctx,
+                &format!("plan file {}", path.display()),
+            ),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(1);
+            }
+        },
+        (Some(action), None) => {
             let params = match parse_params(req.params) {
                 Ok(p) => p,
                 Err(e) => {
@@ -106,18 +127,18 @@ pub async fn fix(loaded: &LoadedConfig, req: FixRequest<'_>) -> Result<i32> {
                 }
             }
         }
-        None => {
+        (None, None) => {
             let findings: Vec<_> = view.findings.iter().map(|f| f.finding.clone()).collect();
             plan_for_findings(catalog, &findings, &ctx)
         }
     };
     print_plan_header(&instance.name, &view.endpoint, mode, &plan);
-    if plan.steps.is_empty() {
-        return Ok(0);
-    }
     if let Err(e) = executor.propose(&plan) {
         eprintln!("error: {e}");
         return Ok(1);
+    }
+    if plan.steps.is_empty() {
+        return Ok(0);
     }
     let mut backend = match executor.open_backend(&instance, config) {
         Ok(b) => b,
@@ -129,6 +150,20 @@ pub async fn fix(loaded: &LoadedConfig, req: FixRequest<'_>) -> Result<i32> {
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     walk(&executor, backend.as_mut(), &plan, dry_run, &mut input).await
+}
+
+/// A plan file in the model's plan format. Only catalogue action ids and parameters are read:
+/// anything else in the file (commands, steps with their own probes) is refused, so a forged
+/// file can never carry a command of its own.
+fn read_plan_file(path: &std::path::Path) -> Result<ProposedPlan, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the plan file {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "the plan file {} is not a plan ({e}); expected {{\"plan\": [{{\"action\": \"<catalogue id>\", \"params\": {{…}}, \"why\": \"…\"}}]}}",
+            path.display()
+        )
+    })
 }
 
 fn parse_params(params: &[String]) -> Result<Map<String, Value>, String> {
@@ -164,6 +199,31 @@ fn ask(input: &mut dyn BufRead, prompt: &str) -> Option<String> {
     match input.read_line(&mut line) {
         Ok(0) | Err(_) => None,
         Ok(_) => Some(line.trim().to_string()),
+    }
+}
+
+/// An answer to "apply?".
+enum Choice {
+    Apply,
+    Skip,
+    Abort,
+}
+
+/// Asks until the answer is y(es), n(o) / s(kip), or a(bort); the end of input aborts.
+fn ask_choice(input: &mut dyn BufRead) -> Choice {
+    let mut prompt = "  apply? [y]es / [n]o = skip / [a]bort: ";
+    loop {
+        match ask(input, prompt)
+            .map(|a| a.to_ascii_lowercase())
+            .as_deref()
+        {
+            Some("y" | "yes") => return Choice::Apply,
+            Some("n" | "no" | "s" | "skip") => return Choice::Skip,
+            None | Some("a" | "abort" | "q" | "quit") => return Choice::Abort,
+            Some(_) => {
+                prompt = "  please answer y (apply), n (skip this step) or a (abort the plan): "
+            }
+        }
     }
 }
 
@@ -223,13 +283,13 @@ async fn walk(
                 },
             }
         } else {
-            match ask(input, "  apply? [y]es / [s]kip / [a]bort: ").as_deref() {
-                Some("y") | Some("yes") => Confirmation::default(),
-                Some("s") | Some("skip") => {
+            match ask_choice(input) {
+                Choice::Apply => Confirmation::default(),
+                Choice::Skip => {
                     executor.skip(step)?;
                     continue;
                 }
-                _ => return abort(executor, step),
+                Choice::Abort => return abort(executor, step),
             }
         };
         match executor.execute(backend, step, &confirmation).await {

@@ -57,7 +57,7 @@ pub fn run(loaded: LoadedConfig) -> Result<i32> {
         resume_sessions(&mut state, &sessions);
         crate::ui::markdown::warm_up();
         let executor = Arc::new(open_executor(&config, &paths.data_dir, &mut state.notices));
-        state.safety_mode = executor.mode();
+        state.safety = executor.policy();
         let (tx, mut rx) = mpsc::channel::<AppEvent>(EVENT_QUEUE);
         let cancel = CancellationToken::new();
         let timing = SupervisorTiming {

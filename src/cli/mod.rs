@@ -85,6 +85,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             dry_run,
             action,
             params,
+            plan,
         } => match load() {
             Ok(loaded) => {
                 let _log = start_logging(&loaded);
@@ -95,6 +96,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                         dry_run,
                         action: action.as_deref(),
                         params: &params,
+                        plan_file: plan.as_deref(),
                     },
                 ))
             }

@@ -268,6 +268,15 @@ fn validate(config: &AppConfig, origin_of: &dyn Fn(&str) -> String) -> Vec<Confi
             );
         }
     }
+    for (i, g) in config.safety.read_only_contexts.iter().enumerate() {
+        if let Err(e) = glob::Pattern::new(g) {
+            push(
+                &format!("safety.read_only_contexts[{i}]"),
+                "safety",
+                format!("`{g}` is not a glob: {e}"),
+            );
+        }
+    }
     let mut seen = std::collections::HashSet::new();
     for (i, inst) in config.instances.iter().enumerate() {
         let key = |field: &str| format!("instances[{i}].{field}");

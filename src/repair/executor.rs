@@ -13,6 +13,7 @@ use futures::future::BoxFuture;
 
 use super::audit::{AuditChain, AuditEntry, AuditError, AuditEvent};
 use super::plan::{Command, PreparedStep, RepairPlan, RepairStep};
+use super::policy::SafetyPolicy;
 use super::reply::Reply;
 use crate::config::{AppConfig, InstanceConfig, SafetyConfig, SafetyMode};
 use crate::plugins::{PluginError, plugin_for};
@@ -66,14 +67,9 @@ pub struct Confirmation {
     pub typed_name: Option<String>,
 }
 
-struct Policy {
-    mode: SafetyMode,
-    read_only_contexts: Vec<glob::Pattern>,
-}
-
 /// The executor of this process.
 pub struct Executor {
-    policy: RwLock<Policy>,
+    policy: RwLock<SafetyPolicy>,
     audit: Arc<AuditChain>,
     /// The Kubernetes context in use now (`None`: no cluster selected).
     current_context: RwLock<Option<String>>,
@@ -83,19 +79,8 @@ pub struct Executor {
 impl Executor {
     /// An executor with the configured mode; bad context globs are reported.
     pub fn new(safety: &SafetyConfig, audit: Arc<AuditChain>) -> Result<Self, String> {
-        let read_only_contexts = safety
-            .read_only_contexts
-            .iter()
-            .map(|g| {
-                glob::Pattern::new(g)
-                    .map_err(|e| format!("safety.read_only_contexts: `{g}` is not a glob: {e}"))
-            })
-            .collect::<Result<_, _>>()?;
         Ok(Executor {
-            policy: RwLock::new(Policy {
-                mode: safety.mode,
-                read_only_contexts,
-            }),
+            policy: RwLock::new(SafetyPolicy::new(safety)?),
             audit,
             current_context: RwLock::new(None),
             probe_interval: Duration::from_millis(200),
@@ -115,13 +100,18 @@ impl Executor {
     /// The mode in force for a context: read-only when the context matches
     /// `read_only_contexts`, whatever the global mode.
     pub fn mode_for(&self, context: Option<&str>) -> SafetyMode {
-        let policy = self.policy.read().unwrap_or_else(|p| p.into_inner());
-        match context {
-            Some(ctx) if policy.read_only_contexts.iter().any(|p| p.matches(ctx)) => {
-                SafetyMode::ReadOnly
-            }
-            _ => policy.mode,
-        }
+        self.policy
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .mode_for(context)
+    }
+
+    /// The policy now (for the UI's badge and modal).
+    pub fn policy(&self) -> SafetyPolicy {
+        self.policy
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Records the Kubernetes context now in use (plans pinned to another one are refused).
@@ -205,7 +195,8 @@ impl Executor {
             .join("; ")
     }
 
-    /// Records the steps of a plan as proposed (and its manual-only parts).
+    /// Records the steps of a plan as proposed, and its manual-only parts (text that is never
+    /// executed) with them.
     pub fn propose(&self, plan: &RepairPlan) -> Result<(), RepairError> {
         for step in &plan.steps {
             self.record(
@@ -213,6 +204,23 @@ impl Executor {
                 step,
                 Some(Self::commands_text(&step.commands)),
                 Some(step.provenance.to_string()),
+            )?;
+        }
+        let target = plan.steps.first().map(|s| &s.target);
+        for text in &plan.manual {
+            self.audit.append(
+                AuditEvent::Proposed,
+                AuditEntry {
+                    mode: self
+                        .mode_for(target.and_then(|t| t.context.as_deref()))
+                        .as_str()
+                        .into(),
+                    context: target.and_then(|t| t.context.clone()),
+                    instance: target.map(|t| t.instance.clone()),
+                    action: Some("manual".into()),
+                    command: None,
+                    result: Some(format!("manual only, not executable: {text}")),
+                },
             )?;
         }
         Ok(())

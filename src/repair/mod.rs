@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod check;
 pub mod executor;
 pub mod plan;
+pub mod policy;
 pub mod reply;
 
 pub use audit::{AuditChain, AuditEntry, AuditError, AuditEvent, AuditRecord, verify_chain};
@@ -15,4 +16,5 @@ pub use plan::{
     Check, Command, PlanTarget, PreparedStep, Probe, Provenance, RepairPlan, RepairStep, Risk,
     RollbackSpec,
 };
+pub use policy::SafetyPolicy;
 pub use reply::Reply;

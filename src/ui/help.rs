@@ -40,6 +40,21 @@ pub fn help_lines<'a>(state: &AppState, theme: &Theme) -> Vec<Line<'a>> {
             ]));
         }
     }
+    lines.push(Line::from(Span::styled(
+        "[commands with an argument — type after `:`]",
+        Style::default()
+            .fg(theme.accent)
+            .add_modifier(Modifier::BOLD),
+    )));
+    for (usage, desc) in crate::app::ARGUMENT_COMMANDS {
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("  :{usage:<40} "),
+                Style::default().add_modifier(Modifier::BOLD),
+            ),
+            Span::raw(*desc),
+        ]));
+    }
     lines
 }
 

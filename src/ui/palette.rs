@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
 use super::pane_block;
-use crate::app::{AppState, palette_entries};
+use crate::app::{ARGUMENT_COMMANDS, AppState, palette_entries};
 use crate::keymap::SECTIONS;
 use crate::theme::Theme;
 
@@ -21,7 +21,7 @@ pub(super) fn render(
 ) {
     let entries = palette_entries(query);
     let width = area.width.min(72);
-    let height = (entries.len() as u16 + 3)
+    let height = (entries.len() as u16 + 3 + ARGUMENT_COMMANDS.len() as u16)
         .min(area.height.saturating_sub(2))
         .max(4);
     let rect = Rect {
@@ -73,11 +73,22 @@ pub(super) fn render(
         }
         lines.push(line);
     }
-    if entries.is_empty() {
+    let word = query.split_whitespace().next().unwrap_or("").to_lowercase();
+    let with_argument: Vec<_> = ARGUMENT_COMMANDS
+        .iter()
+        .filter(|(usage, _)| word.is_empty() || usage.starts_with(&word))
+        .collect();
+    if entries.is_empty() && with_argument.is_empty() {
         lines.push(Line::from(Span::styled(
             "no matching command",
             Style::default().fg(theme.muted),
         )));
+    }
+    for (usage, desc) in with_argument {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{usage} "), Style::default().fg(theme.accent)),
+            Span::styled(desc.to_string(), Style::default().fg(theme.muted)),
+        ]));
     }
     frame.render_widget(Paragraph::new(lines).block(block), rect);
 }

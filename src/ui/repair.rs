@@ -76,7 +76,13 @@ fn field(label: &str, value: impl Into<String>, theme: &Theme) -> Line<'static> 
 
 fn lines(m: &RepairModal, state: &AppState, theme: &Theme) -> Vec<Line<'static>> {
     let mut out = Vec::new();
-    let mode = match state.safety_mode {
+    // The mode this plan's context is under (a read-only context wins over the global mode).
+    let context = m
+        .plan
+        .steps
+        .first()
+        .and_then(|s| s.target.context.as_deref());
+    let mode = match state.safety.mode_for(context) {
         SafetyMode::Confirm => "confirm: each step applies only when you confirm it".to_string(),
         SafetyMode::Suggest => "suggest: steps are shown, never applied".to_string(),
         SafetyMode::ReadOnly => "read-only: every write is refused".to_string(),

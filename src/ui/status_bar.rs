@@ -34,7 +34,8 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Th
             .fg(theme.mode_fg)
             .add_modifier(Modifier::BOLD),
     )];
-    let (badge, colour) = match state.safety_mode {
+    let context = state.current().and_then(|v| v.config.context.as_deref());
+    let (badge, colour) = match state.safety.mode_for(context) {
         SafetyMode::ReadOnly => ("READ-ONLY", theme.critical),
         SafetyMode::Suggest => ("SUGGEST", theme.warning),
         SafetyMode::Confirm => ("CONFIRM", theme.ok),
@@ -50,7 +51,13 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Th
             .config
             .context
             .as_deref()
-            .map(|c| format!(" · ctx {c}"))
+            .map(|c| {
+                if state.safety.is_read_only_context(Some(c)) {
+                    format!(" · ctx {c} (read-only context)")
+                } else {
+                    format!(" · ctx {c}")
+                }
+            })
             .unwrap_or_default();
         spans.push(Span::raw(format!(
             " {} · {}{context} ",

@@ -214,3 +214,121 @@ pub fn fast_config() -> AppConfig {
     c.collector.command_timeout_ms = 2000;
     c
 }
+
+/// Calls per command as the server counts them (`INFO commandstats`: `config|set` → 3).
+pub fn commandstats(redis: &RedisServer) -> std::collections::HashMap<String, u64> {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut redis.client())
+        .unwrap();
+    info.lines()
+        .filter_map(|l| {
+            let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(':')?;
+            let calls = rest
+                .strip_prefix("calls=")?
+                .split(',')
+                .next()?
+                .parse()
+                .ok()?;
+            Some((name.to_string(), calls))
+        })
+        .collect()
+}
+
+/// The commands whose call counts grew between two `commandstats` readings, minus `reads`
+/// (the commands the test expects, e.g. the collector's allowlist).
+pub fn commands_since(
+    before: &std::collections::HashMap<String, u64>,
+    after: &std::collections::HashMap<String, u64>,
+    reads: &[&str],
+) -> Vec<String> {
+    let mut grew: Vec<String> = after
+        .iter()
+        .filter(|(k, v)| **v > before.get(*k).copied().unwrap_or(0))
+        .map(|(k, _)| k.clone())
+        .filter(|k| !reads.contains(&k.as_str()))
+        .collect();
+    grew.sort();
+    grew
+}
+
+/// The read-only commands the program's collector, tools and captures may send.
+pub const REDIS_READS: &[&str] = &[
+    "info",
+    "config|get",
+    "slowlog|get",
+    "slowlog|len",
+    "client|list",
+    "latency|latest",
+    "latency|doctor",
+    "memory|doctor",
+    "acl|getuser",
+    "role",
+    "time",
+    "scan",
+    "type",
+    "memory|usage",
+    "exists",
+    "acl|dryrun",
+    "ping",
+    "hello",
+    "client|setinfo",
+    "select",
+    "command|docs",
+    "monitor",
+];
+
+/// A `MONITOR` session on a redis-server: every command the server receives from any client,
+/// as the server itself reports it — the server-side proof of what the program sent. Redis
+/// leaves administrative commands (CONFIG, ACL …) out of MONITOR: check those with
+/// [`commandstats`].
+pub struct RedisMonitor {
+    seen: std::sync::Arc<std::sync::Mutex<String>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RedisMonitor {
+    /// Starts monitoring the server on `port` (returns once the server acknowledged MONITOR).
+    pub fn start(port: u16) -> Self {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).expect("monitor connects");
+        s.write_all(b"MONITOR\r\n").unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut ok = [0u8; 5];
+        s.read_exact(&mut ok).unwrap();
+        assert_eq!(&ok, b"+OK\r\n", "MONITOR acknowledged");
+        s.set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (seen2, stop2) = (seen.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while !stop2.load(std::sync::atomic::Ordering::SeqCst) {
+                match s.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => seen2
+                        .lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n])),
+                    Err(_) => {}
+                }
+            }
+        });
+        RedisMonitor {
+            seen,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops and returns everything the server reported, one command per line.
+    pub fn stop(mut self) -> String {
+        std::thread::sleep(Duration::from_millis(200)); // let the last lines arrive
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.seen.lock().unwrap().clone()
+    }
+}
