@@ -31,9 +31,10 @@ pub fn resolve_target(loaded: &LoadedConfig, target: &str) -> Result<InstanceCon
     let kind = match target.split("://").next() {
         Some("redis" | "rediss") => InstanceKind::Redis,
         Some("mysql") => InstanceKind::Mysql,
+        Some("elasticsearch" | "elasticsearch+https") => InstanceKind::Elasticsearch,
         Some(scheme) => {
             return Err(format!(
-                "unsupported URL scheme `{scheme}` (supported: redis, rediss, mysql)"
+                "unsupported URL scheme `{scheme}` (supported: redis, rediss, mysql, elasticsearch, elasticsearch+https)"
             ));
         }
         None => return Err("empty URL".into()),

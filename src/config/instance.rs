@@ -12,6 +12,8 @@ pub enum InstanceKind {
     Redis,
     /// MySQL or MariaDB (the flavor is detected on connect).
     Mysql,
+    /// Elasticsearch or OpenSearch (the distribution is detected).
+    Elasticsearch,
 }
 
 impl InstanceKind {
@@ -20,6 +22,7 @@ impl InstanceKind {
         match self {
             InstanceKind::Redis => "redis",
             InstanceKind::Mysql => "mysql",
+            InstanceKind::Elasticsearch => "elasticsearch",
         }
     }
 }

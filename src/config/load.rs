@@ -309,6 +309,21 @@ fn validate(config: &AppConfig, origin_of: &dyn Fn(&str) -> String) -> Vec<Confi
                 "TLS to MySQL is not supported yet (use a loopback port-forward or an SSH tunnel)"
                     .into(),
             );
+        } else if inst.kind == InstanceKind::Elasticsearch {
+            if inst.tls_cert_file.is_some() {
+                push(
+                    &key("tls_cert_file"),
+                    "instances",
+                    "client certificates are not supported for elasticsearch (use username + password_env)".into(),
+                );
+            } else if inst.tls_ca_file.is_some() && !inst.url.starts_with("elasticsearch+https://")
+            {
+                push(
+                    &key("tls_ca_file"),
+                    "instances",
+                    "tls_ca_file is set but the url is not elasticsearch+https://".into(),
+                );
+            }
         } else if has_tls_files && !inst.url.starts_with("rediss://") {
             push(
                 &key("tls_ca_file"),
@@ -340,6 +355,14 @@ pub fn validate_url(kind: InstanceKind, raw: &str) -> Result<url::Url, String> {
             if !matches!(url.scheme(), "redis" | "rediss") {
                 return Err(format!(
                     "scheme `{}` is not supported for kind redis (use redis:// or rediss://)",
+                    url.scheme()
+                ));
+            }
+        }
+        InstanceKind::Elasticsearch => {
+            if !matches!(url.scheme(), "elasticsearch" | "elasticsearch+https") {
+                return Err(format!(
+                    "scheme `{}` is not supported for kind elasticsearch (use elasticsearch://host:9200 or elasticsearch+https://host:9200)",
                     url.scheme()
                 ));
             }

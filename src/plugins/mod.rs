@@ -5,6 +5,7 @@
 //! Each collection returns an owned [`InstanceSnapshot`] with metrics, new log lines and the
 //! findings of the plugin's rules.
 
+pub mod elasticsearch;
 pub mod log_tail;
 pub mod mysql;
 pub mod redis;
@@ -154,7 +155,11 @@ pub trait Plugin: Send + Sync {
 
 /// All built-in plugins.
 pub fn builtin_plugins() -> Vec<Box<dyn Plugin>> {
-    vec![Box::new(redis::RedisPlugin), Box::new(mysql::MysqlPlugin)]
+    vec![
+        Box::new(redis::RedisPlugin),
+        Box::new(mysql::MysqlPlugin),
+        Box::new(elasticsearch::ElasticsearchPlugin),
+    ]
 }
 
 /// The plugin serving a kind.
@@ -162,5 +167,6 @@ pub fn plugin_for(kind: InstanceKind) -> Box<dyn Plugin> {
     match kind {
         InstanceKind::Redis => Box::new(redis::RedisPlugin),
         InstanceKind::Mysql => Box::new(mysql::MysqlPlugin),
+        InstanceKind::Elasticsearch => Box::new(elasticsearch::ElasticsearchPlugin),
     }
 }
