@@ -69,6 +69,16 @@ pub enum Fault {
     Stall(Duration),
 }
 
+/// `(index, shard, primary, assigned node or None, unassigned reason, NO deciders)`.
+type ShardState = (
+    String,
+    u32,
+    bool,
+    Option<String>,
+    &'static str,
+    Vec<(&'static str, String)>,
+);
+
 /// The cluster model.
 #[derive(Debug)]
 pub struct Cluster {
@@ -97,17 +107,8 @@ impl Cluster {
             .is_none_or(|v| v == "all")
     }
 
-    /// `(index, shard, primary, assigned node or None, unassigned reason, NO deciders)`.
-    fn shards(
-        &self,
-    ) -> Vec<(
-        String,
-        u32,
-        bool,
-        Option<String>,
-        &'static str,
-        Vec<(&'static str, String)>,
-    )> {
+    /// Every shard copy as the model places it.
+    fn shards(&self) -> Vec<ShardState> {
         let names = self.node_names();
         let mut out = Vec::new();
         for i in &self.indices {
