@@ -33,11 +33,8 @@ pub fn sample_config() -> AppConfig {
 
 /// A snapshot like the demo's faulty Redis produces, at sample number `n`.
 pub fn sample_snapshot(n: usize) -> InstanceSnapshot {
-    let metric = |id, label, unit, value| MetricSample {
-        id,
-        label,
-        unit,
-        value,
+    let metric = |id: &'static str, label: &'static str, unit, value| {
+        MetricSample::new(id, label, unit, value)
     };
     let wave = |base: f64, amp: f64| base + amp * ((n as f64) / 3.0).sin();
     InstanceSnapshot {

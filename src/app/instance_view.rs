@@ -39,7 +39,7 @@ pub struct InstanceView {
     pub facts: InstanceFacts,
     /// Metric histories in the order the collector reports them.
     pub metrics: Vec<MetricSeries>,
-    metric_index: HashMap<&'static str, usize>,
+    metric_index: HashMap<String, usize>,
     /// Current findings, newest first.
     pub findings: Vec<FindingView>,
     pub logs: LogRingBuffer,
@@ -82,11 +82,16 @@ impl InstanceView {
         self.health = Health::Up;
         self.facts = snap.facts;
         for m in snap.metrics {
-            let idx = *self.metric_index.entry(m.id).or_insert_with(|| {
-                self.metrics
-                    .push(MetricSeries::new(m.label, m.unit, self.history));
-                self.metrics.len() - 1
-            });
+            let idx = match self.metric_index.get(m.id.as_ref()) {
+                Some(&i) => i,
+                None => {
+                    self.metrics
+                        .push(MetricSeries::new(m.label, m.unit, self.history));
+                    self.metric_index
+                        .insert(m.id.into_owned(), self.metrics.len() - 1);
+                    self.metrics.len() - 1
+                }
+            };
             self.metrics[idx].push(m.value);
         }
         let now = snap.collected_at;
@@ -192,8 +197,8 @@ mod tests {
             collected_at: DateTime::from_timestamp(at, 0).unwrap(),
             facts: InstanceFacts::default(),
             metrics: vec![MetricSample {
-                id: "ops",
-                label: "ops/s",
+                id: "ops".into(),
+                label: "ops/s".into(),
                 unit: Unit::PerSecond,
                 value: at as f64,
             }],

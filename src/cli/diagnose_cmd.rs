@@ -32,19 +32,21 @@ pub fn resolve_target(loaded: &LoadedConfig, target: &str) -> Result<InstanceCon
         Some("redis" | "rediss") => InstanceKind::Redis,
         Some("mysql") => InstanceKind::Mysql,
         Some("elasticsearch" | "elasticsearch+https") => InstanceKind::Elasticsearch,
+        Some("kafka") => InstanceKind::Kafka,
         Some(scheme) => {
             return Err(format!(
-                "unsupported URL scheme `{scheme}` (supported: redis, rediss, mysql, elasticsearch, elasticsearch+https)"
+                "unsupported URL scheme `{scheme}` (supported: redis, rediss, mysql, kafka, elasticsearch, elasticsearch+https)"
             ));
         }
         None => return Err("empty URL".into()),
     };
     let url = crate::config::validate_url(kind, target)?;
-    Ok(InstanceConfig::new(
-        crate::config::strip_credentials(&url),
-        kind,
-        target,
-    ))
+    let name = if kind == InstanceKind::Kafka {
+        target.to_string() // a broker list: no credentials, and the first broker alone is not the cluster
+    } else {
+        crate::config::strip_credentials(&url)
+    };
+    Ok(InstanceConfig::new(name, kind, target))
 }
 
 /// Prints the diagnosis of one target; the exit code follows its status.

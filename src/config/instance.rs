@@ -14,6 +14,8 @@ pub enum InstanceKind {
     Mysql,
     /// Elasticsearch or OpenSearch (the distribution is detected).
     Elasticsearch,
+    /// An Apache Kafka cluster (any Kafka-protocol broker).
+    Kafka,
 }
 
 impl InstanceKind {
@@ -23,6 +25,7 @@ impl InstanceKind {
             InstanceKind::Redis => "redis",
             InstanceKind::Mysql => "mysql",
             InstanceKind::Elasticsearch => "elasticsearch",
+            InstanceKind::Kafka => "kafka",
         }
     }
 }
@@ -66,6 +69,10 @@ pub struct InstanceConfig {
     /// Free tags; `cache` tells memory rules that evictions are expected.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// Kafka: consumer groups to watch besides those the brokers list (some brokers cannot
+    /// list groups).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
     /// The Kubernetes context the instance lives in (repairs are pinned to it and refused in
     /// `safety.read_only_contexts`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -87,12 +94,20 @@ impl InstanceConfig {
             tls_key_file: None,
             group: None,
             tags: Vec::new(),
+            groups: Vec::new(),
             context: None,
         }
     }
 
     /// The endpoint for display: the URL without credentials, or a note when it is invalid.
     pub fn endpoint(&self) -> String {
+        if self.kind == InstanceKind::Kafka {
+            // A broker list has no credentials; it is shown as given.
+            return match super::validate_url_for(self) {
+                Ok(_) => self.url.trim().to_string(),
+                Err(_) => "(invalid url)".into(),
+            };
+        }
         super::validate_url_for(self)
             .map(|u| strip_credentials(&u))
             .unwrap_or_else(|_| "(invalid url)".into())

@@ -347,8 +347,34 @@ pub fn validate_url_for(instance: &super::InstanceConfig) -> Result<url::Url, St
     validate_url(instance.kind, &instance.url)
 }
 
+/// `kafka://host:port[,host:port…]`: every broker must have a host and a port; the first is
+/// returned as a URL.
+fn validate_kafka_url(raw: &str) -> Result<url::Url, String> {
+    let Some(list) = raw.trim().strip_prefix("kafka://") else {
+        return Err("a Kafka url is kafka://host:port[,host:port…]".into());
+    };
+    let mut first = None;
+    for part in list.trim_end_matches('/').split(',') {
+        let url = url::Url::parse(&format!("kafka://{}", part.trim()))
+            .map_err(|e| format!("broker `{part}`: {e}"))?;
+        if url.host_str().is_none_or(str::is_empty) || url.port().is_none() {
+            return Err(format!("broker `{part}` needs host:port"));
+        }
+        if !url.username().is_empty() {
+            return Err(
+                "credentials in a Kafka url are not supported (PLAINTEXT listeners only)".into(),
+            );
+        }
+        first.get_or_insert(url);
+    }
+    first.ok_or_else(|| "no broker in the url".into())
+}
+
 /// Checks an endpoint URL for a kind; the message never echoes a password.
 pub fn validate_url(kind: InstanceKind, raw: &str) -> Result<url::Url, String> {
+    if kind == InstanceKind::Kafka {
+        return validate_kafka_url(raw);
+    }
     let url = url::Url::parse(raw).map_err(|e| format!("not a valid URL: {e}"))?;
     match kind {
         InstanceKind::Redis => {
@@ -359,6 +385,7 @@ pub fn validate_url(kind: InstanceKind, raw: &str) -> Result<url::Url, String> {
                 ));
             }
         }
+        InstanceKind::Kafka => unreachable!("validated above"),
         InstanceKind::Elasticsearch => {
             if !matches!(url.scheme(), "elasticsearch" | "elasticsearch+https") {
                 return Err(format!(

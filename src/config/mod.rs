@@ -2,6 +2,7 @@
 
 mod ai;
 mod instance;
+mod kafka;
 mod load;
 mod mysql;
 mod paths;
@@ -11,6 +12,7 @@ pub use ai::{AiConfig, ProfileConfig, ProviderKind};
 pub use instance::{
     CredentialError, InstanceConfig, InstanceKind, resolve_password, strip_credentials,
 };
+pub use kafka::KafkaRulesConfig;
 pub use load::{
     CliOverrides, CollectorOverrides, ConfigError, ConfigProblem, LoadedConfig, SafetyOverrides,
     load_config, validate_url, validate_url_for,
@@ -35,6 +37,8 @@ pub struct AppConfig {
     pub redis: RedisRulesConfig,
     /// Thresholds of the MySQL/MariaDB rules.
     pub mysql: MysqlRulesConfig,
+    /// The Kafka lag window and collector limits.
+    pub kafka: KafkaRulesConfig,
     /// Model profiles and what the AI may see and do.
     pub ai: AiConfig,
     /// What repairs may do: the mode and the always-read-only Kubernetes contexts.
@@ -104,6 +108,7 @@ impl Default for AppConfig {
             ui: UiConfig::default(),
             redis: RedisRulesConfig::default(),
             mysql: MysqlRulesConfig::default(),
+            kafka: KafkaRulesConfig::default(),
             ai: AiConfig::default(),
             safety: SafetyConfig::default(),
             instances: Vec::new(),

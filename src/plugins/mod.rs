@@ -6,9 +6,12 @@
 //! findings of the plugin's rules.
 
 pub mod elasticsearch;
+pub mod kafka;
 pub mod log_tail;
 pub mod mysql;
 pub mod redis;
+
+use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
@@ -49,12 +52,29 @@ impl PluginError {
 /// One current value for the metrics pane.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricSample {
-    /// Stable id, e.g. `ops_per_sec`.
-    pub id: &'static str,
+    /// Stable id, e.g. `ops_per_sec` (or `lag:orders-consumer` for one of many).
+    pub id: Cow<'static, str>,
     /// Label shown in the pane.
-    pub label: &'static str,
+    pub label: Cow<'static, str>,
     pub unit: Unit,
     pub value: f64,
+}
+
+impl MetricSample {
+    /// A value; ids and labels are usually static, per-group metrics make their own.
+    pub fn new(
+        id: impl Into<Cow<'static, str>>,
+        label: impl Into<Cow<'static, str>>,
+        unit: Unit,
+        value: f64,
+    ) -> Self {
+        MetricSample {
+            id: id.into(),
+            label: label.into(),
+            unit,
+            value,
+        }
+    }
 }
 
 /// A log line produced by a collector (slowlog entry, server log line).
@@ -158,6 +178,7 @@ pub fn builtin_plugins() -> Vec<Box<dyn Plugin>> {
     vec![
         Box::new(redis::RedisPlugin),
         Box::new(mysql::MysqlPlugin),
+        Box::new(kafka::KafkaPlugin),
         Box::new(elasticsearch::ElasticsearchPlugin),
     ]
 }
@@ -168,5 +189,6 @@ pub fn plugin_for(kind: InstanceKind) -> Box<dyn Plugin> {
         InstanceKind::Redis => Box::new(redis::RedisPlugin),
         InstanceKind::Mysql => Box::new(mysql::MysqlPlugin),
         InstanceKind::Elasticsearch => Box::new(elasticsearch::ElasticsearchPlugin),
+        InstanceKind::Kafka => Box::new(kafka::KafkaPlugin),
     }
 }

@@ -149,6 +149,12 @@ pub fn judge_check(
                 Err(format!("still there: {}", reply.summary()))
             }
         }
+        Check::FieldsEqual { a, b } => match (reply.get(a).map(text_of), reply.get(b).map(text_of))
+        {
+            (Some(x), Some(y)) if x == y => Ok(format!("{a} = {b} = {x}")),
+            (Some(x), Some(y)) => Err(format!("{a} is {x}, {b} is {y}")),
+            _ => Err(format!("the reply lacks {a} or {b}")),
+        },
         Check::All(checks) => {
             let mut ok = Vec::new();
             for c in checks {

@@ -115,6 +115,9 @@ pub enum Check {
     ReplyHas(String),
     /// The reply is empty.
     Empty,
+    /// Two fields of a key/value reply are equal (Kafka: `committed` = `high` after a reset
+    /// to the latest offset).
+    FieldsEqual { a: String, b: String },
 }
 
 /// A read-only probe run after a step (repeated until `within` for slow effects).

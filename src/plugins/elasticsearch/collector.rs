@@ -170,12 +170,7 @@ fn metrics_of(s: &EsSample, prev: Option<&EsSample>) -> Vec<MetricSample> {
     let mut m = Vec::new();
     let mut push = |id, label, unit, value: Option<f64>| {
         if let Some(value) = value {
-            m.push(MetricSample {
-                id,
-                label,
-                unit,
-                value,
-            });
+            m.push(MetricSample::new(id, label, unit, value));
         }
     };
     let status = match s.status() {

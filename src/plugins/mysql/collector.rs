@@ -391,12 +391,7 @@ fn metrics_of(s: &MysqlSample, prev: Option<&MysqlSample>) -> Vec<MetricSample> 
     let mut m = Vec::new();
     let mut push = |id, label, unit, value: Option<f64>| {
         if let Some(value) = value {
-            m.push(MetricSample {
-                id,
-                label,
-                unit,
-                value,
-            });
+            m.push(MetricSample::new(id, label, unit, value));
         }
     };
     let base = prev.filter(|p| !s.restarted_since(p) && s.at > p.at);

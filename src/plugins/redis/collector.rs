@@ -223,12 +223,7 @@ fn metrics_of(s: &RedisSample, prev: Option<&RedisSample>) -> Vec<MetricSample> 
     let mut m = Vec::new();
     let mut push = |id, label, unit, value: Option<f64>| {
         if let Some(value) = value {
-            m.push(MetricSample {
-                id,
-                label,
-                unit,
-                value,
-            });
+            m.push(MetricSample::new(id, label, unit, value));
         }
     };
     let rate = |key: &str| -> Option<f64> {

@@ -1,0 +1,362 @@
+//! The Kafka collector: one read-only client, the lag windows of every (group, partition), the
+//! previous sample for rates, the most brokers seen, and when each group started rebalancing.
+
+use std::collections::HashMap;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use futures::future::BoxFuture;
+
+use super::connection::{Answer, Configs, KafkaReader, KafkaTarget};
+use super::lag::{LagPoint, LagWindow};
+use super::rules::{RuleInput, evaluate};
+use super::sample::{KafkaSample, collect_sample, is_internal};
+use crate::config::{AppConfig, InstanceConfig, KafkaRulesConfig};
+use crate::model::{LogLevel, Unit};
+use crate::plugins::{
+    CollectedLog, Collector, InstanceFacts, InstanceSnapshot, MetricSample, PluginError,
+};
+
+/// Collects one cluster.
+pub struct KafkaCollector {
+    target: KafkaTarget,
+    reader: Option<Arc<KafkaReader>>,
+    prev: Option<KafkaSample>,
+    windows: HashMap<String, HashMap<(String, i32), LagWindow>>,
+    max_brokers_seen: usize,
+    rebalancing_since: HashMap<String, f64>,
+    watch: Vec<String>,
+    th: KafkaRulesConfig,
+    /// Group statuses last written to the logs pane.
+    logged_status: HashMap<String, String>,
+    /// The last configs answer and when it was read (configs are re-read every minute, an
+    /// unanswered DescribeConfigs every ten).
+    configs: Option<(f64, Answer<Configs>)>,
+}
+
+/// Seconds between DescribeConfigs requests.
+const CONFIGS_EVERY_SECS: f64 = 60.0;
+const UNANSWERED_CONFIGS_EVERY_SECS: f64 = 600.0;
+
+impl KafkaCollector {
+    /// A collector for a configured instance (connects on first use).
+    pub fn new(instance: &InstanceConfig, config: &AppConfig) -> Result<Self, PluginError> {
+        Ok(KafkaCollector {
+            target: KafkaTarget::from_instance(
+                instance,
+                Duration::from_millis(config.kafka.request_timeout_ms),
+            )?,
+            reader: None,
+            prev: None,
+            windows: HashMap::new(),
+            max_brokers_seen: 0,
+            rebalancing_since: HashMap::new(),
+            watch: instance.groups.clone(),
+            th: config.kafka.clone(),
+            logged_status: HashMap::new(),
+            configs: None,
+        })
+    }
+
+    async fn collect_once(&mut self) -> Result<InstanceSnapshot, PluginError> {
+        if self.reader.is_none() {
+            self.reader = Some(Arc::new(self.target.reader()?));
+        }
+        let Some(reader) = self.reader.clone() else {
+            return Err(PluginError::Config("no client".into()));
+        };
+        let now = Utc::now().timestamp_millis() as f64 / 1000.0;
+        let due = match &self.configs {
+            None => true,
+            Some((at, Answer::Yes(_))) => now - at >= CONFIGS_EVERY_SECS,
+            Some((at, Answer::Unsupported(_))) => now - at >= UNANSWERED_CONFIGS_EVERY_SECS,
+        };
+        let mut sample =
+            collect_sample(reader, self.watch.clone(), self.th.max_topics, due).await?;
+        match (&sample.configs, &self.configs) {
+            (Some(answer), _) => self.configs = Some((now, answer.clone())),
+            (None, Some((_, last))) => sample.configs = Some(last.clone()),
+            (None, None) => {}
+        }
+        self.fold_windows(&sample);
+        self.max_brokers_seen = self.max_brokers_seen.max(sample.meta.brokers.len());
+        let rebalancing: HashMap<String, f64> = self
+            .rebalancing_since
+            .iter()
+            .map(|(g, since)| (g.clone(), sample.at - since))
+            .collect();
+        let findings = evaluate(&RuleInput {
+            cur: &sample,
+            prev: self.prev.as_ref(),
+            windows: &self.windows,
+            max_brokers_seen: self.max_brokers_seen,
+            rebalancing_secs: &rebalancing,
+            th: &self.th,
+        });
+        let metrics = self.metrics_of(&sample);
+        let logs = self.new_lines(&sample, &findings);
+        let snapshot = InstanceSnapshot {
+            collected_at: Utc::now(),
+            facts: facts_of(&sample),
+            metrics,
+            logs,
+            findings,
+            has_baseline: self.prev.is_some(),
+        };
+        self.prev = Some(sample);
+        Ok(snapshot)
+    }
+
+    /// Adds this sample's (committed, high watermark) to each group's partition windows.
+    fn fold_windows(&mut self, s: &KafkaSample) {
+        let capacity = self.th.lag_window_samples;
+        for (group, offsets) in &s.committed {
+            let windows = self.windows.entry(group.clone()).or_default();
+            for (tp, committed) in offsets {
+                if let Some((_, high)) = s.watermarks.get(tp) {
+                    windows
+                        .entry(tp.clone())
+                        .or_insert_with(|| LagWindow::new(capacity))
+                        .push(LagPoint {
+                            at: s.at,
+                            committed: *committed,
+                            high: *high,
+                        });
+                }
+            }
+        }
+        // Groups that vanished (deleted) leave the windows.
+        self.windows.retain(|g, _| s.committed.contains_key(g));
+        if let Some(Answer::Yes(groups)) = &s.groups {
+            for g in groups {
+                if g.state.contains("Rebalance") {
+                    self.rebalancing_since.entry(g.name.clone()).or_insert(s.at);
+                } else {
+                    self.rebalancing_since.remove(&g.name);
+                }
+            }
+        }
+    }
+
+    fn metrics_of(&self, s: &KafkaSample) -> Vec<MetricSample> {
+        let mut m = Vec::new();
+        let user_hwm = |x: &KafkaSample| -> i64 {
+            x.watermarks
+                .iter()
+                .filter(|((t, _), _)| !is_internal(t))
+                .map(|(_, (_, h))| *h)
+                .sum()
+        };
+        let consumed =
+            |x: &KafkaSample| -> i64 { x.committed.values().flat_map(|o| o.values()).sum() };
+        if let Some(p) = self.prev.as_ref().filter(|p| s.at > p.at) {
+            let dt = s.at - p.at;
+            m.push(MetricSample::new(
+                "produce_rate",
+                "produced msg/s",
+                Unit::PerSecond,
+                (user_hwm(s) - user_hwm(p)).max(0) as f64 / dt,
+            ));
+            m.push(MetricSample::new(
+                "consume_rate",
+                "committed msg/s",
+                Unit::PerSecond,
+                (consumed(s) - consumed(p)).max(0) as f64 / dt,
+            ));
+        }
+        m.push(MetricSample::new(
+            "brokers",
+            "brokers",
+            Unit::Count,
+            s.meta.brokers.len() as f64,
+        ));
+        let partitions: Vec<_> = s.meta.topics.iter().flat_map(|t| &t.partitions).collect();
+        m.push(MetricSample::new(
+            "partitions",
+            "partitions",
+            Unit::Count,
+            partitions.len() as f64,
+        ));
+        let live: Vec<i32> = s.meta.brokers.iter().map(|b| b.0).collect();
+        m.push(MetricSample::new(
+            "offline",
+            "offline partitions",
+            Unit::Count,
+            partitions
+                .iter()
+                .filter(|p| p.leader < 0 || !live.contains(&p.leader))
+                .count() as f64,
+        ));
+        m.push(MetricSample::new(
+            "urp",
+            "under-replicated",
+            Unit::Count,
+            partitions
+                .iter()
+                .filter(|p| p.isr.len() < p.replicas.len())
+                .count() as f64,
+        ));
+        let mut groups: Vec<&String> = self.windows.keys().collect();
+        groups.sort();
+        let mut total = 0i64;
+        for g in groups {
+            let lag: i64 = self.windows[g]
+                .values()
+                .filter_map(|w| w.last())
+                .map(LagPoint::lag)
+                .sum();
+            total += lag;
+            m.push(MetricSample::new(
+                format!("lag:{g}"),
+                format!("lag {g}"),
+                Unit::Count,
+                lag as f64,
+            ));
+        }
+        m.push(MetricSample::new(
+            "total_lag",
+            "total lag",
+            Unit::Count,
+            total as f64,
+        ));
+        m
+    }
+
+    fn new_lines(
+        &mut self,
+        s: &KafkaSample,
+        findings: &[crate::diagnose::Finding],
+    ) -> Vec<CollectedLog> {
+        let now = Utc::now();
+        let mut out = Vec::new();
+        let line = |level, stream, text: String| CollectedLog {
+            at: now,
+            level,
+            stream,
+            text,
+        };
+        if self.prev.is_none() {
+            out.push(line(
+                LogLevel::Info,
+                "cluster",
+                format!(
+                    "cluster {} — {} broker(s), {} topic(s), controller {}",
+                    s.meta.cluster_id.as_deref().unwrap_or("(id unknown)"),
+                    s.meta.brokers.len(),
+                    s.meta.topics.len(),
+                    s.meta
+                        .controller
+                        .map_or("unknown".to_string(), |c| c.to_string())
+                ),
+            ));
+            if let Some(Answer::Unsupported(why)) = &s.groups {
+                out.push(line(
+                    LogLevel::Info,
+                    "collector",
+                    format!(
+                        "consumer groups not listed: {why}; watching the configured groups {:?}",
+                        self.watch
+                    ),
+                ));
+            }
+            if let Some(Answer::Unsupported(why)) = &s.configs {
+                out.push(line(
+                    LogLevel::Info,
+                    "collector",
+                    format!("configs not read: {why}; the min-ISR and config rules are not judged"),
+                ));
+            }
+            out.extend(s.unavailable.iter().map(|(p, why)| {
+                line(
+                    LogLevel::Info,
+                    "collector",
+                    format!("not collected: {p} — {why}"),
+                )
+            }));
+        } else if let Some(p) = &self.prev
+            && p.meta.brokers.len() != s.meta.brokers.len()
+        {
+            out.push(line(
+                LogLevel::Warn,
+                "cluster",
+                format!(
+                    "brokers {} → {}",
+                    p.meta.brokers.len(),
+                    s.meta.brokers.len()
+                ),
+            ));
+        }
+        for f in findings.iter().filter(|f| {
+            f.id.starts_with("KFK-LAG-0") && f.id != "KFK-LAG-06" && f.id != "KFK-LAG-07"
+        }) {
+            let group = f
+                .evidence
+                .get("group")
+                .and_then(|g| g.as_str())
+                .unwrap_or("")
+                .to_string();
+            let status = f
+                .evidence
+                .get("status")
+                .and_then(|g| g.as_str())
+                .unwrap_or("")
+                .to_string();
+            if self.logged_status.get(&group) != Some(&status) {
+                out.push(line(
+                    if f.severity == crate::diagnose::Severity::Critical {
+                        LogLevel::Error
+                    } else {
+                        LogLevel::Warn
+                    },
+                    "lag",
+                    f.title.clone(),
+                ));
+                self.logged_status.insert(group, status);
+            }
+        }
+        out
+    }
+}
+
+impl Collector for KafkaCollector {
+    fn collect(&mut self) -> BoxFuture<'_, Result<InstanceSnapshot, PluginError>> {
+        Box::pin(self.collect_once())
+    }
+
+    fn endpoint(&self) -> &str {
+        &self.target.endpoint
+    }
+
+    fn reset(&mut self) {
+        self.reader = None;
+    }
+}
+
+fn facts_of(s: &KafkaSample) -> InstanceFacts {
+    InstanceFacts {
+        version: None,
+        role: Some(format!(
+            "{} broker(s), controller {}",
+            s.meta.brokers.len(),
+            s.meta.controller.map_or("?".into(), |c| c.to_string())
+        )),
+        uptime_secs: None,
+        identity: s.meta.cluster_id.clone(),
+        extra: vec![
+            (
+                "cluster_id".into(),
+                s.meta.cluster_id.clone().unwrap_or_default(),
+            ),
+            ("topics".into(), s.meta.topics.len().to_string()),
+            (
+                "groups".into(),
+                match &s.groups {
+                    Some(Answer::Yes(g)) => g.len().to_string(),
+                    _ => format!("{} watched (listing not supported)", s.committed.len()),
+                },
+            ),
+        ],
+    }
+}
