@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 pub mod es_server;
 pub mod llm_server;
 pub mod mariadb;
+pub mod tansu;
 
 use kubestack_ai::config::{AppConfig, InstanceConfig, InstanceKind};
 
