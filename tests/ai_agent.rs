@@ -229,7 +229,7 @@ async fn an_unreachable_model_says_so_then_falls_back() {
     assert!(stdout.contains("Offline analysis"), "{stdout}");
 }
 
-/// Stands in for the MySQL and Kubernetes plugins of later issues: returns what their tools
+/// Stands in for plugins whose servers hold such secrets (a MySQL variable, a Kubernetes Secret): returns what their tools
 /// will return, secrets included, so the chokepoint is proven on that data today.
 struct PlantedTools;
 

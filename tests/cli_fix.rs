@@ -272,7 +272,18 @@ fn a_plan_file_names_catalogue_actions_only_and_forged_commands_never_run() {
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
-        text(&out).contains("missing field `plan`"),
+        text(&out).contains("unknown field `steps`, expected `plan`"),
+        "{}",
+        text(&out)
+    );
+    let out = fix_with(
+        r#"{"plan":[{"action":"RDS-FIX-08"}],"commands":[["FLUSHALL"]]}"#,
+        &[],
+        "y\n",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("unknown field `commands`"),
         "{}",
         text(&out)
     );

@@ -1,5 +1,5 @@
 //! Repair plans proposed by the model. The model cannot execute anything: it may end an answer
-//! with a fenced JSON block `{"plan": [{"action": "RDS-FIX-03", "params": {…}, "why": "…"}]}`.
+//! with a fenced JSON block `{"plan": [{"action": "RDS-FIX-01", "params": {…}, "why": "…"}]}`.
 //! The block is read into this structure and handed to the repair machinery, which validates
 //! every step against the plugin's action catalogue; anything else stays text.
 
@@ -92,14 +92,14 @@ mod tests {
     #[test]
     fn a_plan_block_is_read_and_other_blocks_are_ignored() {
         let answer = "Use this:\n```sh\nredis-cli INFO\n```\nthen\n```json\n{\"plan\": [{\"action\": \
-\"RDS-FIX-03\", \"params\": {\"policy\": \"allkeys-lru\"}, \"why\": \"noeviction at 98%\"}]}\n```\n";
+\"RDS-FIX-02\", \"params\": {\"policy\": \"allkeys-lru\"}, \"why\": \"noeviction at 98%\"}]}\n```\n";
         let plans = extract_plans(answer);
         assert_eq!(plans.len(), 1);
         let plan = plans[0].as_ref().unwrap();
-        assert_eq!(plan.steps[0].action, "RDS-FIX-03");
+        assert_eq!(plan.steps[0].action, "RDS-FIX-02");
         assert_eq!(plan.steps[0].params["policy"], "allkeys-lru");
         let text = plan.describe();
-        assert!(text.contains("1. RDS-FIX-03 {\"policy\":\"allkeys-lru\"} — noeviction at 98%"));
+        assert!(text.contains("1. RDS-FIX-02 {\"policy\":\"allkeys-lru\"} — noeviction at 98%"));
     }
 
     #[test]

@@ -60,10 +60,10 @@ static API_KEY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(?:sk-(?:ant-)?[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{30,}|xox[abprs]-[A-Za-z0-9-]{10,})")
         .expect("static regex")
 });
-/// `password=…`, `"api_key": "…"`, `requirepass foo` …
+/// `password=…`, `"api_key": "…"`, `requirepass foo`, `name<TAB>value` (SHOW VARIABLES) …
 static KEY_VALUE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)\b((?:[a-z0-9_.-]*?)(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credentials?|_auth|sst_auth)[a-z0-9_.-]*)("?\s*[:=]\s*"?|\s*=>\s*"?)([^\s"',;&}\]]+)"#,
+        r#"(?i)\b((?:[a-z0-9_.-]*?)(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credentials?|_auth|sst_auth)[a-z0-9_.-]*)("?\s*[:=]\s*"?|\s*=>\s*"?|\t+)([^\s"',;&}\]]+)"#,
     )
     .expect("static regex")
 });
@@ -330,6 +330,12 @@ mod tests {
             ("requirepass s3cret-pass", "s3cret-pass"),
             ("masterauth: replica-pw-9", "replica-pw-9"),
             ("wsrep_sst_auth = root:galera-pw", "galera-pw"),
+            // SHOW VARIABLES as the MySQL tools return it: name TAB value.
+            ("wsrep_sst_auth\troot:galera-tab-pw", "galera-tab-pw"),
+            (
+                "Variable_name\tValue\nsome_password\tp4ss-in-a-table",
+                "p4ss-in-a-table",
+            ),
             (
                 "-----BEGIN RSA PRIVATE KEY-----\nMIIEabc\n-----END RSA PRIVATE KEY-----",
                 "MIIEabc",

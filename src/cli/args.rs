@@ -71,7 +71,7 @@ pub enum Command {
         profile: Option<String>,
     },
     /// Repair one target step by step: each step's command, preview, risk and rollback, then
-    /// y / s(kip) / a(bort); dangerous steps need the instance name typed. Exit code: 0 done,
+    /// y(es) / n(o) = skip / a(bort); dangerous steps need the instance name typed. Exit code: 0 done,
     /// 1 a step failed, 2 aborted, 3 unreachable, 4 refused (read-only mode).
     Fix {
         /// Instance name or URL.

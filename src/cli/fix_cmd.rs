@@ -15,7 +15,7 @@ use crate::ai::plan::ProposedPlan;
 use crate::config::{LoadedConfig, SafetyMode};
 use crate::plugins::plugin_for;
 use crate::repair::audit::default_audit_path;
-use crate::repair::catalog::{PlanContext, plan_for_findings, plan_from_proposal};
+use crate::repair::catalog::{PlanContext, plan_for_findings, plan_from_file};
 use crate::repair::{
     AuditChain, AuditEntry, AuditEvent, Confirmation, Executor, RepairError, RepairPlan, Risk,
     WriteBackend,
@@ -96,12 +96,7 @@ pub async fn fix(loaded: &LoadedConfig, req: FixRequest<'_>) -> Result<i32> {
             return Ok(1);
         }
         (None, Some(path)) => match read_plan_file(path) {
-            Ok(proposal) => plan_from_proposal(
-                catalog,
-                &proposal,
-                &ctx,
-                &format!("plan file {}", path.display()),
-            ),
+            Ok(proposal) => plan_from_file(catalog, &proposal, &ctx, path),
             Err(e) => {
                 eprintln!("error: {e}");
                 return Ok(1);
@@ -158,7 +153,12 @@ pub async fn fix(loaded: &LoadedConfig, req: FixRequest<'_>) -> Result<i32> {
 fn read_plan_file(path: &std::path::Path) -> Result<ProposedPlan, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read the plan file {}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct PlanFile {
+        plan: Vec<crate::ai::plan::ProposedStep>,
+    }
+    serde_json::from_str::<PlanFile>(&text).map(|f| ProposedPlan { steps: f.plan }).map_err(|e| {
         format!(
             "the plan file {} is not a plan ({e}); expected {{\"plan\": [{{\"action\": \"<catalogue id>\", \"params\": {{…}}, \"why\": \"…\"}}]}}",
             path.display()
@@ -269,12 +269,12 @@ async fn walk(
         }
         let confirmation = if step.risk == Risk::Dangerous {
             let prompt = format!(
-                "  DANGEROUS — type the instance name `{}` to apply, s to skip, a to abort: ",
+                "  DANGEROUS — type the instance name `{}` to apply, n to skip, a to abort: ",
                 step.target.instance
             );
             match ask(input, &prompt).as_deref() {
-                None | Some("a") => return abort(executor, step),
-                Some("s") => {
+                None | Some("a" | "abort") => return abort(executor, step),
+                Some("n" | "no" | "s" | "skip") => {
                     executor.skip(step)?;
                     continue;
                 }

@@ -113,6 +113,26 @@ impl InstanceConfig {
             .unwrap_or_else(|_| "(invalid url)".into())
     }
 
+    /// The user this program logs in as: `username`, the URL's user, or the system's default
+    /// (`default` for Redis, `root` for MySQL). Repairs must not lock it out.
+    pub fn login_user(&self) -> String {
+        if let Some(u) = &self.username {
+            return u.clone();
+        }
+        url::Url::parse(&self.url)
+            .ok()
+            .map(|u| u.username().to_string())
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| {
+                match self.kind {
+                    InstanceKind::Redis => "default",
+                    InstanceKind::Mysql => "root",
+                    InstanceKind::Elasticsearch | InstanceKind::Kafka => "",
+                }
+                .to_string()
+            })
+    }
+
     /// The inventory group name.
     pub fn group_name(&self) -> &str {
         self.group.as_deref().unwrap_or("static")

@@ -98,10 +98,7 @@ impl<'a> PlanContext<'a> {
                 context: instance.context.clone(),
             },
             facts,
-            own_user: instance
-                .username
-                .clone()
-                .unwrap_or_else(|| "default".into()),
+            own_user: instance.login_user(),
         }
     }
 }
@@ -215,7 +212,7 @@ pub fn plan_for_finding(
     RepairPlan { steps, manual }
 }
 
-/// One plan for several findings: their steps in order, each action once.
+/// One plan for several findings: their steps in order, each distinct step once.
 pub fn plan_for_findings(
     catalog: &dyn RepairCatalog,
     findings: &[Finding],
@@ -228,7 +225,13 @@ pub fn plan_for_findings(
     for f in findings {
         let part = plan_for_finding(catalog, f, ctx);
         for s in part.steps {
-            if !plan.steps.iter().any(|p| p.action == s.action) {
+            // The same action on another object (a second account, another session) is a
+            // step of its own; the same action twice is one.
+            if !plan
+                .steps
+                .iter()
+                .any(|p| p.action == s.action && p.commands == s.commands)
+            {
                 plan.steps.push(s);
             }
         }
@@ -253,6 +256,39 @@ pub fn plan_from_proposal(
     proposal: &ProposedPlan,
     ctx: &PlanContext<'_>,
     excerpt: &str,
+) -> RepairPlan {
+    plan_from_steps(
+        catalog,
+        proposal,
+        ctx,
+        Provenance::Chat {
+            excerpt: excerpt.to_string(),
+        },
+    )
+}
+
+/// The same validation for a plan file (`fix --plan`).
+pub fn plan_from_file(
+    catalog: &dyn RepairCatalog,
+    proposal: &ProposedPlan,
+    ctx: &PlanContext<'_>,
+    path: &std::path::Path,
+) -> RepairPlan {
+    plan_from_steps(
+        catalog,
+        proposal,
+        ctx,
+        Provenance::File {
+            path: path.display().to_string(),
+        },
+    )
+}
+
+fn plan_from_steps(
+    catalog: &dyn RepairCatalog,
+    proposal: &ProposedPlan,
+    ctx: &PlanContext<'_>,
+    provenance: Provenance,
 ) -> RepairPlan {
     let mut plan = RepairPlan {
         steps: Vec::new(),
@@ -279,9 +315,7 @@ pub fn plan_from_proposal(
         match catalog.build(&p.action, &p.params, ctx) {
             Ok(mut step) => {
                 step.why = p.why.clone();
-                step.provenance = Provenance::Chat {
-                    excerpt: excerpt.to_string(),
-                };
+                step.provenance = provenance.clone();
                 plan.steps.push(step);
             }
             Err(e) => plan.manual.push(format!(

@@ -170,6 +170,8 @@ pub enum Provenance {
     Chat { excerpt: String },
     /// Asked for by name (`fix --action`).
     User,
+    /// Read from a plan file (`fix --plan`).
+    File { path: String },
 }
 
 impl fmt::Display for Provenance {
@@ -178,6 +180,7 @@ impl fmt::Display for Provenance {
             Provenance::Finding { rule, title } => write!(f, "finding {rule}: {title}"),
             Provenance::Chat { excerpt } => write!(f, "proposed by the AI in the chat: {excerpt}"),
             Provenance::User => f.write_str("asked for by the user"),
+            Provenance::File { path } => write!(f, "from the plan file {path}"),
         }
     }
 }

@@ -385,7 +385,21 @@ impl RepairCatalog for MysqlRepairs {
                     vec![Command::sql(&[stop]), Command::sql(&["SET GLOBAL sql_slave_skip_counter = 1"]), Command::sql(&[start])],
                     vec![Command::sql(&["SHOW REPLICA STATUS"])],
                     RollbackSpec::Irreversible("the skipped source transaction is never applied here; the replica drifts until re-synced (pt-table-checksum)".into()),
-                    Some(Probe { command: Command::sql(&["SHOW REPLICA STATUS"]), check: Check::ReplyLacks("No".into()), within: Duration::from_secs(10) }),
+                    Some(Probe {
+                        command: Command::sql(&["SHOW REPLICA STATUS"]),
+                        check: Check::All(if mariadb {
+                            vec![
+                                Check::ConfigEquals { key: "Slave_IO_Running".into(), value: "Yes".into() },
+                                Check::ConfigEquals { key: "Slave_SQL_Running".into(), value: "Yes".into() },
+                            ]
+                        } else {
+                            vec![
+                                Check::ConfigEquals { key: "Replica_IO_Running".into(), value: "Yes".into() },
+                                Check::ConfigEquals { key: "Replica_SQL_Running".into(), value: "Yes".into() },
+                            ]
+                        }),
+                        within: Duration::from_secs(10),
+                    }),
                     "Drops one event of the source silently so the SQL thread can go on.")
             }
             "MYS-FIX-10" => set_global_step(
@@ -396,6 +410,11 @@ impl RepairCatalog for MysqlRepairs {
             ),
             "MYS-FIX-11" => {
                 let acct = account(&required("account")?)?;
+                if acct.starts_with(&format!("'{}'@", ctx.own_user)) {
+                    return Err(format!(
+                        "{acct} is the account this program logs in as: changing its password here would lock the collector and this repair's own verification out — set it by hand and update password_env"
+                    ));
+                }
                 let (password, generated) =
                     match param(params, "password").filter(|p| !p.is_empty()) {
                         Some(p) if p.starts_with("[REDACTED") => {
@@ -512,7 +531,11 @@ impl RepairCatalog for MysqlRepairs {
             }
             "MYS-LAT-03" => {
                 if let Some(id) = evidence("blocking_pid") {
-                    plans.push(("MYS-FIX-02", with(&[("id", (id as u64).into())])));
+                    let rows = evidence("blocker_rows_modified").unwrap_or(0.0) as u64;
+                    plans.push((
+                        "MYS-FIX-02",
+                        with(&[("id", (id as u64).into()), ("rows_modified", rows.into())]),
+                    ));
                 }
             }
             "MYS-LAT-04" => {
@@ -610,7 +633,7 @@ mod tests {
             .build(
                 "MYS-FIX-11",
                 &p(&[
-                    ("account", "root@localhost".into()),
+                    ("account", "app@localhost".into()),
                     ("password", "it's".into()),
                 ]),
                 &ctx(&facts),
@@ -618,13 +641,25 @@ mod tests {
             .unwrap();
         assert_eq!(
             s.commands[0].to_string(),
-            "ALTER USER 'root'@'localhost' IDENTIFIED BY [REDACTED]"
+            "ALTER USER 'app'@'localhost' IDENTIFIED BY [REDACTED]"
         );
         assert_eq!(
             s.commands[0].statement(),
-            "ALTER USER 'root'@'localhost' IDENTIFIED BY 'it''s'"
+            "ALTER USER 'app'@'localhost' IDENTIFIED BY 'it''s'"
         );
         assert_eq!(s.risk, Risk::Dangerous);
+    }
+
+    #[test]
+    fn the_own_account_is_never_given_a_new_password() {
+        let facts = InstanceFacts::default();
+        let p: Map<String, Value> = [("account".to_string(), Value::from("'root'@'localhost'"))]
+            .into_iter()
+            .collect();
+        let err = MysqlRepairs
+            .build("MYS-FIX-11", &p, &ctx(&facts))
+            .unwrap_err();
+        assert!(err.contains("this program logs in as"), "{err}");
     }
 
     #[test]

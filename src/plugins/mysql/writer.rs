@@ -170,6 +170,16 @@ fn to_reply(t: &Table) -> Reply {
                 .collect(),
         );
     }
+    // One row (SHOW REPLICA STATUS, a processlist row): column/value pairs.
+    if t.rows.len() == 1 {
+        return Reply::List(
+            t.columns
+                .iter()
+                .zip(&t.rows[0])
+                .flat_map(|(c, v)| [Reply::Text(c.clone()), cell(v)])
+                .collect(),
+        );
+    }
     Reply::List(
         t.rows
             .iter()
@@ -275,6 +285,14 @@ mod tests {
         assert_eq!(
             MysqlVariables.restore("read_only", "OFF").statement(),
             "SET GLOBAL read_only = OFF"
+        );
+        let t = Table {
+            columns: vec!["Slave_IO_Running".into(), "Slave_SQL_Running".into()],
+            rows: vec![vec![Some("Yes".into()), Some("No".into())]],
+        };
+        assert_eq!(
+            to_reply(&t).get("Slave_SQL_Running"),
+            Some(&Reply::Text("No".into()))
         );
     }
 }

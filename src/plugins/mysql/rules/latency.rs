@@ -140,6 +140,7 @@ pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
                 .with("locked_table", w.table.clone())
                 .with("blocker_idle", idle)
                 .with("blocker_trx_age_secs", blocker_trx.map_or(0, |t| t.age_secs))
+                .with("blocker_rows_modified", blocker_trx.map_or(0, |t| t.rows_modified))
                 .with("waiters_on_blocker", same_blocker as u64)
                 .with("threshold", format!("wait > {} s (heur:); CRIT with > 5 waiters on one blocker", th.lock_wait_secs)),
             );
