@@ -328,3 +328,75 @@ async fn shutdown_event_ends_the_loop() {
     assert!(state.quit);
     assert_eq!(stats.events, 1);
 }
+
+#[tokio::test]
+async fn a_spent_session_budget_stops_further_requests_with_a_notice() {
+    let mut state = sample_state(2);
+    let mut ai = kubestack_ai::config::AiConfig::default();
+    ai.session_budget_usd = 0.50;
+    state.chat = kubestack_ai::app::ChatState::new(&ai);
+    state.chat.meter.cost_usd = 0.51;
+    let mut events = vec![key('a')];
+    events.extend("one more question".chars().map(key));
+    events.extend([code(KeyCode::Enter), code(KeyCode::Esc), key('q')]);
+    let mut recorder = Recorder::default();
+    let (mut terminal, _) = run_script(&mut state, events, &mut recorder).await;
+    assert!(
+        !recorder
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::Ask { .. })),
+        "no request once the budget is spent: {:?}",
+        recorder.effects
+    );
+    let last = state.instances[0].chat.last().unwrap();
+    assert_eq!(last.role, ChatRole::Notice);
+    assert!(
+        last.text.contains("session budget ($0.50) is spent"),
+        "{}",
+        last.text
+    );
+    let shown = redraw(&mut terminal, &state);
+    assert!(
+        shown.contains("is spent"),
+        "the notice is on screen\n{shown}"
+    );
+}
+
+#[tokio::test]
+async fn a_streaming_answer_renders_at_every_width_as_tokens_arrive() {
+    let answer = "Memory is at **93%** of maxmemory with `noeviction`, so every write fails with \
+                  -OOM. Raise maxmemory or, for a pure cache, switch to allkeys-lru.";
+    let words: Vec<&str> = answer.split_inclusive(' ').collect();
+    for width in [60u16, 100, 160] {
+        let mut state = sample_state(2);
+        let mut events = vec![key('a')];
+        events.extend("why?".chars().map(key));
+        events.push(code(KeyCode::Enter));
+        let mut recorder = Recorder::default();
+        let (mut terminal, _) = run_script(&mut state, events, &mut recorder).await;
+        terminal.backend_mut().resize(width, 30);
+        for (i, w) in words.iter().enumerate() {
+            state.handle_event(chat(ChatEvent::Token(w.to_string())));
+            let shown = redraw(&mut terminal, &state);
+            // Each frame shows the newest words: the view follows the stream.
+            let last = w.trim().trim_matches(|c: char| !c.is_alphanumeric());
+            if i % 5 == 0 && !last.is_empty() && width >= 100 {
+                assert!(
+                    shown.contains(last),
+                    "width {width}, token {i} `{last}`:\n{shown}"
+                );
+            }
+        }
+        state.handle_event(chat(ChatEvent::Done));
+        let shown = redraw(&mut terminal, &state);
+        assert!(
+            shown.contains("allkeys-lru"),
+            "width {width}: the end of the answer is on screen\n{shown}"
+        );
+        assert!(
+            !shown.contains("**93%**"),
+            "markdown is rendered, not shown raw\n{shown}"
+        );
+    }
+}
