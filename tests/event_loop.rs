@@ -332,8 +332,10 @@ async fn shutdown_event_ends_the_loop() {
 #[tokio::test]
 async fn a_spent_session_budget_stops_further_requests_with_a_notice() {
     let mut state = sample_state(2);
-    let mut ai = kubestack_ai::config::AiConfig::default();
-    ai.session_budget_usd = 0.50;
+    let ai = kubestack_ai::config::AiConfig {
+        session_budget_usd: 0.50,
+        ..Default::default()
+    };
     state.chat = kubestack_ai::app::ChatState::new(&ai);
     state.chat.meter.cost_usd = 0.51;
     let mut events = vec![key('a')];
