@@ -15,6 +15,8 @@ pub struct ContextExtras {
     pub all_metrics: bool,
     /// `/findings`: evidence in full.
     pub full_findings: bool,
+    /// `/config`: the runtime configuration the collector read.
+    pub config: bool,
 }
 
 /// The context text and what it cost.
@@ -122,6 +124,27 @@ pub fn build_context(
     } else {
         truncated = true;
     }
+    if extras.config {
+        let mut section = format!(
+            "\n## Runtime configuration ({} settings)\n",
+            f.settings.len()
+        );
+        if f.settings.is_empty() {
+            section.push_str("not read (the collector has none for this instance yet)\n");
+        }
+        let mut used = estimate_tokens(&text) + estimate_tokens(&section);
+        for (k, v) in &f.settings {
+            let line = format!("{k} = {v}\n");
+            used += estimate_tokens(&line);
+            if used > budget {
+                truncated = true;
+                section.push_str("… (cut to the token budget)\n");
+                break;
+            }
+            section.push_str(&line);
+        }
+        text.push_str(&section);
+    }
     // Log lines, newest first, as long as they fit.
     let since = extras
         .logs_since_secs
@@ -202,6 +225,23 @@ mod tests {
             },
         );
         assert!(full.text.contains("recommendation: Free memory"));
+        assert!(!full.text.contains("Runtime configuration"));
+        let config = build_context(
+            view,
+            10_000,
+            20,
+            &ContextExtras {
+                config: true,
+                ..Default::default()
+            },
+        );
+        assert!(
+            config
+                .text
+                .contains("## Runtime configuration (1 settings)\nmaxmemory = 5242880"),
+            "{}",
+            config.text
+        );
         let logs = build_context(
             view,
             10_000,

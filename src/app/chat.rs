@@ -102,7 +102,8 @@ pub struct ChatState {
 
 /// The slash commands, for `/help`.
 pub const SLASH_HELP: &str = "/logs 5m QUESTION — add the log lines of a time window · /metrics QUESTION — \
-every metric with its range · /findings QUESTION — findings with full evidence · /copy N — copy code \
+every metric with its range · /findings QUESTION — findings with full evidence · /config QUESTION — \
+the runtime configuration the collector read · /copy N — copy code \
 block N (OSC 52) · /clear — forget this conversation · /help. Keys: Enter send, Alt-Enter newline, \
 Up recall, Esc cancel, Ctrl-R regenerate. Palette: `:sent` shows the last payload, `:model NAME` \
 switches profile.";
@@ -163,6 +164,9 @@ pub fn parse_slash(text: &str) -> (ContextExtras, String) {
     loop {
         if let Some(r) = rest.strip_prefix("/metrics") {
             extras.all_metrics = true;
+            rest = r.trim_start();
+        } else if let Some(r) = rest.strip_prefix("/config") {
+            extras.config = true;
             rest = r.trim_start();
         } else if let Some(r) = rest.strip_prefix("/findings") {
             extras.full_findings = true;
@@ -439,6 +443,9 @@ mod tests {
         assert_eq!(e.logs_since_secs, Some(300), "default window");
         assert_eq!(q, "what happened");
         assert_eq!(parse_slash("plain").1, "plain");
+        let (e, q) = parse_slash("/config is maxmemory sane?");
+        assert!(e.config && !e.all_metrics);
+        assert_eq!(q, "is maxmemory sane?");
         assert_eq!(parse_window("2h"), Some(7200));
     }
 

@@ -45,6 +45,7 @@ pub fn sample_snapshot(n: usize) -> InstanceSnapshot {
             uptime_secs: Some(3600 + n as u64 * 2),
             identity: Some("4f1c7e0d2b9a8c6e5d3f1a0b9c8d7e6f5a4b3c2d".into()),
             extra: vec![("maxmemory_policy".into(), "noeviction".into())],
+            settings: vec![("maxmemory".into(), "5242880".into())],
         },
         metrics: vec![
             metric("ops_per_sec", "ops/s", Unit::PerSecond, wave(1200.0, 400.0)),

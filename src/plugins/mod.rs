@@ -98,6 +98,9 @@ pub struct InstanceFacts {
     pub identity: Option<String>,
     /// Further short facts, e.g. `maxmemory-policy = noeviction`.
     pub extra: Vec<(String, String)>,
+    /// The runtime configuration as the server reports it (secrets already masked by the
+    /// plugin), for the AI's `/config`.
+    pub settings: Vec<(String, String)>,
 }
 
 /// Everything one collection pass produced: owned, sent to the UI as is.

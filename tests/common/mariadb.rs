@@ -27,6 +27,10 @@ impl MariaDb {
     pub fn start(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
+        // Its own tmpdir: concurrent bootstraps in a shared /tmp collide on temporary-table
+        // names ("Unknown table 'mysql.tmp_user_sys'").
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir_all(&tmp).expect("tmpdir");
         let install = Command::new(bin("MARIADB_INSTALL_DB_BIN", "mariadb-install-db"))
             .args([
                 "--no-defaults",
@@ -35,17 +39,18 @@ impl MariaDb {
                 "--skip-test-db",
             ])
             .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--tmpdir={}", tmp.display()))
             .arg("--innodb-log-file-size=4M")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
+            .output()
             .unwrap_or_else(|e| {
                 panic!("cannot run mariadb-install-db ({e}); scripts/test installs mariadb-server")
             });
         assert!(
-            install.success(),
-            "mariadb-install-db failed in {}",
-            data.display()
+            install.status.success(),
+            "mariadb-install-db failed in {}:\n{}{}",
+            data.display(),
+            String::from_utf8_lossy(&install.stdout),
+            String::from_utf8_lossy(&install.stderr)
         );
         let port = super::free_port();
         let child = Command::new(bin("MARIADBD_BIN", "/usr/sbin/mariadbd"))
@@ -57,6 +62,7 @@ impl MariaDb {
             ])
             .arg(format!("--datadir={}", data.display()))
             .arg(format!("--socket={}", dir.path().join("sock").display()))
+            .arg(format!("--tmpdir={}", tmp.display()))
             .arg(format!("--pid-file={}", dir.path().join("pid").display()))
             .arg(format!(
                 "--log-error={}",

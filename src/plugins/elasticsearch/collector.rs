@@ -163,6 +163,22 @@ fn facts_of(s: &EsSample) -> InstanceFacts {
             ("status".into(), s.status().to_string()),
             ("cluster_uuid".into(), s.cluster_uuid.clone()),
         ],
+        // Explicit cluster settings and the disk watermarks in force (the defaults are long).
+        settings: {
+            let mut v: Vec<(String, String)> = s
+                .settings
+                .iter()
+                .filter(|(k, _)| {
+                    s.explicit_settings.contains(k)
+                        || k.contains("disk.watermark")
+                        || k.ends_with("allocation.enable")
+                })
+                .filter(|(k, _)| !k.contains("secure") && !k.contains("password"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            v.sort();
+            v
+        },
     }
 }
 

@@ -358,5 +358,20 @@ fn facts_of(s: &KafkaSample) -> InstanceFacts {
                 },
             ),
         ],
+        // Non-sensitive broker configs of the first broker described (sensitive ones are
+        // never read: DescribeConfigs returns them without a value).
+        settings: match &s.configs {
+            Some(Answer::Yes(c)) => {
+                let mut v: Vec<(String, String)> = c
+                    .iter()
+                    .filter(|(k, _)| k.starts_with("broker:"))
+                    .min_by_key(|(k, _)| k.as_str())
+                    .map(|(_, m)| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .unwrap_or_default();
+                v.sort();
+                v
+            }
+            _ => Vec::new(),
+        },
     }
 }

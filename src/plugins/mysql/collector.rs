@@ -355,6 +355,48 @@ pub fn parse_error_log_line(line: &str) -> CollectedLog {
     }
 }
 
+/// The variables of catalog §3.1 C2 that explain behaviour (no secrets among them).
+const CONFIG_VARIABLES: &[&str] = &[
+    "max_connections",
+    "thread_cache_size",
+    "table_open_cache",
+    "open_files_limit",
+    "innodb_buffer_pool_size",
+    "innodb_log_file_size",
+    "innodb_redo_log_capacity",
+    "innodb_flush_log_at_trx_commit",
+    "sync_binlog",
+    "log_bin",
+    "binlog_format",
+    "binlog_expire_logs_seconds",
+    "expire_logs_days",
+    "innodb_doublewrite",
+    "innodb_force_recovery",
+    "innodb_lock_wait_timeout",
+    "long_query_time",
+    "slow_query_log",
+    "read_only",
+    "super_read_only",
+    "bind_address",
+    "skip_networking",
+    "skip_name_resolve",
+    "local_infile",
+    "secure_file_priv",
+    "require_secure_transport",
+    "have_ssl",
+    "slave_skip_errors",
+    "replica_skip_errors",
+    "slave_net_timeout",
+    "gtid_mode",
+    "tmp_table_size",
+    "max_heap_table_size",
+    "performance_schema",
+    "wait_timeout",
+    "interactive_timeout",
+    "max_statement_time",
+    "max_execution_time",
+];
+
 fn facts_of(s: &MysqlSample) -> InstanceFacts {
     let role = if s.is_replica() {
         "replica"
@@ -378,12 +420,33 @@ fn facts_of(s: &MysqlSample) -> InstanceFacts {
     if let Some(id) = s.identity() {
         extra.push(("identity".into(), id));
     }
+    // The statement that took the most time (a digest: no literals), for the header and the AI.
+    if let Some(d) = s.digests.as_ref().and_then(|d| d.first()) {
+        extra.push((
+            "top statement".into(),
+            format!(
+                "{} — {} calls, {:.3} s avg{}",
+                d.text.chars().take(80).collect::<String>(),
+                d.count,
+                d.avg_secs,
+                if d.no_index_used > 0 {
+                    ", no index"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
     InstanceFacts {
         version: Some(s.version.clone()),
         role: Some(role.into()),
         uptime_secs: s.status_u64("uptime"),
         identity: s.identity(),
         extra,
+        settings: CONFIG_VARIABLES
+            .iter()
+            .filter_map(|k| Some((k.to_string(), s.var(k)?.to_string())))
+            .collect(),
     }
 }
 

@@ -95,8 +95,6 @@ pub struct MysqlSample {
     /// `SHOW GLOBAL VARIABLES`, lower-case names.
     pub vars: HashMap<String, String>,
     pub sessions: Vec<Session>,
-    /// Sessions on the server in all (the list may be capped).
-    pub sessions_total: usize,
     pub transactions: Vec<Transaction>,
     pub lock_waits: Option<Vec<LockWait>>,
     /// `None`: could not be read; empty: not a replica.
@@ -199,9 +197,6 @@ pub async fn collect_sample(
         .await
     {
         Ok(t) => {
-            s.sessions_total = s
-                .status_u64("threads_connected")
-                .unwrap_or(t.rows.len() as u64) as usize;
             s.sessions = (0..t.rows.len())
                 .map(|i| Session {
                     id: num(&t, i, "ID"),
@@ -301,6 +296,16 @@ pub async fn collect_sample(
             Ok(t) => s.history_list_length = t.get(0, "COUNT").and_then(|v| v.parse().ok()),
             Err(e) => s.unavailable.push(("history list length", e.to_string())),
         }
+    }
+
+    // MySQL counts deadlocks in INNODB_METRICS only (MariaDB has the Innodb_deadlocks status).
+    if s.status_u64("innodb_deadlocks").is_none()
+        && let Ok(t) = r
+            .query("SELECT `COUNT` FROM information_schema.INNODB_METRICS WHERE NAME = 'lock_deadlocks'")
+            .await
+        && let Some(v) = t.get(0, "COUNT")
+    {
+        s.status.insert("innodb_deadlocks".into(), v.to_string());
     }
 
     if s.var_on("performance_schema") == Some(true) {

@@ -122,6 +122,19 @@ impl MysqlTools {
                 }
                 Ok(out.join("\n"))
             }
+            "mysql_top_statements" => {
+                let t = self
+                    .table(
+                        "SELECT SCHEMA_NAME, LEFT(DIGEST_TEXT, 300) AS statement, COUNT_STAR AS calls, \
+                         ROUND(SUM_TIMER_WAIT/1e12, 3) AS total_s, ROUND(AVG_TIMER_WAIT/1e12, 4) AS avg_s, \
+                         SUM_ROWS_EXAMINED AS rows_examined, SUM_NO_INDEX_USED AS no_index \
+                         FROM performance_schema.events_statements_summary_by_digest \
+                         ORDER BY SUM_TIMER_WAIT DESC LIMIT 15",
+                    )
+                    .await
+                    .map_err(|e| format!("{e} (statement digests need performance_schema=ON)"))?;
+                Ok(t.to_text(15))
+            }
             "mysql_lock_waits" => Ok(self
                 .table(
                     "SELECT wait_age_secs, locked_table, waiting_pid, blocking_pid, \
@@ -227,6 +240,11 @@ impl ToolRunner for MysqlTools {
             ToolSpec {
                 name: "mysql_replica_status".into(),
                 description: "Replication state of the selected server as a replica (threads, lag, last errors, GTID).".into(),
+                parameters: obj(json!({})),
+            },
+            ToolSpec {
+                name: "mysql_top_statements".into(),
+                description: "The statements that took the most time (performance_schema digests, literals already removed).".into(),
                 parameters: obj(json!({})),
             },
             ToolSpec {

@@ -214,6 +214,12 @@ fn facts_of(s: &RedisSample) -> InstanceFacts {
         uptime_secs: s.info.u64("uptime_in_seconds"),
         identity: s.info.get("run_id").map(str::to_string),
         extra,
+        // CONFIG GET * with requirepass/masterauth/TLS passphrases masked by the parser.
+        settings: s
+            .config
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     }
 }
 
