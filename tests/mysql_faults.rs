@@ -96,7 +96,7 @@ async fn a_fresh_install_is_identified_and_its_accounts_flagged() {
     assert!(
         s.logs
             .iter()
-            .any(|l| l.stream == "error" && l.text.contains("ready for connections")),
+            .any(|l| l.stream == "server" && l.text.contains("ready for connections")),
         "{:?}",
         s.logs
     );

@@ -240,7 +240,28 @@ pub fn os_user() -> String {
     ["USER", "LOGNAME", "USERNAME"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .or_else(user_of_this_process)
         .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// Without a login environment (cron, systemd, `env -i`): the real uid's name from
+/// /etc/passwd, or `uid N`, so the audit log still says who ran it.
+fn user_of_this_process() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    Some(
+        passwd
+            .lines()
+            .map(|l| l.split(':').collect::<Vec<_>>())
+            .find(|f| f.len() > 2 && f[2] == uid)
+            .map_or_else(|| format!("uid {uid}"), |f| f[0].to_string()),
+    )
 }
 
 #[cfg(test)]

@@ -35,6 +35,18 @@ pub fn prepare_step(
     dialect: &dyn ConfigDialect,
     special: impl FnOnce(&RollbackSpec) -> Option<(String, Vec<Command>, String)>,
 ) -> PreparedStep {
+    // Without a value to change, the preview is what the capture saw now, then the effect.
+    let now_and_effect = || {
+        let seen: Vec<String> = captured
+            .iter()
+            .map(|(c, r)| format!("now ({c}): {}", r.summary()))
+            .collect();
+        if seen.is_empty() {
+            step.effect.clone()
+        } else {
+            format!("{}\n{}", seen.join("\n"), step.effect)
+        }
+    };
     let (preview, rollback, rollback_text) = match special(&step.rollback) {
         Some(done) => done,
         None => match &step.rollback {
@@ -63,19 +75,13 @@ pub fn prepare_step(
                 };
                 (lines.join("\n"), rollback, text)
             }
-            RollbackSpec::NotNeeded(why) => (
-                step.effect.clone(),
-                Vec::new(),
-                format!("none needed: {why}"),
-            ),
-            RollbackSpec::Irreversible(why) => (
-                step.effect.clone(),
-                Vec::new(),
-                format!("irreversible: {why}"),
-            ),
-            RollbackSpec::Manual(how) => {
-                (step.effect.clone(), Vec::new(), format!("manual: {how}"))
+            RollbackSpec::NotNeeded(why) => {
+                (now_and_effect(), Vec::new(), format!("none needed: {why}"))
             }
+            RollbackSpec::Irreversible(why) => {
+                (now_and_effect(), Vec::new(), format!("irreversible: {why}"))
+            }
+            RollbackSpec::Manual(how) => (now_and_effect(), Vec::new(), format!("manual: {how}")),
             RollbackSpec::RestoreAcl { user } => (
                 step.effect.clone(),
                 Vec::new(),

@@ -195,7 +195,7 @@ impl MysqlCollector {
                 return vec![CollectedLog {
                     at: Utc::now(),
                     level: LogLevel::Info,
-                    stream: "error",
+                    stream: "server",
                     text: note,
                 }];
             }
@@ -229,7 +229,7 @@ impl MysqlCollector {
                             .and_then(parse_sql_time)
                             .unwrap_or_else(Utc::now),
                         level: level_of(t.get(i, "PRIO").unwrap_or("")),
-                        stream: "error",
+                        stream: "server",
                         text: format!(
                             "[{}] [{}] {}",
                             t.get(i, "ERROR_CODE").unwrap_or(""),
@@ -350,7 +350,7 @@ pub fn parse_error_log_line(line: &str) -> CollectedLog {
     CollectedLog {
         at: at.unwrap_or_else(Utc::now),
         level,
-        stream: "error",
+        stream: "server",
         text: line.to_string(),
     }
 }
