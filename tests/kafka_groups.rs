@@ -157,3 +157,99 @@ async fn groups_are_listed_a_live_stuck_group_stalls_and_its_offsets_are_not_res
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     member.join().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsupported_partition_change_fails_cleanly_and_an_empty_group_is_deleted() {
+    let broker = Tansu::start();
+    broker.create_topic("events", 1);
+    let bootstrap = broker.bootstrap();
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .set("group.id", "old-reports")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    tpl.add_partition_offset("events", 0, rdkafka::Offset::Offset(0))
+        .unwrap();
+    c.commit(&tpl, rdkafka::consumer::CommitMode::Sync).unwrap();
+    drop(c);
+
+    let instance = InstanceConfig::new(
+        "events",
+        InstanceKind::Kafka,
+        format!("kafka://{bootstrap}"),
+    );
+    let config = fast_config();
+    let facts = plugin_for(InstanceKind::Kafka)
+        .collector(&instance, &config)
+        .unwrap()
+        .collect()
+        .await
+        .unwrap()
+        .facts;
+    let ctx = PlanContext::for_instance(&instance, &facts);
+    let dir = tempfile::tempdir().unwrap();
+    let executor = Executor::new(
+        &SafetyConfig::default(),
+        Arc::new(AuditChain::open(&dir.path().join("a.jsonl")).unwrap()),
+    )
+    .unwrap();
+    let mut backend = executor.open_backend(&instance, &config).unwrap();
+    let typed = Confirmation {
+        typed_name: Some("events".into()),
+    };
+    let p = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value::from(*v)))
+            .collect::<Map<_, _>>()
+    };
+
+    let grow = KafkaRepairs
+        .build(
+            "KFK-FIX-08",
+            &p(&[("topic", "events"), ("count", "3")]),
+            &ctx,
+        )
+        .unwrap();
+    let prepared = executor.prepare(backend.as_mut(), &grow).await.unwrap();
+    assert!(
+        prepared.preview.contains("partitions 1"),
+        "{}",
+        prepared.preview
+    );
+    // tansu 0.6 does not implement CreatePartitions: the step fails with the broker's reason,
+    // and the verification confirms nothing changed.
+    let err = executor
+        .execute(backend.as_mut(), &grow, &typed)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not supported by broker"), "{err}");
+    let still = executor
+        .verify(backend.as_mut(), &grow, &prepared)
+        .await
+        .unwrap_err();
+    assert!(
+        still.to_string().contains("partitions is 1, expected 3"),
+        "{still}"
+    );
+
+    let delete = KafkaRepairs
+        .build("KFK-FIX-09", &p(&[("group", "old-reports")]), &ctx)
+        .unwrap();
+    let prepared = executor.prepare(backend.as_mut(), &delete).await.unwrap();
+    assert!(
+        prepared.preview.contains("events[0]"),
+        "the offsets being deleted are shown: {}",
+        prepared.preview
+    );
+    executor
+        .execute(backend.as_mut(), &delete, &typed)
+        .await
+        .unwrap();
+    executor
+        .verify(backend.as_mut(), &delete, &prepared)
+        .await
+        .unwrap();
+}
