@@ -5,12 +5,6 @@
 //! Each collection returns an owned [`InstanceSnapshot`] with metrics, new log lines and the
 //! findings of the plugin's rules.
 
-pub mod elasticsearch;
-pub mod kafka;
-pub mod log_tail;
-pub mod mysql;
-pub mod redis;
-
 use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
@@ -175,6 +169,74 @@ pub trait Plugin: Send + Sync {
         token: &crate::repair::ExecutorToken,
     ) -> Result<Box<dyn crate::repair::WriteBackend>, PluginError>;
 }
+
+/// Implements [`Plugin`] for a built-in plugin from its parts: every built-in builds its
+/// collector, tools and write backend the same way, so only the parts differ.
+macro_rules! builtin_plugin {
+    (
+        $plugin:ty, kind: $kind:expr, name: $name:literal, versions: $versions:literal,
+        rules: $rules:expr, collector: $collector:ty, tools: $tools:ty, repairs: $repairs:expr,
+        writer: $writer:ty $(,)?
+    ) => {
+        impl $crate::plugins::Plugin for $plugin {
+            fn kind(&self) -> $crate::config::InstanceKind {
+                $kind
+            }
+
+            fn name(&self) -> &'static str {
+                $name
+            }
+
+            fn version(&self) -> &'static str {
+                env!("CARGO_PKG_VERSION")
+            }
+
+            fn supported_versions(&self) -> &'static str {
+                $versions
+            }
+
+            fn rule_ids(&self) -> &'static [&'static str] {
+                $rules
+            }
+
+            fn collector(
+                &self,
+                instance: &$crate::config::InstanceConfig,
+                config: &$crate::config::AppConfig,
+            ) -> Result<Box<dyn $crate::plugins::Collector>, $crate::plugins::PluginError> {
+                Ok(Box::new(<$collector>::new(instance, config)?))
+            }
+
+            fn tools(
+                &self,
+                instance: &$crate::config::InstanceConfig,
+                config: &$crate::config::AppConfig,
+            ) -> Result<Box<dyn $crate::plugins::ToolRunner>, $crate::plugins::PluginError> {
+                Ok(Box::new(<$tools>::new(instance, config)?))
+            }
+
+            fn repairs(&self) -> &'static dyn $crate::repair::catalog::RepairCatalog {
+                &$repairs
+            }
+
+            fn write_backend(
+                &self,
+                instance: &$crate::config::InstanceConfig,
+                config: &$crate::config::AppConfig,
+                token: &$crate::repair::ExecutorToken,
+            ) -> Result<Box<dyn $crate::repair::WriteBackend>, $crate::plugins::PluginError> {
+                Ok(Box::new(<$writer>::new(instance, config, token)?))
+            }
+        }
+    };
+}
+pub(crate) use builtin_plugin;
+
+pub mod elasticsearch;
+pub mod kafka;
+pub mod log_tail;
+pub mod mysql;
+pub mod redis;
 
 /// All built-in plugins.
 pub fn builtin_plugins() -> Vec<Box<dyn Plugin>> {

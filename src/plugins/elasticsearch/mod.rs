@@ -14,61 +14,19 @@ pub use collector::EsCollector;
 pub use connection::{EsReader, EsTarget};
 pub use writer::EsWriteBackend;
 
-use crate::config::{AppConfig, InstanceConfig, InstanceKind};
-use crate::plugins::{Collector, Plugin, PluginError, ToolRunner};
-use crate::repair::catalog::RepairCatalog;
-use crate::repair::{ExecutorToken, WriteBackend};
+use crate::config::InstanceKind;
 
 /// The built-in Elasticsearch/OpenSearch plugin.
 pub struct ElasticsearchPlugin;
 
-impl Plugin for ElasticsearchPlugin {
-    fn kind(&self) -> InstanceKind {
-        InstanceKind::Elasticsearch
-    }
-
-    fn name(&self) -> &'static str {
-        "elasticsearch"
-    }
-
-    fn version(&self) -> &'static str {
-        env!("CARGO_PKG_VERSION")
-    }
-
-    fn supported_versions(&self) -> &'static str {
-        "Elasticsearch 7.10–9.x, OpenSearch 1–2 (REST API; tested against an in-process server)"
-    }
-
-    fn rule_ids(&self) -> &'static [&'static str] {
-        rules::RULE_IDS
-    }
-
-    fn collector(
-        &self,
-        instance: &InstanceConfig,
-        config: &AppConfig,
-    ) -> Result<Box<dyn Collector>, PluginError> {
-        Ok(Box::new(EsCollector::new(instance, config)?))
-    }
-
-    fn tools(
-        &self,
-        instance: &InstanceConfig,
-        config: &AppConfig,
-    ) -> Result<Box<dyn ToolRunner>, PluginError> {
-        Ok(Box::new(tools::EsTools::new(instance, config)?))
-    }
-
-    fn repairs(&self) -> &'static dyn RepairCatalog {
-        &repair::EsRepairs
-    }
-
-    fn write_backend(
-        &self,
-        instance: &InstanceConfig,
-        config: &AppConfig,
-        token: &ExecutorToken,
-    ) -> Result<Box<dyn WriteBackend>, PluginError> {
-        Ok(Box::new(EsWriteBackend::new(instance, config, token)?))
-    }
-}
+crate::plugins::builtin_plugin!(
+    ElasticsearchPlugin,
+    kind: InstanceKind::Elasticsearch,
+    name: "elasticsearch",
+    versions: "Elasticsearch 7.10–9.x, OpenSearch 1–2 (REST API; tested against an in-process server)",
+    rules: rules::RULE_IDS,
+    collector: EsCollector,
+    tools: tools::EsTools,
+    repairs: repair::EsRepairs,
+    writer: EsWriteBackend,
+);

@@ -15,61 +15,19 @@ pub use collector::RedisCollector;
 pub use connection::{RedisReader, RedisTarget};
 pub use writer::RedisWriteBackend;
 
-use crate::config::{AppConfig, InstanceConfig, InstanceKind};
-use crate::plugins::{Collector, Plugin, PluginError, ToolRunner};
-use crate::repair::catalog::RepairCatalog;
-use crate::repair::{ExecutorToken, WriteBackend};
+use crate::config::InstanceKind;
 
 /// The built-in Redis plugin.
 pub struct RedisPlugin;
 
-impl Plugin for RedisPlugin {
-    fn kind(&self) -> InstanceKind {
-        InstanceKind::Redis
-    }
-
-    fn name(&self) -> &'static str {
-        "redis"
-    }
-
-    fn version(&self) -> &'static str {
-        env!("CARGO_PKG_VERSION")
-    }
-
-    fn supported_versions(&self) -> &'static str {
-        "Redis 6.2–7.x (validated on 7.0.15)"
-    }
-
-    fn rule_ids(&self) -> &'static [&'static str] {
-        rules::RULE_IDS
-    }
-
-    fn collector(
-        &self,
-        instance: &InstanceConfig,
-        config: &AppConfig,
-    ) -> Result<Box<dyn Collector>, PluginError> {
-        Ok(Box::new(RedisCollector::new(instance, config)?))
-    }
-
-    fn tools(
-        &self,
-        instance: &InstanceConfig,
-        config: &AppConfig,
-    ) -> Result<Box<dyn ToolRunner>, PluginError> {
-        Ok(Box::new(tools::RedisTools::new(instance, config)?))
-    }
-
-    fn repairs(&self) -> &'static dyn RepairCatalog {
-        &repair::RedisRepairs
-    }
-
-    fn write_backend(
-        &self,
-        instance: &InstanceConfig,
-        config: &AppConfig,
-        token: &ExecutorToken,
-    ) -> Result<Box<dyn WriteBackend>, PluginError> {
-        Ok(Box::new(RedisWriteBackend::new(instance, config, token)?))
-    }
-}
+crate::plugins::builtin_plugin!(
+    RedisPlugin,
+    kind: InstanceKind::Redis,
+    name: "redis",
+    versions: "Redis 6.2–7.x (validated on 7.0.15)",
+    rules: rules::RULE_IDS,
+    collector: RedisCollector,
+    tools: tools::RedisTools,
+    repairs: repair::RedisRepairs,
+    writer: RedisWriteBackend,
+);
