@@ -298,7 +298,7 @@ async fn the_tools_read_lag_topics_and_brokers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_offset_reset_goes_through_the_executor_verifies_rolls_back_and_is_refused_read_only() {
+async fn an_offset_reset_is_refused_read_only_and_where_the_group_cannot_be_confirmed_stopped() {
     let r = rig(&["billing"]);
     r.produce(0, 60);
     r.commit("billing", 0, 10);
@@ -355,7 +355,10 @@ async fn an_offset_reset_goes_through_the_executor_verifies_rolls_back_and_is_re
         err.to_string().contains("needs the instance name"),
         "dangerous: {err}"
     );
-    executor
+    // The mock cluster cannot list groups, so nothing can confirm the group is stopped: the
+    // reset is refused (the apply path runs against a broker that lists groups, in
+    // tests/kafka_groups.rs).
+    let err = executor
         .execute(
             backend.as_mut(),
             &step,
@@ -364,23 +367,12 @@ async fn an_offset_reset_goes_through_the_executor_verifies_rolls_back_and_is_re
             },
         )
         .await
-        .unwrap();
-    assert_eq!(
-        r.committed("billing", 0),
-        Some(60),
-        "the group now resumes at the end"
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("cannot confirm that group billing has no live members"),
+        "{err}"
     );
-    executor
-        .verify(backend.as_mut(), &step, &prepared)
-        .await
-        .unwrap();
-    executor
-        .rollback(backend.as_mut(), &step, &prepared)
-        .await
-        .unwrap();
-    assert_eq!(
-        r.committed("billing", 0),
-        Some(10),
-        "rolled back to the captured offset"
-    );
+    assert_eq!(r.committed("billing", 0), Some(10), "nothing was committed");
+    let _ = prepared;
 }

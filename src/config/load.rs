@@ -302,7 +302,26 @@ fn validate(config: &AppConfig, origin_of: &dyn Fn(&str) -> String) -> Vec<Confi
         let has_tls_files = inst.tls_ca_file.is_some()
             || inst.tls_cert_file.is_some()
             || inst.tls_key_file.is_some();
-        if has_tls_files && inst.kind == InstanceKind::Mysql {
+        if !inst.groups.is_empty() && inst.kind != InstanceKind::Kafka {
+            push(
+                &key("groups"),
+                "instances",
+                "`groups` is for kind kafka only".into(),
+            );
+        }
+        if inst.kind == InstanceKind::Kafka {
+            if has_tls_files
+                || inst.username.is_some()
+                || inst.password_env.is_some()
+                || inst.password_file.is_some()
+            {
+                push(
+                    &key("username"),
+                    "instances",
+                    "Kafka is reached over PLAINTEXT only: TLS files and SASL credentials are not supported yet".into(),
+                );
+            }
+        } else if has_tls_files && inst.kind == InstanceKind::Mysql {
             push(
                 &key("tls_ca_file"),
                 "instances",

@@ -297,10 +297,11 @@ fn plan_from_steps(
     for p in &proposal.steps {
         let known = catalog.actions().iter().any(|a| a.id == p.action);
         if !known {
-            let manual = catalog
-                .manual_only()
-                .iter()
-                .find(|(cmd, _)| p.action.to_ascii_uppercase().starts_with(cmd));
+            let manual = catalog.manual_only().iter().find(|(cmd, _)| {
+                p.action
+                    .to_ascii_uppercase()
+                    .starts_with(&cmd.to_ascii_uppercase())
+            });
             plan.manual.push(match manual {
                 Some((cmd, why)) => {
                     format!("{} — manual only ({cmd}: {why}); not executable", p.action)

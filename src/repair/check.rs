@@ -161,6 +161,20 @@ pub fn judge_check(
             (Some(x), Some(y)) => Err(format!("{a} is {x}, {b} is {y}")),
             _ => Err(format!("the reply lacks {a} or {b}")),
         },
+        Check::NotBelowCaptured {
+            field,
+            captured: key,
+        } => {
+            let num = |r: Option<&Reply>| r.map(text_of).and_then(|t| t.trim().parse::<f64>().ok());
+            let before = captured.iter().find_map(|(_, r)| num(r.get(key)));
+            match (num(reply.get(field)), before) {
+                (Some(now), Some(b)) if now >= b => Ok(format!("{field} {now} ≥ {key} {b} before")),
+                (Some(now), Some(b)) => Err(format!("{field} is {now}, below {key} {b} before")),
+                _ => Err(format!(
+                    "the reply lacks a numeric {field}, or the capture a {key}"
+                )),
+            }
+        }
         Check::All(checks) => {
             let mut ok = Vec::new();
             for c in checks {

@@ -118,6 +118,9 @@ pub enum Check {
     /// Two fields of a key/value reply are equal (Kafka: `committed` = `high` after a reset
     /// to the latest offset).
     FieldsEqual { a: String, b: String },
+    /// A field is not below another field's value in the captured pre-state (Kafka: the
+    /// committed offset reached at least the high watermark seen before a reset to latest).
+    NotBelowCaptured { field: String, captured: String },
 }
 
 /// A read-only probe run after a step (repeated until `within` for slow effects).

@@ -27,7 +27,6 @@ const GET_PREFIXES: &[&str] = &[
     "_index_template",
     "_component_template",
     "_ilm",
-    "_plugins",
 ];
 
 /// `_cluster/<x>` reads.
@@ -78,6 +77,10 @@ pub fn check_read_only(method: &str, path: &str) -> Result<(), Refusal> {
                     Some(s) if CLUSTER_READS.contains(s) => Ok(()),
                     _ => refuse("not a cluster read"),
                 };
+            }
+            // The security plugin's health only: its other APIs return users and hashes.
+            if segments == ["_plugins", "_security", "health"] {
+                return Ok(());
             }
             if first == "_tasks" {
                 return match segments.len() {
@@ -141,6 +144,7 @@ mod tests {
             ("GET", "/_all/_settings?filter_path=**.blocks"),
             ("POST", "/_cluster/reroute?retry_failed=true&dry_run=true"),
             ("HEAD", "/"),
+            ("GET", "/_plugins/_security/health"),
         ] {
             assert_eq!(check_read_only(m, p), Ok(()), "{m} {p}");
         }
@@ -163,6 +167,7 @@ mod tests {
             ("GET", "/_security/user"),
             ("GET", "/_cluster/voting_config_exclusions"),
             ("GET", "/_cat/../_cluster/settings"),
+            ("GET", "/_plugins/_security/api/internalusers"),
             ("PATCH", "/"),
         ] {
             assert!(check_read_only(m, p).is_err(), "{m} {p}");

@@ -301,6 +301,11 @@ impl RepairCatalog for EsRepairs {
                 let mut step = index_settings_step(a, ctx, &index, "index.blocks.read_only_allow_delete", Value::Null, "", 
                     "Writes are accepted again; while the disk is still above the flood stage Elasticsearch puts the block back.");
                 step.commands = vec![request("PUT", &format!("/{index}/_settings?expand_wildcards=all"), Some(json!({"index.blocks.read_only_allow_delete": null})))];
+                // Elasticsearch puts the block back by itself while the disk is above the flood stage;
+                // restoring captured values across `_all` would block every index.
+                step.rollback = RollbackSpec::NotNeeded(
+                    "Elasticsearch re-applies the block itself while the disk is above the flood stage".into(),
+                );
                 step.verify = Some(Probe {
                     command: request("GET", "/_all/_settings?filter_path=**.blocks&expand_wildcards=all", None),
                     check: Check::ReplyLacks("read_only_allow_delete".into()),
@@ -433,14 +438,15 @@ impl RepairCatalog for EsRepairs {
             "ES-D-02" => wanted.push(("ES-FIX-05", Map::new())),
             "ES-J-01" | "ES-J-04" => wanted.push(("ES-FIX-08", Map::new())),
             "ES-S-02" => {
-                let limit = finding
+                // The setting is per node: raise it by a fifth, not the cluster-wide total.
+                let per_node = finding
                     .evidence
-                    .get("limit")
+                    .get("max_shards_per_node")
                     .and_then(Value::as_u64)
                     .unwrap_or(1000);
                 wanted.push((
                     "ES-FIX-12",
-                    [("n".to_string(), Value::from(limit + limit / 5))]
+                    [("n".to_string(), Value::from(per_node + per_node / 5))]
                         .into_iter()
                         .collect(),
                 ));

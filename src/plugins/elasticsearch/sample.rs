@@ -393,7 +393,8 @@ pub async fn collect_sample(r: &EsReader) -> Result<EsSample, PluginError> {
         .await
     {
         Ok(v) => {
-            for section in ["defaults", "transient", "persistent"] {
+            // Later sections win: transient over persistent over defaults, as in Elasticsearch.
+            for section in ["defaults", "persistent", "transient"] {
                 if let Some(map) = v.get(section).and_then(Value::as_object) {
                     for (k, val) in map {
                         let text = match val {

@@ -130,6 +130,9 @@ impl KafkaCollector {
         // Groups that vanished (deleted) leave the windows.
         self.windows.retain(|g, _| s.committed.contains_key(g));
         if let Some(Answer::Yes(groups)) = &s.groups {
+            // A group that is gone stops rebalancing too.
+            self.rebalancing_since
+                .retain(|g, _| groups.iter().any(|x| &x.name == g));
             for g in groups {
                 if g.state.contains("Rebalance") {
                     self.rebalancing_since.entry(g.name.clone()).or_insert(s.at);
@@ -288,6 +291,12 @@ impl KafkaCollector {
                 ),
             ));
         }
+        // A group back to OK can be logged again when it next goes wrong.
+        self.logged_status.retain(|g, _| {
+            findings
+                .iter()
+                .any(|f| f.evidence.get("group").and_then(|x| x.as_str()) == Some(g.as_str()))
+        });
         for f in findings.iter().filter(|f| {
             f.id.starts_with("KFK-LAG-0") && f.id != "KFK-LAG-06" && f.id != "KFK-LAG-07"
         }) {

@@ -88,13 +88,24 @@ impl KafkaWriteBackend {
                 let endpoint = self.target.endpoint.clone();
                 // Precheck and offset resolution (blocking calls).
                 let offset = tokio::task::spawn_blocking(move || -> Result<i64, PluginError> {
-                    if let Answer::Yes(groups) = r.groups()?
-                        && let Some(live) = groups.iter().find(|x| x.name == g).filter(|x| x.members > 0)
-                    {
-                        return Err(PluginError::Refused(format!(
-                            "group {g} has {} live member(s) ({}): stop its consumers before resetting offsets",
-                            live.members, live.state
-                        )));
+                    // The ops docs' precondition: the group's consumers are stopped. A broker that
+                    // cannot list groups cannot confirm it, so the reset is refused there.
+                    match r.groups()? {
+                        Answer::Yes(groups) => {
+                            if let Some(live) =
+                                groups.iter().find(|x| x.name == g).filter(|x| x.members > 0)
+                            {
+                                return Err(PluginError::Refused(format!(
+                                    "group {g} has {} live member(s) ({}): stop its consumers before resetting offsets",
+                                    live.members, live.state
+                                )));
+                            }
+                        }
+                        Answer::Unsupported(why) => {
+                            return Err(PluginError::Refused(format!(
+                                "cannot confirm that group {g} has no live members ({why}); stop its consumers and reset with kafka-consumer-groups.sh --reset-offsets"
+                            )));
+                        }
                     }
                     let (low, high) = r.watermarks(&tp, partition)?;
                     match to.as_str() {

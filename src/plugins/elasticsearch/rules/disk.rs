@@ -94,7 +94,6 @@ pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
                 .with("threshold_enabled", false)
                 .with("threshold", "false (src: default true)"),
         );
-        return;
     }
     // Per node: `_cat/allocation` when read, else the nodes' fs stats.
     let disks: Vec<(String, u64, u64)> = if s.disks.is_empty() {
@@ -114,7 +113,8 @@ pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
             .map(|d| (d.node.clone(), d.used, d.total))
             .collect()
     };
-    for (node, used, total) in disks.into_iter().filter(|(_, _, t)| *t > 0) {
+    let disabled = s.setting("cluster.routing.allocation.disk.threshold_enabled") == Some("false");
+    for (node, used, total) in disks.into_iter().filter(|(_, _, t)| *t > 0 && !disabled) {
         let pct = used as f64 / total as f64 * 100.0;
         let w = watermarks(input, total);
         let (id, severity, which, meaning) = if pct >= w.flood {

@@ -224,7 +224,7 @@ pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
                 format!("{open_shards} shards of a {limit} limit ({max_per_node} per data node)"),
                 "Index creation fails at the limit (\"this action would add [N] shards, but this cluster currently has …\").",
                 "Shrink or delete small indices; raise cluster.max_shards_per_node only briefly (ES-FIX-12).")
-                .with("shards", open_shards).with("limit", limit)
+                .with("shards", open_shards).with("limit", limit).with("max_shards_per_node", max_per_node)
                 .with("threshold", "≥ 90% of max_shards_per_node × data nodes (heur:)"),
         );
     }
