@@ -7,6 +7,7 @@ mod controller;
 mod event;
 pub mod fixtures;
 mod instance_view;
+mod palette;
 mod repair_modal;
 mod runtime;
 pub mod session;
@@ -18,10 +19,8 @@ pub use chat::{ChatMessage, ChatMeter, ChatRole, ChatState, SLASH_HELP, parse_sl
 pub use controller::Controller;
 pub use event::{AppEvent, Health};
 pub use instance_view::{Badge, FindingView, InstanceView};
+pub use palette::{ARGUMENT_COMMANDS, palette_entries};
 pub use repair_modal::{ModalButton, RepairEvent, RepairModal, StepPhase, StepState};
 pub use runtime::{EffectHandler, LoopStats, RunOptions, build_state, run_event_loop};
-pub use state::{
-    ARGUMENT_COMMANDS, AppState, Effect, InputTarget, LogsViewState, Overlay, PANE_ORDER, PaneId,
-    palette_entries,
-};
+pub use state::{AppState, Effect, InputTarget, LogsViewState, Overlay, PANE_ORDER, PaneId};
 pub use supervisor::{SupervisorCommand, SupervisorTiming, backoff_delay, supervise};

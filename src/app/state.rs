@@ -3,10 +3,11 @@
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::action::{ACTIONS, Action};
+use super::action::Action;
 use super::chat::ChatState;
 use super::event::AppEvent;
 use super::instance_view::InstanceView;
+use super::palette::palette_entries;
 use super::repair_modal::RepairModal;
 use crate::ai::context::ContextExtras;
 use crate::config::SafetyMode;
@@ -494,45 +495,8 @@ impl AppState {
     }
 
     fn submit(&mut self) -> Vec<Effect> {
-        if let Overlay::Palette { query, selected } = &self.overlay {
-            if let Some(name) = query.strip_prefix("model ") {
-                let name = name.trim().to_string();
-                self.overlay = Overlay::None;
-                self.switch_model(&name);
-                return Vec::new();
-            }
-            if let Some(rest) = query.strip_prefix("mode ") {
-                let rest = rest.trim().to_string();
-                self.overlay = Overlay::None;
-                let (name, reason) = rest.split_once(' ').unwrap_or((rest.as_str(), ""));
-                return match SafetyMode::parse(name) {
-                    Some(mode) => vec![Effect::SetMode {
-                        mode,
-                        reason: reason.trim().to_string(),
-                    }],
-                    None => {
-                        self.notices.push(format!(
-                            "mode: `{name}` is not a mode (read-only, suggest, confirm)"
-                        ));
-                        Vec::new()
-                    }
-                };
-            }
-            if let Some(path) = query.strip_prefix("export ") {
-                let path = path.trim().to_string();
-                self.overlay = Overlay::None;
-                return vec![Effect::Export {
-                    instance: self.selected,
-                    path: (!path.is_empty()).then(|| std::path::PathBuf::from(path)),
-                }];
-            }
-            let entries = palette_entries(query);
-            let chosen = entries.get(*selected).map(|(a, _, _)| *a);
-            self.overlay = Overlay::None;
-            return match chosen {
-                Some(action) => self.apply(action),
-                None => Vec::new(),
-            };
+        if let Some(effects) = self.submit_palette() {
+            return effects;
         }
         match self.input {
             InputTarget::Filter => {
@@ -637,19 +601,6 @@ impl AppState {
         }
     }
 
-    fn edit_palette_query(&mut self, key: KeyEvent) {
-        if let Overlay::Palette { query, selected } = &mut self.overlay {
-            match key.code {
-                KeyCode::Char(c) => query.push(c),
-                KeyCode::Backspace => {
-                    query.pop();
-                }
-                _ => return,
-            }
-            *selected = 0;
-        }
-    }
-
     fn clamp_findings_selection(&mut self) {
         let n = self.current().map_or(0, |v| v.findings.len());
         self.findings_selected = self.findings_selected.min(n.saturating_sub(1));
@@ -657,43 +608,6 @@ impl AppState {
 }
 
 /// Palette entries matching a query (name or description, case-insensitive).
-/// Palette commands that take an argument (typed after `:`; Enter runs what is typed).
-pub const ARGUMENT_COMMANDS: &[(&str, &str)] = &[
-    (
-        "mode read-only|suggest|confirm [REASON]",
-        "Switch the safety mode; leaving read-only needs a reason (audited)",
-    ),
-    ("model NAME", "Switch the AI profile ([ai.profiles.NAME])"),
-    (
-        "export [PATH]",
-        "Write the incident report of the selected instance",
-    ),
-];
-
-pub fn palette_entries(query: &str) -> Vec<(Action, &'static str, &'static str)> {
-    let q = query.to_lowercase();
-    ACTIONS
-        .iter()
-        .filter(|(a, _, _)| {
-            !matches!(
-                a,
-                Action::Close
-                    | Action::Submit
-                    | Action::Newline
-                    | Action::Regenerate
-                    | Action::RepairConfirm
-                    | Action::RepairSkip
-                    | Action::RepairRollback
-                    | Action::ToggleRollback
-            )
-        })
-        .filter(|(_, name, desc)| {
-            q.is_empty() || name.contains(&q) || desc.to_lowercase().contains(&q)
-        })
-        .copied()
-        .collect()
-}
-
 /// `current + delta` clamped to `0..=max` (saturating for the MIN/MAX jumps).
 fn step(current: usize, delta: isize, max: usize) -> usize {
     let next = if delta < 0 {

@@ -147,6 +147,10 @@ pub fn random_password() -> Result<String, String> {
 pub trait RepairCatalog: Send + Sync {
     /// Every executable action.
     fn actions(&self) -> &'static [ActionSpec];
+    /// One action by id.
+    fn spec(&self, id: &str) -> Option<&'static ActionSpec> {
+        self.actions().iter().find(|a| a.id == id)
+    }
     /// Commands never executed by the program, with the reason (shown as manual text).
     fn manual_only(&self) -> &'static [(&'static str, &'static str)];
     /// A typed step of an action with parameters; `Err` names the problem.

@@ -141,10 +141,6 @@ pub const MANUAL_ONLY: &[(&str, &str)] = &[
     ("DELETE /_all", "deletes every index"),
 ];
 
-fn spec(id: &str) -> Option<&'static ActionSpec> {
-    ACTIONS.iter().find(|a| a.id == id)
-}
-
 /// `[METHOD, path, body]`.
 pub fn request(method: &str, path: &str, body: Option<Value>) -> Command {
     let mut words = vec![method.to_string(), path.to_string()];
@@ -271,7 +267,8 @@ impl RepairCatalog for EsRepairs {
         params: &Map<String, Value>,
         ctx: &PlanContext<'_>,
     ) -> Result<RepairStep, String> {
-        let a = spec(action)
+        let a = self
+            .spec(action)
             .ok_or_else(|| format!("`{action}` is not an Elasticsearch repair action"))?;
         a.check_params(params)?;
         let required = |name: &str| a.required(params, name);

@@ -80,10 +80,6 @@ pub const MANUAL_ONLY: &[(&str, &str)] = &[
     ),
 ];
 
-fn spec(id: &str) -> Option<&'static ActionSpec> {
-    ACTIONS.iter().find(|a| a.id == id)
-}
-
 /// A group, topic or partition name this program puts into a command.
 fn name(kind: &str, text: &str) -> Result<String, String> {
     if !text.is_empty()
@@ -119,7 +115,9 @@ impl RepairCatalog for KafkaRepairs {
         params: &Map<String, Value>,
         ctx: &PlanContext<'_>,
     ) -> Result<RepairStep, String> {
-        let a = spec(action).ok_or_else(|| format!("`{action}` is not a Kafka repair action"))?;
+        let a = self
+            .spec(action)
+            .ok_or_else(|| format!("`{action}` is not a Kafka repair action"))?;
         a.check_params(params)?;
         let required = |n: &str| a.required(params, n);
         let step = match action {

@@ -58,6 +58,32 @@ impl KafkaWriteBackend {
         PluginError::Config(why.into())
     }
 
+    /// The one result of an admin request on one resource, with a timeout.
+    async fn admin_result<E: std::fmt::Display>(
+        &self,
+        request: &str,
+        call: impl std::future::Future<
+            Output = rdkafka::error::KafkaResult<Vec<Result<String, (String, E)>>>,
+        >,
+    ) -> Result<String, PluginError> {
+        let protocol = |reason: String| PluginError::Protocol {
+            endpoint: self.target.endpoint.clone(),
+            reason,
+        };
+        let results = tokio::time::timeout(self.target.timeout + Duration::from_secs(1), call)
+            .await
+            .map_err(|_| PluginError::Timeout {
+                endpoint: self.target.endpoint.clone(),
+                millis: self.target.timeout.as_millis() as u64,
+            })?
+            .map_err(|e| protocol(format!("{request}: {e}")))?;
+        match results.into_iter().next() {
+            Some(Ok(name)) => Ok(name),
+            Some(Err((name, code))) => Err(protocol(format!("{request} {name}: {code}"))),
+            None => Err(protocol(format!("{request} returned nothing"))),
+        }
+    }
+
     async fn read_reply(&mut self, command: &Command) -> Result<Reply, PluginError> {
         let r = self.reader()?;
         let argv = command.argv.clone();
@@ -139,57 +165,20 @@ impl KafkaWriteBackend {
                     .parse()
                     .map_err(|_| self.config_error("count is not a number"))?;
                 let admin = self.target.writer(token)?;
-                let results = tokio::time::timeout(
-                    self.target.timeout + Duration::from_secs(1),
-                    admin.create_partitions(&[NewPartitions::new(topic, count)], &opts),
-                )
-                .await
-                .map_err(|_| PluginError::Timeout {
-                    endpoint: self.target.endpoint.clone(),
-                    millis: self.target.timeout.as_millis() as u64,
-                })?
-                .map_err(|e| PluginError::Protocol {
-                    endpoint: self.target.endpoint.clone(),
-                    reason: format!("CreatePartitions: {e}"),
-                })?;
-                match results.into_iter().next() {
-                    Some(Ok(name)) => Ok(t(format!("{name} now has {count} partitions"))),
-                    Some(Err((name, code))) => Err(PluginError::Protocol {
-                        endpoint: self.target.endpoint.clone(),
-                        reason: format!("CreatePartitions {name}: {code}"),
-                    }),
-                    None => Err(PluginError::Protocol {
-                        endpoint: self.target.endpoint.clone(),
-                        reason: "CreatePartitions returned nothing".into(),
-                    }),
-                }
+                let name = self
+                    .admin_result(
+                        "CreatePartitions",
+                        admin.create_partitions(&[NewPartitions::new(topic, count)], &opts),
+                    )
+                    .await?;
+                Ok(t(format!("{name} now has {count} partitions")))
             }
             ["GROUP", "DELETE", group] => {
                 let admin = self.target.writer(token)?;
-                let results = tokio::time::timeout(
-                    self.target.timeout + Duration::from_secs(1),
-                    admin.delete_groups(&[group], &opts),
-                )
-                .await
-                .map_err(|_| PluginError::Timeout {
-                    endpoint: self.target.endpoint.clone(),
-                    millis: self.target.timeout.as_millis() as u64,
-                })?
-                .map_err(|e| PluginError::Protocol {
-                    endpoint: self.target.endpoint.clone(),
-                    reason: format!("DeleteGroups: {e}"),
-                })?;
-                match results.into_iter().next() {
-                    Some(Ok(name)) => Ok(t(format!("group {name} deleted"))),
-                    Some(Err((name, code))) => Err(PluginError::Protocol {
-                        endpoint: self.target.endpoint.clone(),
-                        reason: format!("DeleteGroups {name}: {code}"),
-                    }),
-                    None => Err(PluginError::Protocol {
-                        endpoint: self.target.endpoint.clone(),
-                        reason: "DeleteGroups returned nothing".into(),
-                    }),
-                }
+                let name = self
+                    .admin_result("DeleteGroups", admin.delete_groups(&[group], &opts))
+                    .await?;
+                Ok(t(format!("group {name} deleted")))
             }
             _ => Err(self.config_error(format!(
                 "`{command}` is not a Kafka write this program knows"

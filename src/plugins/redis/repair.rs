@@ -167,10 +167,6 @@ pub const MANUAL_ONLY: &[(&str, &str)] = &[
     ),
 ];
 
-fn spec(id: &str) -> Option<&'static ActionSpec> {
-    ACTIONS.iter().find(|a| a.id == id)
-}
-
 fn cmd(words: &[&str]) -> Command {
     Command::new(words)
 }
@@ -233,7 +229,9 @@ impl RepairCatalog for RedisRepairs {
         params: &Map<String, Value>,
         ctx: &PlanContext<'_>,
     ) -> Result<RepairStep, String> {
-        let a = spec(action).ok_or_else(|| format!("`{action}` is not a Redis repair action"))?;
+        let a = self
+            .spec(action)
+            .ok_or_else(|| format!("`{action}` is not a Redis repair action"))?;
         a.check_params(params)?;
         let required = |name: &str| a.required(params, name);
         let step = match action {
@@ -453,7 +451,7 @@ mod tests {
             let step = RedisRepairs
                 .build(id, &p, &c)
                 .unwrap_or_else(|e| panic!("{id}: {e}"));
-            assert_eq!(step.risk, spec(id).unwrap().risk, "{id}");
+            assert_eq!(step.risk, RedisRepairs.spec(id).unwrap().risk, "{id}");
             assert!(!step.commands.is_empty());
         }
         let dangerous: Vec<&str> = ACTIONS
