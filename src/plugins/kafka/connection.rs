@@ -5,6 +5,7 @@
 //! rebalance anyone's group. librdkafka's calls block, so they run on tokio's blocking pool.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
@@ -166,6 +167,7 @@ impl KafkaTarget {
             target: self.clone(),
             consumer,
             admin,
+            group_consumers: std::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -198,6 +200,10 @@ pub struct KafkaReader {
     pub target: KafkaTarget,
     consumer: BaseConsumer,
     admin: AdminClient<DefaultClientContext>,
+    /// One OffsetFetch consumer per group, kept between samples (a librdkafka client is a
+    /// few threads and a connection: not something to build per sample). Bounded: groups that
+    /// vanish are dropped by `retain_groups`.
+    group_consumers: std::sync::Mutex<HashMap<String, Arc<BaseConsumer>>>,
 }
 
 impl KafkaReader {
@@ -286,12 +292,28 @@ impl KafkaReader {
         group: &str,
         partitions: &[(String, i32)],
     ) -> Result<HashMap<(String, i32), i64>, PluginError> {
-        let consumer: BaseConsumer = self
-            .target
-            .base_config()
-            .set("group.id", group)
-            .create()
-            .map_err(|e| PluginError::Config(format!("{}: {e}", self.target.endpoint)))?;
+        let consumer = {
+            let mut cache = self
+                .group_consumers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            match cache.get(group) {
+                Some(c) => c.clone(),
+                None => {
+                    let c: BaseConsumer = self
+                        .target
+                        .base_config()
+                        .set("group.id", group)
+                        .create()
+                        .map_err(|e| {
+                            PluginError::Config(format!("{}: {e}", self.target.endpoint))
+                        })?;
+                    let c = Arc::new(c);
+                    cache.insert(group.to_string(), c.clone());
+                    c
+                }
+            }
+        };
         let mut tpl = TopicPartitionList::new();
         for (t, p) in partitions {
             tpl.add_partition(t, *p);
@@ -307,6 +329,14 @@ impl KafkaReader {
                 _ => None,
             })
             .collect())
+    }
+
+    /// Drops the OffsetFetch consumers of groups no longer watched.
+    pub fn retain_groups(&self, groups: &[String]) {
+        self.group_consumers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|g, _| groups.contains(g));
     }
 
     /// Broker and topic configs (DescribeConfigs); `Unsupported` when the broker has no answer.

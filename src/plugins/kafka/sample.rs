@@ -126,6 +126,7 @@ pub async fn collect_sample(
             }
         }
         s.groups = Some(groups);
+        r.retain_groups(&names);
         for g in names {
             match r.committed(&g, &partitions) {
                 Ok(c) if !c.is_empty() => {
