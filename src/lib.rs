@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod diagnose;
 pub mod keymap;
+pub mod kube;
 pub mod logging;
 pub mod model;
 pub mod plugins;

@@ -34,6 +34,8 @@ pub struct Controller {
     data_dir: PathBuf,
     sessions: SessionStore,
     executor: Arc<Executor>,
+    /// The merged kubeconfig, for context probes (`None`: no kubeconfig).
+    kubeconfig: Option<kube::config::Kubeconfig>,
 }
 
 impl Controller {
@@ -68,7 +70,28 @@ impl Controller {
             sessions: SessionStore::new(&data_dir),
             data_dir,
             executor,
+            kubeconfig: None,
         }
+    }
+
+    /// The kubeconfig the context probes use.
+    pub fn with_kubeconfig(mut self, kubeconfig: Option<kube::config::Kubeconfig>) -> Self {
+        self.kubeconfig = kubeconfig;
+        self
+    }
+
+    /// Probes a context in the background; the answer comes back as an event.
+    pub fn probe_context(&self, name: &str) {
+        let Some(kubeconfig) = self.kubeconfig.clone() else {
+            return;
+        };
+        let (events, name) = (self.events.clone(), name.to_string());
+        let timeout =
+            std::time::Duration::from_millis(self.config.collector.connect_timeout_ms.max(1000));
+        tokio::spawn(async move {
+            let state = crate::kube::probe_context(kubeconfig, &name, timeout).await;
+            let _ = events.send(AppEvent::Context { name, state }).await;
+        });
     }
 
     fn ask(&mut self, state: &AppState, instance: usize, question: String, extras: ContextExtras) {
@@ -251,6 +274,11 @@ impl EffectHandler for Controller {
             }
             Effect::RepairAbort { step } => {
                 let _ = self.executor.abort(&step);
+            }
+            Effect::SwitchContext { name } => {
+                // From now on a plan pinned to another context is refused by the executor.
+                self.executor.set_current_context(Some(name.clone()));
+                self.probe_context(&name);
             }
             Effect::SetMode { mode, reason } => {
                 let result = self

@@ -52,6 +52,11 @@ pub enum AppEvent {
     ChatNotice { instance: usize, text: String },
     /// A result of the repair executor.
     Repair(super::repair_modal::RepairEvent),
+    /// What a probe found out about a Kubernetes context.
+    Context {
+        name: String,
+        state: crate::kube::ContextState,
+    },
     /// A signal or a fatal producer error asks the app to stop.
     Shutdown(String),
 }

@@ -3,6 +3,7 @@
 
 mod action;
 mod chat;
+mod contexts;
 mod controller;
 mod event;
 pub mod fixtures;
@@ -16,6 +17,7 @@ mod supervisor;
 
 pub use action::{ACTIONS, Action};
 pub use chat::{ChatMessage, ChatMeter, ChatRole, ChatState, SLASH_HELP, parse_slash};
+pub use contexts::KubeView;
 pub use controller::Controller;
 pub use event::{AppEvent, Health};
 pub use instance_view::{Badge, FindingView, InstanceView};

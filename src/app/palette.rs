@@ -15,6 +15,10 @@ pub const ARGUMENT_COMMANDS: &[(&str, &str)] = &[
     ),
     ("model NAME", "Switch the AI profile ([ai.profiles.NAME])"),
     (
+        "ctx NAME",
+        "Switch the Kubernetes context (repairs are pinned to it)",
+    ),
+    (
         "export [PATH]",
         "Write the incident report of the selected instance",
     ),
@@ -71,6 +75,11 @@ impl AppState {
                         Vec::new()
                     }
                 });
+            }
+            if let Some(name) = query.strip_prefix("ctx ") {
+                let name = name.trim().to_string();
+                self.overlay = Overlay::None;
+                return Some(self.switch_context(&name));
             }
             if let Some(path) = query.strip_prefix("export ") {
                 let path = path.trim().to_string();

@@ -141,6 +141,10 @@ pub enum Effect {
     RepairAbort {
         step: RepairStep,
     },
+    /// Make a Kubernetes context current (the executor pins to it) and probe it.
+    SwitchContext {
+        name: String,
+    },
     /// Change the safety mode (leaving read-only needs a reason; audited).
     SetMode {
         mode: SafetyMode,
@@ -176,6 +180,8 @@ pub struct AppState {
     pub keymap: Keymap,
     /// The repair modal, while open.
     pub repair: Option<RepairModal>,
+    /// The kubeconfig's contexts.
+    pub kube: super::contexts::KubeView,
     /// The executor's safety policy (the status bar badge, the modal's mode line).
     pub safety: crate::repair::SafetyPolicy,
     /// Rows of the terminal, for paging.
@@ -200,6 +206,7 @@ impl AppState {
             notices,
             keymap,
             repair: None,
+            kube: super::contexts::KubeView::default(),
             safety: crate::repair::SafetyPolicy::default(),
             rows: 24,
             quit: false,
@@ -269,6 +276,10 @@ impl AppState {
             }
             AppEvent::Repair(event) => {
                 self.apply_repair_event(event);
+                (true, Vec::new())
+            }
+            AppEvent::Context { name, state } => {
+                self.apply_context_state(&name, state);
                 (true, Vec::new())
             }
             AppEvent::Shutdown(_) => {

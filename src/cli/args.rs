@@ -20,6 +20,9 @@ pub struct Cli {
     /// Seconds between two samples of an instance.
     #[arg(long, global = true, value_name = "SECS")]
     pub interval: Option<f64>,
+    /// The Kubernetes context to start in (default: the kubeconfig's current-context).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
     /// Refuse every write (repairs are shown, never applied); overrides `safety.mode`.
     #[arg(long, global = true)]
     pub read_only: bool,

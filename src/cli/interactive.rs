@@ -26,7 +26,7 @@ use crate::theme::Theme;
 const EVENT_QUEUE: usize = 1024;
 
 /// Runs the terminal UI until the user quits or a signal arrives.
-pub fn run(loaded: LoadedConfig) -> Result<i32> {
+pub fn run(loaded: LoadedConfig, context: Option<&str>) -> Result<i32> {
     let LoadedConfig {
         config,
         paths,
@@ -51,6 +51,7 @@ pub fn run(loaded: LoadedConfig) -> Result<i32> {
     }
     crate::tui::install_hooks()?;
     let rt = super::runtime()?;
+    let context = context.map(str::to_string);
     let code = rt.block_on(async move {
         let (mut state, order) = build_state(&config, keymap, notices);
         let sessions = SessionStore::new(&paths.data_dir);
@@ -58,6 +59,23 @@ pub fn run(loaded: LoadedConfig) -> Result<i32> {
         crate::ui::markdown::warm_up();
         let executor = Arc::new(open_executor(&config, &paths.data_dir, &mut state.notices));
         state.safety = executor.policy();
+        // Kubernetes contexts: listed at once, each probed in the background.
+        let kube = match crate::kube::load_contexts(context.as_deref()) {
+            Ok(k) => k,
+            Err(e) => {
+                state.notices.push(e);
+                crate::kube::KubeContexts::default()
+            }
+        };
+        state.kube = crate::app::KubeView {
+            contexts: kube
+                .contexts
+                .iter()
+                .map(|c| (c.clone(), crate::kube::ContextState::Connecting))
+                .collect(),
+            current: kube.current.clone(),
+        };
+        executor.set_current_context(kube.current.clone());
         let (tx, mut rx) = mpsc::channel::<AppEvent>(EVENT_QUEUE);
         let cancel = CancellationToken::new();
         let timing = SupervisorTiming {
@@ -97,7 +115,11 @@ pub fn run(loaded: LoadedConfig) -> Result<i32> {
             tx,
             paths.data_dir.clone(),
             executor,
-        );
+        )
+        .with_kubeconfig(kube.kubeconfig.clone());
+        for c in &kube.contexts {
+            controller.probe_context(&c.name);
+        }
 
         let mut terminal = crate::tui::init().wrap_err("cannot set up the terminal")?;
         if let Ok(spot) = std::env::var("KUBESTACK_TEST_PANIC") {

@@ -31,6 +31,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         }),
     };
     let config_path = cli.config.clone();
+    let cli_context = cli.context.clone();
     let load = || load_config(config_path.as_deref(), &overrides);
     let command = cli.command.unwrap_or(Command::Interactive);
     // The TUI installs its own hooks (they restore the terminal first); everything else gets
@@ -117,7 +118,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             Err(e) => Ok(report_config_error(&e, 3)),
         },
         Command::Interactive => match load() {
-            Ok(loaded) => interactive::run(loaded),
+            Ok(loaded) => interactive::run(loaded, cli_context.as_deref()),
             Err(e) => Ok(report_config_error(&e, 1)),
         },
     }

@@ -114,6 +114,14 @@ impl Executor {
             .clone()
     }
 
+    /// The Kubernetes context now in use.
+    pub fn current_context(&self) -> Option<String> {
+        self.current_context
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// Records the Kubernetes context now in use (plans pinned to another one are refused).
     pub fn set_current_context(&self, context: Option<String>) {
         *self

@@ -8,7 +8,57 @@ use ratatui::widgets::Paragraph;
 
 use super::{ellipsize, muted_line, pane_block};
 use crate::app::{AppState, Badge};
+use crate::kube::ContextState;
 use crate::theme::Theme;
+
+/// The kubeconfig's contexts: the current one marked, each with its probe state and whether
+/// it is read-only by `safety.read_only_contexts`.
+fn context_lines(state: &AppState, theme: &Theme, width: usize) -> Vec<Line<'static>> {
+    if state.kube.contexts.is_empty() {
+        return vec![muted_line(
+            ellipsize("ctx: none · static config", width),
+            theme,
+        )];
+    }
+    let mut out = vec![Line::from(Span::styled(
+        ellipsize("▾ contexts", width),
+        Style::default()
+            .fg(theme.accent)
+            .add_modifier(Modifier::BOLD),
+    ))];
+    for (c, st) in &state.kube.contexts {
+        let current = state.kube.current.as_deref() == Some(c.name.as_str());
+        let (glyph, color) = match st {
+            ContextState::Connecting => ("○", theme.unknown),
+            ContextState::Up { .. } => ("●", theme.ok),
+            ContextState::Down { .. } => ("✖", theme.down),
+        };
+        let ro = if state.safety.is_read_only_context(Some(&c.name)) {
+            " RO"
+        } else {
+            ""
+        };
+        let text = ellipsize(
+            &format!(
+                "{} {}{ro} · {}",
+                if current { "▸" } else { " " },
+                c.name,
+                st.label()
+            ),
+            width.saturating_sub(2),
+        );
+        let mut style = Style::default();
+        if current {
+            style = style.add_modifier(Modifier::BOLD);
+        }
+        out.push(Line::from(vec![
+            Span::styled(glyph, Style::default().fg(color)),
+            Span::raw(" "),
+            Span::styled(text, style),
+        ]));
+    }
+    out
+}
 
 /// Badge glyph, label and colour.
 pub(crate) fn badge_style(
@@ -35,10 +85,7 @@ pub(super) fn render(
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let width = inner.width as usize;
-    let mut lines = vec![muted_line(
-        ellipsize("ctx: none · static config", width),
-        theme,
-    )];
+    let mut lines = context_lines(state, theme, width);
     if state.instances.is_empty() {
         lines.push(muted_line("no instances configured", theme));
         lines.push(muted_line("run `kubestack-ai init`", theme));

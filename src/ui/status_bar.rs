@@ -93,7 +93,22 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Th
                 .fg(theme.notice_error)
                 .add_modifier(Modifier::BOLD),
         ),
-        None => Span::raw(" ctx: none "),
+        None => match &state.kube.current {
+            Some(c) => {
+                let ro = state.safety.is_read_only_context(Some(c));
+                Span::styled(
+                    format!(
+                        " ctx {c}{} · {} ",
+                        if ro { " (read-only)" } else { "" },
+                        state.kube.current_state().map_or("?".into(), |s| s.label())
+                    ),
+                    Style::default()
+                        .fg(if ro { theme.critical } else { theme.foreground })
+                        .add_modifier(Modifier::BOLD),
+                )
+            }
+            None => Span::raw(" ctx: none "),
+        },
     };
     let room = (area.width as usize).saturating_sub(used);
     if room > 3 {

@@ -1,0 +1,59 @@
+//! The kubeconfig's contexts in the app: their probe states, the current one, and switching
+//! with `:ctx NAME` — the executor is told, so plans pinned to another context are refused.
+
+use super::state::{AppState, Effect};
+use crate::kube::{ContextState, KubeContext};
+
+/// The contexts and what is known of each (the inventory's header and the status bar).
+#[derive(Debug, Clone, Default)]
+pub struct KubeView {
+    pub contexts: Vec<(KubeContext, ContextState)>,
+    pub current: Option<String>,
+}
+
+impl KubeView {
+    /// The state of the current context.
+    pub fn current_state(&self) -> Option<&ContextState> {
+        let name = self.current.as_deref()?;
+        self.contexts
+            .iter()
+            .find(|(c, _)| c.name == name)
+            .map(|(_, s)| s)
+    }
+}
+
+impl AppState {
+    /// A probe's answer for a context.
+    pub(super) fn apply_context_state(&mut self, name: &str, state: ContextState) {
+        if let Some(entry) = self.kube.contexts.iter_mut().find(|(c, _)| c.name == name) {
+            entry.1 = state;
+        }
+    }
+
+    /// `:ctx NAME`: switch when the context exists (and probe it again), else say which do.
+    pub(super) fn switch_context(&mut self, name: &str) -> Vec<Effect> {
+        if !self.kube.contexts.iter().any(|(c, _)| c.name == name) {
+            let names: Vec<&str> = self
+                .kube
+                .contexts
+                .iter()
+                .map(|(c, _)| c.name.as_str())
+                .collect();
+            self.notices.push(format!(
+                "ctx: no context `{name}` ({})",
+                if names.is_empty() {
+                    "no kubeconfig".to_string()
+                } else {
+                    names.join(", ")
+                }
+            ));
+            return Vec::new();
+        }
+        self.notices.retain(|n| !n.starts_with("ctx: "));
+        self.kube.current = Some(name.to_string());
+        self.apply_context_state(name, ContextState::Connecting);
+        vec![Effect::SwitchContext {
+            name: name.to_string(),
+        }]
+    }
+}

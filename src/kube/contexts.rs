@@ -1,0 +1,179 @@
+//! Kubeconfig contexts: which exist, which is current, and whether each cluster answers.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+/// One context of the kubeconfig.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KubeContext {
+    pub name: String,
+    pub cluster: String,
+    pub namespace: Option<String>,
+    /// The API server URL of its cluster.
+    pub server: Option<String>,
+}
+
+/// What is known about a context's cluster.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ContextState {
+    /// Not probed yet.
+    Connecting,
+    /// The API server answered `/version`.
+    Up { version: String },
+    /// It did not: the error, without credentials.
+    Down { error: String },
+}
+
+impl ContextState {
+    /// A short label for the inventory.
+    pub fn label(&self) -> String {
+        match self {
+            ContextState::Connecting => "connecting…".into(),
+            ContextState::Up { version } => version.clone(),
+            ContextState::Down { error } => format!("down: {error}"),
+        }
+    }
+}
+
+/// The contexts of the kubeconfig in effect.
+#[derive(Debug, Clone, Default)]
+pub struct KubeContexts {
+    pub contexts: Vec<KubeContext>,
+    /// `--context`, else the kubeconfig's `current-context`.
+    pub current: Option<String>,
+    /// The files read (`KUBECONFIG`, else `~/.kube/config`).
+    pub sources: Vec<PathBuf>,
+    /// The merged kubeconfig, for the probes.
+    pub kubeconfig: Option<Kubeconfig>,
+}
+
+/// Reads the kubeconfig: the files of `KUBECONFIG` (merged, the first to set a value wins —
+/// kubectl's rules) or `~/.kube/config`. No kubeconfig at all is not an error (static
+/// instances only); a broken one is, naming the file. `context` (from `--context`) must exist.
+pub fn load_contexts(context: Option<&str>) -> Result<KubeContexts, String> {
+    let from_env: Vec<PathBuf> = std::env::var_os("KUBECONFIG")
+        .map(|v| {
+            std::env::split_paths(&v)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let sources: Vec<PathBuf> = if from_env.is_empty() {
+        directories::BaseDirs::new()
+            .map(|d| d.home_dir().join(".kube/config"))
+            .filter(|p| p.exists())
+            .into_iter()
+            .collect()
+    } else {
+        from_env.into_iter().filter(|p| p.exists()).collect()
+    };
+    load_from(&sources, context)
+}
+
+/// [`load_contexts`] from these files (merged in order).
+pub fn load_from(sources: &[PathBuf], context: Option<&str>) -> Result<KubeContexts, String> {
+    let sources = sources.to_vec();
+    if sources.is_empty() {
+        return match context {
+            Some(c) => Err(format!(
+                "--context {c}: no kubeconfig found (KUBECONFIG or ~/.kube/config)"
+            )),
+            None => Ok(KubeContexts::default()),
+        };
+    }
+    let mut merged = Kubeconfig::default();
+    for p in &sources {
+        let k = Kubeconfig::read_from(p).map_err(|e| format!("kubeconfig {}: {e}", p.display()))?;
+        merged = merged
+            .merge(k)
+            .map_err(|e| format!("kubeconfig {}: {e}", p.display()))?;
+    }
+    let contexts: Vec<KubeContext> = merged
+        .contexts
+        .iter()
+        .map(|c| {
+            let ctx = c.context.clone().unwrap_or_default();
+            let server = merged
+                .clusters
+                .iter()
+                .find(|cl| cl.name == ctx.cluster)
+                .and_then(|cl| cl.cluster.as_ref()?.server.clone());
+            KubeContext {
+                name: c.name.clone(),
+                cluster: ctx.cluster,
+                namespace: ctx.namespace,
+                server,
+            }
+        })
+        .collect();
+    let current = match context {
+        Some(c) if contexts.iter().any(|x| x.name == c) => Some(c.to_string()),
+        Some(c) => {
+            let names: Vec<&str> = contexts.iter().map(|x| x.name.as_str()).collect();
+            return Err(format!(
+                "--context {c}: no such context (the kubeconfig has: {})",
+                names.join(", ")
+            ));
+        }
+        None => merged
+            .current_context
+            .clone()
+            .filter(|c| contexts.iter().any(|x| &x.name == c)),
+    };
+    Ok(KubeContexts {
+        contexts,
+        current,
+        sources,
+        kubeconfig: Some(merged),
+    })
+}
+
+/// Asks a context's API server for `/version` within `timeout`.
+pub async fn probe_context(
+    kubeconfig: Kubeconfig,
+    context: &str,
+    timeout: Duration,
+) -> ContextState {
+    let options = KubeConfigOptions {
+        context: Some(context.to_string()),
+        ..Default::default()
+    };
+    let attempt = async {
+        let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+            .await
+            .map_err(|e| format!("kubeconfig: {e}"))?;
+        config.connect_timeout = Some(timeout);
+        config.read_timeout = Some(timeout);
+        let client = kube::Client::try_from(config).map_err(|e| format!("client: {e}"))?;
+        client
+            .apiserver_version()
+            .await
+            .map(|v| v.git_version)
+            .map_err(|e| describe(&e))
+    };
+    match tokio::time::timeout(timeout + Duration::from_secs(1), attempt).await {
+        Err(_) => ContextState::Down {
+            error: format!("no answer within {} s", timeout.as_secs()),
+        },
+        Ok(Err(error)) => ContextState::Down { error },
+        Ok(Ok(version)) => ContextState::Up { version },
+    }
+}
+
+/// A kube error in a line: the API status for API errors, the cause chain otherwise.
+fn describe(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(status) => format!("HTTP {}: {}", status.code, status.message),
+        other => {
+            let mut text = other.to_string();
+            let mut cur = std::error::Error::source(other);
+            while let Some(s) = cur {
+                text.push_str(&format!(": {s}"));
+                cur = s.source();
+            }
+            text
+        }
+    }
+}
