@@ -64,7 +64,8 @@ pub fn run(loaded: LoadedConfig, context: Option<&str>) -> Result<i32> {
             Ok(k) => k,
             Err(e) => {
                 state.notices.push(e);
-                crate::kube::KubeContexts::default()
+                // A wrong --context keeps the kubeconfig's contexts (and its current one).
+                crate::kube::load_contexts(None).unwrap_or_default()
             }
         };
         state.kube = crate::app::KubeView {
@@ -109,6 +110,7 @@ pub fn run(loaded: LoadedConfig, context: Option<&str>) -> Result<i32> {
         )));
         tasks.push(tokio::spawn(forward_signals(tx.clone(), cancel.clone())));
         // The controller keeps a sender for the answers it streams back into the loop.
+        let tx_probe = tx.clone();
         let mut controller = Controller::new(
             commands,
             config.clone(),
@@ -119,6 +121,16 @@ pub fn run(loaded: LoadedConfig, context: Option<&str>) -> Result<i32> {
         .with_kubeconfig(kube.kubeconfig.clone());
         for c in &kube.contexts {
             controller.probe_context(&c.name);
+        }
+        // States go stale: every context is asked again twice a minute.
+        if let Some(kubeconfig) = kube.kubeconfig.clone() {
+            tasks.push(tokio::spawn(reprobe_contexts(
+                kubeconfig,
+                kube.contexts.iter().map(|c| c.name.clone()).collect(),
+                Duration::from_millis(config.collector.connect_timeout_ms.max(1000)),
+                tx_probe.clone(),
+                cancel.clone(),
+            )));
         }
 
         let mut terminal = crate::tui::init().wrap_err("cannot set up the terminal")?;
@@ -188,33 +200,44 @@ async fn forward_terminal_input(tx: mpsc::Sender<AppEvent>, cancel: Cancellation
     }
 }
 
-/// SIGTERM, SIGHUP and SIGINT (from `kill`; Ctrl-C in raw mode arrives as a key) end the UI cleanly.
-async fn forward_signals(tx: mpsc::Sender<AppEvent>, cancel: CancellationToken) {
+/// SIGTERM, SIGHUP and SIGINT (from `kill`; Ctrl-C in raw mode arrives as a key) end the UI
+/// cleanly. The handlers are registered here, before anything is drawn — a spawned task might
+/// run only after a busy worker frees up, and a signal before its registration would kill the
+/// process with the terminal still raw.
+fn forward_signals(
+    tx: mpsc::Sender<AppEvent>,
+    cancel: CancellationToken,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        let registered = (
             signal(SignalKind::terminate()),
             signal(SignalKind::interrupt()),
             signal(SignalKind::hangup()),
-        ) else {
-            tracing::warn!("cannot listen for signals");
-            return;
-        };
-        let name = tokio::select! {
-            _ = term.recv() => "SIGTERM",
-            _ = int.recv() => "SIGINT",
-            _ = hup.recv() => "SIGHUP",
-            _ = cancel.cancelled() => return,
-        };
-        tracing::info!("{name} received, shutting down");
-        let _ = tx.send(AppEvent::Shutdown(name.to_string())).await;
+        );
+        async move {
+            let (Ok(mut term), Ok(mut int), Ok(mut hup)) = registered else {
+                tracing::warn!("cannot listen for signals");
+                return;
+            };
+            let name = tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+                _ = hup.recv() => "SIGHUP",
+                _ = cancel.cancelled() => return,
+            };
+            tracing::info!("{name} received, shutting down");
+            let _ = tx.send(AppEvent::Shutdown(name.to_string())).await;
+        }
     }
     #[cfg(not(unix))]
     {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => { let _ = tx.send(AppEvent::Shutdown("Ctrl-C".into())).await; }
-            _ = cancel.cancelled() => {}
+        async move {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => { let _ = tx.send(AppEvent::Shutdown("Ctrl-C".into())).await; }
+                _ = cancel.cancelled() => {}
+            }
         }
     }
 }
@@ -244,6 +267,35 @@ fn open_executor(
                 read_only_contexts: Vec::new(),
             };
             Executor::new(&safety, audit).expect("no globs to parse")
+        }
+    }
+}
+
+/// Probes every context again every 30 seconds until shutdown.
+async fn reprobe_contexts(
+    kubeconfig: kube::config::Kubeconfig,
+    names: Vec<String>,
+    timeout: Duration,
+    events: mpsc::Sender<AppEvent>,
+    cancel: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+        }
+        for name in &names {
+            let state = crate::kube::probe_context(kubeconfig.clone(), name, timeout).await;
+            if events
+                .send(AppEvent::Context {
+                    name: name.clone(),
+                    state,
+                })
+                .await
+                .is_err()
+            {
+                return;
+            }
         }
     }
 }

@@ -130,12 +130,44 @@ pub fn load_from(sources: &[PathBuf], context: Option<&str>) -> Result<KubeConte
     })
 }
 
-/// Asks a context's API server for `/version` within `timeout`.
+/// Asks a context's API server for `/version` within `timeout`. It runs on a thread of its
+/// own: kube runs exec credential plugins (`aws eks get-token`, kubelogin …) synchronously,
+/// and a slow one must not hold a worker of the UI's runtime.
 pub async fn probe_context(
     kubeconfig: Kubeconfig,
     context: &str,
     timeout: Duration,
 ) -> ContextState {
+    let name = context.to_string();
+    let probe = tokio::task::spawn_blocking(move || {
+        let rt = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                return ContextState::Down {
+                    error: format!("cannot start the probe: {e}"),
+                };
+            }
+        };
+        rt.block_on(probe_inline(kubeconfig, &name, timeout))
+    });
+    match tokio::time::timeout(timeout + Duration::from_secs(2), probe).await {
+        Ok(Ok(state)) => state,
+        Ok(Err(e)) => ContextState::Down {
+            error: format!("probe failed: {e}"),
+        },
+        Err(_) => ContextState::Down {
+            error: format!(
+                "no answer within {:.1} s (a credential plugin may be hanging)",
+                timeout.as_secs_f64()
+            ),
+        },
+    }
+}
+
+async fn probe_inline(kubeconfig: Kubeconfig, context: &str, timeout: Duration) -> ContextState {
     let options = KubeConfigOptions {
         context: Some(context.to_string()),
         ..Default::default()
@@ -155,11 +187,22 @@ pub async fn probe_context(
     };
     match tokio::time::timeout(timeout + Duration::from_secs(1), attempt).await {
         Err(_) => ContextState::Down {
-            error: format!("no answer within {} s", timeout.as_secs()),
+            error: format!("no answer within {:.1} s", timeout.as_secs_f64()),
         },
-        Ok(Err(error)) => ContextState::Down { error },
+        Ok(Err(error)) => ContextState::Down {
+            error: scrub(&error),
+        },
         Ok(Ok(version)) => ContextState::Up { version },
     }
+}
+
+/// An error as it may be shown: its first line, at most 200 characters, with anything that
+/// looks like a credential (tokens, key=value secrets, DSN passwords) replaced — an exec
+/// plugin's failure can carry its environment and output.
+fn scrub(error: &str) -> String {
+    let first = error.lines().next().unwrap_or("");
+    let short: String = first.chars().take(200).collect();
+    crate::ai::redact::Redactor::new(crate::ai::redact::RedactionPolicy::default()).redact(&short)
 }
 
 /// A kube error in a line: the API status for API errors, the cause chain otherwise.
@@ -175,5 +218,21 @@ fn describe(e: &kube::Error) -> String {
             }
             text
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_cut_to_a_line_and_scrubbed() {
+        let e = "exec plugin failed: token=abcd1234secret AWS_SECRET=x\nsecond line with Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlMTIz";
+        let out = scrub(e);
+        assert!(
+            !out.contains("abcd1234secret") && !out.contains("second line"),
+            "{out}"
+        );
+        assert!(scrub(&"x".repeat(500)).chars().count() <= 200);
     }
 }

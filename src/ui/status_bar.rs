@@ -86,29 +86,35 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Th
         }
     }
     let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
-    let right = match state.notices.first() {
-        Some(n) => Span::styled(
-            format!(" ⚠ {n} "),
+    // The context is always shown; a notice (a broken file, a refused mode change) follows it.
+    let context = state.kube.current.as_ref().map(|c| {
+        let ro = state.safety.is_read_only_context(Some(c));
+        (
+            format!(
+                " ctx {c}{} · {} ",
+                if ro { " (read-only)" } else { "" },
+                state.kube.current_state().map_or("?".into(), |s| s.label())
+            ),
+            ro,
+        )
+    });
+    let right = match (state.notices.first(), context) {
+        (Some(n), ctx) => Span::styled(
+            format!(
+                "{}⚠ {n} ",
+                ctx.map(|(c, _)| c).unwrap_or_else(|| " ".into())
+            ),
             Style::default()
                 .fg(theme.notice_error)
                 .add_modifier(Modifier::BOLD),
         ),
-        None => match &state.kube.current {
-            Some(c) => {
-                let ro = state.safety.is_read_only_context(Some(c));
-                Span::styled(
-                    format!(
-                        " ctx {c}{} · {} ",
-                        if ro { " (read-only)" } else { "" },
-                        state.kube.current_state().map_or("?".into(), |s| s.label())
-                    ),
-                    Style::default()
-                        .fg(if ro { theme.critical } else { theme.foreground })
-                        .add_modifier(Modifier::BOLD),
-                )
-            }
-            None => Span::raw(" ctx: none "),
-        },
+        (None, Some((c, ro))) => Span::styled(
+            c,
+            Style::default()
+                .fg(if ro { theme.critical } else { theme.foreground })
+                .add_modifier(Modifier::BOLD),
+        ),
+        (None, None) => Span::raw(" ctx: none "),
     };
     let room = (area.width as usize).saturating_sub(used);
     if room > 3 {
