@@ -385,3 +385,52 @@ fn configured_instances_use_password_references_and_health_prints_one_line_each(
     let shown = text(&sb.run(&["config", "show"], &[]));
     assert!(!shown.contains("pa55-Word!"));
 }
+
+#[test]
+fn optimize_and_security_report_their_categories_with_diagnose_exit_codes() {
+    let redis = faulty_redis();
+    let sb = Sandbox::new();
+    sb.write_config("[collector]\ndiagnose_sample_secs = 0.2\n");
+    let url = format!("redis://:pa55-Word!@127.0.0.1:{}", redis.port);
+    let categories = |args: &[&str]| {
+        let out = sb.run(args, &[]);
+        let json: serde_json::Value =
+            serde_json::from_str(&String::from_utf8_lossy(&out.stdout)).expect("valid JSON");
+        let cats: Vec<String> = json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["category"].as_str().unwrap().to_string())
+            .collect();
+        (out.status.code(), json["status"].clone(), cats)
+    };
+    let (code, status, cats) = categories(&["optimize", &url, "-o", "json"]);
+    assert_eq!(
+        (code, status.as_str()),
+        (Some(2), Some("critical")),
+        "{cats:?}"
+    );
+    assert!(cats.iter().any(|c| c == "memory"), "{cats:?}");
+    assert!(!cats.iter().any(|c| c == "security"), "{cats:?}");
+    let out = sb.run(&["security", &url, "-o", "json"], &[]);
+    let json: serde_json::Value =
+        serde_json::from_str(&String::from_utf8_lossy(&out.stdout)).expect("valid JSON");
+    let findings = json["findings"].as_array().unwrap();
+    assert!(
+        findings.iter().all(|f| f["category"] == "security"),
+        "{findings:?}"
+    );
+    // The exit code follows the worst security finding alone (the memory CRIT is not counted).
+    let worst = findings
+        .iter()
+        .map(|f| match f["severity"].as_str().unwrap() {
+            "critical" => 2,
+            "warning" => 1,
+            _ => 0,
+        })
+        .max()
+        .unwrap_or(0);
+    assert_eq!(out.status.code(), Some(worst), "{findings:?}");
+    let out = sb.run(&["security", "redis://127.0.0.1:1"], &[]);
+    assert_eq!(out.status.code(), Some(3), "unreachable is unknown");
+}

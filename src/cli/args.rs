@@ -61,6 +61,21 @@ pub enum Command {
         #[arg(long, short, value_enum, default_value_t = OutputFormat::Table)]
         output: OutputFormat,
     },
+    /// The performance and capacity findings of one instance (memory, latency, connections,
+    /// load, disk, JVM, threads, shards, lag …); exit code as `diagnose`.
+    Optimize {
+        /// Instance name or URL.
+        target: String,
+        #[arg(long, short, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+    },
+    /// The security findings of one instance; exit code as `diagnose`.
+    Security {
+        /// Instance name or URL.
+        target: String,
+        #[arg(long, short, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+    },
     /// Ask the AI about one instance; the answer streams to stdout. With no model configured
     /// (or a model that fails) the rule engine answers, labelled as offline analysis.
     Analyze {

@@ -63,6 +63,52 @@ pub async fn diagnose(loaded: &LoadedConfig, target: &str, output: OutputFormat)
     Ok(report.status.exit_code())
 }
 
+/// Rule categories `optimize` reports: performance and capacity.
+pub const PERFORMANCE_CATEGORIES: &[&str] = &[
+    "memory",
+    "latency",
+    "connections",
+    "load",
+    "innodb",
+    "capacity",
+    "persistence",
+    "disk",
+    "jvm",
+    "threads",
+    "nodes",
+    "shards",
+    "lag",
+];
+
+/// Rule categories `security` reports.
+pub const SECURITY_CATEGORIES: &[&str] = &["security"];
+
+/// `diagnose` limited to some rule categories (`optimize`, `security`): the same sampling,
+/// output formats and exit codes, judged on the findings shown.
+pub async fn diagnose_categories(
+    loaded: &LoadedConfig,
+    target: &str,
+    output: OutputFormat,
+    categories: &[&str],
+) -> Result<i32> {
+    let instance = match resolve_target(loaded, target) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(3);
+        }
+    };
+    let mut report = diagnose_instance(&instance, &loaded.config).await;
+    report
+        .findings
+        .retain(|f| categories.contains(&f.category.as_str()));
+    if report.error.is_none() {
+        report.status = crate::diagnose::DiagnosisStatus::from_findings(&report.findings);
+    }
+    println!("{}", render_report(&report, output).trim_end());
+    Ok(report.status.exit_code())
+}
+
 /// Diagnoses every configured instance concurrently; prints one line each.
 pub async fn health(loaded: &LoadedConfig, output: OutputFormat) -> Result<i32> {
     if loaded.config.instances.is_empty() {

@@ -19,6 +19,24 @@ use crate::config::{
 };
 
 /// Runs the parsed command line; returns the process exit code.
+/// `optimize` / `security`: `diagnose` limited to some rule categories.
+fn categories_cmd(
+    loaded: std::result::Result<LoadedConfig, crate::config::ConfigError>,
+    target: &str,
+    output: OutputFormat,
+    categories: &[&str],
+) -> Result<i32> {
+    match loaded {
+        Ok(loaded) => {
+            let _log = start_logging(&loaded);
+            runtime()?.block_on(diagnose_cmd::diagnose_categories(
+                &loaded, target, output, categories,
+            ))
+        }
+        Err(e) => Ok(report_config_error(&e, 3)),
+    }
+}
+
 pub fn run(cli: Cli) -> Result<i32> {
     let overrides = CliOverrides {
         theme: cli.theme.clone(),
@@ -34,6 +52,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     let cli_context = cli.context.clone();
     let load = || load_config(config_path.as_deref(), &overrides);
     let command = cli.command.unwrap_or(Command::Interactive);
+
     // The TUI installs its own hooks (they restore the terminal first); everything else gets
     // color-eyre's defaults.
     if !matches!(command, Command::Interactive) && color_eyre::install().is_err() {
@@ -109,6 +128,15 @@ pub fn run(cli: Cli) -> Result<i32> {
                 AuditAction::Verify { file } => audit_cmd::verify(file.as_deref(), &paths.data_dir),
                 AuditAction::Show { file } => audit_cmd::show(file.as_deref(), &paths.data_dir),
             })
+        }
+        Command::Optimize { target, output } => categories_cmd(
+            load(),
+            &target,
+            output,
+            diagnose_cmd::PERFORMANCE_CATEGORIES,
+        ),
+        Command::Security { target, output } => {
+            categories_cmd(load(), &target, output, diagnose_cmd::SECURITY_CATEGORIES)
         }
         Command::Health { output } => match load() {
             Ok(loaded) => {
