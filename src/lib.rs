@@ -13,6 +13,7 @@ pub mod keymap;
 pub mod kube;
 pub mod logging;
 pub mod model;
+pub mod playground;
 pub mod plugins;
 pub mod repair;
 pub mod theme;

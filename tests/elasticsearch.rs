@@ -10,10 +10,10 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::es_server::{EsServer, Fault, Index};
 use common::fast_config;
 use kubestack_ai::config::{AppConfig, InstanceConfig, InstanceKind, SafetyConfig, SafetyMode};
 use kubestack_ai::diagnose::diagnose_instance;
+use kubestack_ai::playground::es::{EsServer, Fault, Index};
 use kubestack_ai::plugins::elasticsearch::http_guard::check_read_only;
 use kubestack_ai::plugins::elasticsearch::repair::EsRepairs;
 use kubestack_ai::plugins::{InstanceSnapshot, PluginError, plugin_for};

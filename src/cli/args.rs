@@ -108,6 +108,14 @@ pub enum Command {
         #[arg(long = "plan", value_name = "FILE")]
         plan: Option<std::path::PathBuf>,
     },
+    /// Serve the demo's Kafka (librdkafka's mock cluster) and Elasticsearch (an in-process
+    /// model) with faults, until stopped; used by scripts/demo.
+    #[command(hide = true)]
+    Playground {
+        /// Write `kafka=HOST:PORT,…` and `elasticsearch=HOST:PORT` here (default: stdout).
+        #[arg(long, value_name = "FILE")]
+        info_file: Option<std::path::PathBuf>,
+    },
     /// The audit log of repairs, mode changes and model requests.
     Audit {
         #[command(subcommand)]

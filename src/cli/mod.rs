@@ -138,6 +138,15 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Security { target, output } => {
             categories_cmd(load(), &target, output, diagnose_cmd::SECURITY_CATEGORIES)
         }
+        Command::Playground { info_file } => {
+            match runtime()?.block_on(crate::playground::serve::run(info_file)) {
+                Ok(()) => Ok(0),
+                Err(e) => {
+                    eprintln!("playground: {e}");
+                    Ok(1)
+                }
+            }
+        }
         Command::Health { output } => match load() {
             Ok(loaded) => {
                 let _log = start_logging(&loaded);

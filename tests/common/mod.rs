@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub mod es_server;
 pub mod llm_server;
 pub mod mariadb;
 pub mod tansu;

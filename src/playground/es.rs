@@ -1,16 +1,16 @@
 //! An in-process Elasticsearch: no Elasticsearch or OpenSearch server can be installed on these
 //! machines, so this HTTP/1.1 server (keep-alive, Content-Length bodies) answers the REST API
 //! in the shapes the Elasticsearch documentation gives — `_cat` values as strings, flat
-//! settings, allocation explanations with deciders — from a small cluster model the tests
-//! change. Writes change the model, so repairs are verified by what the "cluster" then reports.
-//! Faults: 401 without credentials, 403, an HTML page, a cut-off body, malformed JSON, a stall.
-//! Every request is recorded.
-#![allow(dead_code)]
+//! settings, allocation explanations with deciders — from a small cluster model. The tests and
+//! `scripts/demo` (through `kubestack-ai playground`) change the model; writes change it too,
+//! so repairs are verified by what the "cluster" then reports. Faults: 401 without credentials,
+//! 403, an HTML page, a cut-off body, malformed JSON, a stall. Every request is recorded.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use base64::Engine as _;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -31,6 +31,7 @@ pub struct Index {
 }
 
 impl Index {
+    /// An index with `shards` primaries of `replicas` replicas each, assignable by default.
     pub fn new(name: &str, shards: u32, replicas: u32) -> Self {
         Index {
             name: name.into(),
@@ -492,7 +493,6 @@ async fn serve(mut sock: TcpStream, cluster: Arc<Mutex<Cluster>>) {
             let authorized = match &c.credentials {
                 None => true,
                 Some((u, p)) => {
-                    use base64::Engine as _;
                     let expected = format!(
                         "Basic {}",
                         base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
