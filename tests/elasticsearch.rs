@@ -502,3 +502,50 @@ async fn credentials_401_403_html_cut_off_malformed_and_stalled_replies_are_name
         .unwrap_err();
     assert!(matches!(err, PluginError::Unreachable { .. }), "{err:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_of_another_shape_are_said_on_screen_and_recovery_too() {
+    let server = EsServer::start().await;
+    server.with(|c| c.indices.push(Index::new("logs", 1, 0)));
+    let instance = es(&server.url());
+    let config = fast_config();
+    let mut c = plugin_for(InstanceKind::Elasticsearch)
+        .collector(&instance, &config)
+        .unwrap();
+    let first = c.collect().await.unwrap();
+    assert!(
+        !first.logs.iter().any(|l| l.text.contains("not collected")),
+        "{:?}",
+        first.logs
+    );
+    server.with(|c| c.fault = Fault::ShapeChanged);
+    let odd = c.collect().await.unwrap();
+    let notes: Vec<&str> = odd.logs.iter().map(|l| l.text.as_str()).collect();
+    assert!(
+        notes.iter().any(|l| l.contains(
+            "not collected: cluster health — `status` is missing or not a string (got 2)"
+        )),
+        "{notes:#?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|l| l.contains("not collected: node statistics")),
+        "{notes:#?}"
+    );
+    assert!(
+        odd.metrics
+            .iter()
+            .any(|m| m.id == "status" && m.value == 3.0),
+        "unknown status is a value, not a gap"
+    );
+    server.with(|c| c.fault = Fault::None);
+    let back = c.collect().await.unwrap();
+    assert!(
+        back.logs
+            .iter()
+            .any(|l| l.text == "readable again: cluster health"),
+        "{:?}",
+        back.logs
+    );
+}

@@ -68,6 +68,8 @@ pub enum Fault {
     CutOff,
     MalformedJson,
     Stall(Duration),
+    /// Replies of another shape: health `status` a number, node stats without `nodes`.
+    ShapeChanged,
 }
 
 /// `(index, shard, primary, assigned node or None, unassigned reason, NO deciders)`.
@@ -229,6 +231,14 @@ impl Cluster {
                     version = json!({"number": "2.17.1", "distribution": d});
                 }
                 ok(json!({"name": self.nodes[0].name, "cluster_name": self.name, "cluster_uuid": self.uuid, "version": version, "tagline": "You Know, for Search"}))
+            }
+            ("GET", ["_cluster", "health"]) if self.fault == Fault::ShapeChanged => {
+                let mut h = self.health();
+                h["status"] = json!(2);
+                ok(h)
+            }
+            ("GET", ["_nodes", "stats", ..]) if self.fault == Fault::ShapeChanged => {
+                ok(json!({"_nodes": {"total": 1}, "cluster_name": self.name, "nodes": []}))
             }
             ("GET", ["_cluster", "health"]) => ok(self.health()),
             ("GET", ["_nodes", "stats", ..]) => {

@@ -81,6 +81,38 @@ pub struct CollectedLog {
     pub text: String,
 }
 
+/// What could not be read in a sample (`part`, reason), as log lines: each new one once
+/// (`not collected: …`), and `readable again: …` for one that recovered — so a server that
+/// starts answering oddly later is said on screen too, not only at the first sample.
+pub fn unavailable_changes(
+    before: &[(&'static str, String)],
+    now: &[(&'static str, String)],
+    at: DateTime<Utc>,
+) -> Vec<CollectedLog> {
+    let mut out: Vec<CollectedLog> = now
+        .iter()
+        .filter(|(part, why)| !before.iter().any(|(p, w)| p == part && w == why))
+        .map(|(part, why)| CollectedLog {
+            at,
+            level: LogLevel::Warn,
+            stream: "collector",
+            text: format!("not collected: {part} — {why}"),
+        })
+        .collect();
+    out.extend(
+        before
+            .iter()
+            .filter(|(part, _)| !now.iter().any(|(p, _)| p == part))
+            .map(|(part, _)| CollectedLog {
+                at,
+                level: LogLevel::Info,
+                stream: "collector",
+                text: format!("readable again: {part}"),
+            }),
+    );
+    out
+}
+
 /// Identity facts of an instance, for the header and the AI context later.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InstanceFacts {

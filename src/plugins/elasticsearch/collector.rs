@@ -122,14 +122,12 @@ impl EsCollector {
             }
         }
         self.reported.retain(|k| now_unassigned.contains(k));
-        if self.prev.is_none() {
-            out.extend(s.unavailable.iter().map(|(part, why)| CollectedLog {
-                at: now,
-                level: LogLevel::Info,
-                stream: "collector",
-                text: format!("not collected: {part} — {why}"),
-            }));
-        }
+        let before = self.prev.as_ref().map_or(&[][..], |p| &p.unavailable[..]);
+        out.extend(crate::plugins::unavailable_changes(
+            before,
+            &s.unavailable,
+            now,
+        ));
         out
     }
 }

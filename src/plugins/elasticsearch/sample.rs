@@ -276,6 +276,18 @@ pub async fn collect_sample(r: &EsReader) -> Result<EsSample, PluginError> {
         ..EsSample::default()
     };
     out.health = r.get("/_cluster/health").await?;
+    // A reply of another shape (a newer version, a proxy) is said, not silently taken as empty.
+    if !out.health.get("status").is_some_and(Value::is_string) {
+        out.unavailable.push((
+            "cluster health",
+            format!(
+                "`status` is missing or not a string (got {})",
+                out.health
+                    .get("status")
+                    .map_or("nothing".to_string(), |v| v.to_string())
+            ),
+        ));
+    }
     // Without credentials of its own, the collector just got in anonymously.
     out.anonymous_access = r.answers_anonymously().await.or(Some(true));
 
@@ -283,6 +295,11 @@ pub async fn collect_sample(r: &EsReader) -> Result<EsSample, PluginError> {
         .get("/_nodes/stats/jvm,os,fs,process,thread_pool,breaker")
         .await
     {
+        Ok(v) if !v.get("nodes").is_some_and(Value::is_object) => out.unavailable.push((
+            "node statistics",
+            "the reply has no `nodes` object: heap, GC, disk and thread-pool rules are not judged"
+                .into(),
+        )),
         Ok(v) => out.nodes = parse_node_stats(&v),
         Err(e) => out.unavailable.push(("node statistics", e.to_string())),
     }

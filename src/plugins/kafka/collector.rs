@@ -271,13 +271,6 @@ impl KafkaCollector {
                     format!("configs not read: {why}; the min-ISR and config rules are not judged"),
                 ));
             }
-            out.extend(s.unavailable.iter().map(|(p, why)| {
-                line(
-                    LogLevel::Info,
-                    "collector",
-                    format!("not collected: {p} — {why}"),
-                )
-            }));
         } else if let Some(p) = &self.prev
             && p.meta.brokers.len() != s.meta.brokers.len()
         {
@@ -291,6 +284,12 @@ impl KafkaCollector {
                 ),
             ));
         }
+        let before = self.prev.as_ref().map_or(&[][..], |p| &p.unavailable[..]);
+        out.extend(crate::plugins::unavailable_changes(
+            before,
+            &s.unavailable,
+            now,
+        ));
         // A group back to OK can be logged again when it next goes wrong.
         self.logged_status.retain(|g, _| {
             findings

@@ -101,14 +101,12 @@ impl MysqlCollector {
         let metrics = metrics_of(&sample, self.prev.as_ref());
         let mut logs = self.new_activity_lines(&sample);
         logs.extend(self.new_error_log_lines(&sample).await);
-        if self.prev.is_none() {
-            logs.extend(sample.unavailable.iter().map(|(part, why)| CollectedLog {
-                at: Utc::now(),
-                level: LogLevel::Info,
-                stream: "collector",
-                text: format!("not collected: {part} — {why}"),
-            }));
-        }
+        let before = self.prev.as_ref().map_or(&[][..], |p| &p.unavailable[..]);
+        logs.extend(crate::plugins::unavailable_changes(
+            before,
+            &sample.unavailable,
+            Utc::now(),
+        ));
         let snapshot = InstanceSnapshot {
             collected_at: Utc::now(),
             facts: facts_of(&sample),

@@ -186,6 +186,16 @@ pub async fn collect_sample(
     };
     s.status = r.query("SHOW GLOBAL STATUS").await?.pairs();
     s.vars = r.query("SHOW GLOBAL VARIABLES").await?.pairs();
+    for key in ["uptime", "questions", "threads_connected"] {
+        if s.status_u64(key).is_none() {
+            s.unavailable.push((
+                "global status",
+                format!(
+                    "`{key}` is missing or not a number: the rules that need it are not judged"
+                ),
+            ));
+        }
+    }
     let own = r.connection_id;
 
     match r
