@@ -143,6 +143,12 @@ pub fn random_password() -> Result<String, String> {
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// "a Redis", "an Elasticsearch".
+fn article(system: &str) -> String {
+    let vowel = system.starts_with(['A', 'E', 'I', 'O', 'U']);
+    format!("{} {system}", if vowel { "an" } else { "a" })
+}
+
 /// A plugin's repair actions.
 pub trait RepairCatalog: Send + Sync {
     /// Every executable action.
@@ -153,10 +159,26 @@ pub trait RepairCatalog: Send + Sync {
     }
     /// Commands never executed by the program, with the reason (shown as manual text).
     fn manual_only(&self) -> &'static [(&'static str, &'static str)];
-    /// A typed step of an action with parameters; `Err` names the problem.
+    /// The system, for messages ("not a Redis repair action").
+    fn system(&self) -> &'static str;
+    /// A typed step of an action with parameters; `Err` names the problem. The action is looked
+    /// up and its parameters checked here, for every plugin alike.
     fn build(
         &self,
         action: &str,
+        params: &Map<String, Value>,
+        ctx: &PlanContext<'_>,
+    ) -> Result<RepairStep, String> {
+        let a = self
+            .spec(action)
+            .ok_or_else(|| format!("`{action}` is not {} repair action", article(self.system())))?;
+        a.check_params(params)?;
+        self.build_step(a, params, ctx)
+    }
+    /// The step of a known action whose parameter names were checked.
+    fn build_step(
+        &self,
+        a: &'static ActionSpec,
         params: &Map<String, Value>,
         ctx: &PlanContext<'_>,
     ) -> Result<RepairStep, String>;

@@ -261,16 +261,17 @@ impl RepairCatalog for EsRepairs {
         MANUAL_ONLY
     }
 
-    fn build(
+    fn system(&self) -> &'static str {
+        "Elasticsearch"
+    }
+
+    fn build_step(
         &self,
-        action: &str,
+        a: &'static ActionSpec,
         params: &Map<String, Value>,
         ctx: &PlanContext<'_>,
     ) -> Result<RepairStep, String> {
-        let a = self
-            .spec(action)
-            .ok_or_else(|| format!("`{action}` is not an Elasticsearch repair action"))?;
-        a.check_params(params)?;
+        let action = a.id;
         let required = |name: &str| a.required(params, name);
         let step = match action {
             "ES-FIX-01" => a.step(ctx,

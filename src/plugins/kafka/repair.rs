@@ -109,16 +109,17 @@ impl RepairCatalog for KafkaRepairs {
         MANUAL_ONLY
     }
 
-    fn build(
+    fn system(&self) -> &'static str {
+        "Kafka"
+    }
+
+    fn build_step(
         &self,
-        action: &str,
+        a: &'static ActionSpec,
         params: &Map<String, Value>,
         ctx: &PlanContext<'_>,
     ) -> Result<RepairStep, String> {
-        let a = self
-            .spec(action)
-            .ok_or_else(|| format!("`{action}` is not a Kafka repair action"))?;
-        a.check_params(params)?;
+        let action = a.id;
         let required = |n: &str| a.required(params, n);
         let step = match action {
             "KFK-FIX-06" => {

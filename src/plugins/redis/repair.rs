@@ -223,16 +223,17 @@ impl RepairCatalog for RedisRepairs {
         MANUAL_ONLY
     }
 
-    fn build(
+    fn system(&self) -> &'static str {
+        "Redis"
+    }
+
+    fn build_step(
         &self,
-        action: &str,
+        a: &'static ActionSpec,
         params: &Map<String, Value>,
         ctx: &PlanContext<'_>,
     ) -> Result<RepairStep, String> {
-        let a = self
-            .spec(action)
-            .ok_or_else(|| format!("`{action}` is not a Redis repair action"))?;
-        a.check_params(params)?;
+        let action = a.id;
         let required = |name: &str| a.required(params, name);
         let step = match action {
             "RDS-FIX-01" => {

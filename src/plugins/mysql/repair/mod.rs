@@ -241,16 +241,17 @@ impl RepairCatalog for MysqlRepairs {
         MANUAL_ONLY
     }
 
-    fn build(
+    fn system(&self) -> &'static str {
+        "MySQL"
+    }
+
+    fn build_step(
         &self,
-        action: &str,
+        a: &'static ActionSpec,
         params: &Map<String, Value>,
         ctx: &PlanContext<'_>,
     ) -> Result<RepairStep, String> {
-        let a = self
-            .spec(action)
-            .ok_or_else(|| format!("`{action}` is not a MySQL repair action"))?;
-        a.check_params(params)?;
+        let action = a.id;
         let required = |name: &str| a.required(params, name);
         let mariadb = ctx
             .facts
