@@ -18,7 +18,9 @@ use kubestack_ai::plugins::elasticsearch::http_guard::check_read_only;
 use kubestack_ai::plugins::elasticsearch::repair::EsRepairs;
 use kubestack_ai::plugins::{InstanceSnapshot, PluginError, plugin_for};
 use kubestack_ai::repair::catalog::{PlanContext, RepairCatalog, plan_for_finding};
-use kubestack_ai::repair::{AuditChain, Confirmation, Executor};
+use kubestack_ai::repair::{
+    AuditChain, Confirmation, Executor, PreparedStep, RepairStep, WriteBackend,
+};
 use serde_json::{Map, Value};
 
 fn es(url: &str) -> InstanceConfig {
@@ -65,6 +67,22 @@ fn executor(mode: SafetyMode) -> (Executor, tempfile::TempDir) {
         .unwrap(),
         dir,
     )
+}
+
+/// Prepares, applies and verifies one step as the confirm screen would, returning what was
+/// captured so the test can look at the preview and roll back.
+async fn apply(
+    executor: &Executor,
+    backend: &mut dyn WriteBackend,
+    step: &RepairStep,
+) -> PreparedStep {
+    let prepared = executor.prepare(backend, step).await.unwrap();
+    executor
+        .execute(backend, step, &Confirmation::default())
+        .await
+        .unwrap();
+    executor.verify(backend, step, &prepared).await.unwrap();
+    prepared
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,7 +152,7 @@ async fn yellow_same_shard_is_explained_and_its_plan_turns_the_cluster_green_the
     );
     let (executor, _dir) = executor(SafetyMode::Confirm);
     let mut backend = executor.open_backend(&instance, &config).unwrap();
-    let prepared = executor.prepare(backend.as_mut(), step).await.unwrap();
+    let prepared = apply(&executor, backend.as_mut(), step).await;
     assert!(
         prepared.preview.contains("index.number_of_replicas: 1 → 0"),
         "{}",
@@ -144,14 +162,6 @@ async fn yellow_same_shard_is_explained_and_its_plan_turns_the_cluster_green_the
         prepared.rollback_text,
         r#"PUT /orders/_settings {"index.number_of_replicas":1}"#
     );
-    executor
-        .execute(backend.as_mut(), step, &Confirmation::default())
-        .await
-        .unwrap();
-    executor
-        .verify(backend.as_mut(), step, &prepared)
-        .await
-        .unwrap();
     assert_eq!(server.with(|c| c.health()["status"].clone()), "green");
     executor
         .rollback(backend.as_mut(), step, &prepared)
@@ -198,15 +208,7 @@ async fn red_by_an_allocation_filter_and_disabled_allocation_are_repaired() {
     .steps
     .remove(0);
     assert_eq!(step.action, "ES-FIX-07");
-    let prepared = executor.prepare(backend.as_mut(), &step).await.unwrap();
-    executor
-        .execute(backend.as_mut(), &step, &Confirmation::default())
-        .await
-        .unwrap();
-    executor
-        .verify(backend.as_mut(), &step, &prepared)
-        .await
-        .unwrap();
+    apply(&executor, backend.as_mut(), &step).await;
     assert_eq!(server.with(|c| c.health()["status"].clone()), "green");
 
     // Allocation disabled: ES-H-03, fixed by ES-FIX-02, rolled back to the captured `none`.
@@ -227,7 +229,7 @@ async fn red_by_an_allocation_filter_and_disabled_allocation_are_repaired() {
     )
     .steps
     .remove(0);
-    let prepared = executor.prepare(backend.as_mut(), &step).await.unwrap();
+    let prepared = apply(&executor, backend.as_mut(), &step).await;
     assert!(
         prepared
             .preview
@@ -235,14 +237,6 @@ async fn red_by_an_allocation_filter_and_disabled_allocation_are_repaired() {
         "{}",
         prepared.preview
     );
-    executor
-        .execute(backend.as_mut(), &step, &Confirmation::default())
-        .await
-        .unwrap();
-    executor
-        .verify(backend.as_mut(), &step, &prepared)
-        .await
-        .unwrap();
     assert!(server.with(|c| {
         !c.persistent
             .contains_key("cluster.routing.allocation.enable")
@@ -311,18 +305,10 @@ async fn disk_flood_stage_blocks_and_rejections_are_critical() {
         .find(|f| f.evidence.contains_key("indices"))
         .unwrap();
     let step = plan_for_finding(&EsRepairs, blocked, &ctx).steps.remove(0);
-    let prepared = executor.prepare(backend.as_mut(), &step).await.unwrap();
-    executor
-        .execute(backend.as_mut(), &step, &Confirmation::default())
-        .await
-        .unwrap();
-    executor
-        .verify(backend.as_mut(), &step, &prepared)
-        .await
-        .unwrap();
+    apply(&executor, backend.as_mut(), &step).await;
     assert!(server.with(|c| !c.indices[0].read_only_allow_delete));
     let step = EsRepairs.build("ES-FIX-05", &Map::new(), &ctx).unwrap();
-    let prepared = executor.prepare(backend.as_mut(), &step).await.unwrap();
+    let prepared = apply(&executor, backend.as_mut(), &step).await;
     assert!(
         prepared
             .preview
@@ -330,14 +316,6 @@ async fn disk_flood_stage_blocks_and_rejections_are_critical() {
         "{}",
         prepared.preview
     );
-    executor
-        .execute(backend.as_mut(), &step, &Confirmation::default())
-        .await
-        .unwrap();
-    executor
-        .verify(backend.as_mut(), &step, &prepared)
-        .await
-        .unwrap();
     assert_eq!(
         server.with(
             |c| c.persistent["cluster.routing.allocation.disk.watermark.flood_stage"].clone()
