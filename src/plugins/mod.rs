@@ -41,6 +41,31 @@ impl PluginError {
                 | PluginError::Protocol { .. }
         )
     }
+
+    /// Whether the link itself failed, so the connection is forgotten and the next call
+    /// reconnects.
+    pub fn is_link_failure(&self) -> bool {
+        matches!(
+            self,
+            PluginError::Unreachable { .. } | PluginError::Timeout { .. }
+        )
+    }
+}
+
+/// The open connection in `slot`, opened by `connect` on first use or after a failure forgot
+/// it: the one lazy-connect rule of every collector, tool runner and write backend.
+pub async fn connected<C, Fut>(
+    slot: &mut Option<C>,
+    connect: impl FnOnce() -> Fut,
+) -> Result<&mut C, PluginError>
+where
+    Fut: std::future::Future<Output = Result<C, PluginError>>,
+{
+    let conn = match slot.take() {
+        Some(c) => c,
+        None => connect().await?,
+    };
+    Ok(slot.insert(conn))
 }
 
 /// One current value for the metrics pane.

@@ -12,6 +12,7 @@ use super::rules::{RuleInput, evaluate};
 use super::sample::{MysqlSample, collect_sample};
 use crate::config::{AppConfig, InstanceConfig, MysqlRulesConfig};
 use crate::model::{LogLevel, Unit};
+use crate::plugins::connected;
 use crate::plugins::log_tail::LogFileTail;
 use crate::plugins::{
     CollectedLog, Collector, InstanceFacts, InstanceSnapshot, MetricSample, PluginError,
@@ -64,19 +65,13 @@ impl MysqlCollector {
     }
 
     async fn collect_once(&mut self) -> Result<InstanceSnapshot, PluginError> {
-        if self.reader.is_none() {
-            let reader = self
-                .target
-                .connect(
-                    self.connect_timeout,
-                    Duration::from_millis(self.th.statement_timeout_ms),
-                )
-                .await?;
-            self.reader = Some(reader);
-        }
-        let Some(reader) = self.reader.as_mut() else {
-            return Err(PluginError::Config("no connection".into()));
-        };
+        let reader = connected(&mut self.reader, || {
+            self.target.connect(
+                self.connect_timeout,
+                Duration::from_millis(self.th.statement_timeout_ms),
+            )
+        })
+        .await?;
         let sample = match collect_sample(reader, self.th.processlist_max_rows).await {
             Ok(s) => s,
             Err(e) => {

@@ -11,6 +11,7 @@ use super::connection::{Flavor, MysqlReader, MysqlTarget};
 use super::sql_text::{check_read_only, mask_literals};
 use crate::ai::provider::ToolSpec;
 use crate::config::{AppConfig, InstanceConfig};
+use crate::plugins::connected;
 use crate::plugins::{PluginError, ToolRunner};
 
 /// Rows a tool returns at most.
@@ -36,23 +37,17 @@ impl MysqlTools {
     }
 
     async fn reader(&mut self) -> Result<&mut MysqlReader, String> {
-        if self.reader.is_none() {
-            let r = self
-                .target
+        connected(&mut self.reader, || {
+            self.target
                 .connect(self.connect_timeout, self.statement_timeout)
-                .await
-                .map_err(|e| e.to_string())?;
-            self.reader = Some(r);
-        }
-        self.reader.as_mut().ok_or_else(|| "no connection".into())
+        })
+        .await
+        .map_err(|e| e.to_string())
     }
 
     async fn table(&mut self, sql: &str) -> Result<super::connection::Table, String> {
         let result = self.reader().await?.query(sql).await;
-        if matches!(
-            result,
-            Err(PluginError::Unreachable { .. } | PluginError::Timeout { .. })
-        ) {
+        if result.as_ref().is_err_and(PluginError::is_link_failure) {
             self.reader = None;
         }
         result.map_err(|e| e.to_string())

@@ -13,6 +13,7 @@ use super::repair::set_global;
 use super::sample::identity_from;
 use crate::config::{AppConfig, InstanceConfig};
 use crate::plugins::PluginError;
+use crate::plugins::connected;
 use crate::repair::check::{ConfigDialect, judge_check, prepare_step};
 use crate::repair::{Command, ExecutorToken, PreparedStep, RepairStep, Reply, WriteBackend};
 
@@ -44,21 +45,13 @@ impl MysqlWriteBackend {
     }
 
     async fn read_table(&mut self, sql: &str) -> Result<Table, PluginError> {
-        if self.reader.is_none() {
-            self.reader = Some(
-                self.target
-                    .connect(self.connect_timeout, self.statement_timeout)
-                    .await?,
-            );
-        }
-        let Some(reader) = self.reader.as_mut() else {
-            unreachable!("connected above");
-        };
+        let reader = connected(&mut self.reader, || {
+            self.target
+                .connect(self.connect_timeout, self.statement_timeout)
+        })
+        .await?;
         let result = reader.query(sql).await;
-        if matches!(
-            result,
-            Err(PluginError::Unreachable { .. } | PluginError::Timeout { .. })
-        ) {
+        if result.as_ref().is_err_and(PluginError::is_link_failure) {
             self.reader = None;
         }
         result
@@ -118,31 +111,19 @@ impl MysqlWriteBackend {
     ) -> Result<Reply, PluginError> {
         let statement = command.statement();
         self.precheck(&statement).await?;
-        if self.writer.is_none() {
-            let mut conn = self
-                .target
-                .connect_for_executor(self.connect_timeout, token)
-                .await?;
-            let id = run_on(
-                &mut conn,
-                "SELECT CONNECTION_ID()",
-                &self.target,
-                self.statement_timeout,
-            )
-            .await?;
-            self.writer_id = id.rows.first().and_then(|r| r[0].as_deref()?.parse().ok());
-            self.writer = Some(conn);
-        }
-        let Some(conn) = self.writer.as_mut() else {
-            unreachable!("connected above");
-        };
+        let (target, writer_id) = (&self.target, &mut self.writer_id);
+        let (connect_timeout, timeout) = (self.connect_timeout, self.statement_timeout);
+        let conn = connected(&mut self.writer, || async move {
+            let mut conn = target.connect_for_executor(connect_timeout, token).await?;
+            let id = run_on(&mut conn, "SELECT CONNECTION_ID()", target, timeout).await?;
+            *writer_id = id.rows.first().and_then(|r| r[0].as_deref()?.parse().ok());
+            Ok(conn)
+        })
+        .await?;
         match run_on(conn, &statement, &self.target, self.statement_timeout).await {
             Ok(t) => Ok(to_reply(&t)),
             Err(e) => {
-                if matches!(
-                    e,
-                    PluginError::Unreachable { .. } | PluginError::Timeout { .. }
-                ) {
+                if e.is_link_failure() {
                     self.writer = None;
                 }
                 Err(e)

@@ -13,6 +13,7 @@ use super::sample::{RedisSample, collect_sample};
 use super::server_log::{LogFileTail, parse_line};
 use crate::config::{AppConfig, InstanceConfig, RedisRulesConfig};
 use crate::model::{LogLevel, Unit};
+use crate::plugins::connected;
 use crate::plugins::{
     CollectedLog, Collector, InstanceFacts, InstanceSnapshot, MetricSample, PluginError,
 };
@@ -49,16 +50,11 @@ impl RedisCollector {
     }
 
     async fn collect_once(&mut self) -> Result<InstanceSnapshot, PluginError> {
-        if self.reader.is_none() {
-            let reader = self
-                .target
+        let reader = connected(&mut self.reader, || {
+            self.target
                 .connect(self.connect_timeout, self.command_timeout)
-                .await?;
-            self.reader = Some(reader);
-        }
-        let Some(reader) = self.reader.as_mut() else {
-            return Err(PluginError::Config("no connection".into()));
-        };
+        })
+        .await?;
         let sample = match collect_sample(reader, self.client_list_max).await {
             Ok(s) => s,
             Err(e) => {

@@ -10,6 +10,7 @@ use super::connection::{RedisReader, RedisTarget};
 use super::parse::{parse_config, parse_slowlog, summarize_clients, value_text};
 use crate::ai::provider::ToolSpec;
 use crate::config::{AppConfig, InstanceConfig};
+use crate::plugins::connected;
 use crate::plugins::{PluginError, ToolRunner};
 
 const INFO_SECTIONS: [&str; 10] = [
@@ -45,17 +46,12 @@ impl RedisTools {
     }
 
     async fn query(&mut self, argv: &[&str]) -> Result<Value2, String> {
-        if self.reader.is_none() {
-            let r = self
-                .target
+        let reader = connected(&mut self.reader, || {
+            self.target
                 .connect(self.connect_timeout, self.command_timeout)
-                .await
-                .map_err(|e| e.to_string())?;
-            self.reader = Some(r);
-        }
-        let Some(reader) = self.reader.as_mut() else {
-            return Err("no connection".into());
-        };
+        })
+        .await
+        .map_err(|e| e.to_string())?;
         reader.query(argv).await.map_err(|e| e.to_string())
     }
 

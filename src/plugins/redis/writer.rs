@@ -11,6 +11,7 @@ use super::connection::{RedisReader, RedisTarget};
 use super::parse::value_text;
 use crate::config::{AppConfig, InstanceConfig};
 use crate::plugins::PluginError;
+use crate::plugins::connected;
 use crate::repair::check::{ConfigDialect, judge_check, prepare_step, text_of};
 use crate::repair::{
     Command, ExecutorToken, PreparedStep, RepairStep, Reply, RollbackSpec, WriteBackend,
@@ -45,19 +46,14 @@ impl RedisWriteBackend {
     }
 
     async fn read_reply(&mut self, command: &Command) -> Result<Reply, PluginError> {
-        if self.reader.is_none() {
-            self.reader = Some(
-                self.target
-                    .connect(self.connect_timeout, self.command_timeout)
-                    .await?,
-            );
-        }
-        let Some(reader) = self.reader.as_mut() else {
-            unreachable!("connected above");
-        };
+        let reader = connected(&mut self.reader, || {
+            self.target
+                .connect(self.connect_timeout, self.command_timeout)
+        })
+        .await?;
         let argv: Vec<&str> = command.argv.iter().map(String::as_str).collect();
         let result = reader.query(&argv).await;
-        if matches!(result, Err(PluginError::Unreachable { .. })) {
+        if result.as_ref().is_err_and(PluginError::is_link_failure) {
             self.reader = None;
         }
         result.map(|v| to_reply(&v))
@@ -68,16 +64,11 @@ impl RedisWriteBackend {
         command: &Command,
         token: &ExecutorToken,
     ) -> Result<Reply, PluginError> {
-        if self.writer.is_none() {
-            self.writer = Some(
-                self.target
-                    .connect_for_executor(self.connect_timeout, self.command_timeout, token)
-                    .await?,
-            );
-        }
-        let Some(conn) = self.writer.as_mut() else {
-            unreachable!("connected above");
-        };
+        let conn = connected(&mut self.writer, || {
+            self.target
+                .connect_for_executor(self.connect_timeout, self.command_timeout, token)
+        })
+        .await?;
         let Some((name, args)) = command.argv.split_first() else {
             return Err(PluginError::Config("empty command".into()));
         };
