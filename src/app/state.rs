@@ -7,6 +7,7 @@ use super::action::Action;
 use super::chat::ChatState;
 use super::event::AppEvent;
 use super::instance_view::InstanceView;
+use super::logs_view::{LogsViewState, step};
 use super::palette::palette_entries;
 use super::repair_modal::RepairModal;
 use crate::ai::context::ContextExtras;
@@ -150,15 +151,6 @@ pub enum Effect {
         mode: SafetyMode,
         reason: String,
     },
-}
-
-/// Scroll state of the logs pane.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct LogsViewState {
-    /// `None` = follow the newest line; otherwise the sequence number shown at the bottom.
-    pub anchor: Option<u64>,
-    /// The match `n`/`N` moved to.
-    pub cursor: Option<u64>,
 }
 
 /// The whole UI state.
@@ -551,7 +543,11 @@ impl AppState {
                 let n = self.current().map_or(0, |v| v.findings.len());
                 self.findings_selected = step(self.findings_selected, delta, n.saturating_sub(1));
             }
-            PaneId::Logs => self.scroll_logs(delta),
+            PaneId::Logs => {
+                if let Some(view) = self.instances.get(self.selected) {
+                    self.logs_view.scroll(&view.logs, delta);
+                }
+            }
             PaneId::Chat => {
                 if let Some(view) = self.instances.get_mut(self.selected) {
                     view.scroll_chat(delta);
@@ -561,47 +557,11 @@ impl AppState {
         }
     }
 
-    fn scroll_logs(&mut self, delta: isize) {
-        let Some(view) = self.instances.get(self.selected) else {
-            return;
-        };
-        let len = view.logs.len();
-        if len == 0 {
-            return;
-        }
-        let bottom = self
-            .logs_view
-            .anchor
-            .and_then(|seq| view.logs.index_of(seq))
-            .unwrap_or(len - 1);
-        let new = step(bottom, delta, len - 1);
-        self.logs_view.anchor = if new == len - 1 && delta > 0 {
-            None // scrolled back to the end: follow again
-        } else {
-            view.logs.line_at(new).map(|l| l.seq)
-        };
-    }
-
     fn jump_to_match(&mut self, forward: bool) {
         let half = self.page() / 2;
-        let Some(view) = self.instances.get(self.selected) else {
-            return;
-        };
-        let from = self.logs_view.cursor;
-        let target = if forward {
-            view.logs.next_match(from)
-        } else {
-            view.logs.prev_match(from)
-        };
-        let Some(target) = target else {
-            return;
-        };
-        let idx = view.logs.index_of(target).unwrap_or(0);
-        let bottom_idx = (idx + half).min(view.logs.len().saturating_sub(1));
-        self.logs_view = LogsViewState {
-            anchor: view.logs.line_at(bottom_idx).map(|l| l.seq),
-            cursor: Some(target),
-        };
+        if let Some(view) = self.instances.get(self.selected) {
+            self.logs_view.jump_to_match(&view.logs, forward, half);
+        }
     }
 
     fn apply_filter_draft(&mut self) {
@@ -616,15 +576,4 @@ impl AppState {
         let n = self.current().map_or(0, |v| v.findings.len());
         self.findings_selected = self.findings_selected.min(n.saturating_sub(1));
     }
-}
-
-/// Palette entries matching a query (name or description, case-insensitive).
-/// `current + delta` clamped to `0..=max` (saturating for the MIN/MAX jumps).
-fn step(current: usize, delta: isize, max: usize) -> usize {
-    let next = if delta < 0 {
-        current.saturating_sub(delta.unsigned_abs())
-    } else {
-        current.saturating_add(delta as usize)
-    };
-    next.min(max)
 }
