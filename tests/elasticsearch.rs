@@ -7,20 +7,17 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use common::fast_config;
-use kubestack_ai::config::{AppConfig, InstanceConfig, InstanceKind, SafetyConfig, SafetyMode};
+use common::{executor, fast_config};
+use kubestack_ai::config::{AppConfig, InstanceConfig, InstanceKind, SafetyMode};
 use kubestack_ai::diagnose::diagnose_instance;
 use kubestack_ai::playground::es::{EsServer, Fault, Index};
 use kubestack_ai::plugins::elasticsearch::http_guard::check_read_only;
 use kubestack_ai::plugins::elasticsearch::repair::EsRepairs;
 use kubestack_ai::plugins::{InstanceSnapshot, PluginError, plugin_for};
 use kubestack_ai::repair::catalog::{PlanContext, RepairCatalog, plan_for_finding};
-use kubestack_ai::repair::{
-    AuditChain, Confirmation, Executor, PreparedStep, RepairStep, WriteBackend,
-};
+use kubestack_ai::repair::{Confirmation, Executor, PreparedStep, RepairStep, WriteBackend};
 use serde_json::{Map, Value};
 
 fn es(url: &str) -> InstanceConfig {
@@ -51,22 +48,6 @@ fn ids(s: &InstanceSnapshot) -> Vec<(String, &'static str)> {
         .iter()
         .map(|f| (f.id.clone(), f.severity.tag()))
         .collect()
-}
-
-fn executor(mode: SafetyMode) -> (Executor, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let audit = Arc::new(AuditChain::open(&dir.path().join("audit.jsonl")).unwrap());
-    (
-        Executor::new(
-            &SafetyConfig {
-                mode,
-                read_only_contexts: Vec::new(),
-            },
-            audit,
-        )
-        .unwrap(),
-        dir,
-    )
 }
 
 /// Prepares, applies and verifies one step as the confirm screen would, returning what was

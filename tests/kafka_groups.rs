@@ -7,13 +7,13 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::fast_config;
 use common::tansu::Tansu;
-use kubestack_ai::config::{InstanceConfig, InstanceKind, SafetyConfig};
+use common::{executor, fast_config};
+use kubestack_ai::config::{InstanceConfig, InstanceKind, SafetyMode};
 use kubestack_ai::plugins::kafka::repair::KafkaRepairs;
 use kubestack_ai::plugins::plugin_for;
+use kubestack_ai::repair::Confirmation;
 use kubestack_ai::repair::catalog::{PlanContext, RepairCatalog};
-use kubestack_ai::repair::{AuditChain, Confirmation, Executor};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
@@ -135,12 +135,7 @@ async fn groups_are_listed_a_live_stuck_group_stalls_and_its_offsets_are_not_res
         .map(|(k, v)| (k.to_string(), Value::from(*v)))
         .collect();
     let step = KafkaRepairs.build("KFK-FIX-06", &params, &ctx).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let executor = Executor::new(
-        &SafetyConfig::default(),
-        Arc::new(AuditChain::open(&dir.path().join("a.jsonl")).unwrap()),
-    )
-    .unwrap();
+    let (executor, _dir) = executor(SafetyMode::Confirm);
     let mut backend = executor.open_backend(&instance, &config).unwrap();
     executor.prepare(backend.as_mut(), &step).await.unwrap();
     let err = executor
@@ -189,12 +184,7 @@ async fn an_unsupported_partition_change_fails_cleanly_and_an_empty_group_is_del
         .unwrap()
         .facts;
     let ctx = PlanContext::for_instance(&instance, &facts);
-    let dir = tempfile::tempdir().unwrap();
-    let executor = Executor::new(
-        &SafetyConfig::default(),
-        Arc::new(AuditChain::open(&dir.path().join("a.jsonl")).unwrap()),
-    )
-    .unwrap();
+    let (executor, _dir) = executor(SafetyMode::Confirm);
     let mut backend = executor.open_backend(&instance, &config).unwrap();
     let typed = Confirmation {
         typed_name: Some("events".into()),

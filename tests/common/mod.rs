@@ -14,7 +14,10 @@ pub mod llm_server;
 pub mod mariadb;
 pub mod tansu;
 
-use kubestack_ai::config::{AppConfig, InstanceConfig, InstanceKind};
+use std::sync::Arc;
+
+use kubestack_ai::config::{AppConfig, InstanceConfig, InstanceKind, SafetyConfig, SafetyMode};
+use kubestack_ai::repair::{AuditChain, Executor};
 
 /// A redis-server child process with its own port and directory.
 pub struct RedisServer {
@@ -205,6 +208,18 @@ pub fn buffer_text(buf: &ratatui::buffer::Buffer) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// An executor in `mode` writing its audit chain to a fresh directory (kept alive by the
+/// returned guard).
+pub fn executor(mode: SafetyMode) -> (Executor, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = Arc::new(AuditChain::open(&dir.path().join("audit.jsonl")).unwrap());
+    let safety = SafetyConfig {
+        mode,
+        read_only_contexts: Vec::new(),
+    };
+    (Executor::new(&safety, audit).unwrap(), dir)
 }
 
 /// Defaults with fast sampling for tests.
