@@ -167,18 +167,31 @@ pub async fn probe_context(
     }
 }
 
-async fn probe_inline(kubeconfig: Kubeconfig, context: &str, timeout: Duration) -> ContextState {
+/// A kube client for a context of the merged kubeconfig. `read_timeout` `None` keeps kube's
+/// default (long enough for watch streams).
+pub async fn client_for(
+    kubeconfig: Kubeconfig,
+    context: &str,
+    connect_timeout: Duration,
+    read_timeout: Option<Duration>,
+) -> Result<kube::Client, String> {
     let options = KubeConfigOptions {
         context: Some(context.to_string()),
         ..Default::default()
     };
+    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .map_err(|e| scrub(&format!("kubeconfig: {e}")))?;
+    config.connect_timeout = Some(connect_timeout);
+    if read_timeout.is_some() {
+        config.read_timeout = read_timeout;
+    }
+    kube::Client::try_from(config).map_err(|e| scrub(&format!("client: {e}")))
+}
+
+async fn probe_inline(kubeconfig: Kubeconfig, context: &str, timeout: Duration) -> ContextState {
     let attempt = async {
-        let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
-            .await
-            .map_err(|e| format!("kubeconfig: {e}"))?;
-        config.connect_timeout = Some(timeout);
-        config.read_timeout = Some(timeout);
-        let client = kube::Client::try_from(config).map_err(|e| format!("client: {e}"))?;
+        let client = client_for(kubeconfig, context, timeout, Some(timeout)).await?;
         client
             .apiserver_version()
             .await
@@ -199,14 +212,14 @@ async fn probe_inline(kubeconfig: Kubeconfig, context: &str, timeout: Duration) 
 /// An error as it may be shown: its first line, at most 200 characters, with anything that
 /// looks like a credential (tokens, key=value secrets, DSN passwords) replaced — an exec
 /// plugin's failure can carry its environment and output.
-fn scrub(error: &str) -> String {
+pub(crate) fn scrub(error: &str) -> String {
     let first = error.lines().next().unwrap_or("");
     let short: String = first.chars().take(200).collect();
     crate::ai::redact::Redactor::new(crate::ai::redact::RedactionPolicy::default()).redact(&short)
 }
 
 /// A kube error in a line: the API status for API errors, the cause chain otherwise.
-fn describe(e: &kube::Error) -> String {
+pub(crate) fn describe(e: &kube::Error) -> String {
     match e {
         kube::Error::Api(status) => format!("HTTP {}: {}", status.code, status.message),
         other => {

@@ -1,9 +1,16 @@
-//! Kubernetes (the first part of the Kubernetes issue): contexts from kubeconfig — several
-//! files through `KUBECONFIG`, `--context` — each probed in the background so an unreachable
-//! cluster shows `connecting…` then `down` with the error while the rest stays usable.
+//! Kubernetes: contexts from kubeconfig (several files through `KUBECONFIG`, `--context`), each
+//! probed in the background; the watch-based inventory of the current context; middleware
+//! discovery; pod metrics, logs and port-forwards.
 
 pub mod contexts;
+pub mod discovery;
+pub mod metrics;
+pub mod store;
+pub mod watch;
 
 pub use contexts::{
-    ContextState, KubeContext, KubeContexts, load_contexts, load_from, probe_context,
+    ContextState, KubeContext, KubeContexts, client_for, load_contexts, load_from, probe_context,
 };
+pub use discovery::{Discovered, discover};
+pub use store::{ClusterStore, PodRow, StoreUpdate};
+pub use watch::{NamespaceScope, spawn_watchers};

@@ -3,4 +3,6 @@
 //! consumer groups and a modelled Elasticsearch cluster with faults.
 
 pub mod es;
+pub mod kube_api;
+pub mod kube_objects;
 pub mod serve;

@@ -1,0 +1,274 @@
+//! The watch-based inventory: one kube-runtime watcher per resource (and per namespace when the
+//! view is limited to some). A watcher lists in pages of 500 (`limit` / `continue`), then watches
+//! from the list's resourceVersion with bookmarks, resumes from the last one seen when a stream
+//! ends, and lists again on `410 Gone` — no periodic re-listing. Errors back off (kube's default
+//! backoff) and are reported, never fatal. Updates reach the UI in batches: at most one batch
+//! per 50 ms, so a 10 000-pod list is a handful of events for the loop.
+//!
+//! `metrics.k8s.io` has no watch: it is polled every 15 s; a 404 on the group means no
+//! metrics-server, said once (`Metrics(None)`), and polled again only every 5 minutes.
+
+use std::collections::BTreeSet;
+use std::fmt::Debug;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{Event, Pod, Service};
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event as WatchEvent};
+use kube::{Api, Client};
+use serde::de::DeserializeOwned;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::metrics::PodMetricsList;
+use super::store::{EventRow, PodRow, Resource, ServiceRow, StoreUpdate, WorkloadRow};
+
+/// Which namespaces are watched (and shown).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum NamespaceScope {
+    #[default]
+    All,
+    Only(BTreeSet<String>),
+}
+
+impl NamespaceScope {
+    /// Parses `:ns` arguments: `all` / `*` / nothing, or names separated by spaces or commas.
+    pub fn parse(arg: &str) -> NamespaceScope {
+        let names: BTreeSet<String> = arg
+            .split([' ', ','])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        if names.is_empty() || names.contains("all") || names.contains("*") {
+            NamespaceScope::All
+        } else {
+            NamespaceScope::Only(names)
+        }
+    }
+
+    pub fn contains(&self, namespace: &str) -> bool {
+        match self {
+            NamespaceScope::All => true,
+            NamespaceScope::Only(s) => s.contains(namespace),
+        }
+    }
+
+    /// `all`, or the names joined by commas.
+    pub fn label(&self) -> String {
+        match self {
+            NamespaceScope::All => "all".into(),
+            NamespaceScope::Only(s) => s.iter().cloned().collect::<Vec<_>>().join(","),
+        }
+    }
+
+    fn namespaces(&self) -> Vec<Option<String>> {
+        match self {
+            NamespaceScope::All => vec![None],
+            NamespaceScope::Only(s) => s.iter().cloned().map(Some).collect(),
+        }
+    }
+}
+
+/// How updates are batched for the UI.
+pub const BATCH_WINDOW: Duration = Duration::from_millis(50);
+const BATCH_MAX: usize = 5000;
+const METRICS_EVERY: Duration = Duration::from_secs(15);
+const METRICS_ABSENT_EVERY: Duration = Duration::from_secs(300);
+
+fn api<K>(client: &Client, namespace: &Option<String>) -> Api<K>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    <K as kube::Resource>::DynamicType: Default,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+async fn run_watcher<K>(
+    api: Api<K>,
+    resource: Resource,
+    namespace: Option<String>,
+    applied: fn(&K) -> StoreUpdate,
+    deleted: fn(&K) -> Option<StoreUpdate>,
+    tx: mpsc::Sender<StoreUpdate>,
+) where
+    K: kube::Resource + Clone + DeserializeOwned + Debug + Send + 'static,
+{
+    let config = watcher::Config::default().page_size(500);
+    let mut stream = std::pin::pin!(watcher::watcher(api, config).default_backoff());
+    while let Some(event) = stream.next().await {
+        let update = match event {
+            Ok(WatchEvent::Init) => Some(StoreUpdate::Relist(resource, namespace.clone())),
+            Ok(WatchEvent::InitApply(o) | WatchEvent::Apply(o)) => Some(applied(&o)),
+            Ok(WatchEvent::Delete(o)) => deleted(&o),
+            Ok(WatchEvent::InitDone) => Some(StoreUpdate::Synced(resource, namespace.clone())),
+            Err(e) => Some(StoreUpdate::WatchError(resource, describe(&e))),
+        };
+        if let Some(u) = update
+            && tx.send(u).await.is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// A watcher error in one line, with the API server's message when there is one.
+fn describe(e: &watcher::Error) -> String {
+    let text = match e {
+        watcher::Error::InitialListFailed(k)
+        | watcher::Error::WatchStartFailed(k)
+        | watcher::Error::WatchFailed(k) => {
+            format!("{e}: {}", super::contexts::describe(k))
+        }
+        watcher::Error::WatchError(s) => format!("watch: {} ({})", s.message, s.code),
+        other => other.to_string(),
+    };
+    super::contexts::scrub(&text)
+}
+
+fn key_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> (String, String) {
+    (
+        meta.namespace.clone().unwrap_or_default(),
+        meta.name.clone().unwrap_or_default(),
+    )
+}
+
+/// Starts the watchers of one cluster and the batcher; batches go to `out` until `cancel`.
+pub fn spawn_watchers(
+    client: Client,
+    scope: &NamespaceScope,
+    out: mpsc::Sender<Vec<StoreUpdate>>,
+    cancel: CancellationToken,
+) {
+    let (tx, mut rx) = mpsc::channel::<StoreUpdate>(8192);
+    let mut tasks = tokio::task::JoinSet::new();
+    for ns in scope.namespaces() {
+        tasks.spawn(run_watcher::<Pod>(
+            api(&client, &ns),
+            Resource::Pods,
+            ns.clone(),
+            |p| StoreUpdate::Pod(PodRow::from_pod(p)),
+            |p| Some(StoreUpdate::PodDeleted(key_of(&p.metadata))),
+            tx.clone(),
+        ));
+        tasks.spawn(run_watcher::<StatefulSet>(
+            api(&client, &ns),
+            Resource::StatefulSets,
+            ns.clone(),
+            |s| StoreUpdate::Workload(WorkloadRow::from_statefulset(s)),
+            |s| {
+                Some(StoreUpdate::WorkloadDeleted(
+                    "StatefulSet",
+                    key_of(&s.metadata),
+                ))
+            },
+            tx.clone(),
+        ));
+        tasks.spawn(run_watcher::<Deployment>(
+            api(&client, &ns),
+            Resource::Deployments,
+            ns.clone(),
+            |d| StoreUpdate::Workload(WorkloadRow::from_deployment(d)),
+            |d| {
+                Some(StoreUpdate::WorkloadDeleted(
+                    "Deployment",
+                    key_of(&d.metadata),
+                ))
+            },
+            tx.clone(),
+        ));
+        tasks.spawn(run_watcher::<Service>(
+            api(&client, &ns),
+            Resource::Services,
+            ns.clone(),
+            |s| StoreUpdate::Service(ServiceRow::from_service(s)),
+            |s| Some(StoreUpdate::ServiceDeleted(key_of(&s.metadata))),
+            tx.clone(),
+        ));
+        tasks.spawn(run_watcher::<Event>(
+            api(&client, &ns),
+            Resource::Events,
+            ns.clone(),
+            |e| StoreUpdate::Event(EventRow::from_event(e)),
+            |_| None,
+            tx.clone(),
+        ));
+    }
+    tasks.spawn(poll_metrics(client, scope.clone(), tx));
+    tokio::spawn(async move {
+        loop {
+            let first = tokio::select! {
+                u = rx.recv() => match u { Some(u) => u, None => break },
+                _ = cancel.cancelled() => break,
+            };
+            let mut batch = vec![first];
+            let deadline = tokio::time::Instant::now() + BATCH_WINDOW;
+            while batch.len() < BATCH_MAX {
+                tokio::select! {
+                    u = rx.recv() => match u { Some(u) => batch.push(u), None => break },
+                    _ = tokio::time::sleep_until(deadline) => break,
+                }
+            }
+            if out.send(batch).await.is_err() {
+                break;
+            }
+        }
+        tasks.abort_all();
+    });
+}
+
+async fn poll_metrics(client: Client, scope: NamespaceScope, tx: mpsc::Sender<StoreUpdate>) {
+    let mut absent_said = false;
+    loop {
+        let mut figures = Vec::new();
+        let mut absent = false;
+        for ns in scope.namespaces() {
+            let path = match &ns {
+                Some(n) => format!("/apis/metrics.k8s.io/v1beta1/namespaces/{n}/pods"),
+                None => "/apis/metrics.k8s.io/v1beta1/pods".to_string(),
+            };
+            let Ok(req) = http::Request::get(path).body(Vec::new()) else {
+                return;
+            };
+            match client.request::<PodMetricsList>(req).await {
+                Ok(list) => figures.extend(list.items.iter().map(|m| {
+                    let (cpu, mem) = m.totals();
+                    (
+                        (m.metadata.namespace.clone(), m.metadata.name.clone()),
+                        cpu,
+                        mem,
+                    )
+                })),
+                Err(kube::Error::Api(s)) if s.code == 404 || s.code == 503 || s.code == 403 => {
+                    absent = true;
+                }
+                Err(e) => {
+                    tracing::debug!("metrics.k8s.io: {e}");
+                    absent = true;
+                }
+            }
+        }
+        let update = if absent {
+            (!absent_said).then_some(StoreUpdate::Metrics(None))
+        } else {
+            Some(StoreUpdate::Metrics(Some(figures)))
+        };
+        absent_said = absent;
+        if let Some(u) = update
+            && tx.send(u).await.is_err()
+        {
+            return;
+        }
+        tokio::time::sleep(if absent {
+            METRICS_ABSENT_EVERY
+        } else {
+            METRICS_EVERY
+        })
+        .await;
+    }
+}

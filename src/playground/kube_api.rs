@@ -1,0 +1,927 @@
+//! An in-process Kubernetes API server: no kube-apiserver can be installed on these machines, so
+//! this hyper HTTP/1.1 server speaks the parts of the real wire format the program uses —
+//! `/version`, paginated lists with `continue`, chunked watch streams (ADDED / MODIFIED /
+//! DELETED / BOOKMARK, and `410 Gone` for a resourceVersion older than its history), single
+//! objects, pod log streams with `follow`, `sinceTime`, `tailLines`, `previous` and timestamps,
+//! the port-forward WebSocket upgrade (`v4.channel.k8s.io`: an initial port frame on the data and
+//! the error channel, then `[channel, bytes…]` frames) carried to a real TCP address, Secrets,
+//! SelfSubjectAccessReview and `metrics.k8s.io`. Objects are k8s-openapi types serialised by
+//! serde. Faults: 401 without the bearer token, 403, slow replies, streams dropped mid-way,
+//! malformed objects. Every request is recorded (without bodies).
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::{SinkExt, StreamExt};
+use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+use hyper::body::{Frame, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::Role;
+
+use crate::kube::metrics::{PodMetrics, PodMetricsList};
+
+/// The kinds the server keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Pod,
+    StatefulSet,
+    Deployment,
+    Service,
+    Event,
+    Secret,
+}
+
+impl Kind {
+    fn from_plural(group: &str, plural: &str) -> Option<Kind> {
+        Some(match (group, plural) {
+            ("", "pods") => Kind::Pod,
+            ("", "services") => Kind::Service,
+            ("", "events") => Kind::Event,
+            ("", "secrets") => Kind::Secret,
+            ("apps", "statefulsets") => Kind::StatefulSet,
+            ("apps", "deployments") => Kind::Deployment,
+            _ => return None,
+        })
+    }
+
+    fn list_kind(self) -> (&'static str, &'static str) {
+        match self {
+            Kind::Pod => ("v1", "PodList"),
+            Kind::Service => ("v1", "ServiceList"),
+            Kind::Event => ("v1", "EventList"),
+            Kind::Secret => ("v1", "SecretList"),
+            Kind::StatefulSet => ("apps/v1", "StatefulSetList"),
+            Kind::Deployment => ("apps/v1", "DeploymentList"),
+        }
+    }
+
+    fn of(value: &Value) -> Option<Kind> {
+        Some(match value.get("kind")?.as_str()? {
+            "Pod" => Kind::Pod,
+            "Service" => Kind::Service,
+            "Event" => Kind::Event,
+            "Secret" => Kind::Secret,
+            "StatefulSet" => Kind::StatefulSet,
+            "Deployment" => Kind::Deployment,
+            _ => return None,
+        })
+    }
+}
+
+/// A fault the next replies have.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KubeFault {
+    None,
+    /// 403 Forbidden for every list and watch.
+    Forbidden,
+    /// Each reply waits this long first.
+    Slow(Duration),
+    /// Lists carry one extra pod item whose `spec` is a string.
+    MalformedPod,
+}
+
+/// A change, as a watch stream sends it.
+#[derive(Debug, Clone)]
+struct Change {
+    rv: u64,
+    kind: Kind,
+    namespace: String,
+    kind_of_event: &'static str,
+    object: Arc<Value>,
+}
+
+type Key = (Kind, String, String);
+
+#[derive(Debug, Default)]
+struct PodLog {
+    current: Vec<(chrono::DateTime<chrono::Utc>, String)>,
+    previous: Vec<(chrono::DateTime<chrono::Utc>, String)>,
+}
+
+struct Model {
+    rv: u64,
+    objects: BTreeMap<Key, Arc<Value>>,
+    history: VecDeque<Change>,
+    /// Watches from a resourceVersion below this get `410 Gone`.
+    compacted_below: u64,
+    history_limit: usize,
+    logs: HashMap<(String, String), PodLog>,
+    forwards: HashMap<(String, String), SocketAddr>,
+    metrics: Option<HashMap<(String, String), (String, String)>>,
+    /// `(verb, resource[/subresource])` the credentials may not do.
+    denied: HashSet<(String, String)>,
+    fault: KubeFault,
+    requests: Vec<String>,
+}
+
+struct Shared {
+    model: Mutex<Model>,
+    changes: broadcast::Sender<Change>,
+    logs: broadcast::Sender<(String, String)>,
+    /// Bumped to drop every open watch and log stream.
+    drops: watch::Sender<u64>,
+    token: Option<String>,
+    bookmark_every: Duration,
+}
+
+/// The running server.
+#[derive(Clone)]
+pub struct KubeApi {
+    shared: Arc<Shared>,
+    pub port: u16,
+}
+
+type Body = BoxBody<Bytes, Infallible>;
+
+fn full(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(body.into()).boxed())
+        .expect("static response")
+}
+
+fn status(code: u16, reason: &str, message: &str) -> Response<Body> {
+    let s = Status {
+        code: Some(i32::from(code)),
+        message: Some(message.to_string()),
+        reason: Some(reason.to_string()),
+        status: Some("Failure".into()),
+        ..Default::default()
+    };
+    let mut v = serde_json::to_value(&s).unwrap_or_default();
+    v["kind"] = json!("Status");
+    v["apiVersion"] = json!("v1");
+    full(
+        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        v.to_string(),
+    )
+}
+
+fn query(req: &Request<Incoming>) -> HashMap<String, String> {
+    req.uri()
+        .query()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn meta<'a>(v: &'a Value, field: &str) -> &'a str {
+    v.pointer(&format!("/metadata/{field}"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+/// A streaming body fed by a channel.
+fn channel_body(rx: mpsc::Receiver<Bytes>) -> Body {
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
+    });
+    BodyExt::boxed(StreamBody::new(stream))
+}
+
+/// What a request path names.
+#[derive(Debug)]
+struct Target {
+    kind: Kind,
+    namespace: Option<String>,
+    name: Option<String>,
+    subresource: Option<String>,
+}
+
+fn parse_path(path: &str) -> Option<Target> {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (group, rest) = match parts.as_slice() {
+        ["api", "v1", rest @ ..] => ("", rest),
+        ["apis", g, "v1", rest @ ..] => (*g, rest),
+        _ => return None,
+    };
+    let (namespace, rest) = match rest {
+        ["namespaces", ns, rest @ ..] if !rest.is_empty() => (Some(ns.to_string()), rest),
+        _ => (None, rest),
+    };
+    let (plural, name, sub) = match rest {
+        [plural] => (*plural, None, None),
+        [plural, name] => (*plural, Some(name.to_string()), None),
+        [plural, name, sub] => (*plural, Some(name.to_string()), Some(sub.to_string())),
+        _ => return None,
+    };
+    Some(Target {
+        kind: Kind::from_plural(group, plural)?,
+        namespace,
+        name,
+        subresource: sub,
+    })
+}
+
+impl KubeApi {
+    /// Starts a server that accepts any request (no bearer token required).
+    pub async fn start() -> KubeApi {
+        Self::start_with(None).await
+    }
+
+    /// Starts a server that answers 401 unless requests carry `Authorization: Bearer TOKEN`.
+    pub async fn start_with(token: Option<&str>) -> KubeApi {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let port = listener.local_addr().expect("local addr").port();
+        let (changes, _) = broadcast::channel(65_536);
+        let (logs, _) = broadcast::channel(4096);
+        let (drops, _) = watch::channel(0);
+        let shared = Arc::new(Shared {
+            model: Mutex::new(Model {
+                rv: 1000,
+                objects: BTreeMap::new(),
+                history: VecDeque::new(),
+                compacted_below: 0,
+                history_limit: 50_000,
+                logs: HashMap::new(),
+                forwards: HashMap::new(),
+                metrics: None,
+                denied: HashSet::new(),
+                fault: KubeFault::None,
+                requests: Vec::new(),
+            }),
+            changes,
+            logs,
+            drops,
+            token: token.map(str::to_string),
+            bookmark_every: Duration::from_secs(2),
+        });
+        let server = KubeApi { shared, port };
+        let accept = server.clone();
+        tokio::spawn(async move {
+            while let Ok((sock, _)) = listener.accept().await {
+                let api = accept.clone();
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req| {
+                        let api = api.clone();
+                        async move { Ok::<_, Infallible>(api.handle(req).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(sock), svc)
+                        .with_upgrades()
+                        .await;
+                });
+            }
+        });
+        server
+    }
+
+    /// The server's URL.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// A kubeconfig file with one context `name` pointing at this server (with the bearer
+    /// token when the server wants one), `namespace` as its default namespace.
+    pub fn write_kubeconfig(
+        &self,
+        path: &std::path::Path,
+        name: &str,
+        namespace: &str,
+    ) -> std::io::Result<()> {
+        let token = self
+            .shared
+            .token
+            .as_deref()
+            .map(|t| format!("\n    token: {t}"))
+            .unwrap_or_default();
+        std::fs::write(
+            path,
+            format!(
+                "apiVersion: v1\nkind: Config\ncurrent-context: {name}\nclusters:\n- name: {name}\n  cluster:\n    server: {}\ncontexts:\n- name: {name}\n  context:\n    cluster: {name}\n    user: {name}\n    namespace: {namespace}\nusers:\n- name: {name}\n  user:{}\n",
+                self.url(),
+                if token.is_empty() { " {}" } else { &token }
+            ),
+        )
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut Model) -> R) -> R {
+        f(&mut self.shared.model.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Adds or replaces an object (ADDED or MODIFIED on the watches).
+    pub fn apply<K: serde::Serialize>(&self, object: &K) {
+        let value = serde_json::to_value(object).expect("serialisable object");
+        self.apply_value(value);
+    }
+
+    /// Adds or replaces an object given as JSON (its `kind` decides where it goes).
+    pub fn apply_value(&self, mut value: Value) {
+        let Some(kind) = Kind::of(&value) else {
+            return;
+        };
+        let ns = meta(&value, "namespace").to_string();
+        let name = meta(&value, "name").to_string();
+        self.with(|m| {
+            m.rv += 1;
+            value["metadata"]["resourceVersion"] = json!(m.rv.to_string());
+            if value.pointer("/metadata/uid").is_none() {
+                value["metadata"]["uid"] = json!(format!("uid-{}", m.rv));
+            }
+            let object = Arc::new(value);
+            let key = (kind, ns.clone(), name);
+            let event = if m.objects.insert(key, object.clone()).is_some() {
+                "MODIFIED"
+            } else {
+                "ADDED"
+            };
+            self.record(m, kind, ns, event, object);
+        });
+    }
+
+    /// Deletes an object (DELETED on the watches).
+    pub fn delete(&self, kind: Kind, namespace: &str, name: &str) -> bool {
+        self.with(|m| {
+            let Some(old) = m
+                .objects
+                .remove(&(kind, namespace.to_string(), name.to_string()))
+            else {
+                return false;
+            };
+            m.rv += 1;
+            let mut v = (*old).clone();
+            v["metadata"]["resourceVersion"] = json!(m.rv.to_string());
+            self.record(m, kind, namespace.to_string(), "DELETED", Arc::new(v));
+            true
+        })
+    }
+
+    /// Removes an object without any watch event, as if its DELETED fell in a gap while the
+    /// client was away; only a re-list shows it is gone.
+    pub fn delete_unseen(&self, kind: Kind, namespace: &str, name: &str) -> bool {
+        self.with(|m| {
+            m.rv += 1;
+            m.objects
+                .remove(&(kind, namespace.to_string(), name.to_string()))
+                .is_some()
+        })
+    }
+
+    fn record(
+        &self,
+        m: &mut Model,
+        kind: Kind,
+        namespace: String,
+        event: &'static str,
+        object: Arc<Value>,
+    ) {
+        let change = Change {
+            rv: m.rv,
+            kind,
+            namespace,
+            kind_of_event: event,
+            object,
+        };
+        m.history.push_back(change.clone());
+        while m.history.len() > m.history_limit {
+            if let Some(old) = m.history.pop_front() {
+                m.compacted_below = old.rv + 1;
+            }
+        }
+        let _ = self.shared.changes.send(change);
+    }
+
+    /// Forgets the change history (as etcd compaction does): a watch resumed from an older
+    /// resourceVersion now gets `410 Gone`, and the client must list again.
+    pub fn compact(&self) {
+        self.with(|m| {
+            m.history.clear();
+            m.compacted_below = m.rv + 1;
+        });
+    }
+
+    /// Drops every open watch and log stream mid-way (the connection ends).
+    pub fn drop_streams(&self) {
+        self.shared.drops.send_modify(|g| *g += 1);
+    }
+
+    pub fn set_fault(&self, fault: KubeFault) {
+        self.with(|m| m.fault = fault);
+    }
+
+    /// Serves `metrics.k8s.io` with these `(namespace, pod) → (cpu, memory)` figures, or not at
+    /// all (404 on the group, as on a cluster without metrics-server).
+    pub fn set_metrics(&self, metrics: Option<HashMap<(String, String), (String, String)>>) {
+        self.with(|m| m.metrics = metrics);
+    }
+
+    /// Makes SelfSubjectAccessReview deny `verb` on `resource` (`pods/portforward` …).
+    pub fn deny(&self, verb: &str, resource: &str) {
+        self.with(|m| m.denied.insert((verb.into(), resource.into())));
+    }
+
+    /// Where a port-forward to this pod is carried (a real server's address).
+    pub fn set_forward(&self, namespace: &str, pod: &str, to: SocketAddr) {
+        self.with(|m| m.forwards.insert((namespace.into(), pod.into()), to));
+    }
+
+    /// Appends a line to a pod's log (followers get it at once).
+    pub fn log(&self, namespace: &str, pod: &str, at: chrono::DateTime<chrono::Utc>, line: &str) {
+        self.with(|m| {
+            m.logs
+                .entry((namespace.into(), pod.into()))
+                .or_default()
+                .current
+                .push((at, line.to_string()))
+        });
+        let _ = self.shared.logs.send((namespace.into(), pod.into()));
+    }
+
+    /// Sets the log of the pod's previous container.
+    pub fn previous_log(
+        &self,
+        namespace: &str,
+        pod: &str,
+        lines: &[(chrono::DateTime<chrono::Utc>, &str)],
+    ) {
+        self.with(|m| {
+            m.logs
+                .entry((namespace.into(), pod.into()))
+                .or_default()
+                .previous = lines.iter().map(|(t, l)| (*t, l.to_string())).collect()
+        });
+    }
+
+    /// Every request so far as `METHOD path?query`.
+    pub fn requests(&self) -> Vec<String> {
+        self.with(|m| m.requests.clone())
+    }
+
+    /// The current resourceVersion.
+    pub fn resource_version(&self) -> u64 {
+        self.with(|m| m.rv)
+    }
+
+    async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
+        let line = format!(
+            "{} {}",
+            req.method(),
+            req.uri()
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/")
+        );
+        let fault = self.with(|m| {
+            m.requests.push(line);
+            m.fault.clone()
+        });
+        if let KubeFault::Slow(d) = fault {
+            tokio::time::sleep(d).await;
+        }
+        if let Some(token) = &self.shared.token {
+            let ok = req
+                .headers()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v == format!("Bearer {token}"));
+            if !ok {
+                return status(401, "Unauthorized", "Unauthorized");
+            }
+        }
+        let path = req.uri().path().to_string();
+        match (req.method().clone(), path.as_str()) {
+            (Method::GET, "/version") => full(
+                StatusCode::OK,
+                json!({"major":"1","minor":"31","gitVersion":"v1.31.2","gitCommit":"","gitTreeState":"clean","buildDate":"2024-10-22T20:28:14Z","goVersion":"go1.22.8","compiler":"gc","platform":"linux/amd64"}).to_string(),
+            ),
+            (Method::POST, "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") => {
+                self.access_review(req).await
+            }
+            (Method::GET, p) if p.starts_with("/apis/metrics.k8s.io/v1beta1") => self.metrics(p),
+            (method, p) => match parse_path(p) {
+                Some(t) => self.resource(method, t, req, fault).await,
+                None => status(404, "NotFound", &format!("the server could not find {p}")),
+            },
+        }
+    }
+
+    async fn access_review(&self, req: Request<Incoming>) -> Response<Body> {
+        let Ok(body) = req.into_body().collect().await else {
+            return status(400, "BadRequest", "unreadable body");
+        };
+        let Ok(mut review) = serde_json::from_slice::<Value>(&body.to_bytes()) else {
+            return status(400, "BadRequest", "not a SelfSubjectAccessReview");
+        };
+        let attrs = review
+            .pointer("/spec/resourceAttributes")
+            .cloned()
+            .unwrap_or_default();
+        let verb = attrs["verb"].as_str().unwrap_or("").to_string();
+        let mut resource = attrs["resource"].as_str().unwrap_or("").to_string();
+        if let Some(sub) = attrs["subresource"].as_str().filter(|s| !s.is_empty()) {
+            resource = format!("{resource}/{sub}");
+        }
+        let denied = self.with(|m| m.denied.contains(&(verb, resource)));
+        review["status"] =
+            json!({"allowed": !denied, "reason": if denied {"denied by the test RBAC"} else {""}});
+        full(StatusCode::CREATED, review.to_string())
+    }
+
+    fn metrics(&self, path: &str) -> Response<Body> {
+        let Some(metrics) = self.with(|m| m.metrics.clone()) else {
+            return status(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+            );
+        };
+        let ns = path
+            .strip_prefix("/apis/metrics.k8s.io/v1beta1/namespaces/")
+            .and_then(|r| r.split('/').next());
+        let items = metrics
+            .iter()
+            .filter(|((n, _), _)| ns.is_none_or(|x| x == n))
+            .map(|((n, p), (cpu, mem))| PodMetrics::new(n, p, cpu, mem))
+            .collect();
+        let list = PodMetricsList { items };
+        full(
+            StatusCode::OK,
+            serde_json::to_string(&list).unwrap_or_default(),
+        )
+    }
+
+    async fn resource(
+        &self,
+        method: Method,
+        t: Target,
+        req: Request<Incoming>,
+        fault: KubeFault,
+    ) -> Response<Body> {
+        if fault == KubeFault::Forbidden {
+            return status(
+                403,
+                "Forbidden",
+                "pods is forbidden: User \"test\" cannot list resource",
+            );
+        }
+        let q = query(&req);
+        match (method, &t.name, t.subresource.as_deref()) {
+            (Method::GET, None, None)
+                if q.get("watch").is_some_and(|w| w == "true" || w == "1") =>
+            {
+                self.watch(&t, &q)
+            }
+            (Method::GET, None, None) => self.list(&t, &q, fault),
+            (Method::GET, Some(name), None) => {
+                let key = (
+                    t.kind,
+                    t.namespace.clone().unwrap_or_default(),
+                    name.clone(),
+                );
+                match self.with(|m| m.objects.get(&key).cloned()) {
+                    Some(v) => full(StatusCode::OK, v.to_string()),
+                    None => status(404, "NotFound", &format!("{name} not found")),
+                }
+            }
+            (Method::GET, Some(name), Some("log")) if t.kind == Kind::Pod => {
+                self.pod_log(t.namespace.unwrap_or_default(), name.clone(), &q)
+            }
+            (_, Some(name), Some("portforward")) if t.kind == Kind::Pod => {
+                self.port_forward(t.namespace.unwrap_or_default(), name.clone(), &q, req)
+            }
+            _ => status(405, "MethodNotAllowed", "not served by the test API server"),
+        }
+    }
+
+    fn list(&self, t: &Target, q: &HashMap<String, String>, fault: KubeFault) -> Response<Body> {
+        let limit: usize = q
+            .get("limit")
+            .and_then(|l| l.parse().ok())
+            .filter(|l| *l > 0)
+            .unwrap_or(usize::MAX);
+        let start: usize = q
+            .get("continue")
+            .and_then(|c| c.split_once(':'))
+            .and_then(|(_, o)| o.parse().ok())
+            .unwrap_or(0);
+        let (items, rv, more) = self.with(|m| {
+            let all: Vec<&Arc<Value>> = m
+                .objects
+                .iter()
+                .filter(|((k, ns, _), _)| {
+                    *k == t.kind && t.namespace.as_ref().is_none_or(|n| n == ns)
+                })
+                .map(|(_, v)| v)
+                .collect();
+            let page: Vec<Value> = all
+                .iter()
+                .skip(start)
+                .take(limit)
+                .map(|v| (***v).clone())
+                .collect();
+            let more = start.saturating_add(limit) < all.len();
+            (page, m.rv, more)
+        });
+        let mut items = items;
+        if fault == KubeFault::MalformedPod && t.kind == Kind::Pod && start == 0 {
+            items.push(json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"broken","namespace":"default"},"spec":"not an object"}));
+        }
+        let (api_version, kind) = t.kind.list_kind();
+        let mut metadata = json!({ "resourceVersion": rv.to_string() });
+        if more {
+            metadata["continue"] = json!(format!("{rv}:{}", start + limit));
+        }
+        full(
+            StatusCode::OK,
+            json!({"apiVersion": api_version, "kind": kind, "metadata": metadata, "items": items})
+                .to_string(),
+        )
+    }
+
+    fn watch(&self, t: &Target, q: &HashMap<String, String>) -> Response<Body> {
+        let from: u64 = q
+            .get("resourceVersion")
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(0);
+        let bookmarks = q.get("allowWatchBookmarks").is_some_and(|b| b == "true");
+        let timeout = q
+            .get("timeoutSeconds")
+            .and_then(|s| s.parse().ok())
+            .map(Duration::from_secs)
+            .unwrap_or(Duration::from_secs(290));
+        let (tx, rx) = mpsc::channel::<Bytes>(1024);
+        let kind = t.kind;
+        let namespace = t.namespace.clone();
+        let matches = move |c: &Change| {
+            c.kind == kind && namespace.as_ref().is_none_or(|n| *n == c.namespace)
+        };
+        let (replay, mut live, gone, mut rv) = self.with(|m| {
+            let live = self.shared.changes.subscribe();
+            if from != 0 && from < m.compacted_below {
+                return (Vec::new(), live, true, m.rv);
+            }
+            let replay: Vec<Change> = m
+                .history
+                .iter()
+                .filter(|c| c.rv > from && matches(c))
+                .cloned()
+                .collect();
+            (replay, live, false, m.rv)
+        });
+        let mut drops = self.shared.drops.subscribe();
+        let every = self.shared.bookmark_every;
+        let (api_version, list_kind) = t.kind.list_kind();
+        let object_kind = list_kind.trim_end_matches("List").to_string();
+        tokio::spawn(async move {
+            let line = |v: Value| Bytes::from(format!("{v}\n"));
+            if gone {
+                let mut s = serde_json::to_value(Status {
+                    code: Some(410),
+                    message: Some(format!("too old resource version: {from} ({rv})")),
+                    reason: Some("Expired".into()),
+                    status: Some("Failure".into()),
+                    ..Default::default()
+                })
+                .unwrap_or_default();
+                s["kind"] = json!("Status");
+                s["apiVersion"] = json!("v1");
+                let _ = tx.send(line(json!({"type":"ERROR","object":s}))).await;
+                return;
+            }
+            for c in replay {
+                rv = rv.max(c.rv);
+                if tx
+                    .send(line(json!({"type": c.kind_of_event, "object": *c.object})))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            let deadline = tokio::time::sleep(timeout);
+            tokio::pin!(deadline);
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tokio::select! {
+                    c = live.recv() => match c {
+                        Ok(c) if c.rv > from && matches(&c) => {
+                            rv = c.rv;
+                            if tx.send(line(json!({"type": c.kind_of_event, "object": *c.object}))).await.is_err() {
+                                return;
+                            }
+                        }
+                        Ok(_) => {}
+                        // A watcher too slow for the server is cut off, as the API server does.
+                        Err(_) => return,
+                    },
+                    _ = tick.tick(), if bookmarks => {
+                        let b = json!({"type":"BOOKMARK","object":{"apiVersion": api_version, "kind": object_kind, "metadata":{"resourceVersion": rv.to_string()}}});
+                        if tx.send(line(b)).await.is_err() {
+                            return;
+                        }
+                    }
+                    _ = drops.changed() => return,
+                    _ = &mut deadline => return,
+                }
+            }
+        });
+        Response::builder()
+            .status(StatusCode::OK)
+            .header("content-type", "application/json")
+            .body(channel_body(rx))
+            .expect("static response")
+    }
+
+    fn pod_log(
+        &self,
+        namespace: String,
+        pod: String,
+        q: &HashMap<String, String>,
+    ) -> Response<Body> {
+        let exists = self.with(|m| {
+            m.objects
+                .contains_key(&(Kind::Pod, namespace.clone(), pod.clone()))
+        });
+        if !exists {
+            return status(404, "NotFound", &format!("pods \"{pod}\" not found"));
+        }
+        let follow = q.get("follow").is_some_and(|f| f == "true");
+        let previous = q.get("previous").is_some_and(|f| f == "true");
+        let timestamps = q.get("timestamps").is_some_and(|f| f == "true");
+        let since: Option<chrono::DateTime<chrono::Utc>> = q
+            .get("sinceTime")
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .or_else(|| {
+                q.get("sinceSeconds")
+                    .and_then(|s| s.parse::<i64>().ok())
+                    .map(|s| chrono::Utc::now() - chrono::Duration::seconds(s))
+            });
+        let tail: Option<usize> = q.get("tailLines").and_then(|t| t.parse().ok());
+        let format = move |(t, l): &(chrono::DateTime<chrono::Utc>, String)| {
+            if timestamps {
+                Bytes::from(format!(
+                    "{} {l}\n",
+                    t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+                ))
+            } else {
+                Bytes::from(format!("{l}\n"))
+            }
+        };
+        let keep = move |t: &chrono::DateTime<chrono::Utc>| since.is_none_or(|s| *t >= s);
+        let key = (namespace, pod);
+        let (initial, mut sent) = self.with(|m| {
+            let log = m.logs.get(&key);
+            let lines = log
+                .map(|l| if previous { &l.previous } else { &l.current })
+                .cloned()
+                .unwrap_or_default();
+            let sent = log.map_or(0, |l| l.current.len());
+            let mut lines: Vec<_> = lines.into_iter().filter(|(t, _)| keep(t)).collect();
+            if let Some(n) = tail {
+                lines = lines.split_off(lines.len().saturating_sub(n));
+            }
+            (lines, sent)
+        });
+        let (tx, rx) = mpsc::channel::<Bytes>(1024);
+        let mut appended = self.shared.logs.subscribe();
+        let mut drops = self.shared.drops.subscribe();
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            for l in &initial {
+                if tx.send(format(l)).await.is_err() {
+                    return;
+                }
+            }
+            if !follow || previous {
+                return;
+            }
+            loop {
+                tokio::select! {
+                    r = appended.recv() => {
+                        if r.is_err() { return; }
+                        let new: Vec<_> = {
+                            let m = shared.model.lock().unwrap_or_else(|p| p.into_inner());
+                            let cur = m.logs.get(&key).map(|l| &l.current[sent.min(l.current.len())..]).unwrap_or(&[]);
+                            cur.to_vec()
+                        };
+                        sent += new.len();
+                        for l in new.iter().filter(|(t, _)| keep(t)) {
+                            if tx.send(format(l)).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    _ = drops.changed() => return,
+                }
+            }
+        });
+        Response::builder()
+            .status(StatusCode::OK)
+            .header("content-type", "text/plain")
+            .body(channel_body(rx))
+            .expect("static response")
+    }
+
+    fn port_forward(
+        &self,
+        namespace: String,
+        pod: String,
+        q: &HashMap<String, String>,
+        mut req: Request<Incoming>,
+    ) -> Response<Body> {
+        let Some(key) = req
+            .headers()
+            .get("sec-websocket-key")
+            .map(|k| k.as_bytes().to_vec())
+        else {
+            return status(400, "BadRequest", "port-forward needs a WebSocket upgrade");
+        };
+        let Some(port) = q
+            .get("ports")
+            .and_then(|p| p.split(',').next()?.parse::<u16>().ok())
+        else {
+            return status(400, "BadRequest", "ports is required");
+        };
+        let target = self.with(|m| m.forwards.get(&(namespace.clone(), pod.clone())).copied());
+        let upgrade = hyper::upgrade::on(&mut req);
+        tokio::spawn(async move {
+            let Ok(upgraded) = upgrade.await else {
+                return;
+            };
+            let mut ws = tokio_tungstenite::WebSocketStream::from_raw_socket(
+                TokioIo::new(upgraded),
+                Role::Server,
+                None,
+            )
+            .await;
+            let [lo, hi] = port.to_le_bytes();
+            for ch in [0u8, 1] {
+                if ws.send(Message::binary(vec![ch, lo, hi])).await.is_err() {
+                    return;
+                }
+            }
+            let tcp = match target {
+                Some(addr) => TcpStream::connect(addr).await.ok(),
+                None => None,
+            };
+            let Some(mut tcp) = tcp else {
+                let msg = format!(
+                    "error forwarding port {port} to pod {pod}: no such port in the test server"
+                );
+                let mut frame = vec![1u8];
+                frame.extend_from_slice(msg.as_bytes());
+                let _ = ws.send(Message::binary(frame)).await;
+                let _ = ws.close(None).await;
+                return;
+            };
+            let mut buf = vec![0u8; 16 * 1024];
+            loop {
+                tokio::select! {
+                    n = tcp.read(&mut buf) => match n {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            let mut frame = Vec::with_capacity(n + 1);
+                            frame.push(0u8);
+                            frame.extend_from_slice(&buf[..n]);
+                            if ws.send(Message::binary(frame)).await.is_err() {
+                                break;
+                            }
+                        }
+                    },
+                    m = ws.next() => match m {
+                        Some(Ok(Message::Binary(data))) if data.first() == Some(&0) => {
+                            if tcp.write_all(&data[1..]).await.is_err() {
+                                break;
+                            }
+                        }
+                        Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                        Some(Ok(_)) => {}
+                    },
+                }
+            }
+            let _ = ws.close(None).await;
+        });
+        Response::builder()
+            .status(StatusCode::SWITCHING_PROTOCOLS)
+            .header("connection", "Upgrade")
+            .header("upgrade", "websocket")
+            .header(
+                "sec-websocket-accept",
+                tokio_tungstenite::tungstenite::handshake::derive_accept_key(&key),
+            )
+            .header("sec-websocket-protocol", "v4.channel.k8s.io")
+            .body(Full::new(Bytes::new()).boxed())
+            .expect("static response")
+    }
+}

@@ -1,0 +1,280 @@
+//! k8s-openapi objects for the in-process API server: the tests, the benchmarks and the demo
+//! build their clusters from these (typed objects, serialised by serde — no JSON by hand).
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::ByteString;
+use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetStatus};
+use k8s_openapi::api::core::v1::{
+    Container, ContainerPort, ContainerState, ContainerStateTerminated, ContainerStateWaiting,
+    ContainerStatus, Event, ObjectReference, Pod, PodCondition, PodSpec, PodStatus,
+    PodTemplateSpec, Secret, Service, ServicePort, ServiceSpec,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
+    LabelSelector, ObjectMeta, OwnerReference, Time,
+};
+
+fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn now() -> Time {
+    Time(k8s_openapi::jiff::Timestamp::now())
+}
+
+fn meta(namespace: &str, name: &str, l: &[(&str, &str)]) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.into()),
+        namespace: Some(namespace.into()),
+        labels: (!l.is_empty()).then(|| labels(l)),
+        creation_timestamp: Some(now()),
+        ..Default::default()
+    }
+}
+
+fn container(image: &str, port: u16) -> Container {
+    Container {
+        name: "main".into(),
+        image: Some(image.into()),
+        ports: Some(vec![ContainerPort {
+            container_port: i32::from(port),
+            ..Default::default()
+        }]),
+        ..Default::default()
+    }
+}
+
+/// A StatefulSet of `replicas` pods running `image` on `port`, labelled `app.kubernetes.io/name`.
+pub fn statefulset(
+    namespace: &str,
+    name: &str,
+    app: &str,
+    image: &str,
+    port: u16,
+    replicas: i32,
+) -> StatefulSet {
+    let l = [
+        ("app.kubernetes.io/name", app),
+        ("app.kubernetes.io/instance", name),
+    ];
+    StatefulSet {
+        metadata: meta(namespace, name, &l),
+        spec: Some(StatefulSetSpec {
+            replicas: Some(replicas),
+            service_name: Some(name.into()),
+            selector: LabelSelector {
+                match_labels: Some(labels(&l)),
+                ..Default::default()
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels(&l)),
+                    ..Default::default()
+                }),
+                spec: Some(PodSpec {
+                    containers: vec![container(image, port)],
+                    ..Default::default()
+                }),
+            },
+            ..Default::default()
+        }),
+        status: Some(StatefulSetStatus {
+            replicas,
+            ready_replicas: Some(replicas),
+            ..Default::default()
+        }),
+    }
+}
+
+/// How a pod is doing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PodHealth {
+    Ready,
+    /// Running but its readiness probe fails.
+    NotReady,
+    /// Waiting in CrashLoopBackOff with this many restarts, last killed for `OOMKilled` or not.
+    CrashLoop {
+        restarts: i32,
+        oom: bool,
+    },
+    /// Pending: the scheduler cannot place it.
+    Unschedulable,
+}
+
+/// Pod `index` of a StatefulSet made by [`statefulset`] (same labels, owned by it).
+pub fn statefulset_pod(
+    namespace: &str,
+    set: &str,
+    app: &str,
+    image: &str,
+    port: u16,
+    index: usize,
+    health: PodHealth,
+) -> Pod {
+    let name = format!("{set}-{index}");
+    let mut p = pod(
+        namespace,
+        &name,
+        image,
+        port,
+        &[
+            ("app.kubernetes.io/name", app),
+            ("app.kubernetes.io/instance", set),
+        ],
+        health,
+    );
+    p.metadata.owner_references = Some(vec![OwnerReference {
+        api_version: "apps/v1".into(),
+        kind: "StatefulSet".into(),
+        name: set.into(),
+        uid: format!("uid-{set}"),
+        controller: Some(true),
+        ..Default::default()
+    }]);
+    p
+}
+
+/// A pod with one container.
+pub fn pod(
+    namespace: &str,
+    name: &str,
+    image: &str,
+    port: u16,
+    l: &[(&str, &str)],
+    health: PodHealth,
+) -> Pod {
+    let ready = health == PodHealth::Ready;
+    let (phase, state, last_state, restarts) = match &health {
+        PodHealth::Ready | PodHealth::NotReady => (
+            "Running",
+            ContainerState {
+                running: Some(Default::default()),
+                ..Default::default()
+            },
+            None,
+            0,
+        ),
+        PodHealth::CrashLoop { restarts, oom } => (
+            "Running",
+            ContainerState {
+                waiting: Some(ContainerStateWaiting {
+                    reason: Some("CrashLoopBackOff".into()),
+                    message: Some("back-off 5m0s restarting failed container".into()),
+                }),
+                ..Default::default()
+            },
+            Some(ContainerState {
+                terminated: Some(ContainerStateTerminated {
+                    reason: Some(if *oom { "OOMKilled" } else { "Error" }.into()),
+                    exit_code: if *oom { 137 } else { 1 },
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            *restarts,
+        ),
+        PodHealth::Unschedulable => ("Pending", ContainerState::default(), None, 0),
+    };
+    let conditions = if health == PodHealth::Unschedulable {
+        vec![PodCondition {
+            type_: "PodScheduled".into(),
+            status: "False".into(),
+            reason: Some("Unschedulable".into()),
+            message: Some("0/3 nodes are available: 3 Insufficient memory.".into()),
+            ..Default::default()
+        }]
+    } else {
+        vec![PodCondition {
+            type_: "Ready".into(),
+            status: if ready { "True" } else { "False" }.into(),
+            ..Default::default()
+        }]
+    };
+    Pod {
+        metadata: meta(namespace, name, l),
+        spec: Some(PodSpec {
+            containers: vec![container(image, port)],
+            node_name: (health != PodHealth::Unschedulable).then(|| "node-1".to_string()),
+            ..Default::default()
+        }),
+        status: Some(PodStatus {
+            phase: Some(phase.into()),
+            pod_ip: Some("10.0.0.10".into()),
+            conditions: Some(conditions),
+            container_statuses: (health != PodHealth::Unschedulable).then(|| {
+                vec![ContainerStatus {
+                    name: "main".into(),
+                    image: image.into(),
+                    image_id: String::new(),
+                    ready,
+                    restart_count: restarts,
+                    state: Some(state),
+                    last_state,
+                    ..Default::default()
+                }]
+            }),
+            ..Default::default()
+        }),
+    }
+}
+
+/// A ClusterIP Service selecting `app.kubernetes.io/instance=NAME` on `port`.
+pub fn service(namespace: &str, name: &str, port: u16) -> Service {
+    Service {
+        metadata: meta(namespace, name, &[]),
+        spec: Some(ServiceSpec {
+            selector: Some(labels(&[("app.kubernetes.io/instance", name)])),
+            ports: Some(vec![ServicePort {
+                port: i32::from(port),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// An Event about `kind/name`.
+pub fn event(
+    namespace: &str,
+    kind: &str,
+    name: &str,
+    type_: &str,
+    reason: &str,
+    message: &str,
+) -> Event {
+    Event {
+        metadata: meta(
+            namespace,
+            &format!("{name}.{}", reason.to_ascii_lowercase()),
+            &[],
+        ),
+        involved_object: ObjectReference {
+            kind: Some(kind.into()),
+            name: Some(name.into()),
+            namespace: Some(namespace.into()),
+            ..Default::default()
+        },
+        type_: Some(type_.into()),
+        reason: Some(reason.into()),
+        message: Some(message.into()),
+        count: Some(1),
+        last_timestamp: Some(now()),
+        ..Default::default()
+    }
+}
+
+/// A Secret with one key.
+pub fn secret(namespace: &str, name: &str, key: &str, value: &str) -> Secret {
+    Secret {
+        metadata: meta(namespace, name, &[]),
+        data: Some(BTreeMap::from([(
+            key.to_string(),
+            ByteString(value.as_bytes().to_vec()),
+        )])),
+        ..Default::default()
+    }
+}
