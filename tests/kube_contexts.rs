@@ -164,6 +164,7 @@ async fn kubeconfig_files_merge_contexts_are_probed_without_blocking_and_switchi
             .map(|c| (c.clone(), ContextState::Connecting))
             .collect(),
         current: k.current.clone(),
+        ..KubeView::default()
     };
     state.safety = kubestack_ai::repair::SafetyPolicy::new(&kubestack_ai::config::SafetyConfig {
         mode: kubestack_ai::config::SafetyMode::Confirm,
@@ -186,9 +187,16 @@ async fn kubeconfig_files_merge_contexts_are_probed_without_blocking_and_switchi
     let effects = palette(&mut state, "ctx prod-eu");
     assert_eq!(
         effects,
-        vec![Effect::SwitchContext {
-            name: "prod-eu".into()
-        }]
+        vec![
+            Effect::SwitchContext {
+                name: "prod-eu".into()
+            },
+            // The new context's cluster is watched, in the namespaces remembered for it.
+            Effect::WatchCluster {
+                context: "prod-eu".into(),
+                scope: kubestack_ai::kube::NamespaceScope::All,
+            }
+        ]
     );
     assert_eq!(state.kube.current.as_deref(), Some("prod-eu"));
     assert!(

@@ -4,11 +4,35 @@
 use super::state::{AppState, Effect};
 use crate::kube::{ContextState, KubeContext};
 
-/// The contexts and what is known of each (the inventory's header and the status bar).
-#[derive(Debug, Clone, Default)]
+/// The contexts and what is known of each (the inventory's header and the status bar), and
+/// the current context's cluster.
+#[derive(Debug, Clone)]
 pub struct KubeView {
     pub contexts: Vec<(KubeContext, ContextState)>,
     pub current: Option<String>,
+    /// The current context's objects, as its watchers report them.
+    pub store: crate::kube::ClusterStore,
+    /// The namespaces shown, per context (`:ns`); a context not here shows all.
+    pub scopes: std::collections::BTreeMap<String, crate::kube::NamespaceScope>,
+    /// The store generation discovery last ran on.
+    pub discovered_generation: u64,
+    /// Metric history and log buffer sizes for discovered instances.
+    pub history: usize,
+    pub log_lines: usize,
+}
+
+impl Default for KubeView {
+    fn default() -> Self {
+        KubeView {
+            contexts: Vec::new(),
+            current: None,
+            store: Default::default(),
+            scopes: Default::default(),
+            discovered_generation: u64::MAX,
+            history: 120,
+            log_lines: 10_000,
+        }
+    }
 }
 
 impl KubeView {
@@ -52,8 +76,11 @@ impl AppState {
         self.notices.retain(|n| !n.starts_with("ctx: "));
         self.kube.current = Some(name.to_string());
         self.apply_context_state(name, ContextState::Connecting);
-        vec![Effect::SwitchContext {
+        let scope = self.namespace_scope();
+        let mut effects = vec![Effect::SwitchContext {
             name: name.to_string(),
-        }]
+        }];
+        effects.extend(self.restart_watch(name.to_string(), scope));
+        effects
     }
 }

@@ -36,6 +36,12 @@ pub struct Controller {
     executor: Arc<Executor>,
     /// The merged kubeconfig, for context probes (`None`: no kubeconfig).
     kubeconfig: Option<kube::config::Kubeconfig>,
+    /// Cancels every task the controller started (watchers, forwards, their supervisors).
+    cancel: tokio_util::sync::CancellationToken,
+    /// The current context's watchers.
+    watch: Option<tokio_util::sync::CancellationToken>,
+    /// Supervisors of discovered instances, by instance index.
+    attached: std::collections::HashMap<usize, mpsc::Sender<SupervisorCommand>>,
 }
 
 impl Controller {
@@ -71,7 +77,73 @@ impl Controller {
             data_dir,
             executor,
             kubeconfig: None,
+            cancel: tokio_util::sync::CancellationToken::new(),
+            watch: None,
+            attached: std::collections::HashMap::new(),
         }
+    }
+
+    /// Tasks the controller starts stop with `cancel` (the program's shutdown token).
+    pub fn with_cancel(mut self, cancel: tokio_util::sync::CancellationToken) -> Self {
+        self.cancel = cancel;
+        self
+    }
+
+    /// (Re)starts the watchers of `context`'s cluster for `scope`; the previous ones stop.
+    pub fn watch_cluster(&mut self, context: &str, scope: crate::kube::NamespaceScope) {
+        if let Some(old) = self.watch.take() {
+            old.cancel();
+        }
+        let Some(kubeconfig) = self.kubeconfig.clone() else {
+            return;
+        };
+        let token = self.cancel.child_token();
+        self.watch = Some(token.clone());
+        let timeout =
+            std::time::Duration::from_millis(self.config.collector.connect_timeout_ms.max(1000));
+        tokio::spawn(super::cluster_tasks::watch_cluster(
+            kubeconfig,
+            context.to_string(),
+            scope,
+            timeout,
+            self.events.clone(),
+            token,
+        ));
+    }
+
+    fn attach(
+        &mut self,
+        instance: usize,
+        context: String,
+        found: crate::kube::Discovered,
+        config: InstanceConfig,
+    ) {
+        let Some(kubeconfig) = self.kubeconfig.clone() else {
+            return;
+        };
+        let (tx, commands) = mpsc::channel::<SupervisorCommand>(4);
+        self.attached.insert(instance, tx);
+        let c = &self.config.collector;
+        let timing = super::supervisor::SupervisorTiming {
+            interval: std::time::Duration::from_secs_f64(c.interval_secs),
+            backoff_base: std::time::Duration::from_secs(1),
+            backoff_max: std::time::Duration::from_secs_f64(c.backoff_max_secs),
+        };
+        tokio::spawn(super::cluster_tasks::attach(
+            super::cluster_tasks::AttachJob {
+                instance,
+                context,
+                found,
+                config,
+                kubeconfig,
+                app: self.config.clone(),
+                events: self.events.clone(),
+                redactor: self.redactor.clone(),
+                commands,
+                timing,
+                cancel: self.cancel.child_token(),
+            },
+        ));
     }
 
     /// The kubeconfig the context probes use.
@@ -254,7 +326,19 @@ impl Controller {
 impl EffectHandler for Controller {
     fn handle(&mut self, effect: Effect, state: &AppState) {
         match effect {
-            Effect::Reconnect(_) => self.supervisors.handle(effect, state),
+            Effect::Reconnect(i) => match self.attached.get(&i) {
+                Some(tx) => {
+                    let _ = tx.try_send(SupervisorCommand::Reconnect);
+                }
+                None => self.supervisors.handle(effect, state),
+            },
+            Effect::WatchCluster { context, scope } => self.watch_cluster(&context, scope),
+            Effect::Attach {
+                instance,
+                context,
+                found,
+                config,
+            } => self.attach(instance, context, found, config),
             Effect::Ask {
                 instance,
                 question,

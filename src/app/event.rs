@@ -57,6 +57,17 @@ pub enum AppEvent {
         name: String,
         state: crate::kube::ContextState,
     },
+    /// A batch of changes from the watchers of a context's cluster.
+    Kube {
+        context: String,
+        updates: Vec<crate::kube::StoreUpdate>,
+    },
+    /// A discovered instance's port-forward: its state, and the URL the plugin uses once up.
+    Attached {
+        instance: usize,
+        url: Option<String>,
+        forward: String,
+    },
     /// A signal or a fatal producer error asks the app to stop.
     Shutdown(String),
 }

@@ -51,6 +51,9 @@ pub struct InstanceView {
     /// `None`: the chat follows its newest row; otherwise the row shown at the top.
     pub chat_scroll: Option<usize>,
     pub last_update: Option<DateTime<Utc>>,
+    /// Set for an instance discovered in a Kubernetes cluster.
+    pub kube: Option<super::cluster::KubeBinding>,
+    kube_findings: Vec<crate::diagnose::Finding>,
     source: Arc<str>,
     history: usize,
 }
@@ -72,6 +75,8 @@ impl InstanceView {
             chat_render: RefCell::default(),
             chat_scroll: None,
             last_update: None,
+            kube: None,
+            kube_findings: Vec::new(),
             history,
         }
     }
@@ -95,9 +100,31 @@ impl InstanceView {
             self.metrics[idx].push(m.value);
         }
         let now = snap.collected_at;
-        let mut findings: Vec<FindingView> = snap
-            .findings
+        self.rebuild_findings(Some(snap.findings), now);
+        for line in snap.logs {
+            let source: Arc<str> = Arc::from(format!("{}/{}", self.source, line.stream));
+            self.logs.push(line.at, source, line.level, line.text);
+        }
+        self.last_update = Some(now);
+    }
+
+    /// Findings = the plugin's (new ones, or those held when `None`) and Kubernetes' (pods and
+    /// events of a discovered instance), keeping first-seen times of those still present.
+    fn rebuild_findings(
+        &mut self,
+        plugin: Option<Vec<crate::diagnose::Finding>>,
+        now: DateTime<Utc>,
+    ) {
+        let plugin = plugin.unwrap_or_else(|| {
+            self.findings
+                .iter()
+                .filter(|f| !f.finding.id.starts_with("K8S-"))
+                .map(|f| f.finding.clone())
+                .collect()
+        });
+        let mut findings: Vec<FindingView> = plugin
             .into_iter()
+            .chain(self.kube_findings.iter().cloned())
             .map(|f| {
                 let first_seen = self
                     .findings
@@ -117,11 +144,15 @@ impl InstanceView {
                 .then(a.finding.id.cmp(&b.finding.id))
         });
         self.findings = findings;
-        for line in snap.logs {
-            let source: Arc<str> = Arc::from(format!("{}/{}", self.source, line.stream));
-            self.logs.push(line.at, source, line.level, line.text);
+    }
+
+    /// Replaces the Kubernetes findings (pod rules and Warning events).
+    pub fn set_kube_findings(&mut self, findings: Vec<crate::diagnose::Finding>) {
+        if findings == self.kube_findings {
+            return;
         }
-        self.last_update = Some(now);
+        self.kube_findings = findings;
+        self.rebuild_findings(None, Utc::now());
     }
 
     /// Scrolls the chat by `delta` rows; reaching the end follows new rows again.

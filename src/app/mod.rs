@@ -3,6 +3,8 @@
 
 mod action;
 mod chat;
+mod cluster;
+mod cluster_tasks;
 mod contexts;
 mod controller;
 mod event;
@@ -18,6 +20,7 @@ mod supervisor;
 
 pub use action::{ACTIONS, Action};
 pub use chat::{ChatMessage, ChatMeter, ChatRole, ChatState, SLASH_HELP, parse_slash};
+pub use cluster::KubeBinding;
 pub use contexts::KubeView;
 pub use controller::Controller;
 pub use event::{AppEvent, Health};

@@ -19,6 +19,10 @@ pub const ARGUMENT_COMMANDS: &[(&str, &str)] = &[
         "Switch the Kubernetes context (repairs are pinned to it)",
     ),
     (
+        "ns all|NAME [NAME…]",
+        "Show all namespaces or only these (remembered per context)",
+    ),
+    (
         "export [PATH]",
         "Write the incident report of the selected instance",
     ),
@@ -80,6 +84,11 @@ impl AppState {
                 let name = name.trim().to_string();
                 self.overlay = Overlay::None;
                 return Some(self.switch_context(&name));
+            }
+            if query == "ns" || query.starts_with("ns ") {
+                let arg = query.trim_start_matches("ns").trim().to_string();
+                self.overlay = Overlay::None;
+                return Some(self.switch_namespaces(&arg));
             }
             if let Some(path) = query.strip_prefix("export ") {
                 let path = path.trim().to_string();

@@ -77,6 +77,8 @@ pub fn build_state(
         .collect();
     let mut state = AppState::new(views, keymap, notices);
     state.chat = super::chat::ChatState::new(&config.ai);
+    state.kube.history = config.ui.metrics_history;
+    state.kube.log_lines = config.ui.log_buffer_lines;
     (state, order)
 }
 

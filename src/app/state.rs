@@ -146,6 +146,20 @@ pub enum Effect {
     SwitchContext {
         name: String,
     },
+    /// (Re)start the watchers of a context's cluster for these namespaces (the previous
+    /// watchers stop).
+    WatchCluster {
+        context: String,
+        scope: crate::kube::NamespaceScope,
+    },
+    /// Connect a discovered instance: a port-forward to one of its ready pods, its credentials
+    /// from the Secret the config names, and a collector through the forward.
+    Attach {
+        instance: usize,
+        context: String,
+        found: crate::kube::Discovered,
+        config: crate::config::InstanceConfig,
+    },
     /// Change the safety mode (leaving read-only needs a reason; audited).
     SetMode {
         mode: SafetyMode,
@@ -218,7 +232,8 @@ impl AppState {
     pub fn handle_event(&mut self, event: AppEvent) -> (bool, Vec<Effect>) {
         match event {
             AppEvent::Input(Event::Key(key)) => {
-                let effects = self.on_key(key);
+                let mut effects = self.on_key(key);
+                effects.extend(self.attach_selected());
                 (true, effects)
             }
             AppEvent::Input(Event::Resize(_, rows)) => {
@@ -272,6 +287,23 @@ impl AppState {
             }
             AppEvent::Context { name, state } => {
                 self.apply_context_state(&name, state);
+                (true, Vec::new())
+            }
+            AppEvent::Kube { context, updates } => {
+                let dirty = self.apply_kube(&context, updates);
+                if self.instances.get(self.selected).is_none()
+                    || !self.visible_instances().contains(&self.selected)
+                {
+                    self.keep_selection_visible();
+                }
+                (dirty, self.attach_selected().into_iter().collect())
+            }
+            AppEvent::Attached {
+                instance,
+                url,
+                forward,
+            } => {
+                self.apply_attached(instance, url, forward);
                 (true, Vec::new())
             }
             AppEvent::Shutdown(_) => {
@@ -524,11 +556,15 @@ impl AppState {
         }
         match self.focus {
             PaneId::Inventory => {
-                let n = self.instances.len();
-                if n == 0 {
+                let visible = self.visible_instances();
+                if visible.is_empty() {
                     return;
                 }
-                let new = step(self.selected, delta, n - 1);
+                let at = visible
+                    .iter()
+                    .position(|&i| i == self.selected)
+                    .unwrap_or(0);
+                let new = visible[step(at, delta, visible.len() - 1)];
                 if new != self.selected {
                     let filter = self.current().and_then(|v| v.logs.filter().cloned());
                     self.selected = new;

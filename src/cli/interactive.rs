@@ -68,14 +68,18 @@ pub fn run(loaded: LoadedConfig, context: Option<&str>) -> Result<i32> {
                 crate::kube::load_contexts(None).unwrap_or_default()
             }
         };
-        state.kube = crate::app::KubeView {
-            contexts: kube
-                .contexts
-                .iter()
-                .map(|c| (c.clone(), crate::kube::ContextState::Connecting))
-                .collect(),
-            current: kube.current.clone(),
-        };
+        state.kube.contexts = kube
+            .contexts
+            .iter()
+            .map(|c| (c.clone(), crate::kube::ContextState::Connecting))
+            .collect();
+        state.kube.current = kube.current.clone();
+        for (context, namespaces) in &config.kubernetes.namespaces {
+            state.kube.scopes.insert(
+                context.clone(),
+                crate::kube::NamespaceScope::parse(&namespaces.join(",")),
+            );
+        }
         executor.set_current_context(kube.current.clone());
         let (tx, mut rx) = mpsc::channel::<AppEvent>(EVENT_QUEUE);
         let cancel = CancellationToken::new();
@@ -118,9 +122,15 @@ pub fn run(loaded: LoadedConfig, context: Option<&str>) -> Result<i32> {
             paths.data_dir.clone(),
             executor,
         )
-        .with_kubeconfig(kube.kubeconfig.clone());
+        .with_kubeconfig(kube.kubeconfig.clone())
+        .with_cancel(cancel.clone());
         for c in &kube.contexts {
             controller.probe_context(&c.name);
+        }
+        // The current context's cluster: watched from the start, in the namespaces configured.
+        if let Some(current) = kube.current.clone() {
+            let scope = state.namespace_scope();
+            controller.watch_cluster(&current, scope);
         }
         // States go stale: every context is asked again twice a minute.
         if let Some(kubeconfig) = kube.kubeconfig.clone() {

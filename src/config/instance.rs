@@ -77,6 +77,10 @@ pub struct InstanceConfig {
     /// `safety.read_only_contexts`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<String>,
+    /// A password read at run time (from a Kubernetes Secret for a discovered instance); never
+    /// in a file, never printed.
+    #[serde(skip)]
+    pub password_value: Option<super::SecretValue>,
 }
 
 impl InstanceConfig {
@@ -96,6 +100,7 @@ impl InstanceConfig {
             tags: Vec::new(),
             groups: Vec::new(),
             context: None,
+            password_value: None,
         }
     }
 
@@ -168,6 +173,9 @@ pub enum CredentialError {
 /// Resolves the password of an instance from `password_env` or `password_file` (never from the
 /// config text itself); `None` when neither is set.
 pub fn resolve_password(instance: &InstanceConfig) -> Result<Option<String>, CredentialError> {
+    if let Some(v) = &instance.password_value {
+        return Ok(Some(v.0.clone()));
+    }
     if let Some(var) = &instance.password_env {
         return match std::env::var(var) {
             Ok(v) => Ok(Some(v)),

@@ -206,6 +206,9 @@ fn validate(config: &AppConfig, origin_of: &dyn Fn(&str) -> String) -> Vec<Confi
             ),
         );
     }
+    for (key, problem) in config.kubernetes.problems() {
+        push(&key, "kubernetes", problem);
+    }
     let c = &config.collector;
     for (key, v) in [
         ("collector.interval_secs", c.interval_secs),

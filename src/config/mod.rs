@@ -3,6 +3,7 @@
 mod ai;
 mod instance;
 mod kafka;
+mod kubernetes;
 mod load;
 mod mysql;
 mod paths;
@@ -13,6 +14,7 @@ pub use instance::{
     CredentialError, InstanceConfig, InstanceKind, resolve_password, strip_credentials,
 };
 pub use kafka::KafkaRulesConfig;
+pub use kubernetes::{KubeCredential, KubernetesConfig, SecretKeyRef, SecretValue};
 pub use load::{
     CliOverrides, CollectorOverrides, ConfigError, ConfigProblem, LoadedConfig, SafetyOverrides,
     load_config, validate_url, validate_url_for,
@@ -43,6 +45,8 @@ pub struct AppConfig {
     pub ai: AiConfig,
     /// What repairs may do: the mode and the always-read-only Kubernetes contexts.
     pub safety: SafetyConfig,
+    /// Namespaces per context and the credentials of discovered instances.
+    pub kubernetes: KubernetesConfig,
     pub instances: Vec<InstanceConfig>,
 }
 
@@ -111,6 +115,7 @@ impl Default for AppConfig {
             kafka: KafkaRulesConfig::default(),
             ai: AiConfig::default(),
             safety: SafetyConfig::default(),
+            kubernetes: KubernetesConfig::default(),
             instances: Vec::new(),
         }
     }

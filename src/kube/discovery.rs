@@ -24,6 +24,8 @@ pub struct Discovered {
     pub service: Option<String>,
     /// The container port the plugin talks to.
     pub port: u16,
+    /// `key=value,…` selecting its pods (empty for a pod on its own).
+    pub selector: String,
     /// Its pods, by name (sorted).
     pub pods: Vec<String>,
     pub ready: usize,
@@ -199,6 +201,12 @@ pub fn discover(store: &ClusterStore) -> Vec<Discovered> {
             workload_kind: w.kind,
             service: service_for(store, w),
             port: port_for(kind, &w.ports),
+            selector: w
+                .selector
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(","),
             pods: names,
             ready,
             restarts,
@@ -228,6 +236,7 @@ pub fn discover(store: &ClusterStore) -> Vec<Discovered> {
             workload_kind: "Pod",
             service: None,
             port: port_for(kind, &p.ports),
+            selector: String::new(),
             pods: names,
             ready,
             restarts,

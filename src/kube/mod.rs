@@ -2,9 +2,12 @@
 //! probed in the background; the watch-based inventory of the current context; middleware
 //! discovery; pod metrics, logs and port-forwards.
 
+pub mod access;
 pub mod contexts;
 pub mod discovery;
 pub mod metrics;
+pub mod portforward;
+pub mod rules;
 pub mod store;
 pub mod watch;
 

@@ -409,7 +409,7 @@ impl KubeApi {
         });
     }
 
-    /// Drops every open watch and log stream mid-way (the connection ends).
+    /// Drops every open watch, log stream and port-forward mid-way (the connection ends).
     pub fn drop_streams(&self) {
         self.shared.drops.send_modify(|g| *g += 1);
     }
@@ -855,6 +855,7 @@ impl KubeApi {
         };
         let target = self.with(|m| m.forwards.get(&(namespace.clone(), pod.clone())).copied());
         let upgrade = hyper::upgrade::on(&mut req);
+        let mut drops = self.shared.drops.subscribe();
         tokio::spawn(async move {
             let Ok(upgraded) = upgrade.await else {
                 return;
@@ -908,6 +909,7 @@ impl KubeApi {
                         Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                         Some(Ok(_)) => {}
                     },
+                    _ = drops.changed() => break,
                 }
             }
             let _ = ws.close(None).await;

@@ -60,6 +60,39 @@ fn context_lines(state: &AppState, theme: &Theme, width: usize) -> Vec<Line<'sta
     out
 }
 
+/// The current context's cluster: what its watchers have (or why not), and the namespaces
+/// shown.
+fn cluster_lines(state: &AppState, theme: &Theme, width: usize) -> Vec<Line<'static>> {
+    if state.kube.current.is_none() {
+        return Vec::new();
+    }
+    let store = &state.kube.store;
+    let mut out = Vec::new();
+    let scope = state.namespace_scope();
+    let summary = if store.is_synced() {
+        format!(
+            "  {} pods · {} ns · ns: {}",
+            store.pods.len(),
+            store.namespaces().len(),
+            scope.label()
+        )
+    } else {
+        format!(
+            "  listing… {} pods · ns: {}",
+            store.pods.len(),
+            scope.label()
+        )
+    };
+    out.push(muted_line(ellipsize(&summary, width), theme));
+    for (r, e) in &store.errors {
+        out.push(Line::from(Span::styled(
+            ellipsize(&format!("  ⚠ {}: {e}", r.plural()), width),
+            Style::default().fg(theme.warning),
+        )));
+    }
+    out
+}
+
 /// Badge glyph, label and colour.
 pub(crate) fn badge_style(
     badge: Badge,
@@ -90,22 +123,46 @@ pub(super) fn render(
         lines.push(muted_line("no instances configured", theme));
         lines.push(muted_line("run `kubestack-ai init`", theme));
     }
+    lines.extend(cluster_lines(state, theme, width));
     let mut group: Option<&str> = None;
     let mut selected_line = 0;
-    for (i, view) in state.instances.iter().enumerate() {
-        let g = view.config.group_name();
+    for i in state.visible_instances() {
+        let view = &state.instances[i];
+        let g = match &view.kube {
+            Some(b) => b.found.namespace.as_str(),
+            None => view.config.group_name(),
+        };
         if group != Some(g) {
             group = Some(g);
+            let header = match &view.kube {
+                Some(_) => format!("▾ ns {g}"),
+                None => format!("▾ {g}"),
+            };
             lines.push(Line::from(Span::styled(
-                ellipsize(&format!("▾ {g}"), width),
+                ellipsize(&header, width),
                 Style::default()
                     .fg(theme.accent)
                     .add_modifier(Modifier::BOLD),
             )));
         }
-        let (glyph, label, color) = badge_style(view.badge(), theme);
+        let (glyph, mut label, mut color) = badge_style(view.badge(), theme);
+        let mut name = view.config.name.clone();
+        if let Some(b) = &view.kube {
+            name = format!("{} {}/{}", b.found.name, b.found.ready, b.found.pods.len());
+            if b.gone {
+                (label, color) = ("gone", theme.down);
+            } else if !b.attached {
+                // Not connected yet: health from the pods only.
+                let healthy = b.found.ready == b.found.pods.len() && !b.found.pods.is_empty();
+                (label, color) = if healthy {
+                    ("pods", theme.ok)
+                } else {
+                    ("pods", theme.warning)
+                };
+            }
+        }
         let name_width = width.saturating_sub(4 + label.len() + 1);
-        let name = ellipsize(&view.config.name, name_width);
+        let name = ellipsize(&name, name_width);
         let pad = name_width.saturating_sub(name.chars().count());
         let mut line = Line::from(vec![
             Span::raw("  "),

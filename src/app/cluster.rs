@@ -1,0 +1,233 @@
+//! The current context's cluster in the app: its store fed by the watchers, the namespaces
+//! shown (`:ns`, remembered per context), discovered middleware as inventory instances, and
+//! connecting one (port-forward + plugin) when it is selected.
+
+use super::instance_view::InstanceView;
+use super::state::{AppState, Effect};
+use crate::config::{InstanceConfig, InstanceKind};
+use crate::kube::{Discovered, NamespaceScope, StoreUpdate, discover};
+
+/// What ties an inventory instance to the cluster it was discovered in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KubeBinding {
+    pub context: String,
+    pub found: Discovered,
+    /// A port-forward and a collector were asked for.
+    pub attached: bool,
+    /// The port-forward's state, as the controller reports it.
+    pub forward: Option<String>,
+    /// The workload is no longer in the cluster.
+    pub gone: bool,
+}
+
+/// The URL a discovered instance has inside the cluster (its Service, else its first pod); the
+/// controller points it at the port-forward when connecting.
+fn in_cluster_url(found: &Discovered) -> String {
+    let host = match &found.service {
+        Some(s) => format!("{s}.{}.svc", found.namespace),
+        None => format!(
+            "{}.{}.pod",
+            found
+                .pods
+                .first()
+                .map_or(found.name.as_str(), String::as_str),
+            found.namespace
+        ),
+    };
+    let scheme = match found.kind {
+        InstanceKind::Redis => "redis",
+        InstanceKind::Mysql => "mysql",
+        InstanceKind::Kafka => "kafka",
+        InstanceKind::Elasticsearch => "elasticsearch",
+    };
+    if found.kind == InstanceKind::Kafka {
+        format!("{host}:{}", found.port)
+    } else {
+        format!("{scheme}://{host}:{}", found.port)
+    }
+}
+
+impl AppState {
+    /// The namespaces shown for the current context.
+    pub fn namespace_scope(&self) -> NamespaceScope {
+        self.kube
+            .current
+            .as_ref()
+            .and_then(|c| self.kube.scopes.get(c).cloned())
+            .unwrap_or_default()
+    }
+
+    /// A batch from the watchers of `context` (ignored when it is no longer current).
+    pub(super) fn apply_kube(&mut self, context: &str, updates: Vec<StoreUpdate>) -> bool {
+        if self.kube.current.as_deref() != Some(context) {
+            return false;
+        }
+        for u in updates {
+            self.kube.store.apply(u);
+        }
+        self.refresh_discovery();
+        true
+    }
+
+    /// Discovery over the store (when it changed): new instances get an inventory entry,
+    /// known ones their pod status and Kubernetes findings, vanished ones are marked gone.
+    pub fn refresh_discovery(&mut self) {
+        if self.kube.store.generation == self.kube.discovered_generation {
+            return;
+        }
+        self.kube.discovered_generation = self.kube.store.generation;
+        let Some(context) = self.kube.current.clone() else {
+            return;
+        };
+        let scope = self.namespace_scope();
+        let found: Vec<Discovered> = discover(&self.kube.store)
+            .into_iter()
+            .filter(|d| scope.contains(&d.namespace))
+            .collect();
+        let synced = self.kube.store.is_synced();
+        for view in self.instances.iter_mut() {
+            if let Some(b) = &mut view.kube
+                && b.context == context
+                && synced
+                && scope.contains(&b.found.namespace)
+            {
+                b.gone = !found.iter().any(|d| d.key() == b.found.key());
+            }
+        }
+        for d in found {
+            let findings = crate::kube::rules::instance_findings(&d, &self.kube.store);
+            let existing = self.instances.iter().position(|v| {
+                v.kube
+                    .as_ref()
+                    .is_some_and(|b| b.context == context && b.found.key() == d.key())
+            });
+            let i = match existing {
+                Some(i) => i,
+                None => {
+                    let config = InstanceConfig {
+                        group: Some(format!("{context} › {}", d.namespace)),
+                        context: Some(context.clone()),
+                        ..InstanceConfig::new(
+                            format!("{}/{}", d.namespace, d.name),
+                            d.kind,
+                            in_cluster_url(&d),
+                        )
+                    };
+                    let mut view = InstanceView::new(
+                        config,
+                        "via port-forward (select to connect)".into(),
+                        self.kube.history,
+                        self.kube.log_lines,
+                    );
+                    view.kube = Some(KubeBinding {
+                        context: context.clone(),
+                        found: d.clone(),
+                        attached: false,
+                        forward: None,
+                        gone: false,
+                    });
+                    self.instances.push(view);
+                    self.instances.len() - 1
+                }
+            };
+            let view = &mut self.instances[i];
+            if let Some(b) = &mut view.kube {
+                b.found = d;
+                b.gone = false;
+            }
+            view.set_kube_findings(findings);
+        }
+    }
+
+    /// The instances the inventory shows, in its order: the configured ones (grouped), then
+    /// those discovered in the current context within the namespaces shown, by namespace.
+    pub fn visible_instances(&self) -> Vec<usize> {
+        let scope = self.namespace_scope();
+        let current = self.kube.current.as_deref();
+        let mut kube: Vec<usize> = Vec::new();
+        let mut out: Vec<usize> = Vec::new();
+        for (i, v) in self.instances.iter().enumerate() {
+            match &v.kube {
+                None => out.push(i),
+                Some(b)
+                    if Some(b.context.as_str()) == current
+                        && scope.contains(&b.found.namespace) =>
+                {
+                    kube.push(i)
+                }
+                Some(_) => {}
+            }
+        }
+        kube.sort_by(|a, b| {
+            let (x, y) = (&self.instances[*a], &self.instances[*b]);
+            x.config.name.cmp(&y.config.name)
+        });
+        out.extend(kube);
+        out
+    }
+
+    /// `:ns all` / `:ns NAME [NAME…]`: the namespaces shown for the current context, remembered
+    /// for it; the watchers are restarted for exactly those namespaces.
+    pub(super) fn switch_namespaces(&mut self, arg: &str) -> Vec<Effect> {
+        let Some(context) = self.kube.current.clone() else {
+            self.notices
+                .push("ns: no Kubernetes context (no kubeconfig)".to_string());
+            return Vec::new();
+        };
+        let scope = NamespaceScope::parse(arg);
+        self.kube.scopes.insert(context.clone(), scope.clone());
+        self.notices.retain(|n| !n.starts_with("ns: "));
+        self.restart_watch(context, scope)
+    }
+
+    /// A fresh store for `context` and an effect to (re)start its watchers.
+    pub(super) fn restart_watch(&mut self, context: String, scope: NamespaceScope) -> Vec<Effect> {
+        self.kube.store = Default::default();
+        self.kube.discovered_generation = u64::MAX;
+        self.keep_selection_visible();
+        vec![Effect::WatchCluster { context, scope }]
+    }
+
+    /// After the visible set changed: select the first visible instance if the selected one
+    /// is hidden.
+    pub(super) fn keep_selection_visible(&mut self) {
+        let visible = self.visible_instances();
+        if !visible.contains(&self.selected)
+            && let Some(first) = visible.first()
+        {
+            self.selected = *first;
+        }
+    }
+
+    /// A selected discovered instance not yet connected: ask for its port-forward and collector.
+    pub(super) fn attach_selected(&mut self) -> Option<Effect> {
+        let view = self.instances.get_mut(self.selected)?;
+        let b = view.kube.as_mut()?;
+        if b.attached || b.gone {
+            return None;
+        }
+        b.attached = true;
+        b.forward = Some("opening port-forward…".into());
+        Some(Effect::Attach {
+            instance: self.selected,
+            context: b.context.clone(),
+            found: b.found.clone(),
+            config: view.config.clone(),
+        })
+    }
+
+    /// The controller's news about a discovered instance: its forward's state, and once the
+    /// forward is up the URL the plugin uses.
+    pub(super) fn apply_attached(&mut self, instance: usize, url: Option<String>, forward: String) {
+        let Some(view) = self.instances.get_mut(instance) else {
+            return;
+        };
+        if let Some(url) = url {
+            view.config.url = url;
+            view.endpoint = format!("{} (port-forward)", view.config.endpoint());
+        }
+        if let Some(b) = &mut view.kube {
+            b.forward = Some(forward);
+        }
+    }
+}

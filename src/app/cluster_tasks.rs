@@ -1,0 +1,230 @@
+//! The controller's Kubernetes tasks: the watchers of the current context (restarted on `:ctx`
+//! and `:ns`), and connecting a discovered instance — credentials from a Secret, a port-forward
+//! to a ready pod, and a supervisor whose collector goes through the forward.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::config::Kubeconfig;
+use kube::{Api, Client};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::event::{AppEvent, Health};
+use super::supervisor::{SupervisorCommand, SupervisorTiming, supervise};
+use crate::ai::redact::Redactor;
+use crate::config::{AppConfig, InstanceConfig, InstanceKind, SecretValue};
+use crate::kube::portforward::{ForwardTarget, PortForward};
+use crate::kube::store::Resource;
+use crate::kube::{Discovered, NamespaceScope, StoreUpdate, client_for, spawn_watchers};
+use crate::plugins::plugin_for;
+
+/// Runs the watchers of `context` until `cancel`, forwarding their batches to the loop.
+pub(super) async fn watch_cluster(
+    kubeconfig: Kubeconfig,
+    context: String,
+    scope: NamespaceScope,
+    connect_timeout: Duration,
+    events: mpsc::Sender<AppEvent>,
+    cancel: CancellationToken,
+) {
+    let client = match client_for(kubeconfig, &context, connect_timeout, None).await {
+        Ok(c) => c,
+        Err(e) => {
+            let updates = vec![StoreUpdate::WatchError(Resource::Pods, e)];
+            let _ = events.send(AppEvent::Kube { context, updates }).await;
+            return;
+        }
+    };
+    let (tx, mut rx) = mpsc::channel(16);
+    spawn_watchers(client, &scope, tx, cancel.clone());
+    loop {
+        let batch = tokio::select! {
+            b = rx.recv() => match b { Some(b) => b, None => return },
+            _ = cancel.cancelled() => return,
+        };
+        let event = AppEvent::Kube {
+            context: context.clone(),
+            updates: batch,
+        };
+        if events.send(event).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Everything connecting one discovered instance needs.
+pub(super) struct AttachJob {
+    pub instance: usize,
+    pub context: String,
+    pub found: Discovered,
+    pub config: InstanceConfig,
+    pub kubeconfig: Kubeconfig,
+    pub app: AppConfig,
+    pub events: mpsc::Sender<AppEvent>,
+    pub redactor: Arc<Mutex<Redactor>>,
+    pub commands: mpsc::Receiver<SupervisorCommand>,
+    pub timing: SupervisorTiming,
+    pub cancel: CancellationToken,
+}
+
+/// The key of a Secret as text; the value never appears in an error.
+pub async fn read_secret(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    key: &str,
+) -> Result<String, String> {
+    crate::kube::access::check(
+        client,
+        &crate::kube::access::Access::secret(namespace, name),
+    )
+    .await?;
+    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let secret = api.get(name).await.map_err(|e| {
+        format!(
+            "secret {namespace}/{name}: {}",
+            crate::kube::contexts::scrub(&crate::kube::contexts::describe(&e))
+        )
+    })?;
+    let bytes = secret
+        .data
+        .as_ref()
+        .and_then(|d| d.get(key))
+        .map(|b| b.0.clone())
+        .or_else(|| {
+            secret
+                .string_data
+                .as_ref()
+                .and_then(|d| d.get(key))
+                .map(|s| s.clone().into_bytes())
+        })
+        .ok_or_else(|| format!("secret {namespace}/{name} has no key `{key}`"))?;
+    String::from_utf8(bytes)
+        .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
+        .map_err(|_| format!("secret {namespace}/{name} key `{key}` is not UTF-8 text"))
+}
+
+/// `url` with its host and port replaced by the forward's loopback address.
+pub fn forwarded_url(kind: InstanceKind, url: &str, local: std::net::SocketAddr) -> String {
+    if kind == InstanceKind::Kafka {
+        return local.to_string();
+    }
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_host(Some(&local.ip().to_string()));
+            let _ = u.set_port(Some(local.port()));
+            u.to_string()
+        }
+        Err(_) => url.to_string(),
+    }
+}
+
+/// Connects a discovered instance and keeps its forward's state on screen until `cancel`.
+pub(super) async fn attach(job: AttachJob) {
+    let AttachJob {
+        instance,
+        context,
+        found,
+        mut config,
+        kubeconfig,
+        app,
+        events,
+        redactor,
+        commands,
+        timing,
+        cancel,
+    } = job;
+    let fail = |error: String| {
+        let events = events.clone();
+        async move {
+            let _ = events
+                .send(AppEvent::Attached {
+                    instance,
+                    url: None,
+                    forward: format!("not connected: {error}"),
+                })
+                .await;
+            let _ = events
+                .send(AppEvent::Health {
+                    instance,
+                    health: Health::Misconfigured { error },
+                })
+                .await;
+        }
+    };
+    let timeout = Duration::from_millis(app.collector.connect_timeout_ms.max(1000));
+    let client = match client_for(kubeconfig, &context, timeout, None).await {
+        Ok(c) => c,
+        Err(e) => return fail(format!("context {context}: {e}")).await,
+    };
+    if let Some(cred) =
+        app.kubernetes
+            .credential_for(&context, &found.namespace, &found.name, found.kind)
+    {
+        if let Some(user) = &cred.username {
+            config.username = Some(user.clone());
+        }
+        if let Some(r) = &cred.password_secret {
+            let ns = r
+                .namespace
+                .clone()
+                .unwrap_or_else(|| found.namespace.clone());
+            match read_secret(&client, &ns, &r.name, &r.key).await {
+                Ok(pw) => {
+                    if let Ok(mut red) = redactor.lock() {
+                        red.add_known_secret(&pw, "password");
+                    }
+                    config.password_value = Some(SecretValue(pw));
+                }
+                Err(e) => return fail(e).await,
+            }
+        }
+    }
+    let target = ForwardTarget {
+        namespace: found.namespace.clone(),
+        selector: found.selector.clone(),
+        pods: found.pods.clone(),
+        port: found.port,
+    };
+    let forward: PortForward = match crate::kube::portforward::start(client, target).await {
+        Ok(f) => f,
+        Err(e) => return fail(e).await,
+    };
+    config.url = forwarded_url(found.kind, &config.url, forward.local);
+    let mut state = forward.state.clone();
+    let label = state.borrow().label(forward.local);
+    let _ = events
+        .send(AppEvent::Attached {
+            instance,
+            url: Some(config.url.clone()),
+            forward: label,
+        })
+        .await;
+    match plugin_for(found.kind).collector(&config, &app) {
+        Ok(collector) => {
+            tokio::spawn(supervise(
+                instance,
+                collector,
+                events.clone(),
+                commands,
+                timing,
+                cancel.clone(),
+            ));
+        }
+        Err(e) => return fail(e.to_string()).await,
+    }
+    loop {
+        tokio::select! {
+            r = state.changed() => {
+                if r.is_err() {
+                    return;
+                }
+                let label = state.borrow().label(forward.local);
+                let _ = events.send(AppEvent::Attached { instance, url: None, forward: label }).await;
+            }
+            _ = cancel.cancelled() => return,
+        }
+    }
+}

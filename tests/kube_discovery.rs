@@ -1,0 +1,305 @@
+//! End to end: a Redis StatefulSet in a cluster (the in-process API server — no
+//! kube-apiserver is installable here) is discovered by the watchers, shown under its
+//! namespace with its pods' health, and — once selected — diagnosed through a port-forward
+//! whose WebSocket stream the server carries to a real redis-server. The password comes from a
+//! Secret named in the config and is never shown. When the forwarded pod dies, the next
+//! connection goes to another ready pod.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{RedisServer, buffer_text, fast_config};
+use kubestack_ai::app::{AppEvent, AppState, Controller, EffectHandler, Health, build_state};
+use kubestack_ai::config::{KubeCredential, SafetyMode, SecretKeyRef};
+use kubestack_ai::keymap::Keymap;
+use kubestack_ai::kube::{ContextState, load_from};
+use kubestack_ai::playground::kube_api::KubeApi;
+use kubestack_ai::playground::kube_objects::{self as obj, PodHealth};
+use kubestack_ai::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+const IMAGE: &str = "docker.io/bitnami/redis:7.2";
+
+fn cluster(api: &KubeApi, redis: &RedisServer) {
+    api.apply(&obj::statefulset(
+        "payments", "cache", "redis", IMAGE, 6379, 3,
+    ));
+    for i in 0..3 {
+        let health = if i == 2 {
+            PodHealth::NotReady
+        } else {
+            PodHealth::Ready
+        };
+        api.apply(&obj::statefulset_pod(
+            "payments", "cache", "redis", IMAGE, 6379, i, health,
+        ));
+        api.set_forward(
+            "payments",
+            &format!("cache-{i}"),
+            ([127, 0, 0, 1], redis.port).into(),
+        );
+    }
+    api.apply(&obj::service("payments", "cache", 6379));
+    api.apply(&obj::secret(
+        "payments",
+        "cache-auth",
+        "password",
+        "s3cret-from-k8s",
+    ));
+    api.apply(&obj::event(
+        "payments",
+        "Pod",
+        "cache-2",
+        "Warning",
+        "Unhealthy",
+        "Readiness probe failed: NOAUTH",
+    ));
+    // Not middleware: never listed as an instance.
+    api.apply(&obj::pod(
+        "payments",
+        "web-1",
+        "nginx:1.27",
+        80,
+        &[("app", "web")],
+        PodHealth::Ready,
+    ));
+}
+
+struct Harness {
+    state: AppState,
+    controller: Controller,
+    rx: mpsc::Receiver<AppEvent>,
+    _cancel: tokio_util::sync::DropGuard,
+    _dirs: Vec<tempfile::TempDir>,
+}
+
+impl Harness {
+    async fn start(api: &KubeApi) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kubeconfig");
+        api.write_kubeconfig(&path, "dev", "payments").unwrap();
+        let kube = load_from(&[path], None).unwrap();
+        let mut config = fast_config();
+        config.collector.interval_secs = 0.3;
+        config.kubernetes.credentials = vec![KubeCredential {
+            kind: Some(kubestack_ai::config::InstanceKind::Redis),
+            namespace: Some("pay*".into()),
+            password_secret: Some(SecretKeyRef {
+                name: "cache-auth".into(),
+                key: "password".into(),
+                namespace: None,
+            }),
+            ..Default::default()
+        }];
+        let (mut state, _) = build_state(&config, Keymap::builtin(), Vec::new());
+        state.kube.contexts = kube
+            .contexts
+            .iter()
+            .map(|c| {
+                (
+                    c.clone(),
+                    ContextState::Up {
+                        version: "v1.31.2".into(),
+                    },
+                )
+            })
+            .collect();
+        state.kube.current = kube.current.clone();
+        let (executor, audit_dir) = common::executor(SafetyMode::Confirm);
+        let (tx, rx) = mpsc::channel(1024);
+        let cancel = CancellationToken::new();
+        let data = tempfile::tempdir().unwrap();
+        let mut controller = Controller::new(
+            Vec::new(),
+            config,
+            tx,
+            data.path().to_path_buf(),
+            Arc::new(executor),
+        )
+        .with_kubeconfig(kube.kubeconfig.clone())
+        .with_cancel(cancel.clone());
+        controller.watch_cluster("dev", state.namespace_scope());
+        Harness {
+            state,
+            controller,
+            rx,
+            _cancel: cancel.drop_guard(),
+            _dirs: vec![dir, audit_dir, data],
+        }
+    }
+
+    /// Runs the loop (reducer + real controller) until `done` holds.
+    async fn until(&mut self, what: &str, done: impl Fn(&AppState) -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while !done(&self.state) {
+            let ev = tokio::time::timeout_at(deadline, self.rx.recv())
+                .await
+                .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+                .expect("channel open");
+            let (_, effects) = self.state.handle_event(ev);
+            for e in effects {
+                self.controller.handle(e, &self.state);
+            }
+        }
+    }
+
+    fn screen(&self) -> String {
+        let mut t = Terminal::new(TestBackend::new(160, 40)).unwrap();
+        t.draw(|f| kubestack_ai::ui::draw(f, &self.state, &Theme::default()))
+            .unwrap();
+        buffer_text(t.backend().buffer())
+    }
+}
+
+fn cache(state: &AppState) -> Option<usize> {
+    state
+        .instances
+        .iter()
+        .position(|v| v.kube.as_ref().is_some_and(|b| b.found.name == "cache"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_in_the_cluster_is_discovered_and_diagnosed_through_a_port_forward() {
+    let redis = RedisServer::start(&["--requirepass", "s3cret-from-k8s"]);
+    let api = KubeApi::start_with(Some("t0ken")).await;
+    cluster(&api, &redis);
+    let mut h = Harness::start(&api).await;
+
+    // Discovered: one instance, selected (nothing else to select) and so connected.
+    h.until("the discovered instance", |s| cache(s).is_some())
+        .await;
+    assert_eq!(h.state.instances.len(), 1, "only the Redis is an instance");
+    let i = cache(&h.state).unwrap();
+    h.until("a sample through the forward", |s| {
+        s.instances[i].health == Health::Up
+    })
+    .await;
+    let view = &h.state.instances[i];
+    assert!(
+        view.config.url.starts_with("redis://127.0.0.1:"),
+        "{}",
+        view.config.url
+    );
+    assert!(
+        view.facts
+            .version
+            .as_deref()
+            .is_some_and(|v| v.starts_with('7') || v.starts_with('6') || v.starts_with('8')),
+        "{:?}",
+        view.facts.version
+    );
+    assert_eq!(view.config.context.as_deref(), Some("dev"));
+    let b = view.kube.as_ref().unwrap();
+    assert_eq!((b.found.ready, b.found.pods.len()), (2, 3));
+    assert!(
+        b.forward.as_deref().unwrap().contains("→ cache-0"),
+        "{:?}",
+        b.forward
+    );
+    // Pod rules and Warning events are findings of the instance.
+    let ids: Vec<&str> = view
+        .findings
+        .iter()
+        .map(|f| f.finding.id.as_str())
+        .collect();
+    assert!(
+        ids.contains(&"K8S-POD-03") && ids.contains(&"K8S-EVT-Unhealthy"),
+        "{ids:?}"
+    );
+
+    // The server saw the Secret read, the access reviews and the forward to a ready pod.
+    let reqs = api.requests();
+    assert!(
+        reqs.iter()
+            .any(|r| r == "GET /api/v1/namespaces/payments/secrets/cache-auth"),
+        "{reqs:?}"
+    );
+    assert!(
+        reqs.iter()
+            .any(|r| r.starts_with("POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews"))
+    );
+    assert!(
+        reqs.iter().any(|r| r
+            .starts_with("GET /api/v1/namespaces/payments/pods/cache-0/portforward?")
+            && r.contains("6379")),
+        "{reqs:?}"
+    );
+
+    // On screen: context → namespace → instance with pod health; the password nowhere.
+    let screen = h.screen();
+    assert!(screen.contains("▾ ns payments"), "{screen}");
+    assert!(screen.contains("cache 2/3"), "{screen}");
+    assert!(!screen.contains("s3cret"), "{screen}");
+    assert!(!format!("{:?}", h.state.instances[i].config).contains("s3cret"));
+
+    // The forwarded pod dies: its stream is cut and it is no longer ready. The collector's next
+    // connection goes to another ready pod.
+    api.apply(&obj::statefulset_pod(
+        "payments",
+        "cache",
+        "redis",
+        IMAGE,
+        6379,
+        0,
+        PodHealth::CrashLoop {
+            restarts: 1,
+            oom: false,
+        },
+    ));
+    api.drop_streams();
+    h.until("the forward on another pod", |s| {
+        s.instances[i]
+            .kube
+            .as_ref()
+            .and_then(|b| b.forward.as_deref())
+            .is_some_and(|f| f.contains("→ cache-1"))
+    })
+    .await;
+    h.until("samples again", |s| s.instances[i].health == Health::Up)
+        .await;
+    assert!(
+        api.requests()
+            .iter()
+            .any(|r| r.contains("/pods/cache-1/portforward"))
+    );
+}
+
+#[tokio::test]
+async fn a_forward_the_credentials_may_not_open_is_said_before_trying() {
+    let redis = RedisServer::start(&[]);
+    let api = KubeApi::start().await;
+    cluster(&api, &redis);
+    api.deny("create", "pods/portforward");
+    let mut h = Harness::start(&api).await;
+    h.until("the discovered instance", |s| cache(s).is_some())
+        .await;
+    let i = cache(&h.state).unwrap();
+    h.until("the refusal", |s| {
+        s.instances[i]
+            .kube
+            .as_ref()
+            .and_then(|b| b.forward.as_deref())
+            .is_some_and(|f| f.starts_with("not connected"))
+    })
+    .await;
+    let f = h.state.instances[i]
+        .kube
+        .as_ref()
+        .unwrap()
+        .forward
+        .clone()
+        .unwrap();
+    assert!(
+        f.contains("not allowed: create pods/portforward in payments"),
+        "{f}"
+    );
+    assert!(
+        !api.requests().iter().any(|r| r.contains("/portforward")),
+        "no forward was attempted"
+    );
+}
