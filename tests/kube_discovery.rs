@@ -59,6 +59,14 @@ fn cluster(api: &KubeApi, redis: &RedisServer) {
         "Unhealthy",
         "Readiness probe failed: NOAUTH",
     ));
+    let t = chrono::Utc::now() - chrono::Duration::seconds(3);
+    api.log("payments", "cache-0", t, "Ready to accept connections tcp");
+    api.log(
+        "payments",
+        "cache-1",
+        t,
+        "MASTER <-> REPLICA sync: Finished with success",
+    );
     // Not middleware: never listed as an instance.
     api.apply(&obj::pod(
         "payments",
@@ -230,6 +238,23 @@ async fn a_redis_in_the_cluster_is_discovered_and_diagnosed_through_a_port_forwa
         "{reqs:?}"
     );
 
+    // Its pods' logs stream into its logs pane, one source per pod.
+    h.until("both pods' log lines", |s| {
+        let sources: Vec<String> = s.instances[i]
+            .logs
+            .iter()
+            .map(|l| l.source.to_string())
+            .collect();
+        sources.iter().any(|x| x.ends_with("/cache-0"))
+            && sources.iter().any(|x| x.ends_with("/cache-1"))
+    })
+    .await;
+    assert!(
+        api.requests()
+            .iter()
+            .any(|r| r.contains("/pods/cache-1/log?") && r.contains("tailLines=200"))
+    );
+
     // On screen: context → namespace → instance with pod health; the password nowhere.
     let screen = h.screen();
     assert!(screen.contains("▾ ns payments"), "{screen}");
@@ -267,6 +292,108 @@ async fn a_redis_in_the_cluster_is_discovered_and_diagnosed_through_a_port_forwa
             .iter()
             .any(|r| r.contains("/pods/cache-1/portforward"))
     );
+}
+
+fn palette(state: &mut AppState, command: &str) -> Vec<kubestack_ai::app::Effect> {
+    state.apply(kubestack_ai::app::Action::OpenPalette);
+    if let kubestack_ai::app::Overlay::Palette { query, .. } = &mut state.overlay {
+        *query = command.to_string();
+    }
+    state.apply(kubestack_ai::app::Action::Submit)
+}
+
+#[tokio::test]
+async fn logs_and_namespaces_commands() {
+    use kubestack_ai::app::Effect;
+    use kubestack_ai::kube::NamespaceScope;
+    let redis = RedisServer::start(&[]);
+    let api = KubeApi::start().await;
+    cluster(&api, &redis);
+    api.apply(&obj::statefulset(
+        "orders",
+        "db",
+        "mariadb",
+        "mariadb:10.11",
+        3306,
+        1,
+    ));
+    let mut h = Harness::start(&api).await;
+    h.until("both instances", |s| s.instances.len() == 2).await;
+    let i = cache(&h.state).unwrap();
+    h.state.selected = i;
+
+    // Options set before the instance is connected are kept for when it is.
+    assert!(palette(&mut h.state, "logs since 5m tail 50").is_empty());
+    let key = crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::F(12),
+        crossterm::event::KeyModifiers::NONE,
+    );
+    let (_, e) = h
+        .state
+        .handle_event(AppEvent::Input(crossterm::event::Event::Key(key)));
+    assert!(matches!(e.first(), Some(Effect::Attach { .. })), "{e:?}");
+    let Some(Effect::PodLogs {
+        pods,
+        options,
+        namespace,
+        ..
+    }) = e.get(1)
+    else {
+        panic!("{e:?}")
+    };
+    assert_eq!(
+        (options.since_seconds, options.tail_lines),
+        (Some(300), Some(50))
+    );
+    assert_eq!((namespace.as_str(), pods.len()), ("payments", 3));
+    // Once connected, stream options restart the instance's streams.
+    let e = palette(&mut h.state, "logs pod cache-1 previous");
+    assert!(
+        matches!(e.first(), Some(Effect::PodLogs { pods, options, .. }) if pods == &["cache-1".to_string()] && options.previous)
+    );
+    assert!(palette(&mut h.state, "logs pod cache-9").is_empty());
+    assert!(
+        h.state
+            .notices
+            .iter()
+            .any(|n| n.contains("no pod `cache-9`")),
+        "{:?}",
+        h.state.notices
+    );
+    assert!(palette(&mut h.state, "logs timestamps").is_empty());
+    assert!(!h.state.log_display.timestamps);
+
+    // `:ns orders`: only that namespace is watched and shown; remembered for the context.
+    let e = palette(&mut h.state, "ns orders");
+    assert_eq!(
+        e,
+        vec![Effect::WatchCluster {
+            context: "dev".into(),
+            scope: NamespaceScope::parse("orders")
+        }]
+    );
+    assert_eq!(h.state.visible_instances().len(), 1);
+    assert_eq!(
+        h.state.instances[h.state.visible_instances()[0]]
+            .config
+            .name,
+        "orders/db"
+    );
+    assert_eq!(
+        h.state.kube.scopes.get("dev"),
+        Some(&NamespaceScope::parse("orders"))
+    );
+    let screen = h.screen();
+    assert!(screen.contains("ns orders · listing…"), "{screen}");
+    let e = palette(&mut h.state, "ns all");
+    assert_eq!(
+        e,
+        vec![Effect::WatchCluster {
+            context: "dev".into(),
+            scope: NamespaceScope::All
+        }]
+    );
+    assert_eq!(h.state.visible_instances().len(), 2);
 }
 
 #[tokio::test]

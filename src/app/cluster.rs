@@ -16,6 +16,12 @@ pub struct KubeBinding {
     pub attached: bool,
     /// The port-forward's state, as the controller reports it.
     pub forward: Option<String>,
+    /// What its pod logs stream (`:logs …`).
+    pub log_options: crate::kube::logs::LogOptions,
+    /// Each pod's log stream state (`following`, `reconnecting in 1 s` …).
+    pub log_states: std::collections::BTreeMap<String, String>,
+    /// Lines the log queue dropped because the screen was slower than the streams.
+    pub log_dropped: u64,
     /// The workload is no longer in the cluster.
     pub gone: bool,
 }
@@ -124,6 +130,12 @@ impl AppState {
                         found: d.clone(),
                         attached: false,
                         forward: None,
+                        log_options: crate::kube::logs::LogOptions {
+                            tail_lines: Some(200),
+                            ..Default::default()
+                        },
+                        log_states: Default::default(),
+                        log_dropped: 0,
                         gone: false,
                     });
                     self.instances.push(view);
@@ -199,21 +211,132 @@ impl AppState {
         }
     }
 
-    /// A selected discovered instance not yet connected: ask for its port-forward and collector.
-    pub(super) fn attach_selected(&mut self) -> Option<Effect> {
-        let view = self.instances.get_mut(self.selected)?;
-        let b = view.kube.as_mut()?;
+    /// A selected discovered instance not yet connected: ask for its port-forward, collector
+    /// and pod logs.
+    pub(super) fn attach_selected(&mut self) -> Vec<Effect> {
+        let Some(view) = self.instances.get_mut(self.selected) else {
+            return Vec::new();
+        };
+        let Some(b) = view.kube.as_mut() else {
+            return Vec::new();
+        };
         if b.attached || b.gone {
-            return None;
+            return Vec::new();
         }
         b.attached = true;
         b.forward = Some("opening port-forward…".into());
-        Some(Effect::Attach {
+        let attach = Effect::Attach {
             instance: self.selected,
             context: b.context.clone(),
             found: b.found.clone(),
             config: view.config.clone(),
+        };
+        let mut out = vec![attach];
+        out.extend(self.pod_logs_effect(self.selected));
+        out
+    }
+
+    /// The effect (re)starting an instance's log streams with its current options.
+    fn pod_logs_effect(&self, instance: usize) -> Option<Effect> {
+        let b = self.instances.get(instance)?.kube.as_ref()?;
+        let pods = match &b.log_options.pod {
+            Some(p) => vec![p.clone()],
+            None => b.found.pods.clone(),
+        };
+        Some(Effect::PodLogs {
+            instance,
+            context: b.context.clone(),
+            namespace: b.found.namespace.clone(),
+            pods,
+            options: b.log_options.clone(),
         })
+    }
+
+    /// `:logs …`: display toggles (`timestamps`, `wrap`) for any instance; stream options
+    /// (`since 5m`, `tail 100`, `previous`, `pod NAME` …) for a discovered one, which restarts
+    /// its streams.
+    pub(super) fn logs_command(&mut self, args: &str) -> Vec<Effect> {
+        self.notices.retain(|n| !n.starts_with("logs: "));
+        match args.trim() {
+            "timestamps" => {
+                self.log_display.timestamps = !self.log_display.timestamps;
+                return Vec::new();
+            }
+            "wrap" => {
+                self.log_display.wrap = !self.log_display.wrap;
+                return Vec::new();
+            }
+            _ => {}
+        }
+        let instance = self.selected;
+        let Some(b) = self
+            .instances
+            .get_mut(instance)
+            .and_then(|v| v.kube.as_mut())
+        else {
+            self.notices
+                .push("logs: stream options are for instances discovered in Kubernetes".into());
+            return Vec::new();
+        };
+        match b.log_options.parse_into(args) {
+            Ok(o) => {
+                if let Some(p) = &o.pod
+                    && !b.found.pods.contains(p)
+                {
+                    let pods = b.found.pods.join(", ");
+                    self.notices
+                        .push(format!("logs: no pod `{p}` in this instance ({pods})"));
+                    return Vec::new();
+                }
+                b.log_options = o;
+                b.log_states.clear();
+                if !b.attached {
+                    return Vec::new();
+                }
+                self.pod_logs_effect(instance).into_iter().collect()
+            }
+            Err(e) => {
+                self.notices.push(if e.starts_with("logs: ") {
+                    e
+                } else {
+                    format!("logs: {e}")
+                });
+                Vec::new()
+            }
+        }
+    }
+
+    /// Pod log lines into the instance's logs pane (source `name/pod`, so each pod gets its
+    /// colour), stream states and dropped-line counts into its binding.
+    pub(super) fn apply_pod_logs(
+        &mut self,
+        instance: usize,
+        event: crate::kube::logs::PodLogEvent,
+    ) {
+        use crate::kube::logs::PodLogEvent;
+        let Some(view) = self.instances.get_mut(instance) else {
+            return;
+        };
+        match event {
+            PodLogEvent::Lines(lines) => {
+                for l in lines {
+                    let level = crate::model::LogLevel::guess(&l.text);
+                    let source: std::sync::Arc<str> =
+                        std::sync::Arc::from(format!("{}/{}", view.config.name, l.pod));
+                    view.logs.push(l.at, source, level, l.text);
+                }
+            }
+            PodLogEvent::Dropped(n) => {
+                if let Some(b) = &mut view.kube {
+                    b.log_dropped += n;
+                }
+            }
+            PodLogEvent::State { pod, text } => {
+                if let Some(b) = &mut view.kube {
+                    b.log_states.insert(pod, text);
+                }
+            }
+        }
     }
 
     /// The controller's news about a discovered instance: its forward's state, and once the

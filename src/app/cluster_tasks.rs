@@ -228,3 +228,75 @@ pub(super) async fn attach(job: AttachJob) {
         }
     }
 }
+
+/// What streaming one instance's pod logs needs.
+pub(super) struct LogsJob {
+    pub instance: usize,
+    pub kubeconfig: Kubeconfig,
+    pub context: String,
+    pub namespace: String,
+    pub pods: Vec<String>,
+    pub options: crate::kube::logs::LogOptions,
+    pub connect_timeout: Duration,
+    pub events: mpsc::Sender<AppEvent>,
+    pub cancel: CancellationToken,
+}
+
+/// Streams a discovered instance's pod logs into the loop until `cancel` (checking first that
+/// `get pods/log` is allowed).
+pub(super) async fn pod_logs(job: LogsJob) {
+    use crate::kube::logs::PodLogEvent;
+    let LogsJob {
+        instance,
+        kubeconfig,
+        context,
+        namespace,
+        pods,
+        options,
+        connect_timeout,
+        events,
+        cancel,
+    } = job;
+    let say = |text: String| AppEvent::PodLogs {
+        instance,
+        event: PodLogEvent::State {
+            pod: "*".into(),
+            text,
+        },
+    };
+    let client = match client_for(kubeconfig, &context, connect_timeout, None).await {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = events.send(say(format!("context {context}: {e}"))).await;
+            return;
+        }
+    };
+    if let Err(e) =
+        crate::kube::access::check(&client, &crate::kube::access::Access::logs(&namespace)).await
+    {
+        let _ = events.send(say(e)).await;
+        return;
+    }
+    let (tx, mut rx) = mpsc::channel(8);
+    tokio::spawn(crate::kube::logs::stream_logs(
+        client,
+        namespace,
+        pods,
+        options,
+        tx,
+        cancel.clone(),
+    ));
+    loop {
+        let event = tokio::select! {
+            e = rx.recv() => match e { Some(e) => e, None => return },
+            _ = cancel.cancelled() => return,
+        };
+        if events
+            .send(AppEvent::PodLogs { instance, event })
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}

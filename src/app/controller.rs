@@ -40,6 +40,8 @@ pub struct Controller {
     cancel: tokio_util::sync::CancellationToken,
     /// The current context's watchers.
     watch: Option<tokio_util::sync::CancellationToken>,
+    /// Pod log streams of discovered instances, by instance index.
+    logs: std::collections::HashMap<usize, tokio_util::sync::CancellationToken>,
     /// Supervisors of discovered instances, by instance index.
     attached: std::collections::HashMap<usize, mpsc::Sender<SupervisorCommand>>,
 }
@@ -79,6 +81,7 @@ impl Controller {
             kubeconfig: None,
             cancel: tokio_util::sync::CancellationToken::new(),
             watch: None,
+            logs: std::collections::HashMap::new(),
             attached: std::collections::HashMap::new(),
         }
     }
@@ -333,6 +336,38 @@ impl EffectHandler for Controller {
                 None => self.supervisors.handle(effect, state),
             },
             Effect::WatchCluster { context, scope } => self.watch_cluster(&context, scope),
+            Effect::PodLogs {
+                instance,
+                context,
+                namespace,
+                pods,
+                options,
+            } => {
+                if let Some(old) = self.logs.remove(&instance) {
+                    old.cancel();
+                }
+                let Some(kubeconfig) = self.kubeconfig.clone() else {
+                    return;
+                };
+                let token = self.cancel.child_token();
+                self.logs.insert(instance, token.clone());
+                let timeout = std::time::Duration::from_millis(
+                    self.config.collector.connect_timeout_ms.max(1000),
+                );
+                tokio::spawn(super::cluster_tasks::pod_logs(
+                    super::cluster_tasks::LogsJob {
+                        instance,
+                        kubeconfig,
+                        context,
+                        namespace,
+                        pods,
+                        options,
+                        connect_timeout: timeout,
+                        events: self.events.clone(),
+                        cancel: token,
+                    },
+                ));
+            }
             Effect::Attach {
                 instance,
                 context,

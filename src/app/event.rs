@@ -62,6 +62,11 @@ pub enum AppEvent {
         context: String,
         updates: Vec<crate::kube::StoreUpdate>,
     },
+    /// Lines (or a stream's state) of a discovered instance's pod logs.
+    PodLogs {
+        instance: usize,
+        event: crate::kube::logs::PodLogEvent,
+    },
     /// A discovered instance's port-forward: its state, and the URL the plugin uses once up.
     Attached {
         instance: usize,

@@ -23,6 +23,10 @@ pub const ARGUMENT_COMMANDS: &[(&str, &str)] = &[
         "Show all namespaces or only these (remembered per context)",
     ),
     (
+        "logs since 5m|tail N|previous|current|all|pod NAME|pods|timestamps|wrap",
+        "Pod log streams of a discovered instance; display toggles",
+    ),
+    (
         "export [PATH]",
         "Write the incident report of the selected instance",
     ),
@@ -89,6 +93,11 @@ impl AppState {
                 let arg = query.trim_start_matches("ns").trim().to_string();
                 self.overlay = Overlay::None;
                 return Some(self.switch_namespaces(&arg));
+            }
+            if let Some(args) = query.strip_prefix("logs ") {
+                let args = args.trim().to_string();
+                self.overlay = Overlay::None;
+                return Some(self.logs_command(&args));
             }
             if let Some(path) = query.strip_prefix("export ") {
                 let path = path.trim().to_string();

@@ -78,6 +78,22 @@ pub enum Overlay {
     Repair,
 }
 
+/// How the logs pane draws lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogDisplay {
+    pub timestamps: bool,
+    pub wrap: bool,
+}
+
+impl Default for LogDisplay {
+    fn default() -> Self {
+        LogDisplay {
+            timestamps: true,
+            wrap: false,
+        }
+    }
+}
+
 /// Where typed characters go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputTarget {
@@ -152,6 +168,14 @@ pub enum Effect {
         context: String,
         scope: crate::kube::NamespaceScope,
     },
+    /// (Re)start the log streams of a discovered instance's pods with these options.
+    PodLogs {
+        instance: usize,
+        context: String,
+        namespace: String,
+        pods: Vec<String>,
+        options: crate::kube::logs::LogOptions,
+    },
     /// Connect a discovered instance: a port-forward to one of its ready pods, its credentials
     /// from the Secret the config names, and a collector through the forward.
     Attach {
@@ -190,6 +214,8 @@ pub struct AppState {
     pub kube: super::contexts::KubeView,
     /// The executor's safety policy (the status bar badge, the modal's mode line).
     pub safety: crate::repair::SafetyPolicy,
+    /// Logs pane display toggles (`:logs timestamps`, `:logs wrap`).
+    pub log_display: LogDisplay,
     /// Rows of the terminal, for paging.
     pub rows: u16,
     pub quit: bool,
@@ -208,6 +234,7 @@ impl AppState {
             filter_draft: String::new(),
             findings_selected: 0,
             logs_view: LogsViewState::default(),
+            log_display: LogDisplay::default(),
             chat: ChatState::new(&crate::config::AiConfig::default()),
             notices,
             keymap,
@@ -296,7 +323,11 @@ impl AppState {
                 {
                     self.keep_selection_visible();
                 }
-                (dirty, self.attach_selected().into_iter().collect())
+                (dirty, self.attach_selected())
+            }
+            AppEvent::PodLogs { instance, event } => {
+                self.apply_pod_logs(instance, event);
+                (instance == self.selected, Vec::new())
             }
             AppEvent::Attached {
                 instance,

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod contexts;
 pub mod discovery;
+pub mod logs;
 pub mod metrics;
 pub mod portforward;
 pub mod rules;

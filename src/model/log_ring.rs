@@ -19,6 +19,30 @@ pub enum LogLevel {
     Error,
 }
 
+impl LogLevel {
+    /// A level guessed from a free-form line (pod logs): the first `error`/`fatal`/`panic`,
+    /// `warn` word decides, else info.
+    pub fn guess(text: &str) -> LogLevel {
+        let head: String = text
+            .chars()
+            .take(120)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if ["error", "fatal", "panic", "[err]", " e "]
+            .iter()
+            .any(|w| head.contains(w))
+        {
+            LogLevel::Error
+        } else if ["warn", " w "].iter().any(|w| head.contains(w)) {
+            LogLevel::Warn
+        } else if head.contains("debug") {
+            LogLevel::Debug
+        } else {
+            LogLevel::Info
+        }
+    }
+}
+
 /// One line in the logs pane.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogLine {

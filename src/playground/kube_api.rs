@@ -809,7 +809,8 @@ impl KubeApi {
             loop {
                 tokio::select! {
                     r = appended.recv() => {
-                        if r.is_err() { return; }
+                        // A lagging receiver only missed wake-ups: lines are read by position.
+                        if matches!(r, Err(broadcast::error::RecvError::Closed)) { return; }
                         let new: Vec<_> = {
                             let m = shared.model.lock().unwrap_or_else(|p| p.into_inner());
                             let cur = m.logs.get(&key).map(|l| &l.current[sent.min(l.current.len())..]).unwrap_or(&[]);

@@ -71,16 +71,16 @@ fn cluster_lines(state: &AppState, theme: &Theme, width: usize) -> Vec<Line<'sta
     let scope = state.namespace_scope();
     let summary = if store.is_synced() {
         format!(
-            "  {} pods · {} ns · ns: {}",
+            "  ns {} · {} pods in {} ns",
+            scope.label(),
             store.pods.len(),
             store.namespaces().len(),
-            scope.label()
         )
     } else {
         format!(
-            "  listing… {} pods · ns: {}",
-            store.pods.len(),
-            scope.label()
+            "  ns {} · listing… {} pods",
+            scope.label(),
+            store.pods.len()
         )
     };
     out.push(muted_line(ellipsize(&summary, width), theme));

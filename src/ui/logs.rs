@@ -33,6 +33,34 @@ pub(super) fn render(
                 Style::default().fg(theme.match_bg),
             ));
         }
+        if let Some(b) = &v.kube {
+            let opts = b.log_options.label();
+            if !opts.is_empty() {
+                title.push(Span::raw(format!("· {opts} ")));
+            }
+            // Streams not simply following, e.g. `cache-1: reconnecting in 0.5 s`.
+            let odd: Vec<String> = b
+                .log_states
+                .iter()
+                .filter(|(_, t)| t.as_str() != "following")
+                .map(|(p, t)| format!("{p}: {t}"))
+                .collect();
+            if !odd.is_empty() {
+                title.push(Span::styled(
+                    format!("· {} ", odd.join(" · ")),
+                    Style::default().fg(theme.warning),
+                ));
+            }
+            if b.log_dropped > 0 {
+                title.push(Span::styled(
+                    format!(
+                        "· {} dropped (screen slower than the streams) ",
+                        b.log_dropped
+                    ),
+                    Style::default().fg(theme.warning),
+                ));
+            }
+        }
         if v.logs.dropped() > 0 {
             title.push(Span::styled(
                 format!("· {} dropped ", v.logs.dropped()),
@@ -80,19 +108,73 @@ pub(super) fn render(
         .anchor
         .and_then(|seq| buf.index_of(seq))
         .unwrap_or(buf.len() - 1);
-    let top = (bottom + 1).saturating_sub(height);
+    let display = state.log_display;
+    let top = if display.wrap {
+        // Lines from the bottom up until the rows are full, counting wrapped rows.
+        let width = (inner.width as usize).max(1);
+        let mut rows = 0;
+        let mut top = bottom + 1;
+        while top > 0 && rows < height {
+            let l = buf
+                .line_at(top - 1)
+                .map_or(0, |l| l.text.chars().count() + 18);
+            rows += l.div_ceil(width).max(1);
+            top -= 1;
+        }
+        top
+    } else {
+        (bottom + 1).saturating_sub(height)
+    };
     let filter = buf.filter();
     let lines: Vec<Line> = (top..=bottom)
         .filter_map(|i| buf.line_at(i))
-        .map(|l| render_line(l, filter, state.logs_view.cursor == Some(l.seq), theme))
+        .map(|l| {
+            render_line(
+                l,
+                filter,
+                state.logs_view.cursor == Some(l.seq),
+                display.timestamps,
+                theme,
+            )
+        })
         .collect();
-    frame.render_widget(Paragraph::new(lines), inner);
+    let mut p = Paragraph::new(lines);
+    if display.wrap {
+        p = p.wrap(ratatui::widgets::Wrap { trim: false });
+        // Keep the newest rows in view when wrapping overfills the pane.
+        let total: usize = (top..=bottom)
+            .filter_map(|i| buf.line_at(i))
+            .map(|l| {
+                (l.text.chars().count() + 18)
+                    .div_ceil((inner.width as usize).max(1))
+                    .max(1)
+            })
+            .sum();
+        p = p.scroll((total.saturating_sub(height) as u16, 0));
+    }
+    frame.render_widget(p, inner);
+}
+
+/// A colour per source (pod), stable across frames.
+fn source_color(stream: &str, theme: &Theme) -> ratatui::style::Color {
+    let palette = [
+        theme.accent,
+        theme.ok,
+        theme.sparkline,
+        theme.warning,
+        theme.unknown,
+    ];
+    let h = stream
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    palette[h as usize % palette.len()]
 }
 
 fn render_line<'a>(
     line: &'a LogLine,
     filter: Option<&LogFilter>,
     is_cursor: bool,
+    timestamps: bool,
     theme: &Theme,
 ) -> Line<'a> {
     let text_style = match line.level {
@@ -102,13 +184,17 @@ fn render_line<'a>(
         LogLevel::Info => Style::default(),
     };
     let stream = line.source.rsplit('/').next().unwrap_or("");
-    let mut spans = vec![
-        Span::styled(
+    let mut spans = Vec::with_capacity(4);
+    if timestamps {
+        spans.push(Span::styled(
             line.at.format("%H:%M:%S ").to_string(),
             Style::default().fg(theme.muted),
-        ),
-        Span::styled(format!("{stream:<7} "), Style::default().fg(theme.accent)),
-    ];
+        ));
+    }
+    spans.push(Span::styled(
+        format!("{stream:<7} "),
+        Style::default().fg(source_color(stream, theme)),
+    ));
     let text = line.text.as_str();
     match filter {
         Some(f) => {
