@@ -32,6 +32,8 @@ pub enum Action {
     Regenerate,
     /// Show the exact last payload sent to a model.
     ShowSent,
+    /// The pods of the current Kubernetes context, filtered as you type.
+    Pods,
     /// Write the incident report of the selected instance.
     Export,
     /// Open the repair modal for the selected finding.
@@ -112,6 +114,11 @@ pub const ACTIONS: &[(Action, &str, &str)] = &[
         Action::Regenerate,
         "regenerate",
         "Ask the last question again",
+    ),
+    (
+        Action::Pods,
+        "pods",
+        "Show the pods of the current context (type to filter)",
     ),
     (
         Action::ShowSent,

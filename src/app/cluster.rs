@@ -2,10 +2,12 @@
 //! shown (`:ns`, remembered per context), discovered middleware as inventory instances, and
 //! connecting one (port-forward + plugin) when it is selected.
 
+use crossterm::event::{KeyCode, KeyEvent};
+
 use super::instance_view::InstanceView;
-use super::state::{AppState, Effect};
+use super::state::{AppState, Effect, Overlay};
 use crate::config::{InstanceConfig, InstanceKind};
-use crate::kube::{Discovered, NamespaceScope, StoreUpdate, discover};
+use crate::kube::{Discovered, NamespaceScope, PodRow, StoreUpdate, discover};
 
 /// What ties an inventory instance to the cluster it was discovered in.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,16 +88,28 @@ impl AppState {
             return;
         };
         let scope = self.namespace_scope();
-        let found: Vec<Discovered> = discover(&self.kube.store)
-            .into_iter()
-            .filter(|d| scope.contains(&d.namespace))
-            .collect();
+        // Only the namespaces a batch touched are looked at again (all after a re-list).
+        let dirty = self.kube.store.take_dirty();
+        let found: Vec<Discovered> = match &dirty {
+            None => discover(&self.kube.store),
+            Some(set) => set
+                .iter()
+                .filter(|ns| scope.contains(ns))
+                .flat_map(|ns| crate::kube::discovery::discover_in(&self.kube.store, ns))
+                .collect(),
+        }
+        .into_iter()
+        .filter(|d| scope.contains(&d.namespace))
+        .collect();
         let synced = self.kube.store.is_synced();
         for view in self.instances.iter_mut() {
             if let Some(b) = &mut view.kube
                 && b.context == context
                 && synced
                 && scope.contains(&b.found.namespace)
+                && dirty
+                    .as_ref()
+                    .is_none_or(|d| d.contains(&b.found.namespace))
             {
                 b.gone = !found.iter().any(|d| d.key() == b.found.key());
             }
@@ -351,6 +365,67 @@ impl AppState {
         }
         if let Some(b) = &mut view.kube {
             b.forward = Some(forward);
+        }
+    }
+
+    /// The pods shown in the pods overlay: in the namespaces shown, matching `filter` (a
+    /// substring of `namespace/name`, of the status or of the node, any case), in
+    /// namespace/name order — the store's own order, so nothing is sorted per keystroke.
+    pub fn pod_rows(&self, filter: &str) -> Vec<&PodRow> {
+        let scope = self.namespace_scope();
+        let q = filter.trim().to_lowercase();
+        self.kube
+            .store
+            .pods
+            .values()
+            .filter(|p| scope.contains(&p.namespace))
+            .filter(|p| {
+                q.is_empty()
+                    || p.name.contains(&q)
+                    || p.namespace.contains(&q)
+                    || (q.contains('/') && format!("{}/{}", p.namespace, p.name).contains(&q))
+                    || p.status.to_lowercase().contains(&q)
+                    || p.node.as_deref().is_some_and(|n| n.contains(&q))
+            })
+            .collect()
+    }
+
+    pub(super) fn edit_pods_filter(&mut self, key: KeyEvent) {
+        if let Overlay::Pods { filter, selected } = &mut self.overlay {
+            match key.code {
+                KeyCode::Char(c) => filter.push(c),
+                KeyCode::Backspace => {
+                    filter.pop();
+                }
+                _ => return,
+            }
+            *selected = 0;
+        }
+    }
+
+    /// Enter on a pod: select the discovered instance it belongs to (if any) and close.
+    pub(super) fn submit_pods(&mut self) {
+        let Overlay::Pods { filter, selected } = &self.overlay else {
+            return;
+        };
+        let target = self
+            .pod_rows(filter)
+            .get(*selected)
+            .map(|p| (p.namespace.clone(), p.name.clone()));
+        self.overlay = Overlay::None;
+        let Some((ns, name)) = target else {
+            return;
+        };
+        let owner = self.instances.iter().position(|v| {
+            v.kube
+                .as_ref()
+                .is_some_and(|b| b.found.namespace == ns && b.found.pods.contains(&name))
+        });
+        match owner {
+            Some(i) => self.selected = i,
+            None => self.notices.push(format!(
+                "pods: {ns}/{name} is not part of a discovered instance"
+            )),
         }
     }
 }

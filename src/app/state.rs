@@ -76,6 +76,11 @@ pub enum Overlay {
     },
     /// The repair modal (its state is `AppState::repair`).
     Repair,
+    /// The current context's pods, `filter` typed live, `selected` among the matches.
+    Pods {
+        filter: String,
+        selected: usize,
+    },
 }
 
 /// How the logs pane draws lines.
@@ -364,6 +369,13 @@ impl AppState {
                 self.edit_palette_query(key);
                 return Vec::new();
             }
+            Overlay::Pods { .. } => {
+                if let Some(action) = self.keymap.lookup(Section::Palette, &chord) {
+                    return self.apply(action);
+                }
+                self.edit_pods_filter(key);
+                return Vec::new();
+            }
             Overlay::Repair => {
                 let typing = self.repair.as_ref().is_some_and(|m| m.wants_name());
                 let plain = !key
@@ -454,6 +466,12 @@ impl AppState {
             }
             Action::Regenerate => return self.regenerate(),
             Action::ShowSent => self.show_sent(),
+            Action::Pods => {
+                self.overlay = Overlay::Pods {
+                    filter: String::new(),
+                    selected: 0,
+                };
+            }
             Action::Submit => return self.submit(),
             Action::Newline => {
                 if self.input == InputTarget::Chat {
@@ -564,6 +582,10 @@ impl AppState {
         if let Some(effects) = self.submit_palette() {
             return effects;
         }
+        if let Overlay::Pods { .. } = self.overlay {
+            self.submit_pods();
+            return Vec::new();
+        }
         match self.input {
             InputTarget::Filter => {
                 self.apply_filter_draft();
@@ -583,6 +605,14 @@ impl AppState {
         if let Overlay::Palette { query, selected } = &mut self.overlay {
             let n = palette_entries(query).len();
             *selected = step(*selected, delta, n.saturating_sub(1));
+            return;
+        }
+        if let Overlay::Pods { filter, selected } = &self.overlay {
+            let n = self.pod_rows(filter).len();
+            let new = step(*selected, delta, n.saturating_sub(1));
+            if let Overlay::Pods { selected, .. } = &mut self.overlay {
+                *selected = new;
+            }
             return;
         }
         match self.focus {

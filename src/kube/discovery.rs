@@ -169,13 +169,32 @@ fn service_for(store: &ClusterStore, w: &WorkloadRow) -> Option<String> {
 
 /// Every middleware instance of the store, sorted by namespace then name.
 pub fn discover(store: &ClusterStore) -> Vec<Discovered> {
+    discover_where(store, None)
+}
+
+/// The middleware instances of one namespace (what a watch event there can change).
+pub fn discover_in(store: &ClusterStore, namespace: &str) -> Vec<Discovered> {
+    discover_where(store, Some(namespace))
+}
+
+fn in_ns<'a, V>(
+    map: &'a std::collections::BTreeMap<(String, String), V>,
+    namespace: Option<&'a str>,
+) -> Box<dyn Iterator<Item = &'a V> + 'a> {
+    match namespace {
+        None => Box::new(map.values()),
+        Some(ns) => Box::new(
+            map.range((ns.to_string(), String::new())..)
+                .take_while(move |((n, _), _)| n == ns)
+                .map(|(_, v)| v),
+        ),
+    }
+}
+
+fn discover_where(store: &ClusterStore, namespace: Option<&str>) -> Vec<Discovered> {
     let mut out = Vec::new();
     let mut owned: BTreeSet<(String, String)> = BTreeSet::new();
-    for w in store
-        .statefulsets
-        .values()
-        .chain(store.deployments.values())
-    {
+    for w in in_ns(&store.statefulsets, namespace).chain(in_ns(&store.deployments, namespace)) {
         let pods: Vec<&PodRow> = store
             .pods
             .range((w.namespace.clone(), String::new())..)
@@ -213,7 +232,7 @@ pub fn discover(store: &ClusterStore) -> Vec<Discovered> {
             evidence,
         });
     }
-    for p in store.pods.values() {
+    for p in in_ns(&store.pods, namespace) {
         if owned.contains(&(p.namespace.clone(), p.name.clone()))
             || p.owner
                 .as_ref()

@@ -397,6 +397,9 @@ pub struct ClusterStore {
     pub metrics: MetricsState,
     /// Bumped on every change (render and discovery caches key on it).
     pub generation: u64,
+    /// Namespaces changed since [`ClusterStore::take_dirty`] (discovery reruns only there);
+    /// `None` = everything (a re-list, metrics).
+    dirty: Option<BTreeSet<String>>,
     relisting: BTreeMap<(Resource, Option<String>), BTreeSet<ObjectKey>>,
 }
 
@@ -404,6 +407,27 @@ impl ClusterStore {
     /// Applies one update.
     pub fn apply(&mut self, update: StoreUpdate) {
         self.generation += 1;
+        let ns = match &update {
+            StoreUpdate::Pod(r) => Some(r.namespace.as_str()),
+            StoreUpdate::PodDeleted(k)
+            | StoreUpdate::ServiceDeleted(k)
+            | StoreUpdate::WorkloadDeleted(_, k) => Some(k.0.as_str()),
+            StoreUpdate::Workload(w) => Some(w.namespace.as_str()),
+            StoreUpdate::Service(r) => Some(r.namespace.as_str()),
+            StoreUpdate::Event(e) => Some(e.namespace.as_str()),
+            StoreUpdate::WatchError(..) => Some(""),
+            _ => None,
+        };
+        match (ns, &mut self.dirty) {
+            (Some(""), _) => {}
+            (Some(n), Some(set)) => {
+                if !set.contains(n) {
+                    set.insert(n.to_string());
+                }
+            }
+            (Some(_), None) => {}
+            (None, d) => *d = None,
+        }
         match update {
             StoreUpdate::Relist(r, ns) => {
                 self.relisting.insert((r, ns), BTreeSet::new());
@@ -512,6 +536,11 @@ impl ClusterStore {
                 set.insert(key.clone());
             }
         }
+    }
+
+    /// The namespaces changed since the last call (`None`: assume all), and start afresh.
+    pub fn take_dirty(&mut self) -> Option<BTreeSet<String>> {
+        self.dirty.replace(BTreeSet::new())
     }
 
     /// Every namespace that has an object, sorted.

@@ -278,3 +278,53 @@ pub fn secret(namespace: &str, name: &str, key: &str, value: &str) -> Secret {
         ..Default::default()
     }
 }
+
+/// A fleet: in each of `namespaces` namespaces (`team-000` …) a Redis StatefulSet of three
+/// pods with its Service, and web pods up to `pods_per_namespace`. Every 50th web pod crash
+/// loops, every 70th is pending.
+pub fn fleet(
+    namespaces: usize,
+    pods_per_namespace: usize,
+) -> (Vec<StatefulSet>, Vec<Pod>, Vec<Service>) {
+    let (mut sets, mut pods, mut services) = (Vec::new(), Vec::new(), Vec::new());
+    let image = "docker.io/bitnami/redis:7.2";
+    let mut n = 0usize;
+    for ns in 0..namespaces {
+        let ns = format!("team-{ns:03}");
+        sets.push(statefulset(&ns, "cache", "redis", image, 6379, 3));
+        services.push(service(&ns, "cache", 6379));
+        for i in 0..3.min(pods_per_namespace) {
+            pods.push(statefulset_pod(
+                &ns,
+                "cache",
+                "redis",
+                image,
+                6379,
+                i,
+                PodHealth::Ready,
+            ));
+        }
+        for i in 3..pods_per_namespace {
+            n += 1;
+            let health = if n.is_multiple_of(50) {
+                PodHealth::CrashLoop {
+                    restarts: 12,
+                    oom: n.is_multiple_of(100),
+                }
+            } else if n.is_multiple_of(70) {
+                PodHealth::Unschedulable
+            } else {
+                PodHealth::Ready
+            };
+            pods.push(pod(
+                &ns,
+                &format!("web-{i:04}"),
+                "nginx:1.27",
+                80,
+                &[("app", "web")],
+                health,
+            ));
+        }
+    }
+    (sets, pods, services)
+}

@@ -73,6 +73,12 @@ pub(super) fn render(
         height: inner.height - 1,
         ..inner
     };
+    let pods_h = super::pods::render_instance_pods(frame, body, state, view, theme);
+    let body = Rect {
+        y: body.y + pods_h,
+        height: body.height - pods_h,
+        ..body
+    };
     let problem = match &view.health {
         Health::Down { error, .. }
         | Health::AuthFailed { error }

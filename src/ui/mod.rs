@@ -9,6 +9,7 @@ mod logs;
 pub mod markdown;
 mod metrics;
 mod palette;
+pub mod pods;
 mod repair;
 mod sent;
 mod status_bar;
@@ -86,6 +87,9 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) {
         }
         Overlay::Sent { scroll } => sent::render(frame, main, state, theme, *scroll),
         Overlay::Repair => repair::render(frame, main, state, theme),
+        Overlay::Pods { filter, selected } => {
+            pods::render_overlay(frame, main, state, theme, filter, *selected)
+        }
         Overlay::None => {}
     }
 }

@@ -1,0 +1,216 @@
+//! Pod tables: the pods overlay (`P`: every pod of the current context in the namespaces
+//! shown, filtered as you type) and the pods of a discovered instance above its metrics. Only
+//! the rows on screen are formatted, so a 10 000-pod context costs one pass to filter.
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::{ellipsize, muted_line, popup};
+use crate::app::AppState;
+use crate::kube::PodRow;
+use crate::kube::store::MetricsState;
+use crate::theme::Theme;
+
+/// `45s`, `12m`, `5h`, `3d`, as kubectl shows ages.
+pub fn age(created: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
+    let Some(c) = created else {
+        return "?".into();
+    };
+    let s = (now - c).num_seconds().max(0);
+    match s {
+        0..=119 => format!("{s}s"),
+        120..=7199 => format!("{}m", s / 60),
+        7200..=172_799 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+/// CPU and memory columns: figures when metrics.k8s.io answers, `n/a` when it does not.
+fn usage(p: &PodRow, metrics: MetricsState) -> (String, String) {
+    match metrics {
+        MetricsState::Present => (
+            p.cpu_millis.map_or("-".into(), |c| format!("{c}m")),
+            p.memory_bytes
+                .map_or("-".into(), |m| format!("{}Mi", m / (1 << 20))),
+        ),
+        _ => ("n/a".into(), "n/a".into()),
+    }
+}
+
+const HEADER: &str = "NAMESPACE        NAME                            STATUS              READY  RESTARTS  AGE   NODE            CPU     MEM";
+
+/// One row, columns as in [`HEADER`].
+pub fn pod_row_text(p: &PodRow, metrics: MetricsState, now: DateTime<Utc>) -> String {
+    let (cpu, mem) = usage(p, metrics);
+    format!(
+        "{:<16} {:<31} {:<19} {:<6} {:<9} {:<5} {:<15} {:<7} {}",
+        ellipsize(&p.namespace, 16),
+        ellipsize(&p.name, 31),
+        ellipsize(&p.status, 19),
+        format!("{}/{}", p.ready, p.containers),
+        p.restarts,
+        age(p.created, now),
+        ellipsize(p.node.as_deref().unwrap_or("-"), 15),
+        cpu,
+        mem
+    )
+}
+
+fn status_color(p: &PodRow, theme: &Theme) -> ratatui::style::Color {
+    if p.is_ready() {
+        theme.ok
+    } else if p.phase == "Pending" || p.phase == "Running" && p.status == "Running" {
+        theme.warning
+    } else if p.phase == "Succeeded" {
+        theme.muted
+    } else {
+        theme.critical
+    }
+}
+
+/// The pods overlay.
+pub(super) fn render_overlay(
+    frame: &mut Frame,
+    area: Rect,
+    state: &AppState,
+    theme: &Theme,
+    filter: &str,
+    selected: usize,
+) {
+    let (rect, block) = popup(
+        frame,
+        area,
+        (96, 90),
+        " Pods (type to filter · Enter opens its instance · Esc closes) ",
+        theme,
+    );
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    if inner.height < 3 {
+        return;
+    }
+    let rows = state.pod_rows(filter);
+    let store = &state.kube.store;
+    let now = Utc::now();
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled(
+                "/ ",
+                Style::default()
+                    .fg(theme.accent)
+                    .add_modifier(Modifier::BOLD),
+            ),
+            Span::raw(filter.to_string()),
+            Span::styled("▏", Style::default().fg(theme.accent)),
+            Span::styled(
+                format!(
+                    "   {} of {} pods · ns {}{}",
+                    rows.len(),
+                    store.pods.len(),
+                    state.namespace_scope().label(),
+                    if store.is_synced() {
+                        ""
+                    } else {
+                        " · listing…"
+                    }
+                ),
+                Style::default().fg(theme.muted),
+            ),
+        ]),
+        Line::from(Span::styled(
+            ellipsize(HEADER, inner.width as usize),
+            Style::default()
+                .fg(theme.muted)
+                .add_modifier(Modifier::BOLD),
+        )),
+    ];
+    let visible = inner.height as usize - 2;
+    let offset = selected.saturating_sub(visible.saturating_sub(1));
+    if rows.is_empty() {
+        lines.push(muted_line(
+            if store.pods.is_empty() {
+                "no pods (yet)"
+            } else {
+                "no pod matches"
+            },
+            theme,
+        ));
+    }
+    for (i, p) in rows.iter().enumerate().skip(offset).take(visible) {
+        let text = ellipsize(&pod_row_text(p, store.metrics, now), inner.width as usize);
+        let mut line = Line::from(Span::styled(
+            text,
+            Style::default().fg(status_color(p, theme)),
+        ));
+        if i == selected {
+            line = line.style(
+                Style::default()
+                    .bg(theme.selection_bg)
+                    .fg(theme.selection_fg)
+                    .add_modifier(Modifier::BOLD),
+            );
+        }
+        lines.push(line);
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// A discovered instance's forward and pods, for the top of its metrics pane; returns the
+/// rows used.
+pub(super) fn render_instance_pods(
+    frame: &mut Frame,
+    area: Rect,
+    state: &AppState,
+    view: &crate::app::InstanceView,
+    theme: &Theme,
+) -> u16 {
+    let Some(b) = &view.kube else {
+        return 0;
+    };
+    let store = &state.kube.store;
+    let now = Utc::now();
+    let mut lines = vec![Line::from(vec![
+        Span::styled(
+            format!("{} {} ", b.found.workload_kind, b.found.name),
+            Style::default().fg(theme.accent),
+        ),
+        Span::styled(
+            format!(
+                "· {} · port {} · {}",
+                b.found.evidence,
+                b.found.port,
+                b.forward.as_deref().unwrap_or("select to connect")
+            ),
+            Style::default().fg(theme.muted),
+        ),
+    ])];
+    for name in &b.found.pods {
+        let Some(p) = store.pods.get(&(b.found.namespace.clone(), name.clone())) else {
+            continue;
+        };
+        let (cpu, mem) = usage(p, store.metrics);
+        lines.push(Line::from(Span::styled(
+            ellipsize(
+                &format!(
+                    "  {:<24} {:<17} {}/{} ↻{} {} {} cpu {cpu} mem {mem}",
+                    p.name,
+                    p.status,
+                    p.ready,
+                    p.containers,
+                    p.restarts,
+                    age(p.created, now),
+                    p.node.as_deref().unwrap_or("-"),
+                ),
+                area.width as usize,
+            ),
+            Style::default().fg(status_color(p, theme)),
+        )));
+    }
+    let h = (lines.len() as u16).min(area.height);
+    frame.render_widget(Paragraph::new(lines), Rect { height: h, ..area });
+    h
+}
