@@ -119,6 +119,8 @@ impl Harness {
             .collect();
         state.kube.current = kube.current.clone();
         let (executor, audit_dir) = common::executor(SafetyMode::Confirm);
+        executor.set_kubeconfig(kube.kubeconfig.clone());
+        executor.set_current_context(kube.current.clone());
         let (tx, rx) = mpsc::channel(1024);
         let cancel = CancellationToken::new();
         let data = tempfile::tempdir().unwrap();
@@ -219,6 +221,45 @@ async fn a_redis_in_the_cluster_is_discovered_and_diagnosed_through_a_port_forwa
         ids.contains(&"K8S-POD-03") && ids.contains(&"K8S-EVT-Unhealthy"),
         "{ids:?}"
     );
+
+    // `r` on the not-ready finding: a Kubernetes step (delete that pod), prepared through the
+    // real executor — the API server's dry run is in the preview, nothing is deleted yet.
+    h.state.focus = kubestack_ai::app::PaneId::Findings;
+    h.state.findings_selected = h.state.instances[i]
+        .findings
+        .iter()
+        .position(|f| f.finding.id == "K8S-POD-03")
+        .unwrap();
+    let effects = h.state.apply(kubestack_ai::app::Action::Repair);
+    let prepare = effects.iter().find_map(|e| match e {
+        kubestack_ai::app::Effect::RepairPrepare { step, .. } => Some(step.clone()),
+        _ => None,
+    });
+    let step = prepare.expect("a prepared step");
+    assert_eq!(
+        step.commands[0].to_string(),
+        "K8S DELETE Pod payments cache-2"
+    );
+    assert_eq!(step.target.context.as_deref(), Some("dev"));
+    for e in effects {
+        h.controller.handle(e, &h.state);
+    }
+    h.until("the preview", |s| {
+        s.repair
+            .as_ref()
+            .and_then(|m| m.steps[0].prepared.as_ref())
+            .is_some_and(|p| p.preview.contains("server dry run accepted"))
+    })
+    .await;
+    assert!(
+        api.object(
+            kubestack_ai::playground::kube_api::Kind::Pod,
+            "payments",
+            "cache-2"
+        )
+        .is_some()
+    );
+    h.state.apply(kubestack_ai::app::Action::Close);
 
     // The server saw the Secret read, the access reviews and the forward to a ready pod.
     let reqs = api.requests();

@@ -241,14 +241,39 @@ impl Controller {
                 context.budget,
                 if context.truncated { ", trimmed" } else { "" }
             ),
-            tools: plugin_for(instance.kind).tools(instance, &self.config).ok(),
+            tools: self.tools_for(view),
             redactor: self.redactor.clone(),
             max_iterations: ai.max_tool_iterations,
             tool_result_max_bytes: ai.tool_result_max_bytes,
             offline: offline_analysis(&instance.name, health_problem, &findings),
             audit: Some(self.executor.clone()),
-            actions: crate::repair::catalog::catalogue_prompt(plugin_for(instance.kind).repairs()),
+            actions: {
+                let mut a =
+                    crate::repair::catalog::catalogue_prompt(plugin_for(instance.kind).repairs());
+                if view.kube.is_some() {
+                    a.push_str(&crate::repair::catalog::catalogue_prompt(
+                        &crate::kube::repairs::KubeRepairs,
+                    ));
+                }
+                a
+            },
         }
+    }
+
+    /// The AI's tools for an instance: its plugin's, and for one discovered in a cluster also
+    /// the read-only Kubernetes tools (describe, events, log tail).
+    fn tools_for(&self, view: &InstanceView) -> Option<Box<dyn crate::plugins::ToolRunner>> {
+        let plugin = plugin_for(view.config.kind)
+            .tools(&view.config, &self.config)
+            .ok();
+        let (Some(b), Some(kubeconfig)) = (&view.kube, &self.kubeconfig) else {
+            return plugin;
+        };
+        let kube =
+            crate::kube::tools::KubeTools::new(kubeconfig.clone(), &b.context, b.found.clone());
+        let mut set: Vec<Box<dyn crate::plugins::ToolRunner>> = plugin.into_iter().collect();
+        set.push(Box::new(kube));
+        Some(Box::new(crate::kube::tools::ToolSet(set)))
     }
 
     /// Saves a conversation; a failure is said in that chat (the conversation stays in memory).
@@ -282,7 +307,7 @@ impl Controller {
     }
 
     /// Runs one executor job for an instance in a task; the write backend is opened in it.
-    fn repair_task<F>(&self, state: &AppState, instance: usize, index: usize, job: F)
+    fn repair_task<F>(&self, state: &AppState, instance: usize, index: usize, action: &str, job: F)
     where
         F: for<'a> FnOnce(
                 &'a Executor,
@@ -299,8 +324,9 @@ impl Controller {
         let events = self.events.clone();
         let config = self.config.clone();
         let instance_config = view.config.clone();
+        let action = action.to_string();
         tokio::spawn(async move {
-            match executor.open_backend(&instance_config, &config) {
+            match executor.open_backend_for(&action, &instance_config, &config) {
                 Ok(mut backend) => job(&executor, backend.as_mut(), events).await,
                 Err(e) => {
                     // Surfaces as a failed preparation of the step on screen.
@@ -413,65 +439,83 @@ impl EffectHandler for Controller {
                 instance,
                 index,
                 step,
-            } => self.repair_task(state, instance, index, move |executor, backend, events| {
-                Box::pin(async move {
-                    let result = executor
-                        .prepare(backend, &step)
-                        .await
-                        .map_err(|e| e.to_string());
-                    send(&events, RepairEvent::Prepared { index, result }).await;
-                })
-            }),
+            } => self.repair_task(
+                state,
+                instance,
+                index,
+                &step.action.clone(),
+                move |executor, backend, events| {
+                    Box::pin(async move {
+                        let result = executor
+                            .prepare(backend, &step)
+                            .await
+                            .map_err(|e| e.to_string());
+                        send(&events, RepairEvent::Prepared { index, result }).await;
+                    })
+                },
+            ),
             Effect::RepairExecute {
                 instance,
                 index,
                 step,
                 confirmation,
                 prepared,
-            } => self.repair_task(state, instance, index, move |executor, backend, events| {
-                Box::pin(async move {
-                    let result = executor.execute(backend, &step, &confirmation).await;
-                    let ok = result.is_ok();
-                    let refused = matches!(result, Err(RepairError::Refused(_)));
-                    let result = result.map_err(|e| e.to_string());
-                    send(
-                        &events,
-                        RepairEvent::Executed {
-                            index,
-                            result,
-                            refused,
-                        },
-                    )
-                    .await;
-                    if ok {
-                        let prepared = prepared.unwrap_or_else(|| PreparedStep {
-                            captured: Vec::new(),
-                            preview: String::new(),
-                            rollback: Vec::new(),
-                            rollback_text: String::new(),
-                        });
-                        let result = executor
-                            .verify(backend, &step, &prepared)
-                            .await
-                            .map_err(|e| e.to_string());
-                        send(&events, RepairEvent::Verified { index, result }).await;
-                    }
-                })
-            }),
+            } => self.repair_task(
+                state,
+                instance,
+                index,
+                &step.action.clone(),
+                move |executor, backend, events| {
+                    Box::pin(async move {
+                        let result = executor.execute(backend, &step, &confirmation).await;
+                        let ok = result.is_ok();
+                        let refused = matches!(result, Err(RepairError::Refused(_)));
+                        let result = result.map_err(|e| e.to_string());
+                        send(
+                            &events,
+                            RepairEvent::Executed {
+                                index,
+                                result,
+                                refused,
+                            },
+                        )
+                        .await;
+                        if ok {
+                            let prepared = prepared.unwrap_or_else(|| PreparedStep {
+                                captured: Vec::new(),
+                                preview: String::new(),
+                                rollback: Vec::new(),
+                                rollback_text: String::new(),
+                            });
+                            let result = executor
+                                .verify(backend, &step, &prepared)
+                                .await
+                                .map_err(|e| e.to_string());
+                            send(&events, RepairEvent::Verified { index, result }).await;
+                        }
+                    })
+                },
+            ),
             Effect::RepairRollback {
                 instance,
                 index,
                 step,
                 prepared,
-            } => self.repair_task(state, instance, index, move |executor, backend, events| {
-                Box::pin(async move {
-                    let result = executor
-                        .rollback(backend, &step, &prepared)
-                        .await
-                        .map_err(|e| e.to_string());
-                    send(&events, RepairEvent::RolledBack { index, result }).await;
-                })
-            }),
+            } => self.repair_task(
+                state,
+                instance,
+                index,
+                &step.action.clone(),
+                move |executor, backend, events| {
+                    Box::pin(async move {
+                        let result = executor
+                            .rollback(backend, &step, &prepared)
+                            .await
+                            .map_err(|e| e.to_string());
+                        send(&events, RepairEvent::RolledBack { index, result }).await;
+                    })
+                },
+            ),
             Effect::Quit => {}
         }
     }

@@ -189,6 +189,24 @@ impl RepairModal {
     }
 }
 
+/// The instance's facts, plus where it lives in the cluster for a discovered one (what the
+/// Kubernetes catalogue plans with).
+fn kube_facts(view: &super::InstanceView) -> crate::plugins::InstanceFacts {
+    use crate::kube::repairs::{FACT_NAMESPACE, FACT_PODS, FACT_WORKLOAD};
+    let mut facts = view.facts.clone();
+    if let Some(b) = &view.kube {
+        facts
+            .extra
+            .push((FACT_NAMESPACE.into(), b.found.namespace.clone()));
+        facts.extra.push((
+            FACT_WORKLOAD.into(),
+            format!("{}/{}", b.found.workload_kind, b.found.name),
+        ));
+        facts.extra.push((FACT_PODS.into(), b.found.pods.join(",")));
+    }
+    facts
+}
+
 impl AppState {
     /// `r` on a finding: the plan from the catalogue for the selected finding.
     pub(super) fn open_repair_for_finding(&mut self) -> Vec<Effect> {
@@ -198,9 +216,17 @@ impl AppState {
         let Some(finding) = view.findings.get(self.findings_selected) else {
             return Vec::new();
         };
-        let catalog = plugin_for(view.config.kind).repairs();
-        let ctx = PlanContext::for_instance(&view.config, &view.facts);
-        let plan = plan_for_finding(catalog, &finding.finding, &ctx);
+        let facts = kube_facts(view);
+        let ctx = PlanContext::for_instance(&view.config, &facts);
+        let plan = if finding.finding.id.starts_with("K8S-") {
+            plan_for_finding(&crate::kube::repairs::KubeRepairs, &finding.finding, &ctx)
+        } else {
+            plan_for_finding(
+                plugin_for(view.config.kind).repairs(),
+                &finding.finding,
+                &ctx,
+            )
+        };
         self.open_repair(plan)
     }
 
@@ -225,9 +251,22 @@ impl AppState {
             .find(|m| m.role == super::chat::ChatRole::Assistant)
             .map(|m| m.text.chars().take(120).collect::<String>())
             .unwrap_or_default();
-        let catalog = plugin_for(view.config.kind).repairs();
-        let ctx = PlanContext::for_instance(&view.config, &view.facts);
-        let plan = plan_from_proposal(catalog, proposal, &ctx, &excerpt);
+        let facts = kube_facts(view);
+        let ctx = PlanContext::for_instance(&view.config, &facts);
+        // A plan of Kubernetes actions only goes to the Kubernetes catalogue.
+        let kube_only = view.kube.is_some()
+            && !proposal.steps.is_empty()
+            && proposal.steps.iter().all(|s| s.action.starts_with("K8S-"));
+        let plan = if kube_only {
+            plan_from_proposal(&crate::kube::repairs::KubeRepairs, proposal, &ctx, &excerpt)
+        } else {
+            plan_from_proposal(
+                plugin_for(view.config.kind).repairs(),
+                proposal,
+                &ctx,
+                &excerpt,
+            )
+        };
         self.open_repair(plan)
     }
 

@@ -81,6 +81,7 @@ pub fn run(loaded: LoadedConfig, context: Option<&str>) -> Result<i32> {
             );
         }
         executor.set_current_context(kube.current.clone());
+        executor.set_kubeconfig(kube.kubeconfig.clone());
         let (tx, mut rx) = mpsc::channel::<AppEvent>(EVENT_QUEUE);
         let cancel = CancellationToken::new();
         let timing = SupervisorTiming {

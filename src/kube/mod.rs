@@ -8,8 +8,10 @@ pub mod discovery;
 pub mod logs;
 pub mod metrics;
 pub mod portforward;
+pub mod repairs;
 pub mod rules;
 pub mod store;
+pub mod tools;
 pub mod watch;
 
 pub use contexts::{

@@ -196,6 +196,37 @@ fn channel_body(rx: mpsc::Receiver<Bytes>) -> Body {
     BodyExt::boxed(StreamBody::new(stream))
 }
 
+fn plural_of(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Pod => "pods",
+        Kind::Service => "services",
+        Kind::Event => "events",
+        Kind::Secret => "secrets",
+        Kind::StatefulSet => "statefulsets",
+        Kind::Deployment => "deployments",
+    }
+}
+
+/// RFC 7386: objects merge key by key, `null` removes, anything else replaces.
+fn merge_patch(target: &mut Value, patch: &Value) {
+    match (target.as_object_mut(), patch.as_object()) {
+        (Some(t), Some(p)) => {
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        (_, Some(p)) => {
+            *target = Value::Object(Default::default());
+            merge_patch(target, &Value::Object(p.clone()));
+        }
+        _ => *target = patch.clone(),
+    }
+}
+
 /// What a request path names.
 #[derive(Debug)]
 struct Target {
@@ -466,6 +497,15 @@ impl KubeApi {
         self.with(|m| m.requests.clone())
     }
 
+    /// An object as stored now.
+    pub fn object(&self, kind: Kind, namespace: &str, name: &str) -> Option<Arc<Value>> {
+        self.with(|m| {
+            m.objects
+                .get(&(kind, namespace.to_string(), name.to_string()))
+                .cloned()
+        })
+    }
+
     /// The current resourceVersion.
     pub fn resource_version(&self) -> u64 {
         self.with(|m| m.rv)
@@ -595,11 +635,98 @@ impl KubeApi {
             (Method::GET, Some(name), Some("log")) if t.kind == Kind::Pod => {
                 self.pod_log(t.namespace.unwrap_or_default(), name.clone(), &q)
             }
+            (Method::PATCH, Some(name), None) => {
+                let name = name.clone();
+                self.patch(t, name, q, req).await
+            }
+            (Method::DELETE, Some(name), None) => {
+                let (ns, name) = (t.namespace.clone().unwrap_or_default(), name.clone());
+                // DeleteOptions come in the body (`{"dryRun":["All"]}`), or as a query.
+                let body = req
+                    .into_body()
+                    .collect()
+                    .await
+                    .map(|b| b.to_bytes())
+                    .unwrap_or_default();
+                let options: Value = serde_json::from_slice(&body).unwrap_or_default();
+                let dry = q.get("dryRun").is_some_and(|d| d == "All")
+                    || options["dryRun"]
+                        .as_array()
+                        .is_some_and(|a| a.iter().any(|v| v == "All"));
+                if self.with(|m| {
+                    m.denied
+                        .contains(&("delete".to_string(), plural_of(t.kind).to_string()))
+                }) {
+                    return status(
+                        403,
+                        "Forbidden",
+                        &format!(
+                            "{} \"{name}\" is forbidden: cannot delete",
+                            plural_of(t.kind)
+                        ),
+                    );
+                }
+                let Some(obj) =
+                    self.with(|m| m.objects.get(&(t.kind, ns.clone(), name.clone())).cloned())
+                else {
+                    return status(404, "NotFound", &format!("{name} not found"));
+                };
+                if !dry {
+                    self.delete(t.kind, &ns, &name);
+                }
+                full(StatusCode::OK, obj.to_string())
+            }
             (_, Some(name), Some("portforward")) if t.kind == Kind::Pod => {
                 self.port_forward(t.namespace.unwrap_or_default(), name.clone(), &q, req)
             }
             _ => status(405, "MethodNotAllowed", "not served by the test API server"),
         }
+    }
+
+    /// A JSON merge patch (RFC 7386), stored unless `dryRun=All`.
+    async fn patch(
+        &self,
+        t: Target,
+        name: String,
+        q: HashMap<String, String>,
+        req: Request<Incoming>,
+    ) -> Response<Body> {
+        let ns = t.namespace.clone().unwrap_or_default();
+        if self.with(|m| {
+            m.denied
+                .contains(&("patch".to_string(), plural_of(t.kind).to_string()))
+        }) {
+            return status(
+                403,
+                "Forbidden",
+                &format!(
+                    "{} \"{name}\" is forbidden: cannot patch",
+                    plural_of(t.kind)
+                ),
+            );
+        }
+        let Ok(body) = req.into_body().collect().await else {
+            return status(400, "BadRequest", "unreadable body");
+        };
+        let Ok(patch) = serde_json::from_slice::<Value>(&body.to_bytes()) else {
+            return status(400, "BadRequest", "the patch is not JSON");
+        };
+        let Some(current) =
+            self.with(|m| m.objects.get(&(t.kind, ns.clone(), name.clone())).cloned())
+        else {
+            return status(404, "NotFound", &format!("{name} not found"));
+        };
+        let mut merged = (*current).clone();
+        merge_patch(&mut merged, &patch);
+        if q.get("dryRun").is_some_and(|d| d == "All") {
+            return full(StatusCode::OK, merged.to_string());
+        }
+        self.apply_value(merged);
+        let stored = self.with(|m| m.objects.get(&(t.kind, ns, name)).cloned());
+        full(
+            StatusCode::OK,
+            stored.map(|v| v.to_string()).unwrap_or_default(),
+        )
     }
 
     fn list(&self, t: &Target, q: &HashMap<String, String>, fault: KubeFault) -> Response<Body> {

@@ -73,6 +73,8 @@ pub struct Executor {
     audit: Arc<AuditChain>,
     /// The Kubernetes context in use now (`None`: no cluster selected).
     current_context: RwLock<Option<String>>,
+    /// The merged kubeconfig, for the backend of Kubernetes steps (`K8S-…`).
+    kubeconfig: RwLock<Option<kube::config::Kubeconfig>>,
     probe_interval: Duration,
 }
 
@@ -83,6 +85,7 @@ impl Executor {
             policy: RwLock::new(SafetyPolicy::new(safety)?),
             audit,
             current_context: RwLock::new(None),
+            kubeconfig: RwLock::new(None),
             probe_interval: Duration::from_millis(200),
         })
     }
@@ -168,6 +171,38 @@ impl Executor {
         config: &AppConfig,
     ) -> Result<Box<dyn WriteBackend>, RepairError> {
         Ok(plugin_for(instance.kind).write_backend(instance, config, &ExecutorToken(()))?)
+    }
+
+    /// The kubeconfig Kubernetes steps are carried out with.
+    pub fn set_kubeconfig(&self, kubeconfig: Option<kube::config::Kubeconfig>) {
+        *self.kubeconfig.write().unwrap_or_else(|p| p.into_inner()) = kubeconfig;
+    }
+
+    /// The backend for a step: a Kubernetes step (`K8S-…`) goes to the API server of the
+    /// context it was planned in, every other to the instance's plugin.
+    pub fn open_backend_for(
+        &self,
+        action: &str,
+        instance: &InstanceConfig,
+        config: &AppConfig,
+    ) -> Result<Box<dyn WriteBackend>, RepairError> {
+        if !action.starts_with("K8S-") {
+            return self.open_backend(instance, config);
+        }
+        let kubeconfig = self
+            .kubeconfig
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| {
+                PluginError::Config("no kubeconfig: Kubernetes steps cannot run".into())
+            })?;
+        let context = instance.context.clone().ok_or_else(|| {
+            PluginError::Config(format!("{} has no Kubernetes context", instance.name))
+        })?;
+        Ok(Box::new(crate::kube::repairs::KubeBackend::new(
+            kubeconfig, &context,
+        )))
     }
 
     fn record(
