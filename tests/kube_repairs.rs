@@ -78,6 +78,23 @@ async fn setup(read_only: &[&str]) -> Setup {
     }
 }
 
+/// The Redis StatefulSet as discovery reports it.
+fn cache_found() -> Discovered {
+    Discovered {
+        kind: InstanceKind::Redis,
+        namespace: "payments".into(),
+        name: "cache".into(),
+        workload_kind: "StatefulSet",
+        service: None,
+        port: 6379,
+        selector: String::new(),
+        pods: vec!["cache-0".into(), "cache-1".into(), "cache-2".into()],
+        ready: 2,
+        restarts: 9,
+        evidence: String::new(),
+    }
+}
+
 fn replicas(api: &KubeApi) -> i64 {
     api.object(Kind::StatefulSet, "payments", "cache").unwrap()["spec"]["replicas"]
         .as_i64()
@@ -176,19 +193,7 @@ async fn the_crash_looping_pod_of_a_finding_is_deleted_and_a_restart_is_requeste
             .pods
             .insert(("payments".into(), name.into()), PodRow::from_pod(&pod));
     }
-    let found = Discovered {
-        kind: InstanceKind::Redis,
-        namespace: "payments".into(),
-        name: "cache".into(),
-        workload_kind: "StatefulSet",
-        service: None,
-        port: 6379,
-        selector: String::new(),
-        pods: vec!["cache-0".into(), "cache-1".into(), "cache-2".into()],
-        ready: 2,
-        restarts: 9,
-        evidence: String::new(),
-    };
+    let found = cache_found();
     let findings = kubestack_ai::kube::rules::instance_findings(&found, &store);
     let crash: &Finding = findings.iter().find(|f| f.id == "K8S-POD-01").unwrap();
     let ctx = PlanContext::for_instance(&s.instance, &s.facts);
@@ -366,19 +371,7 @@ async fn the_ai_tools_describe_list_events_and_tail_logs_with_gets_only() {
     let path = dir.path().join("kubeconfig");
     s.api.write_kubeconfig(&path, "dev", "payments").unwrap();
     let kube = load_from(&[path], None).unwrap();
-    let found = Discovered {
-        kind: InstanceKind::Redis,
-        namespace: "payments".into(),
-        name: "cache".into(),
-        workload_kind: "StatefulSet",
-        service: None,
-        port: 6379,
-        selector: String::new(),
-        pods: vec!["cache-0".into(), "cache-1".into(), "cache-2".into()],
-        ready: 2,
-        restarts: 9,
-        evidence: String::new(),
-    };
+    let found = cache_found();
     let before = s.api.requests().len();
     let mut tools = KubeTools::new(kube.kubeconfig.unwrap(), "dev", found);
     let names: Vec<String> = tools.specs().into_iter().map(|t| t.name).collect();

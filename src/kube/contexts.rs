@@ -189,6 +189,27 @@ pub async fn client_for(
     kube::Client::try_from(config).map_err(|e| scrub(&format!("client: {e}")))
 }
 
+/// The client in `slot`, built for `context` on first use (writes and AI tools: 5 s to
+/// connect, 15 s to read).
+pub async fn lazy_client(
+    slot: &mut Option<kube::Client>,
+    kubeconfig: &Kubeconfig,
+    context: &str,
+) -> Result<kube::Client, String> {
+    if let Some(c) = slot {
+        return Ok(c.clone());
+    }
+    let c = client_for(
+        kubeconfig.clone(),
+        context,
+        Duration::from_secs(5),
+        Some(Duration::from_secs(15)),
+    )
+    .await?;
+    *slot = Some(c.clone());
+    Ok(c)
+}
+
 async fn probe_inline(kubeconfig: Kubeconfig, context: &str, timeout: Duration) -> ContextState {
     let attempt = async {
         let client = client_for(kubeconfig, context, timeout, Some(timeout)).await?;

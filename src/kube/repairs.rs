@@ -253,19 +253,9 @@ impl KubeBackend {
     }
 
     async fn client(&mut self) -> Result<Client, PluginError> {
-        if let Some(c) = &self.client {
-            return Ok(c.clone());
-        }
-        let c = super::contexts::client_for(
-            self.kubeconfig.clone(),
-            &self.context,
-            Duration::from_secs(5),
-            Some(Duration::from_secs(15)),
-        )
-        .await
-        .map_err(PluginError::Config)?;
-        self.client = Some(c.clone());
-        Ok(c)
+        super::contexts::lazy_client(&mut self.client, &self.kubeconfig, &self.context)
+            .await
+            .map_err(PluginError::Config)
     }
 
     fn err(&self, e: kube::Error) -> PluginError {
@@ -359,17 +349,9 @@ impl KubeBackend {
         match w.as_slice() {
             ["RESTART", kind, ns, name, stamp] => {
                 let patch = json!({"spec":{"template":{"metadata":{"annotations":{"kubectl.kubernetes.io/restartedAt": stamp}}}}});
-                let r = match *kind {
-                    "StatefulSet" => Api::<StatefulSet>::namespaced(client, ns)
-                        .patch(name, &pp, &Patch::Merge(&patch))
-                        .await
-                        .map(|_| ()),
-                    _ => Api::<Deployment>::namespaced(client, ns)
-                        .patch(name, &pp, &Patch::Merge(&patch))
-                        .await
-                        .map(|_| ()),
-                };
-                r.map_err(|e| self.err(e))?;
+                patch_workload(client, kind, ns, name, &pp, &patch)
+                    .await
+                    .map_err(|e| self.err(e))?;
                 done(format!("{kind} {ns}/{name} restartedAt={stamp}"))
             }
             ["SCALE", kind, ns, name, n] => {
@@ -377,17 +359,9 @@ impl KubeBackend {
                     .parse()
                     .map_err(|_| PluginError::Config(format!("replicas `{n}`")))?;
                 let patch = json!({"spec":{"replicas": replicas}});
-                let r = match *kind {
-                    "StatefulSet" => Api::<StatefulSet>::namespaced(client, ns)
-                        .patch(name, &pp, &Patch::Merge(&patch))
-                        .await
-                        .map(|_| ()),
-                    _ => Api::<Deployment>::namespaced(client, ns)
-                        .patch(name, &pp, &Patch::Merge(&patch))
-                        .await
-                        .map(|_| ()),
-                };
-                r.map_err(|e| self.err(e))?;
+                patch_workload(client, kind, ns, name, &pp, &patch)
+                    .await
+                    .map_err(|e| self.err(e))?;
                 done(format!("{kind} {ns}/{name} replicas={replicas}"))
             }
             ["DELETE", "Pod", ns, name] => {
@@ -406,6 +380,27 @@ impl KubeBackend {
                 other.join(" ")
             ))),
         }
+    }
+}
+
+/// A merge patch of a StatefulSet or Deployment.
+async fn patch_workload(
+    client: Client,
+    kind: &str,
+    ns: &str,
+    name: &str,
+    pp: &PatchParams,
+    patch: &Value,
+) -> Result<(), kube::Error> {
+    match kind {
+        "StatefulSet" => Api::<StatefulSet>::namespaced(client, ns)
+            .patch(name, pp, &Patch::Merge(patch))
+            .await
+            .map(|_| ()),
+        _ => Api::<Deployment>::namespaced(client, ns)
+            .patch(name, pp, &Patch::Merge(patch))
+            .await
+            .map(|_| ()),
     }
 }
 

@@ -39,18 +39,7 @@ impl KubeTools {
     }
 
     async fn client(&mut self) -> Result<Client, String> {
-        if let Some(c) = &self.client {
-            return Ok(c.clone());
-        }
-        let c = super::contexts::client_for(
-            self.kubeconfig.clone(),
-            &self.context,
-            std::time::Duration::from_secs(5),
-            Some(std::time::Duration::from_secs(15)),
-        )
-        .await?;
-        self.client = Some(c.clone());
-        Ok(c)
+        super::contexts::lazy_client(&mut self.client, &self.kubeconfig, &self.context).await
     }
 
     fn pod_arg(&self, args: &Value) -> Result<String, String> {
