@@ -34,6 +34,8 @@ pub enum Action {
     ShowSent,
     /// The pods of the current Kubernetes context, filtered as you type.
     Pods,
+    /// Pick the Kubernetes context.
+    Contexts,
     /// Write the incident report of the selected instance.
     Export,
     /// Open the repair modal for the selected finding.
@@ -114,6 +116,11 @@ pub const ACTIONS: &[(Action, &str, &str)] = &[
         Action::Regenerate,
         "regenerate",
         "Ask the last question again",
+    ),
+    (
+        Action::Contexts,
+        "contexts",
+        "Pick the Kubernetes context (repairs are pinned to it)",
     ),
     (
         Action::Pods,

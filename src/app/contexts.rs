@@ -54,6 +54,22 @@ impl AppState {
         }
     }
 
+    /// `C` or `:ctx` without a name: the picker, on the current context.
+    pub(super) fn open_context_picker(&mut self) {
+        if self.kube.contexts.is_empty() {
+            self.notices
+                .push("ctx: no kubeconfig (KUBECONFIG or ~/.kube/config)".into());
+            return;
+        }
+        let selected = self
+            .kube
+            .current
+            .as_ref()
+            .and_then(|c| self.kube.contexts.iter().position(|(x, _)| &x.name == c))
+            .unwrap_or(0);
+        self.overlay = super::state::Overlay::Contexts { selected };
+    }
+
     /// `:ctx NAME`: switch when the context exists (and probe it again), else say which do.
     pub(super) fn switch_context(&mut self, name: &str) -> Vec<Effect> {
         if !self.kube.contexts.iter().any(|(c, _)| c.name == name) {

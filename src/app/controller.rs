@@ -361,7 +361,13 @@ impl EffectHandler for Controller {
                 }
                 None => self.supervisors.handle(effect, state),
             },
-            Effect::WatchCluster { context, scope } => self.watch_cluster(&context, scope),
+            Effect::WatchCluster { context, scope } => {
+                let path = crate::kube::watch::scopes_path(&self.data_dir);
+                if let Err(e) = crate::kube::watch::save_scope(&path, &context, &scope) {
+                    tracing::warn!("cannot remember the namespaces in {}: {e}", path.display());
+                }
+                self.watch_cluster(&context, scope)
+            }
             Effect::PodLogs {
                 instance,
                 context,

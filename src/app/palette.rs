@@ -15,8 +15,8 @@ pub const ARGUMENT_COMMANDS: &[(&str, &str)] = &[
     ),
     ("model NAME", "Switch the AI profile ([ai.profiles.NAME])"),
     (
-        "ctx NAME",
-        "Switch the Kubernetes context (repairs are pinned to it)",
+        "ctx [NAME]",
+        "Switch the Kubernetes context (no name: the picker); repairs are pinned to it",
     ),
     (
         "ns all|NAME [NAME…]",
@@ -83,6 +83,11 @@ impl AppState {
                         Vec::new()
                     }
                 });
+            }
+            if query.trim() == "ctx" {
+                self.overlay = Overlay::None;
+                self.open_context_picker();
+                return Some(Vec::new());
             }
             if let Some(name) = query.strip_prefix("ctx ") {
                 let name = name.trim().to_string();

@@ -81,6 +81,10 @@ pub enum Overlay {
         filter: String,
         selected: usize,
     },
+    /// The context picker.
+    Contexts {
+        selected: usize,
+    },
 }
 
 /// How the logs pane draws lines.
@@ -376,6 +380,12 @@ impl AppState {
                 self.edit_pods_filter(key);
                 return Vec::new();
             }
+            Overlay::Contexts { .. } => {
+                return match self.keymap.lookup(Section::Palette, &chord) {
+                    Some(action) => self.apply(action),
+                    None => Vec::new(),
+                };
+            }
             Overlay::Repair => {
                 let typing = self.repair.as_ref().is_some_and(|m| m.wants_name());
                 let plain = !key
@@ -466,6 +476,7 @@ impl AppState {
             }
             Action::Regenerate => return self.regenerate(),
             Action::ShowSent => self.show_sent(),
+            Action::Contexts => self.open_context_picker(),
             Action::Pods => {
                 self.overlay = Overlay::Pods {
                     filter: String::new(),
@@ -586,6 +597,18 @@ impl AppState {
             self.submit_pods();
             return Vec::new();
         }
+        if let Overlay::Contexts { selected } = self.overlay {
+            self.overlay = Overlay::None;
+            let name = self
+                .kube
+                .contexts
+                .get(selected)
+                .map(|(c, _)| c.name.clone());
+            return match name {
+                Some(n) => self.switch_context(&n),
+                None => Vec::new(),
+            };
+        }
         match self.input {
             InputTarget::Filter => {
                 self.apply_filter_draft();
@@ -605,6 +628,10 @@ impl AppState {
         if let Overlay::Palette { query, selected } = &mut self.overlay {
             let n = palette_entries(query).len();
             *selected = step(*selected, delta, n.saturating_sub(1));
+            return;
+        }
+        if let Overlay::Contexts { selected } = &mut self.overlay {
+            *selected = step(*selected, delta, self.kube.contexts.len().saturating_sub(1));
             return;
         }
         if let Overlay::Pods { filter, selected } = &self.overlay {

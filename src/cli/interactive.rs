@@ -74,12 +74,20 @@ pub fn run(loaded: LoadedConfig, context: Option<&str>) -> Result<i32> {
             .map(|c| (c.clone(), crate::kube::ContextState::Connecting))
             .collect();
         state.kube.current = kube.current.clone();
+        if !kube.contexts.is_empty() {
+            // Instances will come from discovery in the current context.
+            state.notices.retain(|n| !n.starts_with("no [[instances]]"));
+        }
         for (context, namespaces) in &config.kubernetes.namespaces {
             state.kube.scopes.insert(
                 context.clone(),
                 crate::kube::NamespaceScope::parse(&namespaces.join(",")),
             );
         }
+        // What `:ns` chose last time wins over the config's start-up namespaces.
+        state.kube.scopes.extend(crate::kube::watch::load_scopes(
+            &crate::kube::watch::scopes_path(&paths.data_dir),
+        ));
         executor.set_current_context(kube.current.clone());
         executor.set_kubeconfig(kube.kubeconfig.clone());
         let (tx, mut rx) = mpsc::channel::<AppEvent>(EVENT_QUEUE);

@@ -72,6 +72,40 @@ impl NamespaceScope {
     }
 }
 
+/// The namespaces chosen with `:ns` per context, kept in the data dir between runs.
+pub fn load_scopes(path: &std::path::Path) -> std::collections::BTreeMap<String, NamespaceScope> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Default::default();
+    };
+    let map: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&text).unwrap_or_default();
+    map.into_iter()
+        .map(|(c, l)| (c, NamespaceScope::parse(&l)))
+        .collect()
+}
+
+/// Records the namespaces of one context (best effort: a failure only loses the memory).
+pub fn save_scope(
+    path: &std::path::Path,
+    context: &str,
+    scope: &NamespaceScope,
+) -> std::io::Result<()> {
+    let mut map: std::collections::BTreeMap<String, String> = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    map.insert(context.to_string(), scope.label());
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, serde_json::to_string_pretty(&map).unwrap_or_default())
+}
+
+/// Where [`save_scope`] keeps them.
+pub fn scopes_path(data_dir: &std::path::Path) -> std::path::PathBuf {
+    data_dir.join("kube-namespaces.json")
+}
+
 /// How updates are batched for the UI.
 pub const BATCH_WINDOW: Duration = Duration::from_millis(50);
 const BATCH_MAX: usize = 5000;
@@ -270,5 +304,27 @@ async fn poll_metrics(client: Client, scope: NamespaceScope, tx: mpsc::Sender<St
             METRICS_EVERY
         })
         .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_parse_and_are_remembered_per_context() {
+        assert_eq!(NamespaceScope::parse(""), NamespaceScope::All);
+        assert_eq!(NamespaceScope::parse("all"), NamespaceScope::All);
+        let two = NamespaceScope::parse("orders, payments");
+        assert_eq!(two.label(), "orders,payments");
+        assert!(two.contains("orders") && !two.contains("web"));
+        let dir = tempfile::tempdir().unwrap();
+        let path = scopes_path(dir.path());
+        save_scope(&path, "dev", &two).unwrap();
+        save_scope(&path, "prod", &NamespaceScope::All).unwrap();
+        let back = load_scopes(&path);
+        assert_eq!(back.get("dev"), Some(&two));
+        assert_eq!(back.get("prod"), Some(&NamespaceScope::All));
+        assert!(load_scopes(&dir.path().join("missing.json")).is_empty());
     }
 }

@@ -43,6 +43,8 @@ pub struct Theme {
     pub sparkline: Color,
     pub user_message: Color,
     pub notice_error: Color,
+    /// Production (read-only) Kubernetes contexts in the inventory and the status bar.
+    pub production: Color,
     /// The syntect theme of fenced code in chat answers (`none`: one plain code colour).
     pub code_theme: String,
 }
@@ -119,6 +121,7 @@ theme_slots!(
     sparkline,
     user_message,
     notice_error,
+    production,
 );
 
 impl Default for Theme {
@@ -150,6 +153,7 @@ impl Default for Theme {
             sparkline: Color::Cyan,
             user_message: Color::Cyan,
             notice_error: Color::Red,
+            production: Color::LightRed,
             code_theme: "base16-ocean.dark".into(),
         }
     }

@@ -48,6 +48,9 @@ fn context_lines(state: &AppState, theme: &Theme, width: usize) -> Vec<Line<'sta
             width.saturating_sub(2),
         );
         let mut style = Style::default();
+        if !ro.is_empty() {
+            style = style.fg(theme.production);
+        }
         if current {
             style = style.add_modifier(Modifier::BOLD);
         }

@@ -90,6 +90,9 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) {
         Overlay::Pods { filter, selected } => {
             pods::render_overlay(frame, main, state, theme, filter, *selected)
         }
+        Overlay::Contexts { selected } => {
+            pods::render_contexts(frame, main, state, theme, *selected)
+        }
         Overlay::None => {}
     }
 }

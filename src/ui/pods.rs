@@ -214,3 +214,50 @@ pub(super) fn render_instance_pods(
     frame.render_widget(Paragraph::new(lines), Rect { height: h, ..area });
     h
 }
+
+/// The context picker: each context with its state; Enter switches.
+pub(super) fn render_contexts(
+    frame: &mut Frame,
+    area: Rect,
+    state: &AppState,
+    theme: &Theme,
+    selected: usize,
+) {
+    let (rect, block) = popup(
+        frame,
+        area,
+        (60, 40),
+        " Kubernetes context (Enter switches · Esc closes) ",
+        theme,
+    );
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let lines: Vec<Line> = state
+        .kube
+        .contexts
+        .iter()
+        .enumerate()
+        .map(|(i, (c, st))| {
+            let current = state.kube.current.as_deref() == Some(c.name.as_str());
+            let ro = state.safety.is_read_only_context(Some(&c.name));
+            let text = format!(
+                "{} {}{} · {} · {}",
+                if current { "▸" } else { " " },
+                c.name,
+                if ro { " (read-only)" } else { "" },
+                c.server.as_deref().unwrap_or("?"),
+                st.label()
+            );
+            let mut style = Style::default().fg(if ro {
+                theme.production
+            } else {
+                theme.foreground
+            });
+            if i == selected {
+                style = style.bg(theme.selection_bg).add_modifier(Modifier::BOLD);
+            }
+            Line::from(Span::styled(ellipsize(&text, inner.width as usize), style))
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}

@@ -111,7 +111,11 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Th
         (None, Some((c, ro))) => Span::styled(
             c,
             Style::default()
-                .fg(if ro { theme.critical } else { theme.foreground })
+                .fg(if ro {
+                    theme.production
+                } else {
+                    theme.foreground
+                })
                 .add_modifier(Modifier::BOLD),
         ),
         (None, None) => Span::raw(" ctx: none "),
