@@ -62,6 +62,8 @@ async fn setup(read_only: &[&str]) -> Setup {
         ..InstanceConfig::new("payments/cache", InstanceKind::Redis, "redis://127.0.0.1:1")
     };
     let facts = InstanceFacts {
+        // The plugin's identity of the server behind the forward: not a Kubernetes pin.
+        identity: Some("54f1458269f082e928e30c5bc6d18dbcfc17106d".into()),
         extra: vec![
             (FACT_NAMESPACE.into(), "payments".into()),
             (FACT_WORKLOAD.into(), "StatefulSet/cache".into()),

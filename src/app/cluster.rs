@@ -165,8 +165,8 @@ impl AppState {
         }
     }
 
-    /// The instances the inventory shows, in its order: the configured ones (grouped), then
-    /// those discovered in the current context within the namespaces shown, by namespace.
+    /// The instances the inventory shows, in its order: those discovered in the current
+    /// context within the namespaces shown, by namespace, then the configured ones (grouped).
     pub fn visible_instances(&self) -> Vec<usize> {
         let scope = self.namespace_scope();
         let current = self.kube.current.as_deref();
@@ -188,8 +188,9 @@ impl AppState {
             let (x, y) = (&self.instances[*a], &self.instances[*b]);
             x.config.name.cmp(&y.config.name)
         });
-        out.extend(kube);
-        out
+        // The tree: the current context's namespaces first, right under the contexts.
+        kube.extend(out);
+        kube
     }
 
     /// `:ns all` / `:ns NAME [NAME…]`: the namespaces shown for the current context, remembered

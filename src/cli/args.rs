@@ -115,6 +115,12 @@ pub enum Command {
         /// Write `kafka=HOST:PORT,…` and `elasticsearch=HOST:PORT` here (default: stdout).
         #[arg(long, value_name = "FILE")]
         info_file: Option<std::path::PathBuf>,
+        /// Also serve an in-process Kubernetes cluster and write its kubeconfig here.
+        #[arg(long, value_name = "FILE")]
+        kubeconfig: Option<std::path::PathBuf>,
+        /// The redis-server the cluster's Redis pods port-forward to.
+        #[arg(long, value_name = "HOST:PORT")]
+        kube_redis: Option<std::net::SocketAddr>,
     },
     /// The audit log of repairs, mode changes and model requests.
     Audit {

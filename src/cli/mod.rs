@@ -138,8 +138,14 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Security { target, output } => {
             categories_cmd(load(), &target, output, diagnose_cmd::SECURITY_CATEGORIES)
         }
-        Command::Playground { info_file } => {
-            match runtime()?.block_on(crate::playground::serve::run(info_file)) {
+        Command::Playground {
+            info_file,
+            kubeconfig,
+            kube_redis,
+        } => {
+            match runtime()?.block_on(crate::playground::serve::run(
+                info_file, kubeconfig, kube_redis,
+            )) {
                 Ok(()) => Ok(0),
                 Err(e) => {
                     eprintln!("playground: {e}");

@@ -110,11 +110,16 @@ impl RepairCatalog for KubeRepairs {
             .split_once('/')
             .ok_or("the instance has no workload")?;
         let get = k8s(&["GET", kind, ns, name]);
+        // The target of a Kubernetes step is the object in its context, not the server.
+        let target = format!(
+            "{kind} {ns}/{name} in context {}",
+            ctx.target.context.as_deref().unwrap_or("?")
+        );
         let can = |verb: &str, resource: &str| {
             let group = if resource == "pods" { "" } else { "apps" };
             k8s(&["CAN", verb, group, resource, ns])
         };
-        match a.id {
+        let step = match a.id {
             "K8S-FIX-01" => {
                 if kind == "Pod" {
                     return Err("a pod without a controller has nothing to restart".into());
@@ -196,7 +201,14 @@ impl RepairCatalog for KubeRepairs {
                 ))
             }
             other => Err(format!("`{other}` is not a Kubernetes repair action")),
-        }
+        };
+        step.map(|mut s| {
+            s.target.endpoint = target;
+            // The server identity (a Redis run_id …) is not what a Kubernetes step acts on: it
+            // is pinned to its context (checked by the executor) and names its object.
+            s.target.identity = None;
+            s
+        })
     }
 
     fn for_finding(

@@ -4,5 +4,6 @@
 
 pub mod es;
 pub mod kube_api;
+pub mod kube_demo;
 pub mod kube_objects;
 pub mod serve;

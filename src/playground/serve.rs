@@ -19,7 +19,11 @@ use super::es::{EsServer, Index};
 
 /// Starts both systems, writes `kafka=…` and `elasticsearch=…` lines to `info_file` (or
 /// stdout), and runs until the process is stopped.
-pub async fn run(info_file: Option<std::path::PathBuf>) -> Result<(), String> {
+pub async fn run(
+    info_file: Option<std::path::PathBuf>,
+    kubeconfig: Option<std::path::PathBuf>,
+    kube_redis: Option<std::net::SocketAddr>,
+) -> Result<(), String> {
     let mock = MockCluster::new(3).map_err(|e| format!("mock cluster: {e}"))?;
     mock.create_topic("orders", 3, 3)
         .map_err(|e| format!("topic: {e}"))?;
@@ -36,7 +40,16 @@ pub async fn run(info_file: Option<std::path::PathBuf>) -> Result<(), String> {
         c.nodes[0].disk_available = 12 << 30; // 88 % of 100 GB used
     });
 
-    let info = format!("kafka={bootstrap}\nelasticsearch=127.0.0.1:{}\n", es.port);
+    let mut info = format!("kafka={bootstrap}\nelasticsearch=127.0.0.1:{}\n", es.port);
+    // Kubernetes: the in-process API server with the demo's cluster, when asked for.
+    let _kube = match &kubeconfig {
+        Some(path) => {
+            let api = super::kube_demo::start(path, kube_redis).await?;
+            info.push_str(&format!("kubernetes={}\n", api.url()));
+            Some(api)
+        }
+        None => None,
+    };
     match &info_file {
         Some(p) => std::fs::write(p, &info).map_err(|e| format!("{}: {e}", p.display()))?,
         None => print!("{info}"),

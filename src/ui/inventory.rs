@@ -127,20 +127,18 @@ pub(super) fn render(
         lines.push(muted_line("run `kubestack-ai init`", theme));
     }
     lines.extend(cluster_lines(state, theme, width));
-    let mut group: Option<&str> = None;
+    let mut group: Option<String> = None;
     let mut selected_line = 0;
     for i in state.visible_instances() {
         let view = &state.instances[i];
+        // A namespace of the cluster and a configured group of the same name stay apart.
         let g = match &view.kube {
-            Some(b) => b.found.namespace.as_str(),
-            None => view.config.group_name(),
+            Some(b) => format!("ns {}", b.found.namespace),
+            None => view.config.group_name().to_string(),
         };
-        if group != Some(g) {
+        if group.as_deref() != Some(g.as_str()) {
+            let header = format!("▾ {g}");
             group = Some(g);
-            let header = match &view.kube {
-                Some(_) => format!("▾ ns {g}"),
-                None => format!("▾ {g}"),
-            };
             lines.push(Line::from(Span::styled(
                 ellipsize(&header, width),
                 Style::default()
