@@ -299,3 +299,65 @@ async fn a_malformed_object_is_named_and_the_rest_stays() {
         .await;
     assert_eq!(w.store.pods.len(), 3);
 }
+
+#[tokio::test]
+async fn a_refused_token_and_a_slow_server_are_reported_not_fatal() {
+    // A kubeconfig without the token the server wants: every watcher says 401.
+    let api = KubeApi::start_with(Some("right-token")).await;
+    redis(&api, "payments", "cache");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: t\nclusters:\n- name: t\n  cluster:\n    server: {}\ncontexts:\n- name: t\n  context:\n    cluster: t\n    user: t\nusers:\n- name: t\n  user:\n    token: wrong-token\n",
+            api.url()
+        ),
+    )
+    .unwrap();
+    let k = load_from(&[path], None).unwrap();
+    let client = client_for(k.kubeconfig.unwrap(), "t", Duration::from_secs(2), None)
+        .await
+        .unwrap();
+    let (tx, mut rx) = mpsc::channel(64);
+    let cancel = CancellationToken::new();
+    spawn_watchers(client, &NamespaceScope::All, tx, cancel.clone());
+    let mut store = ClusterStore::default();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !store.errors.values().any(|e| e.contains("401")) {
+        let batch = tokio::time::timeout_at(deadline, rx.recv()).await.expect("a 401").unwrap();
+        batch.into_iter().for_each(|u| store.apply(u));
+    }
+    assert!(store.pods.is_empty());
+    cancel.cancel();
+
+    // A server slower than the client's read timeout: errors, then the lists once it is fast.
+    let api = KubeApi::start().await;
+    redis(&api, "payments", "cache");
+    api.set_fault(KubeFault::Slow(Duration::from_millis(1500)));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config");
+    api.write_kubeconfig(&path, "test", "default").unwrap();
+    let k = load_from(&[path], None).unwrap();
+    let client = client_for(
+        k.kubeconfig.unwrap(),
+        "test",
+        Duration::from_secs(2),
+        Some(Duration::from_millis(500)),
+    )
+    .await
+    .unwrap();
+    let (tx, rx) = mpsc::channel(64);
+    let cancel = CancellationToken::new();
+    spawn_watchers(client, &NamespaceScope::All, tx, cancel.clone());
+    let mut w = Watched {
+        store: ClusterStore::default(),
+        rx,
+        errors: Vec::new(),
+        cancel,
+    };
+    w.until("a timeout", |s| !s.errors.is_empty()).await;
+    api.set_fault(KubeFault::None);
+    w.until("the lists once the server is fast", ClusterStore::is_synced).await;
+    assert_eq!(w.store.pods.len(), 3);
+}
