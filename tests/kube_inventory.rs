@@ -325,7 +325,10 @@ async fn a_refused_token_and_a_slow_server_are_reported_not_fatal() {
     let mut store = ClusterStore::default();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while !store.errors.values().any(|e| e.contains("401")) {
-        let batch = tokio::time::timeout_at(deadline, rx.recv()).await.expect("a 401").unwrap();
+        let batch = tokio::time::timeout_at(deadline, rx.recv())
+            .await
+            .expect("a 401")
+            .unwrap();
         batch.into_iter().for_each(|u| store.apply(u));
     }
     assert!(store.pods.is_empty());
@@ -358,6 +361,7 @@ async fn a_refused_token_and_a_slow_server_are_reported_not_fatal() {
     };
     w.until("a timeout", |s| !s.errors.is_empty()).await;
     api.set_fault(KubeFault::None);
-    w.until("the lists once the server is fast", ClusterStore::is_synced).await;
+    w.until("the lists once the server is fast", ClusterStore::is_synced)
+        .await;
     assert_eq!(w.store.pods.len(), 3);
 }
