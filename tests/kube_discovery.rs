@@ -471,3 +471,45 @@ async fn a_forward_the_credentials_may_not_open_is_said_before_trying() {
         "no forward was attempted"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switching_context_disconnects_the_instances_of_the_old_one() {
+    use kubestack_ai::app::Effect;
+    let redis = RedisServer::start(&["--requirepass", "s3cret-from-k8s"]);
+    let api = KubeApi::start().await;
+    cluster(&api, &redis);
+    let mut h = Harness::start(&api).await;
+    // A second context on the same cluster.
+    let mut prod = h.state.kube.contexts[0].clone();
+    prod.0.name = "prod-eu".into();
+    h.state.kube.contexts.push(prod);
+    h.until("a sample through the forward", |s| {
+        cache(s).is_some_and(|i| s.instances[i].health == Health::Up)
+    })
+    .await;
+    let i = cache(&h.state).unwrap();
+    let url = url::Url::parse(&h.state.instances[i].config.url).unwrap();
+    let local = format!("127.0.0.1:{}", url.port().unwrap());
+    assert!(
+        std::net::TcpStream::connect(&local).is_ok(),
+        "the forward listens"
+    );
+
+    let effects = palette(&mut h.state, "ctx prod-eu");
+    assert!(
+        effects.contains(&Effect::Detach { instance: i }),
+        "{effects:?}"
+    );
+    assert!(!h.state.instances[i].kube.as_ref().unwrap().attached);
+    for e in effects {
+        h.controller.handle(e, &h.state);
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while std::net::TcpStream::connect(&local).is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the forward still listens after the switch"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

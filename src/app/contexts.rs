@@ -96,6 +96,19 @@ impl AppState {
         let mut effects = vec![Effect::SwitchContext {
             name: name.to_string(),
         }];
+        // Instances of the other contexts are hidden now: stop their forwards and collectors.
+        for (i, view) in self.instances.iter_mut().enumerate() {
+            if let Some(b) = &mut view.kube
+                && b.context != name
+                && b.attached
+            {
+                b.attached = false;
+                b.forward = None;
+                b.log_states.clear();
+                view.health = super::event::Health::Connecting;
+                effects.push(Effect::Detach { instance: i });
+            }
+        }
         effects.extend(self.restart_watch(name.to_string(), scope));
         effects
     }

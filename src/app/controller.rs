@@ -42,6 +42,8 @@ pub struct Controller {
     watch: Option<tokio_util::sync::CancellationToken>,
     /// Pod log streams of discovered instances, by instance index.
     logs: std::collections::HashMap<usize, tokio_util::sync::CancellationToken>,
+    /// What stops each connected discovered instance (forward, supervisor).
+    attach_tokens: std::collections::HashMap<usize, tokio_util::sync::CancellationToken>,
     /// Supervisors of discovered instances, by instance index.
     attached: std::collections::HashMap<usize, mpsc::Sender<SupervisorCommand>>,
 }
@@ -82,6 +84,7 @@ impl Controller {
             cancel: tokio_util::sync::CancellationToken::new(),
             watch: None,
             logs: std::collections::HashMap::new(),
+            attach_tokens: std::collections::HashMap::new(),
             attached: std::collections::HashMap::new(),
         }
     }
@@ -126,6 +129,10 @@ impl Controller {
         };
         let (tx, commands) = mpsc::channel::<SupervisorCommand>(4);
         self.attached.insert(instance, tx);
+        let token = self.cancel.child_token();
+        if let Some(old) = self.attach_tokens.insert(instance, token.clone()) {
+            old.cancel();
+        }
         let c = &self.config.collector;
         let timing = super::supervisor::SupervisorTiming {
             interval: std::time::Duration::from_secs_f64(c.interval_secs),
@@ -144,7 +151,7 @@ impl Controller {
                 redactor: self.redactor.clone(),
                 commands,
                 timing,
-                cancel: self.cancel.child_token(),
+                cancel: token,
             },
         ));
     }
@@ -361,6 +368,18 @@ impl EffectHandler for Controller {
                 }
                 None => self.supervisors.handle(effect, state),
             },
+            Effect::Detach { instance } => {
+                for token in [
+                    self.attach_tokens.remove(&instance),
+                    self.logs.remove(&instance),
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    token.cancel();
+                }
+                self.attached.remove(&instance);
+            }
             Effect::WatchCluster { context, scope } => {
                 let path = crate::kube::watch::scopes_path(&self.data_dir);
                 if let Err(e) = crate::kube::watch::save_scope(&path, &context, &scope) {

@@ -185,6 +185,11 @@ pub enum Effect {
         pods: Vec<String>,
         options: crate::kube::logs::LogOptions,
     },
+    /// Disconnect a discovered instance (its context is no longer current): its forward,
+    /// collector and log streams stop.
+    Detach {
+        instance: usize,
+    },
     /// Connect a discovered instance: a port-forward to one of its ready pods, its credentials
     /// from the Secret the config names, and a collector through the forward.
     Attach {
