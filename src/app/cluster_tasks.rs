@@ -20,6 +20,31 @@ use crate::kube::store::Resource;
 use crate::kube::{Discovered, NamespaceScope, StoreUpdate, client_for, spawn_watchers};
 use crate::plugins::plugin_for;
 
+/// Runs a Kubernetes task on a thread of its own with a small runtime, until it returns: kube
+/// runs exec credential plugins (`aws eks get-token`, kubelogin …) synchronously when it
+/// refreshes a token, and that must never hold a worker of the UI's runtime. Tasks the job
+/// spawns (watchers, the forward, the instance's supervisor) live on that runtime and end with it.
+pub(super) fn spawn_isolated<F>(name: &str, job: F)
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let label = name.to_string();
+    let spawned = std::thread::Builder::new()
+        .name(format!("kube-{name}"))
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt.block_on(job),
+                Err(e) => tracing::error!("cannot start a runtime for {label}: {e}"),
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start a thread for {name}: {e}");
+    }
+}
+
 /// Runs the watchers of `context` until `cancel`, forwarding their batches to the loop.
 pub(super) async fn watch_cluster(
     kubeconfig: Kubeconfig,

@@ -107,14 +107,17 @@ impl Controller {
         self.watch = Some(token.clone());
         let timeout =
             std::time::Duration::from_millis(self.config.collector.connect_timeout_ms.max(1000));
-        tokio::spawn(super::cluster_tasks::watch_cluster(
-            kubeconfig,
-            context.to_string(),
-            scope,
-            timeout,
-            self.events.clone(),
-            token,
-        ));
+        super::cluster_tasks::spawn_isolated(
+            "watch",
+            super::cluster_tasks::watch_cluster(
+                kubeconfig,
+                context.to_string(),
+                scope,
+                timeout,
+                self.events.clone(),
+                token,
+            ),
+        );
     }
 
     fn attach(
@@ -139,8 +142,9 @@ impl Controller {
             backoff_base: std::time::Duration::from_secs(1),
             backoff_max: std::time::Duration::from_secs_f64(c.backoff_max_secs),
         };
-        tokio::spawn(super::cluster_tasks::attach(
-            super::cluster_tasks::AttachJob {
+        super::cluster_tasks::spawn_isolated(
+            "attach",
+            super::cluster_tasks::attach(super::cluster_tasks::AttachJob {
                 instance,
                 context,
                 found,
@@ -152,8 +156,8 @@ impl Controller {
                 commands,
                 timing,
                 cancel: token,
-            },
-        ));
+            }),
+        );
     }
 
     /// The kubeconfig the context probes use.
@@ -405,8 +409,9 @@ impl EffectHandler for Controller {
                 let timeout = std::time::Duration::from_millis(
                     self.config.collector.connect_timeout_ms.max(1000),
                 );
-                tokio::spawn(super::cluster_tasks::pod_logs(
-                    super::cluster_tasks::LogsJob {
+                super::cluster_tasks::spawn_isolated(
+                    "logs",
+                    super::cluster_tasks::pod_logs(super::cluster_tasks::LogsJob {
                         instance,
                         kubeconfig,
                         context,
@@ -416,8 +421,8 @@ impl EffectHandler for Controller {
                         connect_timeout: timeout,
                         events: self.events.clone(),
                         cancel: token,
-                    },
-                ));
+                    }),
+                );
             }
             Effect::Attach {
                 instance,
