@@ -13,7 +13,7 @@ use crate::model::{LogFilter, LogLevel, LogRingBuffer, MetricSeries};
 use crate::plugins::{InstanceFacts, InstanceSnapshot};
 use crate::ui::ChatRenderCache;
 
-/// A finding with the time it was first seen, for "newest first".
+/// A finding with the time it was first seen, for "newest first" within a severity.
 #[derive(Debug, Clone)]
 pub struct FindingView {
     pub finding: Finding,
@@ -40,7 +40,7 @@ pub struct InstanceView {
     /// Metric histories in the order the collector reports them.
     pub metrics: Vec<MetricSeries>,
     metric_index: HashMap<String, usize>,
-    /// Current findings, newest first.
+    /// Current findings, worst first, newest first within a severity.
     pub findings: Vec<FindingView>,
     pub logs: LogRingBuffer,
     /// The conversation about this instance.
@@ -137,10 +137,13 @@ impl InstanceView {
                 }
             })
             .collect();
+        // Worst first, so a critical finding is never below a fresh warning; newest first
+        // within a severity.
         findings.sort_by(|a, b| {
-            b.first_seen
-                .cmp(&a.first_seen)
-                .then(b.finding.severity.cmp(&a.finding.severity))
+            b.finding
+                .severity
+                .cmp(&a.finding.severity)
+                .then(b.first_seen.cmp(&a.first_seen))
                 .then(a.finding.id.cmp(&b.finding.id))
         });
         self.findings = findings;
@@ -248,15 +251,20 @@ mod tests {
     }
 
     #[test]
-    fn findings_are_newest_first_and_keep_their_first_seen_time() {
+    fn findings_are_worst_first_then_newest_and_keep_their_first_seen_time() {
         let mut v = view();
         v.apply_snapshot(snap(100, &[("A", Severity::Warning)]));
         v.apply_snapshot(snap(
             200,
-            &[("A", Severity::Warning), ("B", Severity::Info)],
+            &[
+                ("A", Severity::Warning),
+                ("B", Severity::Info),
+                ("C", Severity::Warning),
+            ],
         ));
         let ids: Vec<_> = v.findings.iter().map(|f| f.finding.id.as_str()).collect();
-        assert_eq!(ids, ["B", "A"]);
+        // The older warning stays above the newer info; the newer warning comes first.
+        assert_eq!(ids, ["C", "A", "B"]);
         assert_eq!(v.findings[1].first_seen.timestamp(), 100);
         assert_eq!(v.badge(), Badge::Warning);
         v.apply_snapshot(snap(300, &[]));

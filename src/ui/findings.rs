@@ -1,4 +1,4 @@
-//! The findings pane: severity-coloured list (newest first) and the selected finding's
+//! The findings pane: severity-coloured list (worst first, newest first within a severity) and the selected finding's
 //! evidence and recommendation.
 
 use ratatui::Frame;
