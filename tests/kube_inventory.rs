@@ -251,6 +251,13 @@ async fn errors_are_reported_and_metrics_are_read_when_the_api_exists() {
     w.until("metrics absent", |s| s.metrics == MetricsState::Absent)
         .await;
     assert!(w.store.pods.values().all(|p| p.cpu_millis.is_none()));
+    // API discovery said the group is not served, so its path was never asked.
+    assert!(api.requests().iter().any(|r| r == "GET /apis"));
+    assert!(
+        !api.requests()
+            .iter()
+            .any(|r| r.starts_with("GET /apis/metrics.k8s.io"))
+    );
     drop(w);
 
     api.set_metrics(Some(HashMap::from([(
@@ -270,6 +277,11 @@ async fn errors_are_reported_and_metrics_are_read_when_the_api_exists() {
     .await;
     let p = &w.store.pods[&("payments".into(), "cache-0".into())];
     assert_eq!((p.cpu_millis, p.memory_bytes), (Some(250), Some(64 << 20)));
+    assert!(
+        api.requests()
+            .iter()
+            .any(|r| r.starts_with("GET /apis/metrics.k8s.io/v1beta1/namespaces/payments/pods"))
+    );
     assert!(
         api.requests()
             .iter()

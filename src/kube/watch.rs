@@ -5,8 +5,9 @@
 //! backoff) and are reported, never fatal. Updates reach the UI in batches: at most one batch
 //! per 50 ms, so a 10 000-pod list is a handful of events for the loop.
 //!
-//! `metrics.k8s.io` has no watch: it is polled every 15 s; a 404 on the group means no
-//! metrics-server, said once (`Metrics(None)`), and polled again only every 5 minutes.
+//! `metrics.k8s.io` has no watch: it is polled every 15 s when API discovery (`GET /apis`)
+//! lists the group; a group not listed (no metrics-server) or a 404 is said once
+//! (`Metrics(None)`), and asked again only every 5 minutes.
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;
@@ -260,8 +261,16 @@ async fn poll_metrics(client: Client, scope: NamespaceScope, tx: mpsc::Sender<St
     let mut absent_said = false;
     loop {
         let mut figures = Vec::new();
-        let mut absent = false;
-        for ns in scope.namespaces() {
+        // API discovery first: a cluster without metrics-server does not serve the group.
+        let mut absent = match client.list_api_groups().await {
+            Ok(list) => !list.groups.iter().any(|g| g.name == "metrics.k8s.io"),
+            Err(e) => {
+                tracing::debug!("API discovery: {e}");
+                false
+            }
+        };
+        let listed = !absent;
+        for ns in scope.namespaces().into_iter().filter(|_| listed) {
             let path = match &ns {
                 Some(n) => format!("/apis/metrics.k8s.io/v1beta1/namespaces/{n}/pods"),
                 None => "/apis/metrics.k8s.io/v1beta1/pods".to_string(),

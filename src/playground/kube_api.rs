@@ -543,6 +543,8 @@ impl KubeApi {
                 StatusCode::OK,
                 json!({"major":"1","minor":"31","gitVersion":"v1.31.2","gitCommit":"","gitTreeState":"clean","buildDate":"2024-10-22T20:28:14Z","goVersion":"go1.22.8","compiler":"gc","platform":"linux/amd64"}).to_string(),
             ),
+            (Method::GET, "/api") => full(StatusCode::OK, self.core_versions()),
+            (Method::GET, "/apis") => full(StatusCode::OK, self.api_groups()),
             (Method::POST, "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") => {
                 self.access_review(req).await
             }
@@ -552,6 +554,46 @@ impl KubeApi {
                 None => status(404, "NotFound", &format!("the server could not find {p}")),
             },
         }
+    }
+
+    /// `GET /api`: the core group's versions (discovery).
+    fn core_versions(&self) -> String {
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::APIVersions;
+        let v = APIVersions {
+            versions: vec!["v1".into()],
+            server_address_by_client_cidrs: Vec::new(),
+        };
+        let mut j = serde_json::to_value(&v).unwrap_or_default();
+        j["kind"] = json!("APIVersions");
+        j.to_string()
+    }
+
+    /// `GET /apis`: the groups served (discovery); `metrics.k8s.io` only while metrics are on,
+    /// as on a cluster with or without metrics-server.
+    fn api_groups(&self) -> String {
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
+            APIGroup, APIGroupList, GroupVersionForDiscovery,
+        };
+        let group = |name: &str, version: &str| {
+            let gv = GroupVersionForDiscovery {
+                group_version: format!("{name}/{version}"),
+                version: version.into(),
+            };
+            APIGroup {
+                name: name.into(),
+                preferred_version: Some(gv.clone()),
+                versions: vec![gv],
+                server_address_by_client_cidrs: None,
+            }
+        };
+        let mut groups = vec![group("apps", "v1"), group("authorization.k8s.io", "v1")];
+        if self.with(|m| m.metrics.is_some()) {
+            groups.push(group("metrics.k8s.io", "v1beta1"));
+        }
+        let mut j = serde_json::to_value(&APIGroupList { groups }).unwrap_or_default();
+        j["kind"] = json!("APIGroupList");
+        j["apiVersion"] = json!("v1");
+        j.to_string()
     }
 
     async fn access_review(&self, req: Request<Incoming>) -> Response<Body> {
