@@ -26,25 +26,15 @@ use tokio_util::sync::CancellationToken;
 const IMAGE: &str = "docker.io/bitnami/redis:7.2";
 
 fn cluster(api: &KubeApi, redis: &RedisServer) {
-    api.apply(&obj::statefulset(
-        "payments", "cache", "redis", IMAGE, 6379, 3,
-    ));
-    for i in 0..3 {
-        let health = if i == 2 {
+    let not_ready = |i| {
+        if i == 2 {
             PodHealth::NotReady
         } else {
             PodHealth::Ready
-        };
-        api.apply(&obj::statefulset_pod(
-            "payments", "cache", "redis", IMAGE, 6379, i, health,
-        ));
-        api.set_forward(
-            "payments",
-            &format!("cache-{i}"),
-            ([127, 0, 0, 1], redis.port).into(),
-        );
-    }
-    api.apply(&obj::service("payments", "cache", 6379));
+        }
+    };
+    let to = ([127, 0, 0, 1], redis.port).into();
+    obj::redis_statefulset(api, "payments", "cache", not_ready, Some(to));
     api.apply(&obj::secret(
         "payments",
         "cache-auth",

@@ -27,13 +27,14 @@ struct Watched {
 
 impl Watched {
     async fn start(api: &KubeApi, scope: NamespaceScope) -> Watched {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("config");
-        api.write_kubeconfig(&path, "test", "default").unwrap();
-        let k = load_from(&[path], None).unwrap();
-        let client = client_for(k.kubeconfig.unwrap(), "test", Duration::from_secs(2), None)
-            .await
-            .unwrap();
+        let client = client_for(
+            api.kubeconfig("test", "default"),
+            "test",
+            Duration::from_secs(2),
+            None,
+        )
+        .await
+        .unwrap();
         let (tx, rx) = mpsc::channel(64);
         let cancel = CancellationToken::new();
         spawn_watchers(client, &scope, tx, cancel.clone());
@@ -87,26 +88,7 @@ fn fleet(api: &KubeApi, namespaces: usize, per_namespace: usize) {
 }
 
 fn redis(api: &KubeApi, ns: &str, name: &str) {
-    api.apply(&obj::statefulset(
-        ns,
-        name,
-        "redis",
-        "docker.io/bitnami/redis:7.2",
-        6379,
-        3,
-    ));
-    for i in 0..3 {
-        api.apply(&obj::statefulset_pod(
-            ns,
-            name,
-            "redis",
-            "docker.io/bitnami/redis:7.2",
-            6379,
-            i,
-            PodHealth::Ready,
-        ));
-    }
-    api.apply(&obj::service(ns, name, 6379));
+    obj::redis_statefulset(api, ns, name, |_| PodHealth::Ready, None);
 }
 
 #[tokio::test]

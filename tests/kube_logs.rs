@@ -6,22 +6,22 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use kubestack_ai::kube::client_for;
 use kubestack_ai::kube::logs::{LogOptions, PodLogEvent, PodLogLine, stream_logs};
-use kubestack_ai::kube::{client_for, load_from};
 use kubestack_ai::playground::kube_api::KubeApi;
 use kubestack_ai::playground::kube_objects::{self as obj, PodHealth};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-async fn client(api: &KubeApi) -> (kube::Client, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("config");
-    api.write_kubeconfig(&path, "test", "payments").unwrap();
-    let k = load_from(&[path], None).unwrap();
-    let c = client_for(k.kubeconfig.unwrap(), "test", Duration::from_secs(2), None)
-        .await
-        .unwrap();
-    (c, dir)
+async fn client(api: &KubeApi) -> kube::Client {
+    client_for(
+        api.kubeconfig("test", "payments"),
+        "test",
+        Duration::from_secs(2),
+        None,
+    )
+    .await
+    .unwrap()
 }
 
 fn pods(api: &KubeApi) {
@@ -80,7 +80,7 @@ async fn pods_merge_follow_and_resume_without_duplicates() {
         api.log("payments", "cache-0", at(base, n), &format!("zero {n}"));
         api.log("payments", "cache-1", at(base, n), &format!("one {n}"));
     }
-    let (client, _dir) = client(&api).await;
+    let client = client(&api).await;
     let (tx, mut rx) = mpsc::channel(64);
     let cancel = CancellationToken::new();
     tokio::spawn(stream_logs(
@@ -181,7 +181,7 @@ async fn tail_since_and_previous() {
         "cache-0",
         &[(now - chrono::Duration::minutes(20), "FATAL out of memory")],
     );
-    let (client, _dir) = client(&api).await;
+    let client = client(&api).await;
     let run = |options: LogOptions| {
         let client = client.clone();
         async move {
@@ -249,7 +249,7 @@ async fn tail_since_and_previous() {
 async fn a_slow_screen_makes_the_queue_drop_and_count() {
     let api = KubeApi::start().await;
     pods(&api);
-    let (client, _dir) = client(&api).await;
+    let client = client(&api).await;
     // A channel of one batch that nobody reads for a while: the queue fills and drops.
     let (tx, mut rx) = mpsc::channel(1);
     let cancel = CancellationToken::new();

@@ -17,7 +17,6 @@ use kubestack_ai::repair::catalog::{PlanContext, RepairCatalog, plan_for_finding
 use kubestack_ai::repair::{AuditChain, Confirmation, Executor, RepairError};
 use serde_json::{Map, Value};
 
-const IMAGE: &str = "redis:7.2";
 
 struct Setup {
     api: KubeApi,
@@ -29,22 +28,17 @@ struct Setup {
 
 async fn setup(read_only: &[&str]) -> Setup {
     let api = KubeApi::start().await;
-    api.apply(&obj::statefulset(
-        "payments", "cache", "redis", IMAGE, 6379, 3,
-    ));
-    for i in 0..3 {
-        let h = if i == 1 {
+    let crash_1 = |i| {
+        if i == 1 {
             PodHealth::CrashLoop {
                 restarts: 9,
                 oom: false,
             }
         } else {
             PodHealth::Ready
-        };
-        api.apply(&obj::statefulset_pod(
-            "payments", "cache", "redis", IMAGE, 6379, i, h,
-        ));
-    }
+        }
+    };
+    obj::redis_statefulset(&api, "payments", "cache", crash_1, None);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("kubeconfig");
     api.write_kubeconfig(&path, "dev", "payments").unwrap();
@@ -97,6 +91,26 @@ fn cache_found() -> Discovered {
     }
 }
 
+impl Setup {
+    /// A Kubernetes step for the instance and the executor's backend for it.
+    fn step(
+        &self,
+        action: &str,
+        params: &Map<String, Value>,
+    ) -> (
+        kubestack_ai::repair::RepairStep,
+        Box<dyn kubestack_ai::repair::WriteBackend>,
+    ) {
+        let ctx = PlanContext::for_instance(&self.instance, &self.facts);
+        let step = KubeRepairs.build(action, params, &ctx).unwrap();
+        let backend = self
+            .executor
+            .open_backend_for(&step.action, &self.instance, &Default::default())
+            .unwrap();
+        (step, backend)
+    }
+}
+
 fn replicas(api: &KubeApi) -> i64 {
     api.object(Kind::StatefulSet, "payments", "cache").unwrap()["spec"]["replicas"]
         .as_i64()
@@ -113,14 +127,7 @@ fn params(pairs: &[(&str, &str)]) -> Map<String, Value> {
 #[tokio::test]
 async fn scale_is_dry_run_in_the_preview_then_applied_verified_and_rolled_back() {
     let s = setup(&[]).await;
-    let ctx = PlanContext::for_instance(&s.instance, &s.facts);
-    let step = KubeRepairs
-        .build("K8S-FIX-02", &params(&[("replicas", "5")]), &ctx)
-        .unwrap();
-    let mut backend = s
-        .executor
-        .open_backend_for(&step.action, &s.instance, &Default::default())
-        .unwrap();
+    let (step, mut backend) = s.step("K8S-FIX-02", &params(&[("replicas", "5")]));
     let prepared = s.executor.prepare(backend.as_mut(), &step).await.unwrap();
     assert!(
         prepared.preview.contains("replicas 3 → 5"),
@@ -272,14 +279,7 @@ async fn the_crash_looping_pod_of_a_finding_is_deleted_and_a_restart_is_requeste
 #[tokio::test]
 async fn refused_in_a_read_only_context_in_another_context_and_where_rbac_says_no() {
     let s = setup(&["dev"]).await;
-    let ctx = PlanContext::for_instance(&s.instance, &s.facts);
-    let step = KubeRepairs
-        .build("K8S-FIX-03", &params(&[("pod", "cache-0")]), &ctx)
-        .unwrap();
-    let mut backend = s
-        .executor
-        .open_backend_for(&step.action, &s.instance, &Default::default())
-        .unwrap();
+    let (step, mut backend) = s.step("K8S-FIX-03", &params(&[("pod", "cache-0")]));
     let r = s
         .executor
         .execute(backend.as_mut(), &step, &Confirmation::default())
@@ -295,14 +295,7 @@ async fn refused_in_a_read_only_context_in_another_context_and_where_rbac_says_n
 
     let s = setup(&[]).await;
     s.executor.set_current_context(Some("prod".into()));
-    let ctx = PlanContext::for_instance(&s.instance, &s.facts);
-    let step = KubeRepairs
-        .build("K8S-FIX-03", &params(&[("pod", "cache-0")]), &ctx)
-        .unwrap();
-    let mut backend = s
-        .executor
-        .open_backend_for(&step.action, &s.instance, &Default::default())
-        .unwrap();
+    let (step, mut backend) = s.step("K8S-FIX-03", &params(&[("pod", "cache-0")]));
     let r = s
         .executor
         .execute(backend.as_mut(), &step, &Confirmation::default())
@@ -315,13 +308,7 @@ async fn refused_in_a_read_only_context_in_another_context_and_where_rbac_says_n
     let s = setup(&[]).await;
     s.api.deny("patch", "statefulsets");
     let ctx = PlanContext::for_instance(&s.instance, &s.facts);
-    let step = KubeRepairs
-        .build("K8S-FIX-02", &params(&[("replicas", "1")]), &ctx)
-        .unwrap();
-    let mut backend = s
-        .executor
-        .open_backend_for(&step.action, &s.instance, &Default::default())
-        .unwrap();
+    let (step, mut backend) = s.step("K8S-FIX-02", &params(&[("replicas", "1")]));
     let e = s
         .executor
         .prepare(backend.as_mut(), &step)

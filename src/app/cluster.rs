@@ -111,7 +111,7 @@ impl AppState {
                     .as_ref()
                     .is_none_or(|d| d.contains(&b.found.namespace))
             {
-                b.gone = !found.iter().any(|d| d.key() == b.found.key());
+                b.gone = !found.iter().any(|d| d.same(&b.found));
             }
         }
         for d in found {
@@ -119,7 +119,7 @@ impl AppState {
             let existing = self.instances.iter().position(|v| {
                 v.kube
                     .as_ref()
-                    .is_some_and(|b| b.context == context && b.found.key() == d.key())
+                    .is_some_and(|b| b.context == context && b.found.same(&d))
             });
             let i = match existing {
                 Some(i) => i,

@@ -4,6 +4,22 @@
 
 use crate::model::LogRingBuffer;
 
+/// How the logs pane draws lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogDisplay {
+    pub timestamps: bool,
+    pub wrap: bool,
+}
+
+impl Default for LogDisplay {
+    fn default() -> Self {
+        LogDisplay {
+            timestamps: true,
+            wrap: false,
+        }
+    }
+}
+
 /// Scroll state of the logs pane.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LogsViewState {

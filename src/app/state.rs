@@ -7,7 +7,7 @@ use super::action::Action;
 use super::chat::ChatState;
 use super::event::AppEvent;
 use super::instance_view::InstanceView;
-use super::logs_view::{LogsViewState, step};
+use super::logs_view::{LogDisplay, LogsViewState, step};
 use super::palette::palette_entries;
 use super::repair_modal::RepairModal;
 use crate::ai::context::ContextExtras;
@@ -85,22 +85,6 @@ pub enum Overlay {
     Contexts {
         selected: usize,
     },
-}
-
-/// How the logs pane draws lines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LogDisplay {
-    pub timestamps: bool,
-    pub wrap: bool,
-}
-
-impl Default for LogDisplay {
-    fn default() -> Self {
-        LogDisplay {
-            timestamps: true,
-            wrap: false,
-        }
-    }
 }
 
 /// Where typed characters go.

@@ -35,9 +35,11 @@ pub struct Discovered {
 }
 
 impl Discovered {
-    /// A stable key: `namespace/workload-kind/name`.
-    pub fn key(&self) -> String {
-        format!("{}/{}/{}", self.namespace, self.workload_kind, self.name)
+    /// The same instance: namespace, workload kind and name.
+    pub fn same(&self, other: &Discovered) -> bool {
+        self.name == other.name
+            && self.namespace == other.namespace
+            && self.workload_kind == other.workload_kind
     }
 }
 

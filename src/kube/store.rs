@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{Event, Pod, Service};
+use k8s_openapi::api::core::v1::{Container, Event, Pod, PodTemplateSpec, Service};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 /// k8s-openapi's timestamps (jiff) as the chrono times the rest of the program uses.
 pub fn to_chrono(t: &k8s_openapi::jiff::Timestamp) -> Option<DateTime<Utc>> {
@@ -53,10 +54,13 @@ pub struct PodRow {
 impl PodRow {
     /// The row of a pod object.
     pub fn from_pod(pod: &Pod) -> PodRow {
+        // Borrowed, not cloned: this runs for every pod of every list and watch event.
         let meta = &pod.metadata;
-        let status = pod.status.clone().unwrap_or_default();
-        let spec = pod.spec.clone().unwrap_or_default();
-        let statuses = status.container_statuses.clone().unwrap_or_default();
+        let no_status = k8s_openapi::api::core::v1::PodStatus::default();
+        let status = pod.status.as_ref().unwrap_or(&no_status);
+        let containers: &[Container] = pod.spec.as_ref().map_or(&[], |s| &s.containers);
+        let statuses: &[k8s_openapi::api::core::v1::ContainerStatus] =
+            status.container_statuses.as_deref().unwrap_or(&[]);
         let phase = status.phase.clone().unwrap_or_else(|| "Unknown".into());
         let labels = meta.labels.clone().unwrap_or_default();
         let waiting = statuses
@@ -108,25 +112,16 @@ impl PodRow {
             status: shown,
             phase,
             ready: statuses.iter().filter(|c| c.ready).count() as u16,
-            containers: spec.containers.len().max(statuses.len()) as u16,
+            containers: containers.len().max(statuses.len()) as u16,
             restarts: statuses.iter().map(|c| c.restart_count.max(0) as u32).sum(),
             created: meta
                 .creation_timestamp
                 .as_ref()
                 .and_then(|t| to_chrono(&t.0)),
-            node: spec.node_name.clone(),
+            node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
             pod_ip: status.pod_ip.clone(),
-            images: spec
-                .containers
-                .iter()
-                .filter_map(|c| c.image.clone())
-                .collect(),
-            ports: spec
-                .containers
-                .iter()
-                .flat_map(|c| c.ports.iter().flatten())
-                .filter_map(|p| u16::try_from(p.container_port).ok())
-                .collect(),
+            images: images_of(containers),
+            ports: ports_of(containers),
             labels,
             owner,
             last_terminated,
@@ -165,77 +160,81 @@ pub struct WorkloadRow {
 
 impl WorkloadRow {
     pub fn from_statefulset(s: &StatefulSet) -> WorkloadRow {
-        let spec = s.spec.clone().unwrap_or_default();
-        let template = spec.template.spec.clone().unwrap_or_default();
-        WorkloadRow {
-            kind: "StatefulSet",
-            namespace: s.metadata.namespace.clone().unwrap_or_default(),
-            name: s.metadata.name.clone().unwrap_or_default(),
-            replicas: spec.replicas.unwrap_or(1),
-            ready: s
-                .status
-                .as_ref()
-                .and_then(|x| x.ready_replicas)
-                .unwrap_or(0),
-            labels: merged_labels(&s.metadata.labels, &spec.template.metadata),
-            selector: spec.selector.match_labels.clone().unwrap_or_default(),
-            images: template
-                .containers
-                .iter()
-                .filter_map(|c| c.image.clone())
-                .collect(),
-            ports: template
-                .containers
-                .iter()
-                .flat_map(|c| c.ports.iter().flatten())
-                .filter_map(|p| u16::try_from(p.container_port).ok())
-                .collect(),
-            service_name: spec.service_name.clone(),
-            generation: s.metadata.generation.unwrap_or(0),
-        }
+        let spec = s.spec.as_ref();
+        Self::of(
+            "StatefulSet",
+            &s.metadata,
+            spec.and_then(|x| x.replicas),
+            s.status.as_ref().and_then(|x| x.ready_replicas),
+            spec.map(|x| (&x.template, &x.selector)),
+            spec.and_then(|x| x.service_name.clone()),
+        )
     }
 
     pub fn from_deployment(d: &Deployment) -> WorkloadRow {
-        let spec = d.spec.clone().unwrap_or_default();
-        let template = spec.template.spec.clone().unwrap_or_default();
+        let spec = d.spec.as_ref();
+        Self::of(
+            "Deployment",
+            &d.metadata,
+            spec.and_then(|x| x.replicas),
+            d.status.as_ref().and_then(|x| x.ready_replicas),
+            spec.map(|x| (&x.template, &x.selector)),
+            None,
+        )
+    }
+
+    /// The row from the parts both workload kinds have.
+    fn of(
+        kind: &'static str,
+        meta: &ObjectMeta,
+        replicas: Option<i32>,
+        ready: Option<i32>,
+        template: Option<(&PodTemplateSpec, &LabelSelector)>,
+        service_name: Option<String>,
+    ) -> WorkloadRow {
+        let containers: &[Container] = template
+            .and_then(|(t, _)| t.spec.as_ref())
+            .map_or(&[], |s| &s.containers);
         WorkloadRow {
-            kind: "Deployment",
-            namespace: d.metadata.namespace.clone().unwrap_or_default(),
-            name: d.metadata.name.clone().unwrap_or_default(),
-            replicas: spec.replicas.unwrap_or(1),
-            ready: d
-                .status
-                .as_ref()
-                .and_then(|x| x.ready_replicas)
-                .unwrap_or(0),
-            labels: merged_labels(&d.metadata.labels, &spec.template.metadata),
-            selector: spec.selector.match_labels.clone().unwrap_or_default(),
-            images: template
-                .containers
-                .iter()
-                .filter_map(|c| c.image.clone())
-                .collect(),
-            ports: template
-                .containers
-                .iter()
-                .flat_map(|c| c.ports.iter().flatten())
-                .filter_map(|p| u16::try_from(p.container_port).ok())
-                .collect(),
-            service_name: None,
-            generation: d.metadata.generation.unwrap_or(0),
+            kind,
+            namespace: meta.namespace.clone().unwrap_or_default(),
+            name: meta.name.clone().unwrap_or_default(),
+            replicas: replicas.unwrap_or(1),
+            ready: ready.unwrap_or(0),
+            labels: merged_labels(
+                &meta.labels,
+                template.and_then(|(t, _)| t.metadata.as_ref()),
+            ),
+            selector: template
+                .and_then(|(_, s)| s.match_labels.clone())
+                .unwrap_or_default(),
+            images: images_of(containers),
+            ports: ports_of(containers),
+            service_name,
+            generation: meta.generation.unwrap_or(0),
         }
     }
 }
 
+fn images_of(containers: &[Container]) -> Vec<String> {
+    containers.iter().filter_map(|c| c.image.clone()).collect()
+}
+
+fn ports_of(containers: &[Container]) -> Vec<u16> {
+    containers
+        .iter()
+        .flat_map(|c| c.ports.iter().flatten())
+        .filter_map(|p| u16::try_from(p.container_port).ok())
+        .collect()
+}
+
+/// The pod template's labels with the workload's own on top.
 fn merged_labels(
     own: &Option<BTreeMap<String, String>>,
-    template: &Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>,
+    template: Option<&ObjectMeta>,
 ) -> BTreeMap<String, String> {
-    let mut out = template
-        .as_ref()
-        .and_then(|m| m.labels.clone())
-        .unwrap_or_default();
-    out.extend(own.clone().unwrap_or_default());
+    let mut out = template.and_then(|m| m.labels.clone()).unwrap_or_default();
+    out.extend(own.iter().flatten().map(|(k, v)| (k.clone(), v.clone())));
     out
 }
 

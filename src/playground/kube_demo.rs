@@ -11,7 +11,6 @@ use std::time::Duration;
 use super::kube_api::KubeApi;
 use super::kube_objects::{self as obj, PodHealth};
 
-const IMAGE: &str = "docker.io/bitnami/redis:7.2";
 
 /// Starts the cluster and writes its kubeconfig; returns the server (kept alive by the caller).
 pub async fn start(
@@ -29,23 +28,14 @@ pub async fn start(
     }) {
         api.apply(p);
     }
-    api.apply(&obj::statefulset(
-        "payments", "cache", "redis", IMAGE, 6379, 3,
-    ));
-    for i in 0..3 {
-        let h = if i == 2 {
+    let not_ready = |i| {
+        if i == 2 {
             PodHealth::NotReady
         } else {
             PodHealth::Ready
-        };
-        api.apply(&obj::statefulset_pod(
-            "payments", "cache", "redis", IMAGE, 6379, i, h,
-        ));
-        if let Some(addr) = redis {
-            api.set_forward("payments", &format!("cache-{i}"), addr);
         }
-    }
-    api.apply(&obj::service("payments", "cache", 6379));
+    };
+    obj::redis_statefulset(&api, "payments", "cache", not_ready, redis);
     api.apply(&obj::event(
         "payments",
         "Pod",

@@ -328,3 +328,31 @@ pub fn fleet(
     }
     (sets, pods, services)
 }
+
+/// A Redis StatefulSet `namespace/name` of three pods (health by index) with its Service, put on
+/// `api`; with `forward`, port-forwards to each pod reach that address (a real redis-server).
+pub fn redis_statefulset(
+    api: &super::kube_api::KubeApi,
+    namespace: &str,
+    name: &str,
+    health: impl Fn(usize) -> PodHealth,
+    forward: Option<std::net::SocketAddr>,
+) {
+    const IMAGE: &str = "docker.io/bitnami/redis:7.2";
+    api.apply(&statefulset(namespace, name, "redis", IMAGE, 6379, 3));
+    for i in 0..3 {
+        api.apply(&statefulset_pod(
+            namespace,
+            name,
+            "redis",
+            IMAGE,
+            6379,
+            i,
+            health(i),
+        ));
+        if let Some(addr) = forward {
+            api.set_forward(namespace, &format!("{name}-{i}"), addr);
+        }
+    }
+    api.apply(&service(namespace, name, 6379));
+}
