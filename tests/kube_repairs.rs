@@ -17,7 +17,6 @@ use kubestack_ai::repair::catalog::{PlanContext, RepairCatalog, plan_for_finding
 use kubestack_ai::repair::{AuditChain, Confirmation, Executor, RepairError};
 use serde_json::{Map, Value};
 
-
 struct Setup {
     api: KubeApi,
     executor: Executor,

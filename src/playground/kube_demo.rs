@@ -11,7 +11,6 @@ use std::time::Duration;
 use super::kube_api::KubeApi;
 use super::kube_objects::{self as obj, PodHealth};
 
-
 /// Starts the cluster and writes its kubeconfig; returns the server (kept alive by the caller).
 pub async fn start(
     kubeconfig: &std::path::Path,
