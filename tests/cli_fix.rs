@@ -323,3 +323,50 @@ fn a_plan_file_names_catalogue_actions_only_and_forged_commands_never_run() {
     let show = text(&sb.run(&["audit", "show"], ""));
     assert!(show.contains("manual only, not executable"), "{show}");
 }
+
+#[test]
+fn read_only_refusals_of_cjk_instances_are_all_recorded_past_64_kib() {
+    // The outside review's reproduction: three instances named in Chinese, `--read-only fix`
+    // in a loop; the log used to freeze at ~75 KB while every run still said "refused".
+    let sb = Sandbox::new();
+    let names = ["订单缓存-生产环境", "缓存二", "会话存储-华东一区-主库"];
+    let cfg = sb.dir.path().join("cfg/kubestack-ai");
+    std::fs::create_dir_all(&cfg).unwrap();
+    let mut config = String::new();
+    for (i, name) in names.iter().enumerate() {
+        config.push_str(&format!(
+            "[[instances]]\nname = \"{name}\"\nkind = \"redis\"\nurl = \"redis://127.0.0.1:{}\"\n\n",
+            1 + i
+        ));
+    }
+    std::fs::write(cfg.join("config.toml"), config).unwrap();
+    let mut runs = 0;
+    while std::fs::metadata(sb.audit()).map_or(0, |m| m.len()) < 100 * 1024 {
+        let name = names[runs % names.len()];
+        let out = sb.run(&["--read-only", "fix", name], "");
+        assert_eq!(out.status.code(), Some(4), "run {runs}: {}", text(&out));
+        runs += 1;
+        assert!(runs < 2000, "the log stopped growing");
+    }
+    let records = kubestack_ai::repair::verify_chain(&sb.audit()).expect("an intact chain");
+    assert_eq!(records.len(), runs, "one refusal record per run");
+    assert!(
+        records
+            .iter()
+            .all(|r| r.event == kubestack_ai::repair::AuditEvent::Refused)
+    );
+    let verify = sb.run(&["audit", "verify"], "");
+    assert!(verify.status.success(), "{}", text(&verify));
+}
+
+#[test]
+fn a_refusal_that_cannot_be_recorded_fails_loudly() {
+    let sb = Sandbox::new();
+    // A directory where the log should be: no record can be written (root ignores modes).
+    std::fs::create_dir_all(sb.audit()).unwrap();
+    let redis = quiet_redis();
+    let out = sb.run(&["--read-only", "fix", &redis.url()], "");
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    assert_ne!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(text(&out).contains("audit"), "{}", text(&out));
+}

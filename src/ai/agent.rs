@@ -111,7 +111,8 @@ pub async fn run_ask(mut job: AskJob, events: mpsc::Sender<ChatEvent>) -> String
             r.redact_body(&build_body(&profile, &request))
         };
         if let Some(executor) = &job.audit {
-            executor.record_model_request(
+            // Every model request is in the audit log; one that cannot be recorded is not sent.
+            let recorded = executor.record_model_request(
                 &format!(
                     "model request: {} {}",
                     format!("{:?}", profile.provider).to_lowercase(),
@@ -119,6 +120,9 @@ pub async fn run_ask(mut job: AskJob, events: mpsc::Sender<ChatEvent>) -> String
                 ),
                 &crate::repair::audit::hash_line(body.as_str()),
             );
+            if let Err(e) = recorded {
+                return fail(&job.offline, &events, LlmError::Unaudited(e.to_string())).await;
+            }
         }
         let _ = events
             .send(ChatEvent::Sent(body.as_str().to_string()))

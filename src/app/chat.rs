@@ -144,8 +144,9 @@ impl ChatState {
     }
 
     fn add_usage(&mut self, input: u64, output: u64) {
-        self.meter.tokens_in += input;
-        self.meter.tokens_out += output;
+        // Usage numbers come from the provider's stream: saturate, never overflow.
+        self.meter.tokens_in = self.meter.tokens_in.saturating_add(input);
+        self.meter.tokens_out = self.meter.tokens_out.saturating_add(output);
         if let Some((pin, pout)) = self.profile.as_ref().and_then(|p| self.prices.get(p)) {
             self.meter.cost_usd += (input as f64 * pin + output as f64 * pout) / 1e6;
         }

@@ -79,11 +79,15 @@ pub async fn analyze(
         max_iterations: ai.max_tool_iterations,
         tool_result_max_bytes: ai.tool_result_max_bytes,
         offline: offline_analysis(&instance.name, health_problem.as_deref(), &findings),
-        // Model requests are recorded (by hash) in the same audit log as repairs.
-        audit: AuditChain::open(&default_audit_path(&loaded.paths.data_dir))
-            .ok()
-            .and_then(|a| Executor::new(&config.safety, Arc::new(a)).ok())
-            .map(Arc::new),
+        // Model requests are recorded (by hash) in the same audit log as repairs; a log that
+        // cannot be opened makes each request fail loudly rather than go out unrecorded.
+        audit: {
+            let path = default_audit_path(&loaded.paths.data_dir);
+            let chain = AuditChain::open(&path).unwrap_or_else(|_| AuditChain::at(&path));
+            Executor::new(&config.safety, Arc::new(chain))
+                .ok()
+                .map(Arc::new)
+        },
         actions: crate::repair::catalog::catalogue_prompt(plugin_for(instance.kind).repairs()),
     };
     eprintln!(

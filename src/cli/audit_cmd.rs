@@ -1,10 +1,11 @@
-//! `audit verify [FILE]` checks the hash chain and says where it breaks; `audit show [FILE]`
-//! prints the records readably.
+//! `audit verify [FILE]` checks the hash chain — every segment, and the head file — and says
+//! where it breaks; `audit show [FILE]` prints the records readably.
 
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
-use crate::repair::audit::{default_audit_path, format_record, hash_line};
-use crate::repair::{AuditError, verify_chain};
+use crate::repair::AuditError;
+use crate::repair::audit::{AuditRecord, default_audit_path, format_record, log_files, verify_log};
 
 fn path_or_default(file: Option<&Path>, data_dir: &Path) -> PathBuf {
     file.map_or_else(|| default_audit_path(data_dir), Path::to_path_buf)
@@ -13,16 +14,20 @@ fn path_or_default(file: Option<&Path>, data_dir: &Path) -> PathBuf {
 /// Exit code 0 when the chain is intact, 1 when it is broken or unreadable.
 pub fn verify(file: Option<&Path>, data_dir: &Path) -> i32 {
     let path = path_or_default(file, data_dir);
-    match verify_chain(&path) {
-        Ok(records) => {
-            let last = std::fs::read_to_string(&path)
-                .ok()
-                .and_then(|t| t.lines().last().map(hash_line))
-                .unwrap_or_else(|| "-".into());
+    match verify_log(&path, |_| {}) {
+        Ok(summary) => {
+            if let Some(n) = summary.starts_at_segment {
+                println!(
+                    "{}: segments before {n} are not here (archived?): checked from segment {n} on",
+                    path.display()
+                );
+            }
             println!(
-                "{}: {} record(s), chain intact (last record sha256 {last})",
+                "{}: {} record(s) in {} file(s), chain intact (last record sha256 {})",
                 path.display(),
-                records.len()
+                summary.records,
+                summary.files,
+                summary.last_hash
             );
             0
         }
@@ -37,23 +42,44 @@ pub fn verify(file: Option<&Path>, data_dir: &Path) -> i32 {
     }
 }
 
-/// Prints every record; a broken chain is said at the end (exit 1).
+/// Prints every record of every segment; a broken chain is said at the end (exit 1).
 pub fn show(file: Option<&Path>, data_dir: &Path) -> i32 {
     let path = path_or_default(file, data_dir);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
+    let files = match log_files(&path) {
+        Ok(f) => f,
         Err(e) => {
-            eprintln!("error: cannot read {}: {e}", path.display());
+            eprintln!("error: {e}");
             return 1;
         }
     };
-    for (i, line) in text.lines().enumerate() {
-        match serde_json::from_str(line) {
-            Ok(record) => println!("{}", format_record(&record)),
-            Err(_) => println!("line {}: (not a record) {line}", i + 1),
+    for file in files {
+        let reader = match std::fs::File::open(&file) {
+            Ok(f) => std::io::BufReader::new(f),
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", file.display());
+                return 1;
+            }
+        };
+        for (i, line) in reader.split(b'\n').enumerate() {
+            let line = match line {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("error: cannot read {}: {e}", file.display());
+                    return 1;
+                }
+            };
+            match serde_json::from_slice::<AuditRecord>(&line) {
+                Ok(record) => println!("{}", format_record(&record)),
+                Err(_) => println!(
+                    "{} line {}: (not a record) {}",
+                    file.display(),
+                    i + 1,
+                    String::from_utf8_lossy(&line)
+                ),
+            }
         }
     }
-    match verify_chain(&path) {
+    match verify_log(&path, |_| {}) {
         Ok(_) => 0,
         Err(e) => {
             println!("warning: {e}");

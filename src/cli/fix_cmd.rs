@@ -55,6 +55,9 @@ pub async fn fix(loaded: &LoadedConfig, req: FixRequest<'_>) -> Result<i32> {
             return Ok(1);
         }
     };
+    if let Err(e) = audit.check_tail() {
+        eprintln!("warning: {e} (`kubestack-ai audit verify` says where)");
+    }
     let executor = match Executor::new(&config.safety, audit) {
         Ok(e) => e,
         Err(e) => {
@@ -65,7 +68,7 @@ pub async fn fix(loaded: &LoadedConfig, req: FixRequest<'_>) -> Result<i32> {
     let mode = executor.mode_for(instance.context.as_deref());
     if mode == SafetyMode::ReadOnly && !req.dry_run {
         let reason = "read-only mode: `fix` applies nothing (use --dry-run to see the plan)";
-        let _ = executor.audit().append(
+        let recorded = executor.audit().append(
             AuditEvent::Refused,
             AuditEntry {
                 mode: mode.as_str().into(),
@@ -76,6 +79,10 @@ pub async fn fix(loaded: &LoadedConfig, req: FixRequest<'_>) -> Result<i32> {
             },
         );
         eprintln!("refused: {reason}");
+        if let Err(e) = recorded {
+            eprintln!("error: this refusal could not be recorded: {e}");
+            return Ok(1);
+        }
         return Ok(EXIT_READ_ONLY);
     }
     let dry_run = req.dry_run || mode == SafetyMode::Suggest;

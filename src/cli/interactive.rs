@@ -49,7 +49,6 @@ pub fn run(loaded: LoadedConfig, context: Option<&str>) -> Result<i32> {
     for n in &notices {
         tracing::warn!("{n}");
     }
-    crate::tui::install_hooks()?;
     let rt = super::runtime()?;
     let context = context.map(str::to_string);
     let code = rt.block_on(async move {
@@ -276,6 +275,9 @@ fn open_executor(
             AuditChain::at(&path)
         }
     };
+    if let Err(e) = audit.check_tail() {
+        notices.push(format!("{e} — `kubestack-ai audit verify` says where"));
+    }
     let audit = Arc::new(audit);
     match Executor::new(&config.safety, audit.clone()) {
         Ok(e) => e,

@@ -53,9 +53,9 @@ pub fn run(cli: Cli) -> Result<i32> {
     let load = || load_config(config_path.as_deref(), &overrides);
     let command = cli.command.unwrap_or(Command::Interactive);
 
-    // The TUI installs its own hooks (they restore the terminal first); everything else gets
-    // color-eyre's defaults.
-    if !matches!(command, Command::Interactive) && color_eyre::install().is_err() {
+    // One panic hook for every command: a panic anywhere (any thread, any task) ends the
+    // process with a non-zero code, after restoring the terminal if the TUI had it.
+    if crate::tui::install_hooks().is_err() {
         eprintln!("warning: error reports will not be formatted");
     }
     match command {

@@ -209,33 +209,9 @@ fn validate(config: &AppConfig, origin_of: &dyn Fn(&str) -> String) -> Vec<Confi
     for (key, problem) in config.kubernetes.problems() {
         push(&key, "kubernetes", problem);
     }
-    let c = &config.collector;
-    for (key, v) in [
-        ("collector.interval_secs", c.interval_secs),
-        ("collector.backoff_max_secs", c.backoff_max_secs),
-        ("collector.diagnose_sample_secs", c.diagnose_sample_secs),
-    ] {
-        if !(v.is_finite() && v > 0.0 && v <= 86_400.0) {
-            push(
-                key,
-                key,
-                format!("must be a number of seconds > 0, got {v}"),
-            );
-        }
-    }
-    if c.connect_timeout_ms == 0 || c.command_timeout_ms == 0 {
-        push(
-            "collector",
-            "collector",
-            "timeouts must be > 0 ms".to_string(),
-        );
-    }
-    if !(1..=240).contains(&config.ui.max_fps) {
-        push(
-            "ui.max_fps",
-            "ui.max_fps",
-            format!("must be between 1 and 240, got {}", config.ui.max_fps),
-        );
+    for (key, problem) in super::ranges::range_problems(config) {
+        let root = key.split('.').next().unwrap_or(&key).to_string();
+        push(&key, &root, problem);
     }
     let r = &config.redis;
     if !(0.0 < r.memory_warn_ratio && r.memory_warn_ratio <= r.memory_crit_ratio) {

@@ -7,6 +7,7 @@ mod kubernetes;
 mod load;
 mod mysql;
 mod paths;
+mod ranges;
 mod template;
 
 pub use ai::{AiConfig, ProfileConfig, ProviderKind};

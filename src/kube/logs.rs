@@ -92,13 +92,17 @@ fn parse_duration(v: &str) -> Result<i64, String> {
     let n: i64 = num
         .parse()
         .map_err(|_| format!("since: `{v}` is not a duration (30s, 5m, 2h)"))?;
-    Ok(match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
+    let factor = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
         _ => return Err(format!("since: `{v}` is not a duration (30s, 5m, 2h)")),
-    })
+    };
+    // Past ten years the API server would refuse it anyway; never overflow on the way.
+    n.checked_mul(factor)
+        .filter(|s| *s <= 10 * 366 * 86_400)
+        .ok_or_else(|| format!("since: `{v}` is too long (at most 3660d)"))
 }
 
 /// One line of one pod.
@@ -393,6 +397,17 @@ mod tests {
         );
         assert_eq!(o.label(), "previous since 300s tail 100");
         assert!(LogOptions::default().parse_into("since soon").is_err());
+        // Typed by a hand in a hurry: no overflow, a clear refusal.
+        for huge in [
+            "999999999999999d",
+            "9223372036854775807h",
+            "99999999999999999999s",
+        ] {
+            let err = LogOptions::default()
+                .parse_into(&format!("since {huge}"))
+                .unwrap_err();
+            assert!(err.contains(huge), "{err}");
+        }
         assert!(
             LogOptions::default()
                 .parse_into("bogus")

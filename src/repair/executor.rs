@@ -53,9 +53,31 @@ pub enum RepairError {
     /// The system said no or could not be reached.
     #[error("{0}")]
     Backend(#[from] PluginError),
-    /// The audit log could not be written, so nothing was done.
+    /// The audit log could not be written before anything was sent, so nothing was done.
     #[error("{0} — nothing was executed")]
     Audit(#[from] AuditError),
+    /// A write went through but its audit record could not be written; the rest of the step
+    /// was not sent. Loud on purpose: the system changed and the log does not say so.
+    #[error(
+        "EXECUTED BUT NOT RECORDED: {executed} — the audit log failed ({error}); {remaining} remaining command(s) of this step not sent"
+    )]
+    UnrecordedWrite {
+        executed: String,
+        remaining: usize,
+        error: AuditError,
+    },
+    /// Some commands of a multi-command step ran, then one failed: the step is half applied.
+    #[error(
+        "PARTIAL: {done} of {total} commands executed ({executed}); `{failed}` failed: {error}"
+    )]
+    Partial {
+        done: usize,
+        total: usize,
+        executed: String,
+        failed: String,
+        /// The system's error, and whether the failure could be recorded.
+        error: String,
+    },
     /// The verification probe's condition did not hold.
     #[error("verification failed: {0}")]
     Verification(String),
@@ -398,21 +420,48 @@ impl Executor {
     ) -> Result<String, RepairError> {
         let token = ExecutorToken(());
         let mut results = Vec::new();
-        for c in commands {
+        let mut executed: Vec<String> = Vec::new();
+        for (i, c) in commands.iter().enumerate() {
             match backend.write(c, &token).await {
                 Ok(reply) => {
                     let text = reply.summary();
-                    self.record(event, step, Some(c.to_string()), Some(text.clone()))?;
+                    executed.push(c.to_string());
+                    if let Err(error) =
+                        self.record(event, step, Some(c.to_string()), Some(text.clone()))
+                    {
+                        return Err(RepairError::UnrecordedWrite {
+                            executed: executed.join("; "),
+                            remaining: commands.len() - i - 1,
+                            error,
+                        });
+                    }
                     results.push(text);
                 }
                 Err(e) => {
-                    self.record(
+                    let recorded = self.record(
                         AuditEvent::Failed,
                         step,
                         Some(c.to_string()),
-                        Some(e.to_string()),
-                    )?;
-                    return Err(e.into());
+                        Some(if i > 0 {
+                            format!("{e} (partial: {i} of {} commands executed)", commands.len())
+                        } else {
+                            e.to_string()
+                        }),
+                    );
+                    if i == 0 {
+                        recorded?;
+                        return Err(e.into());
+                    }
+                    return Err(RepairError::Partial {
+                        done: i,
+                        total: commands.len(),
+                        executed: executed.join("; "),
+                        failed: c.to_string(),
+                        error: match recorded {
+                            Ok(()) => e.to_string(),
+                            Err(a) => format!("{e} — and the failure was not recorded: {a}"),
+                        },
+                    });
                 }
             }
         }
@@ -466,9 +515,14 @@ impl Executor {
             .await
     }
 
-    /// Records a model request by the hash of its (redacted) body.
-    pub fn record_model_request(&self, description: &str, body_sha256: &str) {
-        let _ = self.audit.append(
+    /// Records a model request by the hash of its (redacted) body; the request must not be sent
+    /// when this fails.
+    pub fn record_model_request(
+        &self,
+        description: &str,
+        body_sha256: &str,
+    ) -> Result<(), AuditError> {
+        self.audit.append(
             AuditEvent::ModelRequest,
             AuditEntry {
                 mode: self.mode().as_str().into(),
@@ -476,6 +530,173 @@ impl Executor {
                 result: Some(format!("sha256:{body_sha256}")),
                 ..AuditEntry::default()
             },
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repair::plan::{PlanTarget, Provenance, Risk, RollbackSpec};
+
+    /// A backend whose writes succeed until `fail_at`; `before_write` runs first (to break the
+    /// audit log at a chosen moment).
+    struct Scripted {
+        fail_at: Option<usize>,
+        writes: usize,
+        before_write: Box<dyn FnMut(usize) + Send>,
+    }
+
+    impl WriteBackend for Scripted {
+        fn identity(&mut self) -> BoxFuture<'_, Result<String, PluginError>> {
+            Box::pin(async { Ok("id-1".to_string()) })
+        }
+        fn read<'a>(&'a mut self, _: &'a Command) -> BoxFuture<'a, Result<Reply, PluginError>> {
+            Box::pin(async { Ok(Reply::Text("OK".into())) })
+        }
+        fn write<'a>(
+            &'a mut self,
+            command: &'a Command,
+            _token: &'a ExecutorToken,
+        ) -> BoxFuture<'a, Result<Reply, PluginError>> {
+            let n = self.writes;
+            self.writes += 1;
+            (self.before_write)(n);
+            let fail = self.fail_at == Some(n);
+            Box::pin(async move {
+                if fail {
+                    Err(PluginError::Refused(format!("ERR refused {command}")))
+                } else {
+                    Ok(Reply::Text("OK".into()))
+                }
+            })
+        }
+        fn prepare(&self, _: &RepairStep, _: &[(String, Reply)]) -> PreparedStep {
+            PreparedStep {
+                captured: Vec::new(),
+                preview: String::new(),
+                rollback: Vec::new(),
+                rollback_text: String::new(),
+            }
+        }
+        fn judge(&self, _: &RepairStep, _: &Reply, _: &PreparedStep) -> Result<String, String> {
+            Ok("ok".into())
+        }
+    }
+
+    fn step(commands: usize) -> RepairStep {
+        RepairStep {
+            action: "RDS-FIX-TEST".into(),
+            title: "three writes".into(),
+            target: PlanTarget {
+                instance: "订单缓存".into(),
+                endpoint: "redis://127.0.0.1:1".into(),
+                identity: Some("id-1".into()),
+                context: None,
+            },
+            risk: Risk::Safe,
+            commands: (0..commands)
+                .map(|i| Command::new(&["CONFIG", "SET", "k", &i.to_string()]))
+                .collect(),
+            capture: Vec::new(),
+            rollback: RollbackSpec::NotNeeded("test".into()),
+            verify: None,
+            effect: String::new(),
+            why: String::new(),
+            provenance: Provenance::User,
+            for_busy_server: false,
+        }
+    }
+
+    fn executor(dir: &std::path::Path) -> (Executor, std::path::PathBuf) {
+        let path = dir.join("audit.jsonl");
+        let chain = Arc::new(AuditChain::open(&path).unwrap());
+        let safety = SafetyConfig {
+            mode: SafetyMode::Confirm,
+            read_only_contexts: Vec::new(),
+        };
+        (Executor::new(&safety, chain).unwrap(), path)
+    }
+
+    #[tokio::test]
+    async fn a_step_that_fails_half_way_is_reported_as_partial() {
+        let dir = tempfile::tempdir().unwrap();
+        let (executor, path) = executor(dir.path());
+        let mut backend = Scripted {
+            fail_at: Some(1),
+            writes: 0,
+            before_write: Box::new(|_| {}),
+        };
+        let err = executor
+            .execute(&mut backend, &step(3), &Confirmation::default())
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(
+                err,
+                RepairError::Partial {
+                    done: 1,
+                    total: 3,
+                    ..
+                }
+            ),
+            "{text}"
         );
+        assert!(
+            text.contains("PARTIAL: 1 of 3") && text.contains("k 0"),
+            "{text}"
+        );
+        assert_eq!(backend.writes, 2, "the third command is not sent");
+        let records = crate::repair::verify_chain(&path).unwrap();
+        let failed = records.last().unwrap();
+        assert_eq!(failed.event, AuditEvent::Failed);
+        assert!(
+            failed
+                .result
+                .as_deref()
+                .unwrap()
+                .contains("partial: 1 of 3")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_write_whose_record_cannot_be_written_is_loud_and_stops_the_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let (executor, path) = executor(dir.path());
+        let broken = path.clone();
+        // After the first write goes out, the log becomes unwritable (a directory in its place;
+        // permissions would not stop root).
+        let mut backend = Scripted {
+            fail_at: None,
+            writes: 0,
+            before_write: Box::new(move |n| {
+                if n == 0 {
+                    std::fs::remove_file(&broken).unwrap();
+                    std::fs::create_dir(&broken).unwrap();
+                }
+            }),
+        };
+        let err = executor
+            .execute(&mut backend, &step(3), &Confirmation::default())
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(err, RepairError::UnrecordedWrite { remaining: 2, .. }),
+            "{text}"
+        );
+        assert!(text.starts_with("EXECUTED BUT NOT RECORDED"), "{text}");
+        assert!(!text.contains("nothing was executed"), "{text}");
+        assert_eq!(backend.writes, 1, "nothing more is sent once the log fails");
+
+        // With the log still broken, the next step is refused before anything is sent.
+        let err = executor
+            .execute(&mut backend, &step(1), &Confirmation::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, RepairError::Audit(_)), "{err}");
+        assert_eq!(backend.writes, 1);
     }
 }

@@ -143,7 +143,9 @@ mod secs {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let secs = f64::deserialize(d)?;
-        Ok(Duration::from_secs_f64(secs.max(0.0)))
+        // Serialized plans are read back from files: a hostile `within` must not panic.
+        Duration::try_from_secs_f64(secs.clamp(0.0, 86_400.0))
+            .map_err(|e| serde::de::Error::custom(format!("`within` {secs}: {e}")))
     }
 }
 

@@ -2,6 +2,7 @@
 //! them on every exit path — normal return, error, signal, and panics in any thread or task.
 
 use std::io::{self, Stdout};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use color_eyre::config::HookBuilder;
 use crossterm::cursor::Show;
@@ -16,9 +17,15 @@ use ratatui::backend::CrosstermBackend;
 /// The real terminal.
 pub type Tui = Terminal<CrosstermBackend<Stdout>>;
 
+/// Whether this process has the terminal in raw mode and the alternate screen now: the panic
+/// hook restores it only then, so a panicking command-line run writes no escape codes into
+/// the output a script reads.
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
 /// Enters raw mode and the alternate screen; on failure the terminal is restored first.
 pub fn init() -> io::Result<Tui> {
     enable_raw_mode()?;
+    ACTIVE.store(true, Ordering::SeqCst);
     let setup = || -> io::Result<Tui> {
         execute!(io::stdout(), EnterAlternateScreen, EnableBracketedPaste)?;
         let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
@@ -34,6 +41,7 @@ pub fn init() -> io::Result<Tui> {
 
 /// Leaves the alternate screen and raw mode; safe to call more than once.
 pub fn restore() -> io::Result<()> {
+    ACTIVE.store(false, Ordering::SeqCst);
     let screen = execute!(
         io::stdout(),
         DisableBracketedPaste,
@@ -44,9 +52,10 @@ pub fn restore() -> io::Result<()> {
     screen.and(raw)
 }
 
-/// Installs color-eyre's report hook and a panic hook that restores the terminal first,
-/// prints the report, and exits — also when the panic happens inside a spawned task, which
-/// tokio would otherwise swallow while the screen stays in raw mode.
+/// Installs color-eyre's report hook and a panic hook that restores the terminal first (when
+/// the TUI has it), prints the report, and exits with code 101 — also when the panic happens
+/// inside a spawned task, which tokio would otherwise swallow (the process could then end with
+/// code 0 and a script would believe it succeeded). Every command installs it.
 pub fn install_hooks() -> color_eyre::Result<()> {
     let (panic_hook, eyre_hook) = HookBuilder::default()
         .panic_section(
@@ -56,7 +65,9 @@ pub fn install_hooks() -> color_eyre::Result<()> {
     eyre_hook.install()?;
     let panic_hook = panic_hook.into_panic_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let _ = restore();
+        if ACTIVE.load(Ordering::SeqCst) {
+            let _ = restore();
+        }
         tracing::error!("panic: {info}");
         panic_hook(info);
         std::process::exit(101);

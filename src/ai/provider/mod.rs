@@ -8,6 +8,7 @@
 
 mod anthropic;
 mod openai;
+pub mod retry_after;
 
 use std::time::Duration;
 
@@ -119,9 +120,15 @@ pub enum LlmError {
     Stalled(f64),
     #[error("the stream ended with an error: {0}")]
     StreamError(String),
+    /// The request could not be recorded in the audit log, so it was not sent.
+    #[error("not sent: {0}")]
+    Unaudited(String),
 }
 
 const TRIES: u32 = 3;
+
+/// Used where a configured timeout is unusable (validation refuses such configs first).
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The provider-specific JSON body (not yet redacted).
 pub fn build_body(profile: &ProfileConfig, request: &LlmRequest) -> Value {
@@ -163,7 +170,10 @@ pub fn api_key(profile: &ProfileConfig) -> Result<Option<String>, LlmError> {
 pub fn http_client(profile: &ProfileConfig) -> Result<reqwest::Client, LlmError> {
     crate::plugins::redis::connection::install_crypto_provider();
     reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs_f64(profile.timeout_secs.min(30.0)))
+        .connect_timeout(retry_after::secs(
+            profile.timeout_secs.min(30.0),
+            DEFAULT_TIMEOUT,
+        ))
         .build()
         .map_err(|e| LlmError::Unreachable {
             url: profile.base_url.clone(),
@@ -199,7 +209,7 @@ pub async fn stream_completion(
             .post(&url)
             .header("content-type", "application/json")
             .header("accept", "text/event-stream")
-            .timeout(Duration::from_secs_f64(profile.timeout_secs))
+            .timeout(retry_after::secs(profile.timeout_secs, DEFAULT_TIMEOUT))
             .body(body.as_str().to_string());
         if let Some(k) = &key {
             req = match profile.provider {
@@ -213,8 +223,11 @@ pub async fn stream_completion(
         }
         // `timeout` above bounds the whole exchange; the stream gets its own idle timeout, so
         // the total limit applies only until the headers arrive.
-        let sent =
-            tokio::time::timeout(Duration::from_secs_f64(profile.timeout_secs), req.send()).await;
+        let sent = tokio::time::timeout(
+            retry_after::secs(profile.timeout_secs, DEFAULT_TIMEOUT),
+            req.send(),
+        )
+        .await;
         let retry = |reason: String, wait: Duration| StreamEvent::Retrying { reason, wait };
         match sent {
             Err(_) | Ok(Err(_)) if tries < TRIES => {
@@ -248,14 +261,13 @@ pub async fn stream_completion(
                     .headers()
                     .get("retry-after")
                     .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<f64>().ok());
+                    .and_then(|v| retry_after::parse_retry_after(v, chrono::Utc::now()));
                 let text = resp.text().await.unwrap_or_default();
                 let text: String = text.chars().take(400).collect();
                 match status {
                     401 | 403 => return Err(LlmError::Auth { status, key_env }),
                     429 if tries < TRIES => {
-                        let wait =
-                            Duration::from_secs_f64(retry_after.unwrap_or(2.0).clamp(0.0, 60.0));
+                        let wait = retry_after.unwrap_or(Duration::from_secs(2));
                         let _ = sink
                             .send(retry(
                                 format!("rate limited (429), waiting {:.0} s", wait.as_secs_f64()),
@@ -293,7 +305,7 @@ async fn read_stream(
     response: reqwest::Response,
     sink: &mpsc::Sender<StreamEvent>,
 ) -> Result<(), LlmError> {
-    let idle = Duration::from_secs_f64(profile.idle_timeout_secs);
+    let idle = retry_after::secs(profile.idle_timeout_secs, DEFAULT_TIMEOUT);
     let mut bytes = response.bytes_stream();
     let mut parser = SseParser::new();
     let mut decoder: Box<dyn StreamDecoder> = match profile.provider {

@@ -1,0 +1,288 @@
+//! Every number in the configuration has a range: seconds are finite and positive, ratios lie
+//! in (0, 1], sizes and counts are bounded so that nothing downstream allocates, sleeps or
+//! overflows on a value typed by mistake (`-1`, `nan`, `1e300`, `18446744073709551615`).
+//! A value out of range is a problem naming its key, like every other config error.
+
+use super::AppConfig;
+
+/// One number out of range: the key and what was wrong.
+pub type RangeProblem = (String, String);
+
+struct Checks(Vec<RangeProblem>);
+
+impl Checks {
+    fn float(&mut self, key: &str, v: f64, min: f64, max: f64, what: &str) {
+        if !(v.is_finite() && v >= min && v <= max) {
+            self.0.push((
+                key.to_string(),
+                format!("must be {what} between {min} and {max}, got {v}"),
+            ));
+        }
+    }
+
+    fn seconds(&mut self, key: &str, v: f64, max: f64) {
+        if !(v.is_finite() && v > 0.0 && v <= max) {
+            self.0.push((
+                key.to_string(),
+                format!("must be a number of seconds > 0 and at most {max}, got {v}"),
+            ));
+        }
+    }
+
+    fn ratio(&mut self, key: &str, v: f64) {
+        if !(v.is_finite() && v > 0.0 && v <= 1.0) {
+            self.0.push((
+                key.to_string(),
+                format!("must be a ratio > 0 and at most 1, got {v}"),
+            ));
+        }
+    }
+
+    fn count(&mut self, key: &str, v: u64, min: u64, max: u64) {
+        if !(min..=max).contains(&v) {
+            self.0.push((
+                key.to_string(),
+                format!("must be between {min} and {max}, got {v}"),
+            ));
+        }
+    }
+}
+
+/// The numbers of `config` that are out of range.
+pub fn range_problems(config: &AppConfig) -> Vec<RangeProblem> {
+    let mut c = Checks(Vec::new());
+    const DAY: f64 = 86_400.0;
+    const DAY_MS: u64 = 86_400_000;
+    const DAY_S: u64 = 86_400;
+    const YEAR_S: u64 = 366 * 86_400;
+    let col = &config.collector;
+    c.seconds("collector.interval_secs", col.interval_secs, DAY);
+    c.seconds("collector.backoff_max_secs", col.backoff_max_secs, DAY);
+    c.seconds(
+        "collector.diagnose_sample_secs",
+        col.diagnose_sample_secs,
+        3600.0,
+    );
+    c.count(
+        "collector.connect_timeout_ms",
+        col.connect_timeout_ms,
+        1,
+        DAY_MS,
+    );
+    c.count(
+        "collector.command_timeout_ms",
+        col.command_timeout_ms,
+        1,
+        DAY_MS,
+    );
+    c.count(
+        "collector.client_list_max",
+        col.client_list_max as u64,
+        1,
+        1_000_000,
+    );
+
+    let ui = &config.ui;
+    c.count(
+        "ui.metrics_history",
+        ui.metrics_history as u64,
+        2,
+        1_000_000,
+    );
+    c.count(
+        "ui.log_buffer_lines",
+        ui.log_buffer_lines as u64,
+        1,
+        10_000_000,
+    );
+    c.count("ui.max_fps", u64::from(ui.max_fps), 1, 240);
+
+    let r = &config.redis;
+    c.ratio("redis.memory_warn_ratio", r.memory_warn_ratio);
+    c.ratio("redis.memory_crit_ratio", r.memory_crit_ratio);
+    c.ratio("redis.unbounded_rss_ratio", r.unbounded_rss_ratio);
+    c.ratio("redis.clients_warn_ratio", r.clients_warn_ratio);
+    c.count("redis.client_omem_bytes", r.client_omem_bytes, 1, 1 << 50);
+    c.count(
+        "redis.slowlog_window_secs",
+        r.slowlog_window_secs,
+        1,
+        YEAR_S,
+    );
+    c.count("redis.slow_warn_ms", r.slow_warn_ms, 1, DAY_MS);
+    c.count("redis.slow_crit_ms", r.slow_crit_ms, 1, DAY_MS);
+    c.count("redis.replica_lag_secs", r.replica_lag_secs, 1, YEAR_S);
+    c.count("redis.snapshot_age_secs", r.snapshot_age_secs, 1, YEAR_S);
+
+    let m = &config.mysql;
+    c.ratio("mysql.connections_crit_ratio", m.connections_crit_ratio);
+    c.count("mysql.threads_running", m.threads_running, 1, 1_000_000);
+    c.count(
+        "mysql.threads_running_samples",
+        m.threads_running_samples as u64,
+        1,
+        10_000,
+    );
+    c.count(
+        "mysql.long_query_warn_secs",
+        m.long_query_warn_secs,
+        1,
+        YEAR_S,
+    );
+    c.count(
+        "mysql.long_query_crit_secs",
+        m.long_query_crit_secs,
+        1,
+        YEAR_S,
+    );
+    c.count("mysql.idle_in_trx_secs", m.idle_in_trx_secs, 1, YEAR_S);
+    c.count("mysql.lock_wait_secs", m.lock_wait_secs, 1, YEAR_S);
+    c.float(
+        "mysql.deadlocks_per_min",
+        m.deadlocks_per_min,
+        0.0,
+        1e9,
+        "a rate",
+    );
+    c.count(
+        "mysql.replica_lag_warn_secs",
+        m.replica_lag_warn_secs,
+        1,
+        YEAR_S,
+    );
+    c.count(
+        "mysql.statement_timeout_ms",
+        m.statement_timeout_ms,
+        1,
+        DAY_MS,
+    );
+    c.count(
+        "mysql.processlist_max_rows",
+        m.processlist_max_rows as u64,
+        1,
+        1_000_000,
+    );
+
+    let k = &config.kafka;
+    c.count(
+        "kafka.lag_window_samples",
+        k.lag_window_samples as u64,
+        2,
+        10_000,
+    );
+    c.count("kafka.lag_min_samples", k.lag_min_samples as u64, 1, 10_000);
+    if k.lag_min_samples > k.lag_window_samples {
+        c.0.push((
+            "kafka.lag_min_samples".into(),
+            format!(
+                "must not exceed kafka.lag_window_samples ({}), got {}",
+                k.lag_window_samples, k.lag_min_samples
+            ),
+        ));
+    }
+    c.count(
+        "kafka.rebalance_stuck_secs",
+        k.rebalance_stuck_secs,
+        1,
+        DAY_S,
+    );
+    c.count("kafka.request_timeout_ms", k.request_timeout_ms, 1, DAY_MS);
+    c.count("kafka.max_topics", k.max_topics as u64, 1, 1_000_000);
+
+    let ai = &config.ai;
+    c.count(
+        "ai.context_token_budget",
+        ai.context_token_budget as u64,
+        100,
+        10_000_000,
+    );
+    c.count(
+        "ai.context_log_lines",
+        ai.context_log_lines as u64,
+        0,
+        100_000,
+    );
+    c.count(
+        "ai.max_tool_iterations",
+        ai.max_tool_iterations as u64,
+        0,
+        100,
+    );
+    c.count(
+        "ai.tool_result_max_bytes",
+        ai.tool_result_max_bytes as u64,
+        64,
+        16 << 20,
+    );
+    c.float(
+        "ai.session_budget_usd",
+        ai.session_budget_usd,
+        0.0,
+        1e9,
+        "an amount",
+    );
+    for (name, p) in &ai.profiles {
+        let key = |field: &str| format!("ai.profiles.{name}.{field}");
+        c.seconds(&key("timeout_secs"), p.timeout_secs, DAY);
+        c.seconds(&key("idle_timeout_secs"), p.idle_timeout_secs, DAY);
+        c.count(
+            &key("max_output_tokens"),
+            u64::from(p.max_output_tokens),
+            1,
+            10_000_000,
+        );
+        for (field, price) in [
+            ("price_input_per_mtok", p.price_input_per_mtok),
+            ("price_output_per_mtok", p.price_output_per_mtok),
+        ] {
+            if let Some(v) = price {
+                c.float(&key(field), v, 0.0, 1e6, "a price");
+            }
+        }
+    }
+    c.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_in_range() {
+        assert_eq!(range_problems(&AppConfig::default()), Vec::new());
+    }
+
+    #[test]
+    fn hostile_numbers_are_named_by_key() {
+        let mut config = AppConfig::default();
+        config.collector.interval_secs = f64::NAN;
+        config.ui.metrics_history = usize::MAX;
+        config.redis.memory_warn_ratio = -1.0;
+        config.kafka.lag_window_samples = 0;
+        config.ai.profiles.insert(
+            "p".into(),
+            toml::from_str(
+                "provider = 'openai'\nbase_url = 'http://x'\nmodel = 'm'\ntimeout_secs = -1.0\nidle_timeout_secs = 1e300\nprice_input_per_mtok = inf",
+            )
+            .unwrap(),
+        );
+        let problems = range_problems(&config);
+        let keys: Vec<&str> = problems.iter().map(|(k, _)| k.as_str()).collect();
+        for expected in [
+            "collector.interval_secs",
+            "ui.metrics_history",
+            "redis.memory_warn_ratio",
+            "kafka.lag_window_samples",
+            "ai.profiles.p.timeout_secs",
+            "ai.profiles.p.idle_timeout_secs",
+            "ai.profiles.p.price_input_per_mtok",
+        ] {
+            assert!(keys.contains(&expected), "{expected} not in {problems:?}");
+        }
+        let nan = problems
+            .iter()
+            .find(|(k, _)| k == "collector.interval_secs")
+            .unwrap();
+        assert!(nan.1.contains("NaN"), "{nan:?}");
+    }
+}
