@@ -46,7 +46,15 @@ async fn connected(llm: Option<&LlmServer>) -> Cluster {
     let redis = RedisServer::start(&["--requirepass", ADMIN_PW]);
     let mut admin = redis.client_with_password(Some(ADMIN_PW));
     let _: () = redis::cmd("ACL")
-        .arg(&["SETUSER", USER, "on", &format!(">{K8S_PW}"), "~*", "&*", "+@all"])
+        .arg(&[
+            "SETUSER",
+            USER,
+            "on",
+            &format!(">{K8S_PW}"),
+            "~*",
+            "&*",
+            "+@all",
+        ])
         .query(&mut admin)
         .unwrap();
     let api = KubeApi::start_with(Some("t0ken")).await;

@@ -32,7 +32,14 @@ async fn prepare_and_confirm(app: &mut KubeApp, why: &str) -> String {
     let step = m.step().unwrap().clone();
     let p = phase(&app.state);
     assert_eq!(p, Some(StepPhase::Ready), "{}: {p:?}", step.action);
-    let preview = m.state().unwrap().prepared.as_ref().unwrap().preview.clone();
+    let preview = m
+        .state()
+        .unwrap()
+        .prepared
+        .as_ref()
+        .unwrap()
+        .preview
+        .clone();
     assert!(
         preview.contains(&format!("no server-side dry run was sent: {why}")),
         "{}: {preview}",
@@ -158,10 +165,7 @@ async fn walk_every_kubernetes_repair(safety: SafetyConfig, why: &str) {
     ] {
         assert!(reqs.iter().any(|r| r == wanted), "no {wanted}: {reqs:?}");
     }
-    assert!(
-        reqs.iter().any(|r| r.contains("/portforward?")),
-        "{reqs:?}"
-    );
+    assert!(reqs.iter().any(|r| r.contains("/portforward?")), "{reqs:?}");
     let set = api.object(Kind::StatefulSet, "payments", "cache").unwrap();
     assert_eq!(set["spec"]["replicas"], 3);
     assert!(set["spec"]["template"]["metadata"]["annotations"].is_null());
