@@ -356,13 +356,26 @@ impl AppState {
 
     /// The controller's news about a discovered instance: its forward's state, and once the
     /// forward is up the URL the plugin uses.
-    pub(super) fn apply_attached(&mut self, instance: usize, url: Option<String>, forward: String) {
+    pub(super) fn apply_attached(
+        &mut self,
+        instance: usize,
+        url: Option<String>,
+        forward: String,
+        login: Option<super::event::ResolvedLogin>,
+    ) {
         let Some(view) = self.instances.get_mut(instance) else {
             return;
         };
         if let Some(url) = url {
             view.config.url = url;
             view.endpoint = format!("{} (port-forward)", view.config.endpoint());
+        }
+        // The instance's config is the one place its login lives: the collector was built from
+        // it, and the AI's tools, the repair plans (whose own-account guard compares with its
+        // user) and the executor's write backend are built from it too.
+        if let (Some(login), Some(_)) = (login, &view.kube) {
+            view.config.username = login.username;
+            view.config.password_value = login.password;
         }
         if let Some(b) = &mut view.kube {
             b.forward = Some(forward);

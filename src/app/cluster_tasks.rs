@@ -11,7 +11,7 @@ use kube::{Api, Client};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::event::{AppEvent, Health};
+use super::event::{AppEvent, Health, ResolvedLogin};
 use super::supervisor::{SupervisorCommand, SupervisorTiming, supervise};
 use crate::ai::redact::Redactor;
 use crate::config::{AppConfig, InstanceConfig, InstanceKind, SecretValue};
@@ -92,20 +92,27 @@ pub(super) struct AttachJob {
     pub commands: mpsc::Receiver<SupervisorCommand>,
     pub timing: SupervisorTiming,
     pub cancel: CancellationToken,
+    /// SelfSubjectAccessReviews may be sent (POSTs: not in a read-only context, see
+    /// `Executor::withholds_mutating_requests`).
+    pub access_reviews: bool,
 }
 
-/// The key of a Secret as text; the value never appears in an error.
+/// The key of a Secret as text; the value never appears in an error. With `review`, asks a
+/// SelfSubjectAccessReview first.
 pub async fn read_secret(
     client: &Client,
     namespace: &str,
     name: &str,
     key: &str,
+    review: bool,
 ) -> Result<String, String> {
-    crate::kube::access::check(
-        client,
-        &crate::kube::access::Access::secret(namespace, name),
-    )
-    .await?;
+    if review {
+        crate::kube::access::check(
+            client,
+            &crate::kube::access::Access::secret(namespace, name),
+        )
+        .await?;
+    }
     let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
     let secret = api.get(name).await.map_err(|e| {
         format!(
@@ -160,6 +167,7 @@ pub(super) async fn attach(job: AttachJob) {
         commands,
         timing,
         cancel,
+        access_reviews,
     } = job;
     let fail = |error: String| {
         let events = events.clone();
@@ -169,6 +177,7 @@ pub(super) async fn attach(job: AttachJob) {
                     instance,
                     url: None,
                     forward: format!("not connected: {error}"),
+                    login: None,
                 })
                 .await;
             let _ = events
@@ -196,7 +205,7 @@ pub(super) async fn attach(job: AttachJob) {
                 .namespace
                 .clone()
                 .unwrap_or_else(|| found.namespace.clone());
-            match read_secret(&client, &ns, &r.name, &r.key).await {
+            match read_secret(&client, &ns, &r.name, &r.key, access_reviews).await {
                 Ok(pw) => {
                     if let Ok(mut red) = redactor.lock() {
                         red.add_known_secret(&pw, "password");
@@ -212,6 +221,7 @@ pub(super) async fn attach(job: AttachJob) {
         selector: found.selector.clone(),
         pods: found.pods.clone(),
         port: found.port,
+        review_access: access_reviews,
     };
     let forward: PortForward = match crate::kube::portforward::start(client, target).await {
         Ok(f) => f,
@@ -220,11 +230,18 @@ pub(super) async fn attach(job: AttachJob) {
     config.url = forwarded_url(found.kind, &config.url, forward.local);
     let mut state = forward.state.clone();
     let label = state.borrow().label(forward.local);
+    // The login goes into the instance's config in the app, beside the forward's URL: the AI's
+    // tools and the executor's write backend connect with what the collector connects with.
+    let login = ResolvedLogin {
+        username: config.username.clone(),
+        password: config.password_value.clone(),
+    };
     let _ = events
         .send(AppEvent::Attached {
             instance,
             url: Some(config.url.clone()),
             forward: label,
+            login: Some(login),
         })
         .await;
     match plugin_for(found.kind).collector(&config, &app) {
@@ -247,7 +264,7 @@ pub(super) async fn attach(job: AttachJob) {
                     return;
                 }
                 let label = state.borrow().label(forward.local);
-                let _ = events.send(AppEvent::Attached { instance, url: None, forward: label }).await;
+                let _ = events.send(AppEvent::Attached { instance, url: None, forward: label, login: None }).await;
             }
             _ = cancel.cancelled() => return,
         }
@@ -265,10 +282,12 @@ pub(super) struct LogsJob {
     pub connect_timeout: Duration,
     pub events: mpsc::Sender<AppEvent>,
     pub cancel: CancellationToken,
+    /// A SelfSubjectAccessReview (a POST) may be sent first.
+    pub access_reviews: bool,
 }
 
 /// Streams a discovered instance's pod logs into the loop until `cancel` (checking first that
-/// `get pods/log` is allowed).
+/// `get pods/log` is allowed, where access reviews may be sent).
 pub(super) async fn pod_logs(job: LogsJob) {
     use crate::kube::logs::PodLogEvent;
     let LogsJob {
@@ -281,6 +300,7 @@ pub(super) async fn pod_logs(job: LogsJob) {
         connect_timeout,
         events,
         cancel,
+        access_reviews,
     } = job;
     let say = |text: String| AppEvent::PodLogs {
         instance,
@@ -296,8 +316,10 @@ pub(super) async fn pod_logs(job: LogsJob) {
             return;
         }
     };
-    if let Err(e) =
-        crate::kube::access::check(&client, &crate::kube::access::Access::logs(&namespace)).await
+    if access_reviews
+        && let Err(e) =
+            crate::kube::access::check(&client, &crate::kube::access::Access::logs(&namespace))
+                .await
     {
         let _ = events.send(say(e)).await;
         return;

@@ -130,6 +130,11 @@ impl Controller {
         let Some(kubeconfig) = self.kubeconfig.clone() else {
             return;
         };
+        // No access review (a POST) where the context gets no mutating request at all.
+        let access_reviews = self
+            .executor
+            .withholds_mutating_requests(Some(&context))
+            .is_none();
         let (tx, commands) = mpsc::channel::<SupervisorCommand>(4);
         self.attached.insert(instance, tx);
         let token = self.cancel.child_token();
@@ -156,6 +161,7 @@ impl Controller {
                 commands,
                 timing,
                 cancel: token,
+                access_reviews,
             }),
         );
     }
@@ -409,6 +415,10 @@ impl EffectHandler for Controller {
                 let timeout = std::time::Duration::from_millis(
                     self.config.collector.connect_timeout_ms.max(1000),
                 );
+                let access_reviews = self
+                    .executor
+                    .withholds_mutating_requests(Some(&context))
+                    .is_none();
                 super::cluster_tasks::spawn_isolated(
                     "logs",
                     super::cluster_tasks::pod_logs(super::cluster_tasks::LogsJob {
@@ -421,6 +431,7 @@ impl EffectHandler for Controller {
                         connect_timeout: timeout,
                         events: self.events.clone(),
                         cancel: token,
+                        access_reviews,
                     }),
                 );
             }

@@ -1,6 +1,16 @@
 //! The one inbound event type of the UI loop; every producer sends these.
 
+use crate::config::SecretValue;
 use crate::plugins::InstanceSnapshot;
+
+/// What a discovered instance logs in with, as its `[[kubernetes.credentials]]` entry resolved
+/// it when connecting: the user, and the password read from the Secret (a `SecretValue`: never
+/// printed by `Debug`, never serialised).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ResolvedLogin {
+    pub username: Option<String>,
+    pub password: Option<SecretValue>,
+}
 
 /// Connection state of one instance, as its supervisor reports it.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,11 +77,14 @@ pub enum AppEvent {
         instance: usize,
         event: crate::kube::logs::PodLogEvent,
     },
-    /// A discovered instance's port-forward: its state, and the URL the plugin uses once up.
+    /// A discovered instance's port-forward: its state, and the URL the plugin uses once up
+    /// with the login its credential entry resolved to (every later connection to it — AI
+    /// tools, repairs — takes both from the instance's config).
     Attached {
         instance: usize,
         url: Option<String>,
         forward: String,
+        login: Option<ResolvedLogin>,
     },
     /// A signal or a fatal producer error asks the app to stop.
     Shutdown(String),

@@ -23,7 +23,7 @@ pub use chat::{ChatMessage, ChatMeter, ChatRole, ChatState, SLASH_HELP, parse_sl
 pub use cluster::KubeBinding;
 pub use contexts::KubeView;
 pub use controller::Controller;
-pub use event::{AppEvent, Health};
+pub use event::{AppEvent, Health, ResolvedLogin};
 pub use instance_view::{Badge, FindingView, InstanceView};
 pub use logs_view::LogsViewState;
 pub use palette::{ARGUMENT_COMMANDS, palette_entries};

@@ -331,8 +331,9 @@ impl AppState {
                 instance,
                 url,
                 forward,
+                login,
             } => {
-                self.apply_attached(instance, url, forward);
+                self.apply_attached(instance, url, forward, login);
                 (true, Vec::new())
             }
             AppEvent::Shutdown(_) => {

@@ -1,6 +1,12 @@
 //! RBAC before acting: a SelfSubjectAccessReview asks the API server whether the current
 //! credentials may do something (open a port-forward, read logs, patch a StatefulSet), so the UI
 //! can say what is not allowed instead of failing late.
+//!
+//! A review stores nothing, but on the wire it is a `create` — a POST — and the API server's
+//! audit log records it as one. A read-only context is promised no POST/PUT/PATCH/DELETE at
+//! all, so callers skip the review there (and outside confirm mode; see
+//! `Executor::withholds_mutating_requests`): the action itself then fails with the server's 403
+//! if it is not allowed, which says the same, only later.
 
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,

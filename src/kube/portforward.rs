@@ -54,6 +54,9 @@ pub struct ForwardTarget {
     /// The instance's pods by name, in preference order.
     pub pods: Vec<String>,
     pub port: u16,
+    /// Ask a SelfSubjectAccessReview first; `false` where no POST may be sent (a read-only
+    /// context): a refused forward then says so when a connection opens it.
+    pub review_access: bool,
 }
 
 /// A running forward.
@@ -74,13 +77,16 @@ const BACKOFF_MAX: Duration = Duration::from_secs(30);
 const ATTEMPTS: u32 = 3;
 
 /// Binds `127.0.0.1:0` and forwards every connection to a ready pod of `target`. Checks with a
-/// SelfSubjectAccessReview first whether `create pods/portforward` is allowed.
+/// SelfSubjectAccessReview first whether `create pods/portforward` is allowed (when
+/// `target.review_access`).
 pub async fn start(client: Client, target: ForwardTarget) -> Result<PortForward, String> {
-    super::access::check(
-        &client,
-        &super::access::Access::port_forward(&target.namespace),
-    )
-    .await?;
+    if target.review_access {
+        super::access::check(
+            &client,
+            &super::access::Access::port_forward(&target.namespace),
+        )
+        .await?;
+    }
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| format!("cannot listen on loopback: {e}"))?;

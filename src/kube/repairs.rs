@@ -6,6 +6,11 @@
 //! executor then pins the step to the context it was made in and refuses it in read-only
 //! contexts, as for every other system.
 //!
+//! The review and the dry run are mutating verbs on the wire (POST, PATCH, DELETE) although they
+//! store nothing, so they are only sent where a step can be applied (confirm mode): in a
+//! read-only context, in read-only or suggest mode the executor withholds them
+//! ([`WriteBackend::withheld`]) and the preview says so, built from the GETs alone.
+//!
 //! A command is `["K8S", VERB, …]`: `GET kind ns name`, `CAN verb group resource ns`,
 //! `DRYRUN <write…>`, and the writes `RESTART kind ns name stamp`, `SCALE kind ns name n`,
 //! `DELETE Pod ns name`.
@@ -485,6 +490,24 @@ impl WriteBackend for KubeBackend {
             let words: Vec<String> = command.argv.iter().skip(1).cloned().collect();
             self.apply(&words, false).await
         })
+    }
+
+    fn withheld(&self, command: &Command, why: &str) -> Option<Reply> {
+        match command.argv.get(1).map(String::as_str) {
+            // A dry run goes out as the PATCH or DELETE it previews, with `dryRun=All`: an
+            // audit log, an admission webhook or a proxy sees a write all the same.
+            Some("DRYRUN") => Some(Reply::Text(format!(
+                "no server-side dry run was sent: {why} (a dry run is a PATCH/DELETE request all the same)"
+            ))),
+            // A SelfSubjectAccessReview stores nothing, but it is a `create` (POST) of a review
+            // object: the API server's audit log records it as one, and "read-only" is promised
+            // as no POST/PUT/PATCH/DELETE at all. Nothing can be applied here anyway, so whether
+            // the write would be allowed is not worth a request.
+            Some("CAN") => Some(Reply::Text(format!(
+                "access not reviewed: {why} (a SelfSubjectAccessReview is a POST)"
+            ))),
+            _ => None,
+        }
     }
 
     fn prepare(&self, step: &RepairStep, captured: &[(String, Reply)]) -> PreparedStep {

@@ -33,6 +33,12 @@ pub trait WriteBackend: Send {
         command: &'a Command,
         token: &'a ExecutorToken,
     ) -> BoxFuture<'a, Result<Reply, PluginError>>;
+    /// What a capture says instead of being sent, when it is a mutating request on the wire
+    /// although it changes nothing (a server-side dry run is a PATCH or DELETE, an access review
+    /// a POST) and the mode withholds such requests (`why`). `None`: a plain read, always sent.
+    fn withheld(&self, _command: &Command, _why: &str) -> Option<Reply> {
+        None
+    }
     /// The preview and the rollback commands, from the captured pre-state.
     fn prepare(&self, step: &RepairStep, captured: &[(String, Reply)]) -> PreparedStep;
     /// Judges a verification reply; `Err` says what is wrong.
@@ -311,15 +317,38 @@ impl Executor {
         )?)
     }
 
-    /// Captures the pre-state (reads only) and builds the preview and the rollback.
+    /// Why requests that are mutating verbs on the wire but change nothing (server-side dry
+    /// runs, SelfSubjectAccessReviews, both POST/PATCH/DELETE) are not sent for `context`:
+    /// in every mode but confirm. Read-only means no mutating verb on the wire at all, and in
+    /// suggest mode nothing can be applied that a dry run would preview. `None`: they may be.
+    pub fn withholds_mutating_requests(&self, context: Option<&str>) -> Option<String> {
+        match self.mode_for(context) {
+            SafetyMode::Confirm => None,
+            SafetyMode::Suggest => Some("suggest mode".into()),
+            SafetyMode::ReadOnly => Some(match context {
+                Some(ctx) if self.mode() != SafetyMode::ReadOnly => {
+                    format!("context `{ctx}` is read-only (safety.read_only_contexts)")
+                }
+                _ => "read-only mode".into(),
+            }),
+        }
+    }
+
+    /// Captures the pre-state (reads only: a capture that is a mutating request on the wire is
+    /// withheld outside confirm mode) and builds the preview and the rollback.
     pub async fn prepare(
         &self,
         backend: &mut dyn WriteBackend,
         step: &RepairStep,
     ) -> Result<PreparedStep, RepairError> {
+        let withhold = self.withholds_mutating_requests(step.target.context.as_deref());
         let mut captured = Vec::new();
         for c in &step.capture {
-            captured.push((c.to_string(), backend.read(c).await?));
+            let reply = match withhold.as_deref().and_then(|why| backend.withheld(c, why)) {
+                Some(instead) => instead,
+                None => backend.read(c).await?,
+            };
+            captured.push((c.to_string(), reply));
         }
         Ok(backend.prepare(step, &captured))
     }
