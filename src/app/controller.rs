@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 use super::event::{AppEvent, Health};
 use super::repair_modal::RepairEvent;
@@ -30,7 +29,10 @@ pub struct Controller {
     config: AppConfig,
     events: mpsc::Sender<AppEvent>,
     redactor: Arc<Mutex<Redactor>>,
-    ask: Option<JoinHandle<()>>,
+    /// Cancels the question being answered (it runs on a thread of its own).
+    ask: Option<tokio_util::sync::CancellationToken>,
+    /// Audit appends, chat saves and exports: in order, never on the loop's thread.
+    io: super::io_worker::IoWorker,
     data_dir: PathBuf,
     sessions: SessionStore,
     executor: Arc<Executor>,
@@ -77,6 +79,7 @@ impl Controller {
             events,
             redactor: Arc::new(Mutex::new(redactor)),
             ask: None,
+            io: super::io_worker::IoWorker::start(),
             sessions: SessionStore::new(&data_dir),
             data_dir,
             executor,
@@ -191,9 +194,15 @@ impl Controller {
         let Some(view) = state.instances.get(instance) else {
             return;
         };
-        let job = self.job(state, view, question, &extras);
+        let mut job = self.job(state, view, question, &extras);
+        let tools = self.tools_builder(view);
         let events = self.events.clone();
-        self.ask = Some(tokio::spawn(async move {
+        let token = self.cancel.child_token();
+        self.ask = Some(token.clone());
+        // A thread of its own: building the tools reads password and TLS files, and a
+        // Kubernetes tool may run an exec credential plugin synchronously inside kube.
+        super::cluster_tasks::spawn_isolated("ask", async move {
+            job.tools = tools();
             let (tx, mut rx) = mpsc::channel::<ChatEvent>(256);
             let forward = async {
                 while let Some(event) = rx.recv().await {
@@ -206,8 +215,12 @@ impl Controller {
                     }
                 }
             };
-            tokio::join!(run_ask(job, tx), forward);
-        }));
+            // Cancelling drops the future, and with it the HTTP request and its stream.
+            tokio::select! {
+                _ = token.cancelled() => {}
+                _ = async { tokio::join!(run_ask(job, tx), forward) } => {}
+            }
+        });
     }
 
     fn job(
@@ -258,7 +271,7 @@ impl Controller {
                 context.budget,
                 if context.truncated { ", trimmed" } else { "" }
             ),
-            tools: self.tools_for(view),
+            tools: None, // built off the loop's thread, see `ask`
             redactor: self.redactor.clone(),
             max_iterations: ai.max_tool_iterations,
             tool_result_max_bytes: ai.tool_result_max_bytes,
@@ -277,36 +290,54 @@ impl Controller {
         }
     }
 
-    /// The AI's tools for an instance: its plugin's, and for one discovered in a cluster also
-    /// the read-only Kubernetes tools (describe, events, log tail).
-    fn tools_for(&self, view: &InstanceView) -> Option<Box<dyn crate::plugins::ToolRunner>> {
-        let plugin = plugin_for(view.config.kind)
-            .tools(&view.config, &self.config)
-            .ok();
-        let (Some(b), Some(kubeconfig)) = (&view.kube, &self.kubeconfig) else {
-            return plugin;
+    /// What builds the AI's tools for an instance, to be run off the loop's thread: its
+    /// plugin's, and for one discovered in a cluster also the read-only Kubernetes tools
+    /// (describe, events, log tail).
+    fn tools_builder(
+        &self,
+        view: &InstanceView,
+    ) -> impl FnOnce() -> Option<Box<dyn crate::plugins::ToolRunner>> + Send + 'static {
+        let instance = view.config.clone();
+        let app = self.config.clone();
+        let kube = match (&view.kube, &self.kubeconfig) {
+            (Some(b), Some(kubeconfig)) => {
+                Some((kubeconfig.clone(), b.context.clone(), b.found.clone()))
+            }
+            _ => None,
         };
-        let kube =
-            crate::kube::tools::KubeTools::new(kubeconfig.clone(), &b.context, b.found.clone());
-        let mut set: Vec<Box<dyn crate::plugins::ToolRunner>> = plugin.into_iter().collect();
-        set.push(Box::new(kube));
-        Some(Box::new(crate::kube::tools::ToolSet(set)))
+        move || {
+            let plugin = plugin_for(instance.kind).tools(&instance, &app).ok();
+            let Some((kubeconfig, context, found)) = kube else {
+                return plugin;
+            };
+            let kube = crate::kube::tools::KubeTools::new(kubeconfig, &context, found);
+            let mut set: Vec<Box<dyn crate::plugins::ToolRunner>> = plugin.into_iter().collect();
+            set.push(Box::new(kube));
+            Some(Box::new(crate::kube::tools::ToolSet(set)))
+        }
     }
 
-    /// Saves a conversation; a failure is said in that chat (the conversation stays in memory).
+    /// Saves a conversation (on the file writer); a failure is said in that chat (the
+    /// conversation stays in memory).
     fn save_chat(&self, state: &AppState, instance: usize) {
         let Some(view) = state.instances.get(instance) else {
             return;
         };
-        if let Err(e) = self.sessions.save(&view.config.name, &view.chat) {
-            self.notice(
-                instance,
-                format!(
+        let (sessions, name, chat) = (
+            self.sessions.clone(),
+            view.config.name.clone(),
+            view.chat.clone(),
+        );
+        let events = self.events.clone();
+        self.io.run(move || {
+            if let Err(e) = sessions.save(&name, &chat) {
+                let text = format!(
                     "could not save this conversation to {}: {e}",
-                    self.sessions.path_for(&view.config.name).display()
-                ),
-            );
-        }
+                    sessions.path_for(&name).display()
+                );
+                let _ = events.blocking_send(AppEvent::ChatNotice { instance, text });
+            }
+        });
     }
 
     fn export(&self, state: &AppState, instance: usize, path: Option<PathBuf>) {
@@ -316,11 +347,32 @@ impl Controller {
         let now = chrono::Utc::now();
         let path =
             path.unwrap_or_else(|| default_report_path(&self.data_dir, &view.config.name, now));
-        let text = match write_private(&path, incident_report(view, now).as_bytes()) {
-            Ok(()) => format!("incident report written to {}", path.display()),
-            Err(e) => format!("could not write the report to {}: {e}", path.display()),
-        };
-        self.notice(instance, text);
+        let report = incident_report(view, now);
+        let events = self.events.clone();
+        self.io.run(move || {
+            let text = match write_private(&path, report.as_bytes()) {
+                Ok(()) => format!("incident report written to {}", path.display()),
+                Err(e) => format!("could not write the report to {}: {e}", path.display()),
+            };
+            let _ = events.blocking_send(AppEvent::ChatNotice { instance, text });
+        });
+    }
+
+    /// Records something about a repair on the file writer; a record that cannot be written
+    /// is said on screen.
+    fn audit(
+        &self,
+        instance: usize,
+        what: &'static str,
+        record: impl FnOnce(&Executor) -> Result<(), RepairError> + Send + 'static,
+    ) {
+        let (executor, events) = (self.executor.clone(), self.events.clone());
+        self.io.run(move || {
+            if let Err(e) = record(&executor) {
+                let text = format!("repair: the {what} could not be recorded: {e}");
+                let _ = events.blocking_send(AppEvent::ChatNotice { instance, text });
+            }
+        });
     }
 
     /// Runs one executor job for an instance in a task; the write backend is opened in it.
@@ -341,8 +393,9 @@ impl Controller {
         let events = self.events.clone();
         let config = self.config.clone();
         let instance_config = view.config.clone();
+        let kubernetes = action.starts_with("K8S-");
         let action = action.to_string();
-        tokio::spawn(async move {
+        let task = async move {
             match executor.open_backend_for(&action, &instance_config, &config) {
                 Ok(mut backend) => job(&executor, backend.as_mut(), events).await,
                 Err(e) => {
@@ -351,20 +404,18 @@ impl Controller {
                     send(&events, RepairEvent::Prepared { index, result }).await;
                 }
             }
-        });
-    }
-
-    /// A notice into an instance's chat, through the event loop (never blocks it).
-    fn notice(&self, instance: usize, text: String) {
-        let _ = self
-            .events
-            .try_send(AppEvent::ChatNotice { instance, text });
+        };
+        if kubernetes {
+            // kube may run an exec credential plugin synchronously: never on the UI's runtime.
+            super::cluster_tasks::spawn_isolated("repair", task);
+        } else {
+            tokio::spawn(task);
+        }
     }
 
     fn cancel(&mut self) {
-        if let Some(task) = self.ask.take() {
-            // Aborting drops the future, and with it the HTTP request and its stream.
-            task.abort();
+        if let Some(token) = self.ask.take() {
+            token.cancel();
         }
     }
 }
@@ -392,9 +443,12 @@ impl EffectHandler for Controller {
             }
             Effect::WatchCluster { context, scope } => {
                 let path = crate::kube::watch::scopes_path(&self.data_dir);
-                if let Err(e) = crate::kube::watch::save_scope(&path, &context, &scope) {
-                    tracing::warn!("cannot remember the namespaces in {}: {e}", path.display());
-                }
+                let (ctx, remembered) = (context.clone(), scope.clone());
+                self.io.run(move || {
+                    if let Err(e) = crate::kube::watch::save_scope(&path, &ctx, &remembered) {
+                        tracing::warn!("cannot remember the namespaces in {}: {e}", path.display());
+                    }
+                });
                 self.watch_cluster(&context, scope)
             }
             Effect::PodLogs {
@@ -451,15 +505,13 @@ impl EffectHandler for Controller {
             Effect::SaveChat(instance) => self.save_chat(state, instance),
             Effect::Export { instance, path } => self.export(state, instance, path),
             Effect::RepairPropose { plan } => {
-                if let Err(e) = self.executor.propose(&plan) {
-                    self.notice(state.selected, format!("repair: {e}"));
-                }
+                self.audit(state.selected, "proposal", move |e| e.propose(&plan))
             }
             Effect::RepairSkip { step } => {
-                let _ = self.executor.skip(&step);
+                self.audit(state.selected, "skip", move |e| e.skip(&step))
             }
             Effect::RepairAbort { step } => {
-                let _ = self.executor.abort(&step);
+                self.audit(state.selected, "abort", move |e| e.abort(&step))
             }
             Effect::SwitchContext { name } => {
                 // From now on a plan pinned to another context is refused by the executor.
@@ -467,14 +519,15 @@ impl EffectHandler for Controller {
                 self.probe_context(&name);
             }
             Effect::SetMode { mode, reason } => {
-                let result = self
-                    .executor
-                    .set_mode(mode, &reason)
-                    .map(|()| mode)
-                    .map_err(|e| e.to_string());
-                let _ = self
-                    .events
-                    .try_send(AppEvent::Repair(RepairEvent::ModeChanged(result)));
+                let (executor, events) = (self.executor.clone(), self.events.clone());
+                self.io.run(move || {
+                    let result = executor
+                        .set_mode(mode, &reason)
+                        .map(|()| mode)
+                        .map_err(|e| e.to_string());
+                    let _ =
+                        events.blocking_send(AppEvent::Repair(RepairEvent::ModeChanged(result)));
+                });
             }
             Effect::RepairPrepare {
                 instance,

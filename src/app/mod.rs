@@ -10,6 +10,7 @@ mod controller;
 mod event;
 pub mod fixtures;
 mod instance_view;
+mod io_worker;
 mod logs_view;
 mod palette;
 mod repair_modal;
