@@ -128,7 +128,7 @@ async fn attack_through_the_explain_tool(sql_mode: Option<&str>) {
     let db = server(sql_mode, &log);
     db.exec(&[
         "CREATE DATABASE app",
-        "CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=InnoDB",
+        "CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
         "INSERT INTO app.t VALUES (1, 'a'), (2, 'b')",
         "CREATE FUNCTION app.bump() RETURNS INT NOT DETERMINISTIC MODIFIES SQL DATA \
          BEGIN INSERT INTO app.t VALUES (99, 'bumped'); RETURN 1; END",
@@ -205,6 +205,8 @@ async fn attack_through_the_explain_tool(sql_mode: Option<&str>) {
         .collect();
     assert!(!tool_threads.is_empty(), "the tool connected: {entries:?}");
     let setup = [
+        // mysql_async's own, right after the handshake.
+        "SELECT @@max_allowed_packet,@@wait_timeout",
         "SELECT VERSION(), @@version_comment, CONNECTION_ID(), @@SESSION.sql_mode, CURRENT_USER()",
         "SET SESSION TRANSACTION READ ONLY",
         "SHOW GRANTS",
