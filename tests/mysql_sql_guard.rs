@@ -34,22 +34,49 @@ fn statements() -> Vec<(String, Verdict)> {
         // Harmless, some of them looking dangerous.
         ("SELECT * FROM app.t WHERE id = 1", Harmless),
         ("SELECT COUNT(*), MAX(v) FROM app.t", Harmless),
-        ("SELECT 'a;b' AS semicolon_in_a_literal FROM app.t", Harmless),
-        ("WITH c AS (SELECT id FROM app.t) SELECT id FROM c", Harmless),
-        ("SELECT v FROM app.t WHERE v = N'x' OR v = X'41' OR v = _binary'abc'", Harmless),
+        (
+            "SELECT 'a;b' AS semicolon_in_a_literal FROM app.t",
+            Harmless,
+        ),
+        (
+            "WITH c AS (SELECT id FROM app.t) SELECT id FROM c",
+            Harmless,
+        ),
+        (
+            "SELECT v FROM app.t WHERE v = N'x' OR v = X'41' OR v = _binary'abc'",
+            Harmless,
+        ),
         ("SELECT id FROM app.t WHERE id > 0;", Harmless),
-        ("SELECT id FROM app.t /* a comment; SET GLOBAL max_connections = 9 */ WHERE id > 1", Harmless),
-        ("SELECT 'it''s' FROM app.t ORDER BY id DESC LIMIT 5", Harmless),
-        ("SELECT UPPER(v), DATE_FORMAT(NOW(), '%Y') FROM app.t", Harmless),
-        ("SELECT id FROM app.t WHERE v = 'ʼ; SET GLOBAL max_connections = 9; -- '", Harmless),
+        (
+            "SELECT id FROM app.t /* a comment; SET GLOBAL max_connections = 9 */ WHERE id > 1",
+            Harmless,
+        ),
+        (
+            "SELECT 'it''s' FROM app.t ORDER BY id DESC LIMIT 5",
+            Harmless,
+        ),
+        (
+            "SELECT UPPER(v), DATE_FORMAT(NOW(), '%Y') FROM app.t",
+            Harmless,
+        ),
+        (
+            "SELECT id FROM app.t WHERE v = 'ʼ; SET GLOBAL max_connections = 9; -- '",
+            Harmless,
+        ),
         // The reported injection and its relatives: one literal to a lexer that takes `\` as an
         // escape, three statements to a server in NO_BACKSLASH_ESCAPES.
         ("SELECT '\\' ; SET GLOBAL max_connections=9; -- '", Refused),
-        ("SELECT _binary'\\' ; SET GLOBAL max_connections=9; -- '", Refused),
+        (
+            "SELECT _binary'\\' ; SET GLOBAL max_connections=9; -- '",
+            Refused,
+        ),
         ("SELECT N'\\' ; SET GLOBAL max_connections=9; -- '", Refused),
         ("SELECT X'\\' ; SET GLOBAL max_connections=9; -- '", Refused),
         // The same through ANSI_QUOTES: an identifier to the server, a string to the old lexer.
-        ("SELECT \"\\\" ; SET GLOBAL max_connections=9; -- \"", Refused),
+        (
+            "SELECT \"\\\" ; SET GLOBAL max_connections=9; -- \"",
+            Refused,
+        ),
         ("SELECT \"a\" FROM app.t", Refused),
         // Multi-statements.
         ("SELECT 1; SET GLOBAL max_connections = 9", Refused),
@@ -139,7 +166,10 @@ async fn attack_through_the_explain_tool(sql_mode: Option<&str>) {
         "GRANT ALL PRIVILEGES ON *.* TO 'tool'@'%' WITH GRANT OPTION",
     ])
     .await;
-    let mode_seen = db.value("SELECT @@GLOBAL.sql_mode").await.unwrap_or_default();
+    let mode_seen = db
+        .value("SELECT @@GLOBAL.sql_mode")
+        .await
+        .unwrap_or_default();
     if let Some(mode) = sql_mode {
         assert!(mode_seen.contains(mode), "{mode_seen}");
     }
@@ -147,7 +177,7 @@ async fn attack_through_the_explain_tool(sql_mode: Option<&str>) {
     let instance = InstanceConfig::new(
         "db",
         InstanceKind::Mysql,
-        &format!("mysql://tool@127.0.0.1:{}", db.port),
+        format!("mysql://tool@127.0.0.1:{}", db.port),
     );
     let mut tools = plugin_for(InstanceKind::Mysql)
         .tools(&instance, &fast_config())
@@ -164,10 +194,7 @@ async fn attack_through_the_explain_tool(sql_mode: Option<&str>) {
             Harmless => {
                 let text = result.unwrap_or_else(|e| panic!("{sql:?} ({mode_seen}): {e}"));
                 assert!(text.contains("select_type"), "{sql:?}: {text}");
-                harmless.insert(format!(
-                    "EXPLAIN {}",
-                    sql.trim().trim_end_matches(';')
-                ));
+                harmless.insert(format!("EXPLAIN {}", sql.trim().trim_end_matches(';')));
             }
             Refused => assert!(
                 result.is_err(),
@@ -183,7 +210,9 @@ async fn attack_through_the_explain_tool(sql_mode: Option<&str>) {
         Some("151")
     );
     assert_eq!(
-        db.value("SELECT @@GLOBAL.sql_mode").await.unwrap_or_default(),
+        db.value("SELECT @@GLOBAL.sql_mode")
+            .await
+            .unwrap_or_default(),
         mode_seen
     );
     assert_eq!(db.value("SELECT IS_USED_LOCK('kt')").await, None);
@@ -193,7 +222,11 @@ async fn attack_through_the_explain_tool(sql_mode: Option<&str>) {
             .as_deref(),
         Some("1,2")
     );
-    assert!(!out.exists(), "INTO OUTFILE/DUMPFILE wrote {}", out.display());
+    assert!(
+        !out.exists(),
+        "INTO OUTFILE/DUMPFILE wrote {}",
+        out.display()
+    );
 
     // The general log: the tool's sessions sent their setup, and EXPLAIN of the harmless
     // statements — each of them, and nothing else.
@@ -229,7 +262,10 @@ async fn attack_through_the_explain_tool(sql_mode: Option<&str>) {
             other => panic!("unexpected command {other} from the tool: {e:?}"),
         }
     }
-    assert_eq!(explained, harmless, "every harmless statement was explained");
+    assert_eq!(
+        explained, harmless,
+        "every harmless statement was explained"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -254,12 +290,9 @@ async fn two_statements_through_the_reading_wire_path_run_nothing() {
     let logs = tempfile::tempdir().unwrap();
     let log = logs.path().join("general.log");
     let db = server(None, &log);
-    let target = MysqlTarget::from_instance(&InstanceConfig::new(
-        "db",
-        InstanceKind::Mysql,
-        &db.url(),
-    ))
-    .unwrap();
+    let target =
+        MysqlTarget::from_instance(&InstanceConfig::new("db", InstanceKind::Mysql, db.url()))
+            .unwrap();
     let two = "SELECT 1; SET GLOBAL max_connections = 9";
     let mut conn = db.root().await;
     let err = query_prepared(&mut conn, two, &target, Duration::from_secs(5))

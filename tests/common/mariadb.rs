@@ -199,7 +199,11 @@ pub fn general_log(path: &std::path::Path) -> Vec<GeneralLogEntry> {
         });
         match (parsed, out.last_mut()) {
             (Some(entry), _) => out.push(entry),
-            (None, Some(last)) if !line.starts_with("/usr/") && !line.starts_with("Tcp port") && !line.starts_with("Time ") => {
+            (None, Some(last))
+                if !line.starts_with("/usr/")
+                    && !line.starts_with("Tcp port")
+                    && !line.starts_with("Time ") =>
+            {
                 last.argument.push('\n');
                 last.argument.push_str(line);
             }

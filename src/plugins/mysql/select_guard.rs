@@ -39,9 +39,7 @@ pub fn check_model_select(sql: &str) -> Result<(), GuardError> {
     // both flavours (and optimizer hints) wherever they appear, literals included.
     let lower = sql.to_ascii_lowercase();
     if ["/*!", "/*m!", "/*+"].iter().any(|p| lower.contains(p)) {
-        return refuse(
-            "an executable comment or optimizer hint (/*! */, /*M! */, /*+ */)".into(),
-        );
+        return refuse("an executable comment or optimizer hint (/*! */, /*M! */, /*+ */)".into());
     }
     let dialect = MySqlDialect {};
     let tokens = Tokenizer::new(&dialect, sql)
@@ -57,7 +55,9 @@ pub fn check_model_select(sql: &str) -> Result<(), GuardError> {
             | Token::HexStringLiteral(_)
             | Token::SingleQuotedByteStringLiteral(_) => {}
             other if !other.to_string().is_ascii() => {
-                return refuse(format!("a non-ASCII character outside a literal: `{other}`"));
+                return refuse(format!(
+                    "a non-ASCII character outside a literal: `{other}`"
+                ));
             }
             _ => {}
         }
@@ -70,7 +70,12 @@ pub fn check_model_select(sql: &str) -> Result<(), GuardError> {
             statements.len(),
             statements
                 .first()
-                .map(|s| s.to_string().split_whitespace().next().unwrap_or("").to_string())
+                .map(|s| s
+                    .to_string()
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_string())
                 .unwrap_or_default()
         ));
     };
@@ -88,7 +93,9 @@ impl PlainSelect {
         match body {
             SetExpr::Select(select) => {
                 if select.into.is_some() {
-                    return ControlFlow::Break("SELECT … INTO writes a table, a file or a variable".into());
+                    return ControlFlow::Break(
+                        "SELECT … INTO writes a table, a file or a variable".into(),
+                    );
                 }
                 if !select.optimizer_hints.is_empty() {
                     return ControlFlow::Break("optimizer hints are not accepted".into());
@@ -193,7 +200,10 @@ mod tests {
         for (sql, why) in [
             // The reported injection: one string literal to the default mode, three statements
             // under NO_BACKSLASH_ESCAPES.
-            ("SELECT '\\' ; SET GLOBAL max_connections=9; -- '", "NO_BACKSLASH_ESCAPES"),
+            (
+                "SELECT '\\' ; SET GLOBAL max_connections=9; -- '",
+                "NO_BACKSLASH_ESCAPES",
+            ),
             ("SELECT \"a\"", "ANSI_QUOTES"),
             ("SELECT 1; SET GLOBAL max_connections = 9", "`;`"),
             ("SELECT 1;", "`;`"),
@@ -224,20 +234,30 @@ mod tests {
             ("SELECT `sleep`(5)", "quoted"),
             ("SELECT * FROM t WHERE a = (SELECT SLEEP(1))", "SLEEP"),
             ("SELECT 1 FROM (SELECT GET_LOCK('x', 1)) d", "GET_LOCK"),
-            ("/*! SET GLOBAL max_connections = 9 */ SELECT 1", "executable comment"),
+            (
+                "/*! SET GLOBAL max_connections = 9 */ SELECT 1",
+                "executable comment",
+            ),
             ("SELECT 1 /*!50000 , SLEEP(5) */", "executable comment"),
             ("SELECT 1 /*M! , SLEEP(5) */", "executable comment"),
             ("SELECT 1 /*M!100000 , SLEEP(5) */", "executable comment"),
-            ("SELECT /*+ MAX_EXECUTION_TIME(1) */ 1", "executable comment"),
-            ("SELECT 1 \u{0} ; SET GLOBAL max_connections = 9", "control character"),
-            ("SELECT 1\u{ff1b} SET GLOBAL max_connections = 9", "non-ASCII"),
+            (
+                "SELECT /*+ MAX_EXECUTION_TIME(1) */ 1",
+                "executable comment",
+            ),
+            (
+                "SELECT 1 \u{0} ; SET GLOBAL max_connections = 9",
+                "control character",
+            ),
+            (
+                "SELECT 1\u{ff1b} SET GLOBAL max_connections = 9",
+                "non-ASCII",
+            ),
             ("SELECT * FROM t PROCEDURE ANALYSE()", "SELECT"),
             ("HANDLER t OPEN", "SELECT"),
             ("", "exactly one SELECT"),
         ] {
-            let err = check_model_select(sql)
-                .expect_err(sql)
-                .to_string();
+            let err = check_model_select(sql).expect_err(sql).to_string();
             assert!(err.contains(why), "{sql}: {err}");
         }
     }

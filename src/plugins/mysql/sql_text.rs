@@ -93,7 +93,9 @@ pub fn tokens_in(sql: &str, mode: SqlMode) -> Result<Vec<Token>, LexError> {
         if c.is_ascii_whitespace() {
             i += 1;
         } else if c == '#'
-            || (c == '-' && next == Some('-') && chars.get(i + 2).is_none_or(|c| c.is_ascii_whitespace()))
+            || (c == '-'
+                && next == Some('-')
+                && chars.get(i + 2).is_none_or(|c| c.is_ascii_whitespace()))
         {
             while i < chars.len() && chars[i] != '\n' {
                 i += 1;
@@ -456,7 +458,10 @@ mod tests {
         assert!(err.to_string().contains("schema-qualified"), "{err}");
         // Backslashes are ordinary characters in NO_BACKSLASH_ESCAPES, escapes otherwise.
         assert_eq!(check_read_only_in("SELECT 'a\\'", nbe), Ok(()));
-        assert!(check_read_only("SELECT 'a\\'").is_err(), "unterminated by default");
+        assert!(
+            check_read_only("SELECT 'a\\'").is_err(),
+            "unterminated by default"
+        );
     }
 
     #[test]
@@ -465,12 +470,24 @@ mod tests {
             ("SELECT 1 /*!50000 , SLEEP(5) */", "executable comment"),
             ("SELECT 1 /*M! , SLEEP(5) */", "executable comment"),
             ("SELECT 1 /*m!100000 , SLEEP(5) */", "executable comment"),
-            ("SELECT /*+ MAX_EXECUTION_TIME(1) */ 1", "executable comment"),
-            ("SELECT 1 \u{0}; SET GLOBAL max_connections = 9", "control character"),
-            ("SELECT 1\u{ff1b} SET GLOBAL max_connections = 9", "non-ASCII"),
+            (
+                "SELECT /*+ MAX_EXECUTION_TIME(1) */ 1",
+                "executable comment",
+            ),
+            (
+                "SELECT 1 \u{0}; SET GLOBAL max_connections = 9",
+                "control character",
+            ),
+            (
+                "SELECT 1\u{ff1b} SET GLOBAL max_connections = 9",
+                "non-ASCII",
+            ),
             ("SELECT 1 --\u{a0}x", "non-ASCII"),
             ("SELECT 1 \\G", "backslash"),
-            ("SELECT purge_sessions()", "PURGE_SESSIONS() is not a builtin"),
+            (
+                "SELECT purge_sessions()",
+                "PURGE_SESSIONS() is not a builtin",
+            ),
             ("SELECT `sleep`(1)", "quoted function name"),
             ("SELECT LAST_INSERT_ID(9)", "LAST_INSERT_ID"),
             ("SELECT * FROM t PROCEDURE ANALYSE()", "`PROCEDURE`"),
