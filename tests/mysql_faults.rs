@@ -346,9 +346,13 @@ async fn collection_and_tools_send_only_read_only_statements_says_the_general_lo
     let log = std::fs::read_to_string(&general).unwrap();
     let mut checked = 0;
     for line in log.lines() {
+        // The reading connections send their statements through the binary protocol
+        // (`Prepare`, `Execute`); the text protocol (`Query`) only for fixed setup.
         let Some((_, rest)) = line
             .split_once("\tQuery\t")
             .or_else(|| line.split_once(" Query\t"))
+            .or_else(|| line.split_once(" Prepare\t"))
+            .or_else(|| line.split_once(" Execute\t"))
         else {
             continue;
         };

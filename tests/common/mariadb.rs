@@ -160,3 +160,55 @@ impl Drop for MariaDb {
         self.stop();
     }
 }
+
+/// One command of a server's general log: the session (thread) id, the command (`Connect`,
+/// `Query`, `Prepare`, `Execute`, `Close stmt`, `Quit`, …) and its argument, a statement's
+/// continuation lines included.
+#[derive(Debug, Clone)]
+pub struct GeneralLogEntry {
+    pub thread: u64,
+    pub command: String,
+    pub argument: String,
+}
+
+/// Reads a general log file (`--general-log-file`). A line is `[yymmdd hh:mm:ss]\t  ID Command\targ`;
+/// a line of any other shape continues the previous statement.
+pub fn general_log(path: &std::path::Path) -> Vec<GeneralLogEntry> {
+    let text = std::fs::read(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_else(|e| panic!("general log {}: {e}", path.display()));
+    let mut out: Vec<GeneralLogEntry> = Vec::new();
+    for line in text.lines() {
+        // The timestamp, when present, ends at the first tab.
+        let rest = match line.split_once('\t') {
+            Some((stamp, rest)) if stamp.is_empty() || stamp.contains(':') => rest,
+            _ => line,
+        };
+        let rest = rest.trim_start_matches('\t').trim_start();
+        let parsed = rest.split_once(' ').and_then(|(id, tail)| {
+            let thread: u64 = id.parse().ok()?;
+            let (command, argument) = tail.split_once('\t').unwrap_or((tail, ""));
+            let known = command
+                .chars()
+                .all(|c| c.is_ascii_alphabetic() || c == ' ' || c == '_');
+            known.then(|| GeneralLogEntry {
+                thread,
+                command: command.trim().to_string(),
+                argument: argument.to_string(),
+            })
+        });
+        match (parsed, out.last_mut()) {
+            (Some(entry), _) => out.push(entry),
+            (None, Some(last))
+                if !line.starts_with("/usr/")
+                    && !line.starts_with("Tcp port")
+                    && !line.starts_with("Time ") =>
+            {
+                last.argument.push('\n');
+                last.argument.push_str(line);
+            }
+            (None, _) => {}
+        }
+    }
+    out
+}

@@ -1,18 +1,30 @@
 //! Connections to MySQL/MariaDB: the collector's read-only reader and the executor's writer.
 //!
-//! Read-only is enforced three ways (catalog §3.4), because `SET SESSION TRANSACTION READ ONLY`
-//! alone lets `SET GLOBAL`, `KILL`, `FLUSH`, `GET_LOCK` and `INTO OUTFILE` through and
-//! mysql_async always negotiates multi-statements: every statement passes
-//! [`check_read_only`](super::sql_text::check_read_only) before it reaches the wire, the
-//! session is read-only with a server-side statement timeout, and no local-infile handler is
-//! installed. The least-privilege account of docs/plugins.md is the server-side backstop.
+//! Read-only is enforced in layers (catalog §3.4), because `SET SESSION TRANSACTION READ ONLY`
+//! alone lets `SET GLOBAL`, `KILL`, `FLUSH`, `GET_LOCK` and `INTO OUTFILE` through:
+//!
+//! 1. **One statement per round trip.** mysql_async always negotiates `CLIENT_MULTI_STATEMENTS`
+//!    (`Opts::get_capabilities` sets it unconditionally and offers no way to clear it, nor to
+//!    send `COM_SET_OPTION`), so the reader never uses the text protocol (`COM_QUERY`) for a
+//!    statement it was given: it prepares and executes it (`COM_STMT_PREPARE`, the binary
+//!    protocol), and the server prepares exactly one statement — `SELECT 1; SET GLOBAL …` is a
+//!    syntax error, whatever the client's lexer thought. Only compile-time constant statements
+//!    the server cannot prepare fall back to the text protocol ([`MysqlReader::query_fixed`]).
+//! 2. Every statement passes [`check_read_only_in`] in the session's own `sql_mode` (read at
+//!    connect) before it reaches the wire; SQL the model writes also passes the parser-based
+//!    [`check_model_select`](super::select_guard::check_model_select) (tools.rs).
+//! 3. The session is read-only with a server-side statement timeout, and no local-infile
+//!    handler is installed.
+//! 4. The least-privilege account of docs/plugins.md is the server-side backstop; the account's
+//!    own `SHOW GRANTS` are read at connect, and MYS-SEC-06 says when it can write.
 
 use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, Row, Value};
 
-use super::sql_text::check_read_only;
+use super::grants::writing_privileges;
+use super::sql_text::{SqlMode, check_read_only_in};
 use crate::config::{InstanceConfig, resolve_password, strip_credentials};
 use crate::plugins::PluginError;
 use crate::repair::ExecutorToken;
@@ -228,21 +240,23 @@ impl MysqlTarget {
             flavor: Flavor::Mysql,
             version: String::new(),
             connection_id: 0,
+            sql_mode: SqlMode::default(),
+            account: String::new(),
+            writing_privileges: None,
             timeout: statement_timeout + Duration::from_secs(2),
         };
         let t = reader
-            .raw("SELECT VERSION(), @@version_comment, CONNECTION_ID()")
+            .raw(
+                "SELECT VERSION(), @@version_comment, CONNECTION_ID(), @@SESSION.sql_mode, CURRENT_USER()",
+                None,
+            )
             .await?;
-        let version = t
-            .rows
-            .first()
-            .and_then(|r| r[0].clone())
-            .unwrap_or_default();
-        let comment = t
-            .rows
-            .first()
-            .and_then(|r| r[1].clone())
-            .unwrap_or_default();
+        let cell = |c: usize| t.rows.first().and_then(|r| r.get(c).cloned().flatten());
+        // The classifier must end literals where this session's lexer ends them.
+        reader.sql_mode = SqlMode::parse(&cell(3).unwrap_or_default());
+        reader.account = cell(4).unwrap_or_default();
+        let version = cell(0).unwrap_or_default();
+        let comment = cell(1).unwrap_or_default();
         reader.flavor = if format!("{version} {comment}")
             .to_ascii_lowercase()
             .contains("mariadb")
@@ -252,12 +266,13 @@ impl MysqlTarget {
             Flavor::Mysql
         };
         reader.version = version;
-        reader.connection_id = t
-            .rows
-            .first()
-            .and_then(|r| r[2].as_deref()?.parse().ok())
-            .unwrap_or(0);
-        reader.raw("SET SESSION TRANSACTION READ ONLY").await?;
+        reader.connection_id = cell(2).and_then(|id| id.parse().ok()).unwrap_or(0);
+        reader
+            .raw(
+                "SET SESSION TRANSACTION READ ONLY",
+                Some("SET SESSION TRANSACTION READ ONLY"),
+            )
+            .await?;
         let timeout = match reader.flavor {
             Flavor::Mariadb => format!(
                 "SET SESSION max_statement_time = {:.3}",
@@ -269,7 +284,16 @@ impl MysqlTarget {
             ),
         };
         // Best effort: an old server without the variable still collects, only unbounded.
-        let _ = reader.raw(&timeout).await;
+        let _ = reader.raw(&timeout, None).await;
+        // Best effort too: an account that may not list its grants is not judged (MYS-SEC-06).
+        if let Ok(t) = reader.query_fixed("SHOW GRANTS").await {
+            let lines: Vec<String> = t
+                .rows
+                .into_iter()
+                .filter_map(|r| r.into_iter().next().flatten())
+                .collect();
+            reader.writing_privileges = Some(writing_privileges(&lines));
+        }
         Ok(reader)
     }
 
@@ -330,25 +354,42 @@ pub struct MysqlReader {
     pub version: String,
     /// This session's id (never a kill candidate, and left out of the processlist rules).
     pub connection_id: u64,
+    /// This session's `sql_mode`, as far as it changes where literals end.
+    pub sql_mode: SqlMode,
+    /// `CURRENT_USER()`: the account the server matched, `user@host`.
+    pub account: String,
+    /// What this account may do beyond reading (`None`: its grants could not be listed).
+    pub writing_privileges: Option<Vec<String>>,
     timeout: Duration,
 }
 
 impl MysqlReader {
-    /// Runs one read-only statement; anything else is refused before it reaches the wire.
+    /// Runs one read-only statement as a prepared statement; anything else is refused before
+    /// it reaches the wire.
     pub async fn query(&mut self, sql: &str) -> Result<Table, PluginError> {
-        check_read_only(sql).map_err(|e| PluginError::Refused(e.to_string()))?;
-        self.raw(sql).await
+        check_read_only_in(sql, self.sql_mode).map_err(|e| PluginError::Refused(e.to_string()))?;
+        self.raw(sql, None).await
     }
 
-    /// Sends a fixed statement of this module (session setup) or a checked one.
-    async fn raw(&mut self, sql: &str) -> Result<Table, PluginError> {
-        match tokio::time::timeout(self.timeout, self.conn.query::<Row, _>(sql)).await {
-            Err(_) => Err(PluginError::Timeout {
-                endpoint: self.target.endpoint.clone(),
-                millis: self.timeout.as_millis() as u64,
-            }),
-            Ok(Err(e)) => Err(self.target.classify(&e)),
-            Ok(Ok(rows)) => Ok(table_of(rows)),
+    /// [`query`](Self::query) for a constant statement: if the server cannot prepare it (MySQL
+    /// prepares fewer SHOW statements than MariaDB), it is sent as text. A `&'static str` is
+    /// written in this program, so no model or server text can take the text path.
+    pub async fn query_fixed(&mut self, sql: &'static str) -> Result<Table, PluginError> {
+        check_read_only_in(sql, self.sql_mode).map_err(|e| PluginError::Refused(e.to_string()))?;
+        self.raw(sql, Some(sql)).await
+    }
+
+    /// Sends a statement of this module (session setup) or a checked one; `fixed` is the same
+    /// statement when it may fall back to the text protocol.
+    async fn raw(&mut self, sql: &str, fixed: Option<&'static str>) -> Result<Table, PluginError> {
+        let result = query_prepared(&mut self.conn, sql, &self.target, self.timeout).await;
+        match (result, fixed) {
+            (Err(PluginError::Protocol { reason, .. }), Some(fixed))
+                if reason.starts_with(&format!("ERROR {ER_UNSUPPORTED_PS} ")) =>
+            {
+                run_on(&mut self.conn, fixed, &self.target, self.timeout).await
+            }
+            (result, _) => result,
         }
     }
 
@@ -366,6 +407,29 @@ pub fn version_tuple(version: &str) -> (u32, u32) {
     let major = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
     let minor = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
     (major, minor)
+}
+
+/// `ER_UNSUPPORTED_PS`: "This command is not supported in the prepared statement protocol yet".
+const ER_UNSUPPORTED_PS: u16 = 1295;
+
+/// Runs one statement through the binary protocol (prepare, execute, close): the server
+/// prepares a single statement, so a string holding two is refused as a syntax error and
+/// nothing of it runs, although mysql_async negotiated multi-statements for the text protocol.
+/// This is the reading connections' only way to the wire for statements they are given.
+pub async fn query_prepared(
+    conn: &mut Conn,
+    sql: &str,
+    target: &MysqlTarget,
+    timeout: Duration,
+) -> Result<Table, PluginError> {
+    match tokio::time::timeout(timeout, conn.exec::<Row, _, _>(sql, ())).await {
+        Err(_) => Err(PluginError::Timeout {
+            endpoint: target.endpoint.clone(),
+            millis: timeout.as_millis() as u64,
+        }),
+        Ok(Err(e)) => Err(target.classify(&e)),
+        Ok(Ok(rows)) => Ok(table_of(rows)),
+    }
 }
 
 /// Runs a statement on the executor's connection (no read-only check: this is the write path).

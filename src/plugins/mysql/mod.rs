@@ -3,9 +3,12 @@
 
 mod collector;
 pub mod connection;
+pub mod grants;
 pub mod repair;
 pub mod rules;
 pub mod sample;
+pub mod select_guard;
+pub mod sql_functions;
 pub mod sql_text;
 pub mod tools;
 mod writer;

@@ -101,6 +101,10 @@ pub struct MysqlSample {
     pub replica: Option<Vec<ReplicaChannel>>,
     pub digests: Option<Vec<Digest>>,
     pub accounts: Option<Accounts>,
+    /// The account this program reads as (`CURRENT_USER()`).
+    pub reader_account: String,
+    /// What that account may do beyond reading (`None`: its grants could not be listed).
+    pub reader_writing_privileges: Option<Vec<String>>,
     pub history_list_length: Option<u64>,
     /// `(part, reason)` for what could not be read.
     pub unavailable: Vec<(&'static str, String)>,
@@ -182,10 +186,12 @@ pub async fn collect_sample(
         at: chrono::Utc::now().timestamp_millis() as f64 / 1000.0,
         flavor: r.flavor,
         version: r.version.clone(),
+        reader_account: r.account.clone(),
+        reader_writing_privileges: r.writing_privileges.clone(),
         ..MysqlSample::default()
     };
-    s.status = r.query("SHOW GLOBAL STATUS").await?.pairs();
-    s.vars = r.query("SHOW GLOBAL VARIABLES").await?.pairs();
+    s.status = r.query_fixed("SHOW GLOBAL STATUS").await?.pairs();
+    s.vars = r.query_fixed("SHOW GLOBAL VARIABLES").await?.pairs();
     for key in ["uptime", "questions", "threads_connected"] {
         if s.status_u64(key).is_none() {
             s.unavailable.push((
@@ -282,9 +288,9 @@ pub async fn collect_sample(
             .push(("lock waits (sys.innodb_lock_waits)", e.to_string())),
     }
 
-    s.replica = match r.query("SHOW REPLICA STATUS").await {
+    s.replica = match r.query_fixed("SHOW REPLICA STATUS").await {
         Ok(t) => Some(replica_channels(&t)),
-        Err(PluginError::Protocol { .. }) => match r.query("SHOW SLAVE STATUS").await {
+        Err(PluginError::Protocol { .. }) => match r.query_fixed("SHOW SLAVE STATUS").await {
             Ok(t) => Some(replica_channels(&t)),
             Err(e) => {
                 s.unavailable.push(("replica status", e.to_string()));

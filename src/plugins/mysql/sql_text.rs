@@ -2,6 +2,38 @@
 //! used twice — to decide whether a statement is read-only (catalog §3.4) and to mask the
 //! literals of statements seen in the processlist, so row data and passwords never leave the
 //! collector.
+//!
+//! The lexer reads a statement the way the server will: string literals end where the
+//! session's `sql_mode` says they end (`NO_BACKSLASH_ESCAPES` makes `\` an ordinary
+//! character, `ANSI_QUOTES` makes `"…"` an identifier), and executable comments — MySQL's
+//! `/*! … */`, `/*!50000 … */`, MariaDB's `/*M! … */`, `/*M!100000 … */` and optimizer hints
+//! `/*+ … */` — are code to the server, so a statement holding one is refused.
+
+use super::sql_functions::{ALLOWED_FUNCTIONS, KEYWORDS_BEFORE_PARENTHESIS};
+
+/// The parts of a session's `sql_mode` that change where a literal ends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SqlMode {
+    /// `\` is an ordinary character inside string literals.
+    pub no_backslash_escapes: bool,
+    /// `"…"` quotes an identifier, not a string.
+    pub ansi_quotes: bool,
+}
+
+impl SqlMode {
+    /// The mode from `@@SESSION.sql_mode` (a comma-separated list; `ANSI` implies ANSI_QUOTES).
+    pub fn parse(sql_mode: &str) -> Self {
+        let has = |m: &str| {
+            sql_mode
+                .split(',')
+                .any(|part| part.trim().eq_ignore_ascii_case(m))
+        };
+        SqlMode {
+            no_backslash_escapes: has("NO_BACKSLASH_ESCAPES"),
+            ansi_quotes: has("ANSI_QUOTES") || has("ANSI"),
+        }
+    }
+}
 
 /// A lexical piece of a statement (comments and whitespace are dropped).
 #[derive(Debug, Clone, PartialEq)]
@@ -25,42 +57,73 @@ pub enum Token {
 pub enum LexError {
     #[error("an unterminated {0}")]
     Unterminated(&'static str),
-    /// `/*! … */` is executed by MySQL: never accepted.
-    #[error("an executable comment (/*! … */)")]
+    /// `/*! … */`, `/*M! … */` and `/*+ … */` are read by the server: never accepted.
+    #[error("an executable comment (/*! … */, /*M! … */ or /*+ … */)")]
     ExecutableComment,
+    /// NUL and other control characters end or split statements differently in the server's
+    /// lexer and in ours.
+    #[error("a control character (U+{0:04X})")]
+    ControlCharacter(u32),
+    /// Outside literals the server reads non-ASCII letters as parts of identifiers, look-alikes
+    /// (a fullwidth `；`) included: our statements never need them.
+    #[error("a non-ASCII character `{0}` outside a literal")]
+    NonAscii(char),
 }
 
-/// Splits a statement into tokens.
+/// Splits a statement into tokens as a session with MySQL's default `sql_mode` reads it.
 pub fn tokens(sql: &str) -> Result<Vec<Token>, LexError> {
+    tokens_in(sql, SqlMode::default())
+}
+
+/// Splits a statement into tokens as a session in `mode` reads it.
+pub fn tokens_in(sql: &str, mode: SqlMode) -> Result<Vec<Token>, LexError> {
     let chars: Vec<char> = sql.chars().collect();
+    if let Some(c) = chars
+        .iter()
+        .find(|c| (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || **c == '\u{feff}')
+    {
+        return Err(LexError::ControlCharacter(*c as u32));
+    }
+    let backslash = !mode.no_backslash_escapes;
     let mut out = Vec::new();
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
         let next = chars.get(i + 1).copied();
-        if c.is_whitespace() {
+        if c.is_ascii_whitespace() {
             i += 1;
         } else if c == '#'
-            || (c == '-' && next == Some('-') && chars.get(i + 2).is_none_or(|c| c.is_whitespace()))
+            || (c == '-'
+                && next == Some('-')
+                && chars.get(i + 2).is_none_or(|c| c.is_ascii_whitespace()))
         {
             while i < chars.len() && chars[i] != '\n' {
                 i += 1;
             }
         } else if c == '/' && next == Some('*') {
-            if matches!(chars.get(i + 2), Some('!') | Some('+')) {
+            let executable = match chars.get(i + 2) {
+                Some('!' | '+') => true,
+                Some('M' | 'm') => chars.get(i + 3) == Some(&'!'),
+                _ => false,
+            };
+            if executable {
                 return Err(LexError::ExecutableComment);
             }
             let end = (i + 2..chars.len().saturating_sub(1))
                 .find(|&j| chars[j] == '*' && chars[j + 1] == '/')
                 .ok_or(LexError::Unterminated("comment"))?;
             i = end + 2;
-        } else if c == '\'' || c == '"' {
-            i = skip_quoted(&chars, i, c).ok_or(LexError::Unterminated("string literal"))?;
+        } else if c == '\'' || (c == '"' && !mode.ansi_quotes) {
+            i = skip_quoted(&chars, i, c, backslash)
+                .ok_or(LexError::Unterminated("string literal"))?;
             out.push(Token::Str);
-        } else if c == '`' {
+        } else if c == '`' || c == '"' {
             let start = i + 1;
-            i = skip_quoted(&chars, i, '`').ok_or(LexError::Unterminated("quoted identifier"))?;
+            i = skip_quoted(&chars, i, c, false)
+                .ok_or(LexError::Unterminated("quoted identifier"))?;
             out.push(Token::Quoted(chars[start..i - 1].iter().collect()));
+        } else if !c.is_ascii() {
+            return Err(LexError::NonAscii(c));
         } else if c.is_ascii_digit() || (c == '.' && next.is_some_and(|n| n.is_ascii_digit())) {
             while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.') {
                 i += 1;
@@ -98,16 +161,16 @@ pub fn tokens(sql: &str) -> Result<Vec<Token>, LexError> {
 }
 
 fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || c == '_' || c == '$'
+    c.is_ascii_alphanumeric() || c == '_' || c == '$'
 }
 
-/// The index just past the closing quote; `None` if unterminated. Backslash escapes and doubled
-/// quotes are honoured (MySQL's default SQL mode).
-fn skip_quoted(chars: &[char], start: usize, quote: char) -> Option<usize> {
+/// The index just past the closing quote; `None` if unterminated. Doubled quotes are honoured,
+/// and backslash escapes when `backslash` (MySQL's default SQL mode, in string literals only).
+fn skip_quoted(chars: &[char], start: usize, quote: char, backslash: bool) -> Option<usize> {
     let mut i = start + 1;
     while i < chars.len() {
         let c = chars[i];
-        if c == '\\' && quote != '`' {
+        if c == '\\' && backslash {
             i += 2;
         } else if c == quote {
             if chars.get(i + 1) == Some(&quote) {
@@ -157,7 +220,7 @@ pub fn mask_literals(sql: &str) -> String {
             }
             pending_space = true;
         } else if c == '\'' || c == '"' {
-            match skip_quoted(&chars, i, c) {
+            match skip_quoted(&chars, i, c, true) {
                 Some(end) => i = end,
                 // A statement cut by LEFT(INFO, n) ends inside a literal: mask to the end.
                 None => i = chars.len(),
@@ -207,17 +270,38 @@ const SIDE_EFFECT_FUNCTIONS: &[&str] = &[
 
 /// Keywords that make a SELECT/WITH write or lock, wherever they appear.
 const WRITING_WORDS: &[&str] = &[
-    "INTO", "UPDATE", "DELETE", "INSERT", "REPLACE", "SHARE", "LOCK", "CALL", "HANDLER",
+    "INTO",
+    "OUTFILE",
+    "DUMPFILE",
+    "UPDATE",
+    "DELETE",
+    "INSERT",
+    "REPLACE",
+    "SHARE",
+    "LOCK",
+    "CALL",
+    "HANDLER",
+    "PROCEDURE",
 ];
 
-/// The read-only classification of catalog §3.4: one statement (no `;`), starting with SELECT,
-/// WITH … SELECT, SHOW, DESCRIBE/DESC or EXPLAIN of a SELECT; no INTO, FOR UPDATE/SHARE,
-/// LOCK IN SHARE MODE, `:=`, side-effect functions or schema-qualified (stored) function calls.
+/// The read-only classification of catalog §3.4 for a session in MySQL's default `sql_mode`.
 pub fn check_read_only(sql: &str) -> Result<(), GuardError> {
-    let toks = tokens(sql)?;
+    check_read_only_in(sql, SqlMode::default())
+}
+
+/// The read-only classification of catalog §3.4, lexed as a session in `mode` reads it: one
+/// statement (no `;`), starting with SELECT, WITH … SELECT, SHOW, DESCRIBE/DESC or EXPLAIN of a
+/// SELECT; no INTO, FOR UPDATE/SHARE, LOCK IN SHARE MODE, PROCEDURE, `:=`, executable comments,
+/// and no function call but the builtins of [`ALLOWED_FUNCTIONS`] — a schema-qualified, quoted
+/// or unknown name may be a stored function that writes.
+pub fn check_read_only_in(sql: &str, mode: SqlMode) -> Result<(), GuardError> {
+    let toks = tokens_in(sql, mode)?;
     let refuse = |why: &str| Err(GuardError::NotReadOnly(why.to_string()));
     if toks.contains(&Token::Punct(';')) {
         return refuse("more than one statement (`;`)");
+    }
+    if toks.contains(&Token::Punct('\\')) {
+        return refuse("a backslash outside a literal (`\\G`, `\\N`, a client command)");
     }
     let Some(Token::Word(first)) = toks.first() else {
         return refuse("it does not start with a keyword");
@@ -249,19 +333,15 @@ pub fn check_read_only(sql: &str) -> Result<(), GuardError> {
         other => return refuse(&format!("`{other}` is not in the read-only allowlist")),
     };
     for (i, t) in body.iter().enumerate() {
+        let called = matches!(body.get(i + 1), Some(Token::Punct('(')));
         match t {
             // INSERT(str, …) and REPLACE(str, …) are also string functions.
-            Token::Word(w)
-                if (w == "INSERT" || w == "REPLACE")
-                    && matches!(body.get(i + 1), Some(Token::Punct('('))) => {}
+            Token::Word(w) if (w == "INSERT" || w == "REPLACE") && called => {}
             Token::Word(w) if WRITING_WORDS.contains(&w.as_str()) => {
                 // `FOR UPDATE`, `LOCK IN SHARE MODE`, `INTO OUTFILE|@v`, a CTE feeding UPDATE …
                 return refuse(&format!("`{w}` writes or takes locks"));
             }
-            Token::Word(w)
-                if matches!(body.get(i + 1), Some(Token::Punct('(')))
-                    && SIDE_EFFECT_FUNCTIONS.contains(&w.as_str()) =>
-            {
+            Token::Word(w) if called && SIDE_EFFECT_FUNCTIONS.contains(&w.as_str()) => {
                 return refuse(&format!("{w}() has side effects"));
             }
             Token::Punct(':') if matches!(body.get(i + 1), Some(Token::Punct('='))) => {
@@ -274,6 +354,20 @@ pub fn check_read_only(sql: &str) -> Result<(), GuardError> {
                 return refuse(
                     "a schema-qualified function call may be a stored function that writes",
                 );
+            }
+            Token::Quoted(name) if called => {
+                return refuse(&format!(
+                    "`{name}`() is a quoted function name: it may be a stored function that writes"
+                ));
+            }
+            Token::Word(w)
+                if called
+                    && !ALLOWED_FUNCTIONS.contains(&w.as_str())
+                    && !KEYWORDS_BEFORE_PARENTHESIS.contains(&w.as_str()) =>
+            {
+                return refuse(&format!(
+                    "{w}() is not a builtin function on the allowlist: it may be a stored function that writes"
+                ));
             }
             _ => {}
         }
@@ -336,6 +430,79 @@ mod tests {
         ] {
             let err = check_read_only(sql).unwrap_err().to_string();
             assert!(err.contains(why), "{sql}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_session_sql_mode_decides_where_literals_end() {
+        let nbe = SqlMode::parse("STRICT_TRANS_TABLES,NO_BACKSLASH_ESCAPES");
+        let ansi = SqlMode::parse("REAL_AS_FLOAT,PIPES_AS_CONCAT,ANSI_QUOTES,IGNORE_SPACE,ANSI");
+        assert_eq!(
+            (nbe.no_backslash_escapes, nbe.ansi_quotes, ansi.ansi_quotes),
+            (true, false, true)
+        );
+        assert_eq!(SqlMode::parse(""), SqlMode::default());
+        // The reported injection: one literal with backslash escapes, three statements without.
+        let injected = "SELECT '\\' ; SET GLOBAL max_connections=9; -- '";
+        assert_eq!(check_read_only(injected), Ok(()), "one literal by default");
+        let err = check_read_only_in(injected, nbe).unwrap_err().to_string();
+        assert!(err.contains("`;`"), "{err}");
+        let err = check_read_only_in(&format!("EXPLAIN {injected}"), nbe).unwrap_err();
+        assert!(err.to_string().contains("`;`"), "{err}");
+        // ANSI_QUOTES: `"\"` is an identifier without escapes, so the `;` is code.
+        let injected = "SELECT \"\\\" ; SET GLOBAL max_connections=9; -- \"";
+        assert_eq!(check_read_only(injected), Ok(()), "one string by default");
+        assert!(check_read_only_in(injected, ansi).is_err());
+        // … and a quoted name before `(` is a (stored) function call.
+        let err = check_read_only_in("SELECT \"app\".\"purge\"()", ansi).unwrap_err();
+        assert!(err.to_string().contains("schema-qualified"), "{err}");
+        // Backslashes are ordinary characters in NO_BACKSLASH_ESCAPES, escapes otherwise.
+        assert_eq!(check_read_only_in("SELECT 'a\\'", nbe), Ok(()));
+        assert!(
+            check_read_only("SELECT 'a\\'").is_err(),
+            "unterminated by default"
+        );
+    }
+
+    #[test]
+    fn executable_comments_control_characters_and_unknown_functions_are_refused() {
+        for (sql, why) in [
+            ("SELECT 1 /*!50000 , SLEEP(5) */", "executable comment"),
+            ("SELECT 1 /*M! , SLEEP(5) */", "executable comment"),
+            ("SELECT 1 /*m!100000 , SLEEP(5) */", "executable comment"),
+            (
+                "SELECT /*+ MAX_EXECUTION_TIME(1) */ 1",
+                "executable comment",
+            ),
+            (
+                "SELECT 1 \u{0}; SET GLOBAL max_connections = 9",
+                "control character",
+            ),
+            (
+                "SELECT 1\u{ff1b} SET GLOBAL max_connections = 9",
+                "non-ASCII",
+            ),
+            ("SELECT 1 --\u{a0}x", "non-ASCII"),
+            ("SELECT 1 \\G", "backslash"),
+            (
+                "SELECT purge_sessions()",
+                "PURGE_SESSIONS() is not a builtin",
+            ),
+            ("SELECT `sleep`(1)", "quoted function name"),
+            ("SELECT LAST_INSERT_ID(9)", "LAST_INSERT_ID"),
+            ("SELECT * FROM t PROCEDURE ANALYSE()", "`PROCEDURE`"),
+            ("SELECT 1 INTO DUMPFILE '/tmp/x'", "`INTO`"),
+        ] {
+            let err = check_read_only(sql).unwrap_err().to_string();
+            assert!(err.contains(why), "{sql}: {err}");
+        }
+        // Plain comments and literals may hold anything.
+        for sql in [
+            "SELECT 1 /* M! not executable: a space first */",
+            "SELECT 'ʼ；\u{a0}' FROM t -- ；",
+            "SELECT CAST(a AS DECIMAL(10, 2)), COUNT(*) FROM t WHERE b IN (1, 2) AND EXISTS (SELECT 1)",
+        ] {
+            assert_eq!(check_read_only(sql), Ok(()), "{sql}");
         }
     }
 

@@ -7,8 +7,9 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::connection::{Flavor, MysqlReader, MysqlTarget};
-use super::sql_text::{check_read_only, mask_literals};
+use super::connection::{Flavor, MysqlReader, MysqlTarget, Table};
+use super::select_guard::check_model_select;
+use super::sql_text::mask_literals;
 use crate::ai::provider::ToolSpec;
 use crate::config::{AppConfig, InstanceConfig};
 use crate::plugins::connected;
@@ -45,8 +46,18 @@ impl MysqlTools {
         .map_err(|e| e.to_string())
     }
 
-    async fn table(&mut self, sql: &str) -> Result<super::connection::Table, String> {
+    async fn table(&mut self, sql: &str) -> Result<Table, String> {
         let result = self.reader().await?.query(sql).await;
+        self.forget_broken(result)
+    }
+
+    /// [`table`](Self::table) for a constant statement (see `MysqlReader::query_fixed`).
+    async fn table_fixed(&mut self, sql: &'static str) -> Result<Table, String> {
+        let result = self.reader().await?.query_fixed(sql).await;
+        self.forget_broken(result)
+    }
+
+    fn forget_broken(&mut self, result: Result<Table, PluginError>) -> Result<Table, String> {
         if result.as_ref().is_err_and(PluginError::is_link_failure) {
             self.reader = None;
         }
@@ -72,12 +83,16 @@ impl MysqlTools {
                 Ok(t.to_text(MAX_ROWS))
             }
             "mysql_explain" => {
+                // A trailing `;` is how people end statements; any other `;` is refused below.
                 let sql = args["statement"].as_str().unwrap_or("").trim().trim_end_matches(';');
                 let first = sql.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
                 if first != "SELECT" && first != "WITH" {
                     return Err("EXPLAIN is offered for SELECT statements only".into());
                 }
-                check_read_only(sql).map_err(|e| e.to_string())?;
+                // Two guards written apart must both accept the model's SQL: the parser here,
+                // and the classifier in the session's own sql_mode inside `query`; the binary
+                // protocol then lets the server run one statement at most.
+                check_model_select(sql).map_err(|e| e.to_string())?;
                 Ok(self.table(&format!("EXPLAIN {sql}")).await?.to_text(MAX_ROWS))
             }
             "mysql_status" => {
@@ -89,7 +104,7 @@ impl MysqlTools {
                 Ok(self.table(&format!("SHOW GLOBAL VARIABLES LIKE '{like}'")).await?.to_text(200))
             }
             "mysql_innodb_status" => {
-                let t = self.table("SHOW ENGINE INNODB STATUS").await?;
+                let t = self.table_fixed("SHOW ENGINE INNODB STATUS").await?;
                 let text = t.get(0, "Status").unwrap_or("").to_string();
                 let section = args["section"].as_str().unwrap_or("").to_ascii_uppercase();
                 Ok(innodb_excerpt(&text, &section))
@@ -100,9 +115,9 @@ impl MysqlTools {
                     Flavor::Mariadb => "SHOW ALL REPLICAS STATUS",
                     Flavor::Mysql => "SHOW REPLICA STATUS",
                 };
-                let t = match self.table(sql).await {
+                let t = match self.table_fixed(sql).await {
                     Ok(t) => t,
-                    Err(_) => self.table("SHOW SLAVE STATUS").await?,
+                    Err(_) => self.table_fixed("SHOW SLAVE STATUS").await?,
                 };
                 if t.rows.is_empty() {
                     return Ok("not a replica (no replication configured)".into());

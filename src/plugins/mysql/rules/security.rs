@@ -1,5 +1,5 @@
-//! MYS-SEC-01 … 05: password-less, anonymous and any-host accounts, network exposure, file
-//! primitives.
+//! MYS-SEC-01 … 06: password-less, anonymous and any-host accounts, network exposure, file
+//! primitives, and a reading account that can write.
 
 use super::RuleInput;
 use crate::diagnose::{Finding, Severity};
@@ -98,6 +98,37 @@ pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
         );
     }
 
+    if let Some(writes) = s
+        .reader_writing_privileges
+        .as_ref()
+        .filter(|w| !w.is_empty())
+    {
+        let shown: Vec<&str> = writes.iter().take(6).map(String::as_str).collect();
+        out.push(
+            Finding::new(
+                "MYS-SEC-06",
+                Severity::Warning,
+                "security",
+                format!(
+                    "the account this program reads as ({}) can write: {}{}",
+                    if s.reader_account.is_empty() { "?" } else { &s.reader_account },
+                    shown.join(", "),
+                    if writes.len() > shown.len() { ", …" } else { "" }
+                ),
+                "Collection and the AI's tools only read, behind client-side guards; an account that \
+                 can write turns any gap in those guards (a prompt-injected model, a classifier bug) \
+                 into a change on the server.",
+                "Read with a read-only account (GRANT PROCESS, REPLICATION CLIENT ON *.*; SELECT on \
+                 performance_schema, sys and what mysql_explain should see: docs/plugins.md, \
+                 'A read-only MySQL account'). Repairs then fail by design; run them with an \
+                 account that may write.",
+            )
+            .with("account", s.reader_account.clone())
+            .with("writing_privileges", writes.clone())
+            .with("threshold", "any privilege beyond reading (heur: catalog §3.4 server-side backstop)"),
+        );
+    }
+
     let mut primitives = Vec::new();
     if s.var_on("local_infile") == Some(true) {
         primitives.push("local_infile=ON");
@@ -163,5 +194,19 @@ mod tests {
         );
         s.vars.insert("bind_address".into(), "0.0.0.0".into());
         assert!(has(&fired(&s, None), "MYS-SEC-04", "INFO"));
+    }
+
+    #[test]
+    fn a_reading_account_that_can_write_is_a_warning() {
+        let mut s = sample(&[], &[("bind_address", "127.0.0.1")]);
+        let sec06 = |s: &crate::plugins::mysql::sample::MysqlSample| {
+            fired(s, None).into_iter().find(|(i, _)| i == "MYS-SEC-06")
+        };
+        assert_eq!(sec06(&s), None, "grants not listed: not judged");
+        s.reader_writing_privileges = Some(Vec::new());
+        assert_eq!(sec06(&s), None, "a read-only account");
+        s.reader_account = "root@localhost".into();
+        s.reader_writing_privileges = Some(vec!["ALL PRIVILEGES ON *.*".into()]);
+        assert_eq!(sec06(&s), Some(("MYS-SEC-06".into(), "WARN")));
     }
 }
