@@ -3,6 +3,7 @@
 
 mod collector;
 pub mod connection;
+mod refusal;
 pub mod repair;
 pub mod rules;
 pub mod sample;
