@@ -137,6 +137,35 @@ fn a_redis_at_maxclients_is_rds_conn_01_with_its_refusal_as_evidence() {
         f["evidence"]["server_reply"], "ERR max number of clients reached",
         "the reply verbatim"
     );
+    assert!(
+        json["refused"]
+            .as_str()
+            .unwrap()
+            .contains("turned the client away: ERR max number of clients reached"),
+        "{shown}"
+    );
+    // The table names the server's words too (the evidence is only in JSON and Markdown).
+    let out = sb.run(&["diagnose", &redis.url()], "");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("CRIT  RDS-CONN-01")
+            && text(&out).contains("ERR max number of clients reached"),
+        "{}",
+        text(&out)
+    );
+    // `security` judged nothing on a server that let no command through: unknown, not ok,
+    // and it says why in the server's words.
+    let out = sb.run(&["security", &redis.url(), "-o", "json"], "");
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["status"], "unknown");
+    assert!(
+        json["error"]
+            .as_str()
+            .unwrap()
+            .contains("ERR max number of clients reached"),
+        "{json}"
+    );
     // The server counted the refusals it sent: the program did not invent one.
     drop(_holder);
     std::thread::sleep(Duration::from_millis(200));

@@ -27,6 +27,7 @@ pub async fn diagnose_instance(instance: &InstanceConfig, config: &AppConfig) ->
             status: DiagnosisStatus::from_findings(std::slice::from_ref(finding)),
             findings: vec![finding.clone()],
             error: None,
+            refused: Some(e.to_string()),
         },
         None => DiagnosisReport {
             target,
@@ -34,6 +35,7 @@ pub async fn diagnose_instance(instance: &InstanceConfig, config: &AppConfig) ->
             status: DiagnosisStatus::Unknown,
             findings: Vec::new(),
             error: Some(e.to_string()),
+            refused: None,
         },
     };
     let mut collector = match plugin_for(instance.kind).collector(instance, config) {
@@ -59,6 +61,7 @@ pub async fn diagnose_instance(instance: &InstanceConfig, config: &AppConfig) ->
                 status: DiagnosisStatus::from_findings(&findings),
                 findings,
                 error: None,
+                refused: None,
             }
         }
         Err(e) => failed(target, e),

@@ -7,6 +7,9 @@ use serde_json::Value;
 
 use crate::diagnose::{Finding, Severity};
 
+/// At most this much of the server's reason goes into a finding's title (all of it is evidence).
+const TITLE_REPLY_CHARS: usize = 120;
+
 /// The finding a refusing status amounts to (`None` for every other status).
 pub fn refusal_finding(status: u16, method: &str, path: &str, body: &Value) -> Option<Finding> {
     let error = body.get("error");
@@ -15,12 +18,18 @@ pub fn refusal_finding(status: u16, method: &str, path: &str, body: &Value) -> O
         .and_then(Value::as_str)
         .unwrap_or("");
     let reply = super::connection::error_reason(&body.to_string());
+    // The reason of a rejection names the whole executor: the title keeps its start.
+    let short: String = if reply.chars().count() > TITLE_REPLY_CHARS {
+        reply.chars().take(TITLE_REPLY_CHARS).chain(['…']).collect()
+    } else {
+        reply.clone()
+    };
     let finding = match status {
         429 if kind == "circuit_breaking_exception" => Finding::new(
             "ES-J-04",
             Severity::Critical,
             "jvm",
-            format!("the cluster refuses requests: a circuit breaker tripped on {method} {path}"),
+            format!("the cluster refuses requests: HTTP 429 on {method} {path}: {short}"),
             "Elasticsearch refused even this small request to protect its heap (HTTP 429 \
              circuit_breaking_exception): clients are failing now. No other rule could be judged.",
             "Find the requests that need so much memory (big aggregations, fielddata, huge bulks); \
@@ -30,7 +39,7 @@ pub fn refusal_finding(status: u16, method: &str, path: &str, body: &Value) -> O
             "ES-T-01",
             Severity::Critical,
             "threads",
-            format!("the cluster refuses requests: HTTP 429 on {method} {path}"),
+            format!("the cluster refuses requests: HTTP 429 on {method} {path}: {short}"),
             "Elasticsearch answered with a rejection (HTTP 429): its queues are full, so clients \
              are being turned away now. No other rule could be judged.",
             "Fix the cause (a hot spot, CPU, JVM pressure), not the queue size (manual only).",
@@ -39,7 +48,7 @@ pub fn refusal_finding(status: u16, method: &str, path: &str, body: &Value) -> O
             "ES-H-01",
             Severity::Critical,
             "health",
-            format!("the cluster is unavailable: HTTP 503 on {method} {path}"),
+            format!("the cluster is unavailable: HTTP 503 on {method} {path}: {short}"),
             "Elasticsearch answered that it cannot serve (HTTP 503): no elected master, the \
              cluster state not recovered yet, or a cluster-wide block. Nothing can be searched or \
              written now. No other rule could be judged.",

@@ -14,11 +14,7 @@ pub fn refusal_finding(code: u16, reply: &str) -> Option<Finding> {
             "MYS-CONN-02",
             Severity::Critical,
             "connections",
-            if code == 1040 {
-                "the server refuses new connections: Too many connections"
-            } else {
-                "the server refuses new connections of this account (max_user_connections)"
-            },
+            format!("the server refuses new connections: {reply}"),
             "The server answered the connection with its refusal: every new client gets the same \
              error now (MySQL and MariaDB keep one extra slot for SUPER / CONNECTION_ADMIN). No \
              other rule could be judged, because no statement can be sent.",
@@ -31,7 +27,7 @@ pub fn refusal_finding(code: u16, reply: &str) -> Option<Finding> {
             "MYS-CONN-03",
             Severity::Critical,
             "connections",
-            "the server blocks this host after too many connection errors",
+            format!("the server blocks this host: {reply}"),
             "The host exceeded max_connect_errors aborted connects in a row; every client from it \
              is refused until the host cache is flushed.",
             "Fix what made the connects fail (credentials, network, timeouts), then FLUSH HOSTS \

@@ -34,7 +34,7 @@ pub fn max_clients_finding(reply: &str) -> Finding {
         "RDS-CONN-01",
         Severity::Critical,
         "connections",
-        "the server refuses new clients (maxclients reached)",
+        format!("the server refuses new clients: {reply}"),
         "Redis answered the connection with its maxclients refusal: every new client gets the same \
          error now. No other rule could be judged, because no command can be sent.",
         "Find who holds the connections (CLIENT LIST from an open session: many idle clients, \
