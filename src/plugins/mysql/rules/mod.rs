@@ -185,13 +185,16 @@ mod min_sample_tests {
             .any(|(i, _)| i == id)
     }
 
+    /// A rule, the status counters of one sample, and whether the rule fires on it.
+    type Case<'a> = (&'a str, Vec<(&'a str, String)>, bool);
+
     #[test]
     fn share_rules_fire_only_from_their_minimum_sample_on() {
         let n = |v: u64| v.to_string();
         let max = u64::MAX;
         let cache = [("thread_cache_size", "8"), ("max_connections", "151")];
         // (rule, counters, fires)
-        let cases: Vec<(&str, Vec<(&str, String)>, bool)> = vec![
+        let cases: Vec<Case> = vec![
             // MYS-CONN-03: aborted of connections.
             (
                 "MYS-CONN-03",
