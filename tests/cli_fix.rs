@@ -75,9 +75,10 @@ fn config_set_calls(redis: &RedisServer) -> u64 {
         .unwrap_or(0)
 }
 
-/// A server whose latency monitor is off (RDS-LAT-03 → RDS-FIX-08, then RDS-FIX-16).
+/// A server whose latency monitor is off (RDS-LAT-03 → RDS-FIX-08, then RDS-FIX-16, which
+/// needs the config file it was started from).
 fn quiet_redis() -> RedisServer {
-    RedisServer::start(&[])
+    RedisServer::start_with_config_file(&[])
 }
 
 #[test]

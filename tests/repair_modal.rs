@@ -153,7 +153,8 @@ fn is_ready(p: &StepPhase) -> bool {
 
 #[tokio::test]
 async fn a_finding_is_repaired_step_by_step_and_verified() {
-    let redis = RedisServer::start(&[]);
+    // Started from a config file: the plan ends with CONFIG REWRITE (RDS-FIX-16).
+    let redis = RedisServer::start_with_config_file(&[]);
     let mut d = Driver::new(&redis, SafetyMode::Confirm).await;
     d.select_finding("RDS-LAT-03");
     d.keys("r");

@@ -105,6 +105,13 @@ pub async fn diagnose_categories(
     if report.error.is_none() {
         report.status = crate::diagnose::DiagnosisStatus::from_findings(&report.findings);
     }
+    // A server that turned the client away judged none of these categories: not "ok".
+    if report.findings.is_empty()
+        && let Some(refused) = report.refused.clone()
+    {
+        report.status = crate::diagnose::DiagnosisStatus::Unknown;
+        report.error = Some(refused);
+    }
     println!("{}", render_report(&report, output).trim_end());
     Ok(report.status.exit_code())
 }

@@ -25,4 +25,8 @@ pub struct DiagnosisReport {
     /// Why the status is `unknown` (unreachable, authentication refused …); absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The server's answer when it turned the client away (connection limit, overload): the
+    /// findings are then that refusal alone, and no other rule could be judged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }

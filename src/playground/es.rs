@@ -4,7 +4,7 @@
 //! settings, allocation explanations with deciders — from a small cluster model. The tests and
 //! `scripts/demo` (through `kubestack-ai playground`) change the model; writes change it too,
 //! so repairs are verified by what the "cluster" then reports. Faults: 401 without credentials,
-//! 403, an HTML page, a cut-off body, malformed JSON, a stall. Every request is recorded.
+//! 403, 429 and 503 refusals, an HTML page, a cut-off body, malformed JSON, a stall. Every request is recorded.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -70,6 +70,10 @@ pub enum Fault {
     Stall(Duration),
     /// Replies of another shape: health `status` a number, node stats without `nodes`.
     ShapeChanged,
+    /// Every request rejected with HTTP 429 `es_rejected_execution_exception` (full queues).
+    TooManyRequests,
+    /// Every request answered with HTTP 503 `cluster_block_exception` (state not recovered).
+    Unavailable,
 }
 
 /// `(index, shard, primary, assigned node or None, unassigned reason, NO deciders)`.
@@ -515,6 +519,14 @@ async fn serve(mut sock: TcpStream, cluster: Arc<Mutex<Cluster>>) {
                 (401, "application/json", json!({"error": {"type": "security_exception", "reason": "missing authentication credentials for REST request [/]"}, "status": 401}).to_string(), fault)
             } else if fault == Fault::Forbidden {
                 (403, "application/json", json!({"error": {"type": "security_exception", "reason": "action [cluster:monitor/health] is unauthorized for user [viewer]"}, "status": 403}).to_string(), fault)
+            } else if fault == Fault::TooManyRequests {
+                // The body Elasticsearch 8 sends when the search pool's queue is full.
+                let reason = "rejected execution of org.elasticsearch.action.search.SearchTransportService$6@5c3a1b2e on TaskExecutionTimeTrackingEsThreadPoolExecutor[name = es-node-1/search, queue capacity = 1000, task execution EWMA = 1.2ms, total task execution time = 3.4m, org.elasticsearch.common.util.concurrent.TaskExecutionTimeTrackingEsThreadPoolExecutor@4f2b6e1d[Running, pool size = 13, active threads = 13, queued tasks = 1000, completed tasks = 48213]]";
+                (429, "application/json", json!({"error": {"root_cause": [{"type": "es_rejected_execution_exception", "reason": reason}], "type": "es_rejected_execution_exception", "reason": reason}, "status": 429}).to_string(), fault)
+            } else if fault == Fault::Unavailable {
+                let reason =
+                    "blocked by: [SERVICE_UNAVAILABLE/1/state not recovered / initialized];";
+                (503, "application/json", json!({"error": {"root_cause": [{"type": "cluster_block_exception", "reason": reason}], "type": "cluster_block_exception", "reason": reason}, "status": 503}).to_string(), fault)
             } else {
                 let (s, t, b) = c.answer(&method, &path, &body);
                 (s, t, b, fault)

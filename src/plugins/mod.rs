@@ -29,6 +29,16 @@ pub enum PluginError {
     Config(String),
     #[error("refused: {0}")]
     Refused(String),
+    /// The server answered, and its answer turned this client away (connection limit reached,
+    /// overloaded): that answer is the diagnosis, so it travels with the finding it amounts to.
+    #[error("{endpoint} turned the client away: {reply}")]
+    ServerRefused {
+        endpoint: String,
+        /// The server's own words, verbatim (bounded in length by the plugin).
+        reply: String,
+        /// The catalogue finding the refusal amounts to, with the reply as evidence.
+        finding: Box<Finding>,
+    },
 }
 
 impl PluginError {
@@ -39,6 +49,7 @@ impl PluginError {
             PluginError::Unreachable { .. }
                 | PluginError::Timeout { .. }
                 | PluginError::Protocol { .. }
+                | PluginError::ServerRefused { .. }
         )
     }
 
@@ -47,8 +58,18 @@ impl PluginError {
     pub fn is_link_failure(&self) -> bool {
         matches!(
             self,
-            PluginError::Unreachable { .. } | PluginError::Timeout { .. }
+            PluginError::Unreachable { .. }
+                | PluginError::Timeout { .. }
+                | PluginError::ServerRefused { .. }
         )
+    }
+
+    /// The finding a server's refusal amounts to (`None` for every other error).
+    pub fn refusal_finding(&self) -> Option<&Finding> {
+        match self {
+            PluginError::ServerRefused { finding, .. } => Some(finding),
+            _ => None,
+        }
     }
 }
 
@@ -293,6 +314,7 @@ pub mod elasticsearch;
 pub mod kafka;
 pub mod log_tail;
 pub mod mysql;
+pub mod ratio;
 pub mod redis;
 
 /// All built-in plugins.

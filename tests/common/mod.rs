@@ -25,6 +25,8 @@ pub struct RedisServer {
     pub port: u16,
     pub dir: tempfile::TempDir,
     args: Vec<String>,
+    /// The config file given as the first argument, when the server was started with one.
+    config_file: Option<PathBuf>,
     child: Option<Child>,
 }
 
@@ -72,15 +74,46 @@ impl RedisServer {
             port: free_port(),
             dir,
             args: extra.iter().map(|s| s.to_string()).collect(),
+            config_file: None,
             child: None,
         };
         server.spawn();
         server
     }
 
+    /// Starts a server from a small, writable `redis.conf` in its directory (so `CONFIG
+    /// REWRITE` can persist), plus the test defaults and `extra` arguments.
+    pub fn start_with_config_file(extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config_file = dir.path().join("redis.conf");
+        std::fs::write(
+            &config_file,
+            "# written by the test: a server started from a config file\nloglevel notice\n",
+        )
+        .expect("write redis.conf");
+        let mut server = RedisServer {
+            port: free_port(),
+            dir,
+            args: extra.iter().map(|s| s.to_string()).collect(),
+            config_file: Some(config_file),
+            child: None,
+        };
+        server.spawn();
+        server
+    }
+
+    /// The config file the server was started with, if any.
+    pub fn config_file(&self) -> Option<&std::path::Path> {
+        self.config_file.as_deref()
+    }
+
     fn spawn(&mut self) {
         let log = self.dir.path().join("redis.log");
         let mut cmd = Command::new(redis_server_bin());
+        // A config file must be the first argument.
+        if let Some(file) = &self.config_file {
+            cmd.arg(file);
+        }
         cmd.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .arg("--dir")
             .arg(self.dir.path())

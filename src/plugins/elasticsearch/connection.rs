@@ -290,6 +290,17 @@ impl EsReader {
     /// `GET path`, expecting 2xx JSON.
     pub async fn get(&self, path: &str) -> Result<Value, PluginError> {
         let r = self.read("GET", path, None).await?;
+        if let Some(finding) = super::refusal::refusal_finding(r.status, "GET", path, &r.body) {
+            return Err(PluginError::ServerRefused {
+                endpoint: self.http.endpoint.clone(),
+                reply: format!(
+                    "GET {path}: HTTP {}: {}",
+                    r.status,
+                    error_reason(&r.body.to_string())
+                ),
+                finding: Box::new(finding),
+            });
+        }
         if !(200..300).contains(&r.status) {
             return Err(PluginError::Protocol {
                 endpoint: self.http.endpoint.clone(),

@@ -4,6 +4,7 @@
 mod collector;
 pub mod connection;
 pub mod http_guard;
+mod refusal;
 pub mod repair;
 pub mod rules;
 pub mod sample;

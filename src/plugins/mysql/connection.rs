@@ -310,22 +310,27 @@ impl MysqlTarget {
     pub fn classify(&self, e: &mysql_async::Error) -> PluginError {
         let endpoint = self.endpoint.clone();
         match e {
-            mysql_async::Error::Server(s)
-                if matches!(s.code, 1044 | 1045 | 1698 | 1227 | 1142 | 1143) =>
-            {
-                PluginError::Auth {
-                    endpoint,
-                    reason: format!("ERROR {} ({}): {}", s.code, s.state, s.message),
+            mysql_async::Error::Server(s) => {
+                let reply = server_reply(s);
+                if matches!(s.code, 1044 | 1045 | 1698 | 1227 | 1142 | 1143) {
+                    return PluginError::Auth {
+                        endpoint,
+                        reason: reply,
+                    };
+                }
+                // A server that turned this client away: its words are the diagnosis.
+                match super::refusal::refusal_finding(s.code, &reply) {
+                    Some(finding) => PluginError::ServerRefused {
+                        endpoint,
+                        reply,
+                        finding: Box::new(finding),
+                    },
+                    None => PluginError::Protocol {
+                        endpoint,
+                        reason: reply,
+                    },
                 }
             }
-            mysql_async::Error::Server(s) if s.code == 1040 => PluginError::Unreachable {
-                endpoint,
-                reason: format!("ERROR 1040: {}", s.message),
-            },
-            mysql_async::Error::Server(s) => PluginError::Protocol {
-                endpoint,
-                reason: format!("ERROR {} ({}): {}", s.code, s.state, s.message),
-            },
             mysql_async::Error::Io(io) => PluginError::Unreachable {
                 endpoint,
                 reason: io.to_string(),
@@ -335,6 +340,16 @@ impl MysqlTarget {
                 reason: other.to_string(),
             },
         }
+    }
+}
+
+/// A server error as the `mysql` client prints it; the SQL state is absent before the
+/// handshake completes (the server does not know the client's capabilities yet).
+fn server_reply(s: &mysql_async::ServerError) -> String {
+    if s.state.is_empty() {
+        format!("ERROR {}: {}", s.code, s.message)
+    } else {
+        format!("ERROR {} ({}): {}", s.code, s.state, s.message)
     }
 }
 

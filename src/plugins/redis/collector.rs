@@ -204,6 +204,10 @@ fn facts_of(s: &RedisSample) -> InstanceFacts {
     if let Some(v) = s.info.get("run_id") {
         extra.push(("run_id".into(), v.to_string()));
     }
+    // Empty when the server runs without a config file: CONFIG REWRITE cannot work then.
+    if let Some(v) = s.info.get(super::repair::FACT_CONFIG_FILE) {
+        extra.push((super::repair::FACT_CONFIG_FILE.into(), v.trim().to_string()));
+    }
     InstanceFacts {
         version: s.version().map(str::to_string),
         role: s.info.get("role").map(str::to_string),

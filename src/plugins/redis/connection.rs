@@ -175,15 +175,61 @@ impl RedisTarget {
         .map_err(|_| PluginError::Timeout {
             endpoint: self.endpoint.clone(),
             millis: connect_timeout.as_millis() as u64,
-        })?
-        .map_err(|e| self.classify(&e))?;
-        Ok(conn)
+        })?;
+        match conn {
+            Ok(conn) => Ok(conn),
+            Err(e) => Err(self.explain_connect_failure(self.classify(&e)).await),
+        }
+    }
+
+    /// A connect that failed on the link may have been a refusal the client library lost (the
+    /// server wrote its reason, then closed): ask the server again without sending anything,
+    /// and keep its words.
+    async fn explain_connect_failure(&self, e: PluginError) -> PluginError {
+        let PluginError::Unreachable { endpoint, reason } = e else {
+            return e;
+        };
+        if self.is_tls() {
+            return PluginError::Unreachable { endpoint, reason };
+        }
+        match super::refusal::error_greeting(self.info.addr()).await {
+            Some(reply) => self.refusal(endpoint, reply, Some(&reason)),
+            None => PluginError::Unreachable { endpoint, reason },
+        }
+    }
+
+    /// An error reply the server sent instead of serving this client: the maxclients refusal
+    /// becomes RDS-CONN-01; any other (`DENIED` of protected mode …) keeps the server's words.
+    fn refusal(&self, endpoint: String, reply: String, link: Option<&str>) -> PluginError {
+        let reply = self.scrub(&reply);
+        if super::refusal::is_max_clients(&reply) {
+            return PluginError::ServerRefused {
+                endpoint,
+                finding: Box::new(super::refusal::max_clients_finding(&reply)),
+                reply,
+            };
+        }
+        PluginError::Protocol {
+            endpoint,
+            reason: match link {
+                Some(link) => format!("the server refused the connection: {reply} ({link})"),
+                None => format!("the server refused the connection: {reply}"),
+            },
+        }
     }
 
     /// Maps a client error to the plugin's error kinds; the message never carries the password.
     pub fn classify(&self, e: &RedisError) -> PluginError {
         let endpoint = self.endpoint.clone();
         let reason = self.scrub(&e.to_string());
+        if super::refusal::is_max_clients(&reason) {
+            // The reply as the server wrote it (`ERR max number …`), not the library's wrapping.
+            let reply = match (e.code(), e.detail()) {
+                (Some(code), Some(detail)) => format!("{code} {detail}"),
+                _ => reason,
+            };
+            return self.refusal(endpoint, reply, None);
+        }
         let auth_codes = ["WRONGPASS", "NOAUTH", "NOPERM"];
         if e.kind() == ErrorKind::AuthenticationFailed
             || e.code().is_some_and(|c| auth_codes.contains(&c))

@@ -4,6 +4,7 @@ mod collector;
 pub mod connection;
 mod host;
 pub mod parse;
+mod refusal;
 pub mod repair;
 pub mod rules;
 pub mod sample;

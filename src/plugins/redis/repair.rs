@@ -214,6 +214,58 @@ fn config_step(
     }
 }
 
+/// The `INFO` field (and fact) naming the server's config file; empty when it has none.
+pub const FACT_CONFIG_FILE: &str = "config_file";
+
+/// Why CONFIG REWRITE cannot persist the runtime configuration of this instance, if it cannot:
+/// a server started without a config file refuses it, and in Kubernetes the file it would
+/// rewrite lives in the pod (built from a ConfigMap or the chart) and is gone with the pod.
+/// Unknown facts (no sample yet) do not block it: the server then says why if it fails.
+fn rewrite_blocker(ctx: &PlanContext<'_>) -> Option<String> {
+    if let Some(context) = &ctx.target.context {
+        return Some(format!(
+            "{} runs in Kubernetes (context {context}): the file CONFIG REWRITE would write is the \
+             pod's copy, rebuilt from the ConfigMap or the Helm chart's values when the pod is replaced",
+            ctx.target.instance
+        ));
+    }
+    let config_file = ctx
+        .facts
+        .extra
+        .iter()
+        .find(|(k, _)| k == FACT_CONFIG_FILE)
+        .map(|(_, v)| v.as_str())?;
+    config_file
+        .is_empty()
+        .then(|| "the server runs without a config file (INFO config_file is empty)".to_string())
+}
+
+/// The manual line that replaces CONFIG REWRITE when it cannot work: which settings to persist,
+/// and where.
+fn persist_by_hand(step: &RepairStep, ctx: &PlanContext<'_>) -> Option<String> {
+    let why = rewrite_blocker(ctx)?;
+    let settings: Vec<String> = step
+        .commands
+        .iter()
+        .filter_map(|c| match c.argv.as_slice() {
+            [config, set, key, value] if config == "CONFIG" && set == "SET" => {
+                Some(format!("`{key} {value}`"))
+            }
+            _ => None,
+        })
+        .collect();
+    let place = if ctx.target.context.is_some() {
+        "in the ConfigMap that carries its redis.conf — or in the Helm chart's values if a chart \
+         installed it — then roll the pods"
+    } else {
+        "in the redis.conf the server is started with (`redis-server /path/to/redis.conf`)"
+    };
+    Some(format!(
+        "RDS-FIX-16 by hand: persist {} {place}, or it is lost at the next restart ({why}).",
+        settings.join(", ")
+    ))
+}
+
 impl RepairCatalog for RedisRepairs {
     fn actions(&self) -> &'static [ActionSpec] {
         ACTIONS
@@ -333,10 +385,15 @@ impl RepairCatalog for RedisRepairs {
                     Some(Probe { command: cmd(&["EXISTS", &key]), check: Check::Reply("0".into()), within: Duration::ZERO }),
                     "Deletes the key; memory is freed in the background.")
             }
-            "RDS-FIX-16" => a.step(ctx, vec![cmd(&["CONFIG", "REWRITE"])], vec![],
-                RollbackSpec::Manual("re-apply the old values (the rollbacks of the earlier steps), then CONFIG REWRITE again".into()),
-                None,
-                "Writes the runtime configuration into redis.conf (fails if the file is not writable)."),
+            "RDS-FIX-16" => {
+                if let Some(why) = rewrite_blocker(ctx) {
+                    return Err(format!("CONFIG REWRITE cannot persist anything here: {why}"));
+                }
+                a.step(ctx, vec![cmd(&["CONFIG", "REWRITE"])], vec![],
+                    RollbackSpec::Manual("re-apply the old values (the rollbacks of the earlier steps), then CONFIG REWRITE again".into()),
+                    None,
+                    "Writes the runtime configuration into redis.conf (fails if the file is not writable).")
+            }
             _ => return Err(format!("`{action}` is not a Redis repair action")),
         };
         Ok(step)
@@ -389,10 +446,11 @@ impl RepairCatalog for RedisRepairs {
         match self.build(action, &params, ctx) {
             Ok(step) => {
                 let mut steps = vec![step];
-                if matches!(steps[0].rollback, RollbackSpec::RestoreConfig { .. })
-                    && let Ok(persist) = self.build("RDS-FIX-16", &Map::new(), ctx)
-                {
-                    steps.push(persist);
+                if matches!(steps[0].rollback, RollbackSpec::RestoreConfig { .. }) {
+                    match self.build("RDS-FIX-16", &Map::new(), ctx) {
+                        Ok(persist) => steps.push(persist),
+                        Err(_) => manual.extend(persist_by_hand(&steps[0], ctx)),
+                    }
                 }
                 (steps, manual)
             }
@@ -475,6 +533,63 @@ mod tests {
             s.commands[0].to_string(),
             "ACL SETUSER default on [REDACTED]"
         );
+    }
+
+    #[test]
+    fn config_rewrite_is_proposed_only_where_it_can_persist() {
+        use crate::diagnose::{Finding, Severity};
+        let finding = Finding::new("RDS-LAT-03", Severity::Info, "latency", "t", "d", "r");
+        let with_file = |file: Option<&str>| InstanceFacts {
+            extra: file
+                .map(|f| vec![(FACT_CONFIG_FILE.to_string(), f.to_string())])
+                .unwrap_or_default(),
+            ..InstanceFacts::default()
+        };
+        // (config_file fact, Kubernetes context, CONFIG REWRITE proposed, manual line says)
+        let cases = [
+            (Some("/etc/redis/redis.conf"), None, true, None),
+            (None, None, true, None),
+            (
+                Some(""),
+                None,
+                false,
+                Some("in the redis.conf the server is started with"),
+            ),
+            (
+                Some("/etc/redis/redis.conf"),
+                Some("prod"),
+                false,
+                Some("ConfigMap"),
+            ),
+            (Some(""), Some("prod"), false, Some("Helm chart's values")),
+        ];
+        for (file, context, rewrite, manual) in cases {
+            let facts = with_file(file);
+            let mut c = ctx(&facts);
+            c.target.context = context.map(str::to_string);
+            let (steps, lines) = RedisRepairs.for_finding(&finding, &c);
+            let actions: Vec<&str> = steps.iter().map(|s| s.action.as_str()).collect();
+            let built = RedisRepairs.build("RDS-FIX-16", &Map::new(), &c);
+            if rewrite {
+                assert_eq!(
+                    actions,
+                    ["RDS-FIX-08", "RDS-FIX-16"],
+                    "{file:?} {context:?}"
+                );
+                assert!(lines.is_empty(), "{lines:?}");
+                assert!(built.is_ok());
+            } else {
+                assert_eq!(actions, ["RDS-FIX-08"], "{file:?} {context:?}");
+                let line = lines.join("\n");
+                assert!(line.contains(manual.unwrap()), "{line}");
+                assert!(line.contains("`latency-monitor-threshold 100`"), "{line}");
+                assert!(line.contains("`slowlog-max-len 1024`"), "{line}");
+                assert!(
+                    built.unwrap_err().contains("cannot persist anything here"),
+                    "an explicit request is refused with the reason too"
+                );
+            }
+        }
     }
 
     #[test]

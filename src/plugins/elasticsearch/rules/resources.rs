@@ -7,6 +7,14 @@ use crate::diagnose::{Finding, Severity};
 
 const GB: u64 = 1 << 30;
 
+/// Requests (rejected + completed) in the interval before ES-T-01 escalates to CRIT on the
+/// rejected share: 1 rejected of 1 is 100 % and says nothing (`crate::plugins::ratio`).
+pub const MIN_REQUESTS_FOR_REJECTED_SHARE: u64 = 100;
+
+/// Wall time between two samples before ES-J-02 judges the GC share of it: over a few
+/// milliseconds one young collection is "50 %" (Elasticsearch's own monitor looks at ≥ 1 s).
+pub const MIN_GC_WINDOW_SECS: f64 = 1.0;
+
 pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
     let s = input.cur;
     for n in &s.nodes {
@@ -30,9 +38,9 @@ pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
         let (Some(p), Some(dt)) = (prev, input.dt()) else {
             continue;
         };
-        // ES-J-02: GC overhead.
+        // ES-J-02: GC overhead, over a long enough window.
         let overhead = n.gc_millis.saturating_sub(p.gc_millis) as f64 / (dt * 1000.0) * 100.0;
-        if overhead > 25.0 {
+        if dt >= MIN_GC_WINDOW_SECS && overhead.is_finite() && overhead > 25.0 {
             out.push(
                 Finding::new("ES-J-02", if overhead > 50.0 { Severity::Critical } else { Severity::Warning }, "jvm",
                     format!("node {} spends {overhead:.0}% of its time in GC", n.name),
@@ -71,10 +79,14 @@ pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
             }
             let dc = completed.saturating_sub(*c0);
             let important = matches!(pool.as_str(), "write" | "search" | "get");
-            let ratio = dr as f64 / (dr + dc).max(1) as f64;
+            let share = crate::plugins::ratio::share_pct(
+                dr,
+                dr.saturating_add(dc),
+                MIN_REQUESTS_FOR_REJECTED_SHARE,
+            );
             let severity = if !important {
                 Severity::Info
-            } else if ratio > 0.01 {
+            } else if share.is_some_and(|pct| pct > 1.0) {
                 Severity::Critical
             } else {
                 Severity::Warning
@@ -85,7 +97,7 @@ pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
                     "Clients got HTTP 429 es_rejected_execution_exception: the queue was full.",
                     "Fix the cause (a hot spot, CPU, JVM pressure), not the queue size (manual only).")
                     .with("node", n.name.clone()).with("pool", pool.clone()).with("rejected", dr).with("completed", dc)
-                    .with("threshold", "any on write/search/get; CRIT above 1% of requests (heur:)"),
+                    .with("threshold", format!("any on write/search/get; CRIT above 1% of ≥ {MIN_REQUESTS_FOR_REJECTED_SHARE} requests (heur:)")),
             );
         }
         // ES-N-01: CPU, sustained.
@@ -265,5 +277,59 @@ mod tests {
         // A restarted node (uptime went down) is no baseline.
         cur.nodes[0].uptime_millis = 10;
         assert!(!has(&fired(&cur, Some(&prev)), "ES-T-01", "CRIT"));
+    }
+
+    #[test]
+    fn shares_are_judged_only_on_a_minimum_sample() {
+        use super::{MIN_GC_WINDOW_SECS, MIN_REQUESTS_FOR_REJECTED_SHARE as MIN};
+        let max = u64::MAX;
+        // (Δrejected, Δcompleted, ES-T-01 tag): any rejection warns; CRIT above 1 % of ≥ MIN.
+        let cases = [
+            (1, 0, Some("WARN")),
+            (2, MIN - 3, Some("WARN")),
+            (2, MIN - 2, Some("CRIT")),
+            (1, MIN - 1, Some("WARN")),
+            (2, MIN - 1, Some("CRIT")),
+            (0, 0, None),
+            (0, MIN * 10, None),
+            (max - 10, max - 10, Some("CRIT")),
+            (1, max - 10, Some("WARN")),
+        ];
+        for (dr, dc, want) in cases {
+            let mut prev = sample();
+            prev.nodes[0].thread_pools = vec![("write".into(), 10, 10, 0)];
+            let mut cur = prev.clone();
+            cur.at += 10.0;
+            cur.nodes[0].uptime_millis += 10_000;
+            cur.nodes[0].thread_pools = vec![(
+                "write".into(),
+                10u64.saturating_add(dr),
+                10u64.saturating_add(dc),
+                0,
+            )];
+            let f = fired(&cur, Some(&prev));
+            let got = f.iter().find(|(id, _)| id == "ES-T-01").map(|(_, t)| *t);
+            assert_eq!(got, want, "Δrejected {dr}, Δcompleted {dc}: {f:?}");
+        }
+        // (seconds between samples, GC ms in them, ES-J-02 tag).
+        let cases = [
+            (0.05, 40, None),
+            (MIN_GC_WINDOW_SECS - 0.01, 900, None),
+            (MIN_GC_WINDOW_SECS, 600, Some("CRIT")),
+            (MIN_GC_WINDOW_SECS, 300, Some("WARN")),
+            (MIN_GC_WINDOW_SECS, 250, None),
+            (10.0, 0, None),
+            (10.0, max, Some("CRIT")),
+        ];
+        for (dt, gc, want) in cases {
+            let prev = sample();
+            let mut cur = prev.clone();
+            cur.at += dt;
+            cur.nodes[0].uptime_millis += 10_000;
+            cur.nodes[0].gc_millis = gc;
+            let f = fired(&cur, Some(&prev));
+            let got = f.iter().find(|(id, _)| id == "ES-J-02").map(|(_, t)| *t);
+            assert_eq!(got, want, "{gc} ms of GC in {dt} s: {f:?}");
+        }
     }
 }

@@ -1,8 +1,9 @@
 //! MYS-CONN-01 … 04 and MYS-LOAD-01: connection headroom, refusals, thread cache, saturation.
 
-use super::{RuleInput, pct};
+use super::{RuleInput, min_sample, pct};
 use crate::diagnose::{Finding, Severity};
 use crate::plugins::mysql::connection::Flavor;
+use crate::plugins::ratio::share_pct;
 
 pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
     let s = input.cur;
@@ -64,16 +65,18 @@ pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
         );
     }
 
-    // MYS-CONN-03: aborted connects ratio.
+    // MYS-CONN-03: aborted connects share, from a minimum sample of connections on.
     let connections = input.status("connections");
     let aborted = input.status("aborted_connects");
-    if connections > 0 && pct(aborted as f64, connections as f64) > 3.0 {
+    if let Some(share) = share_pct(aborted, connections, min_sample::CONNECTIONS)
+        && share > 3.0
+    {
         out.push(
             Finding::new(
                 "MYS-CONN-03",
                 Severity::Warning,
                 "connections",
-                format!("{:.1}% of connection attempts aborted ({aborted} of {connections})", pct(aborted as f64, connections as f64)),
+                format!("{share:.1}% of connection attempts aborted ({aborted} of {connections})"),
                 "Bad credentials, network problems, connect timeouts — or, on MariaDB, refusals at \
                  max_connections.",
                 "Check the error log for `Access denied` and the clients' hosts; FLUSH HOSTS (MYS-FIX-13) \
@@ -81,7 +84,7 @@ pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
             )
             .with("aborted_connects", aborted)
             .with("connections", connections)
-            .with("threshold", "> 3% (src: MySQLTuner)"),
+            .with("threshold", format!("> 3% (src: MySQLTuner) of ≥ {} connections", min_sample::CONNECTIONS)),
         );
     }
 
@@ -103,16 +106,15 @@ pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
                 .with("thread_cache_size", 0)
                 .with("threshold", "= 0 (src: MySQLTuner)"),
             );
-        } else if connections > 100 && 100.0 - pct(created as f64, connections as f64) <= 50.0 {
+        } else if let Some(created_share) = share_pct(created, connections, min_sample::CONNECTIONS)
+            && 100.0 - created_share <= 50.0
+        {
             out.push(
                 Finding::new(
                     "MYS-CONN-04",
                     Severity::Info,
                     "connections",
-                    format!(
-                        "thread cache hit rate {:.0}%",
-                        100.0 - pct(created as f64, connections as f64)
-                    ),
+                    format!("thread cache hit rate {:.0}%", 100.0 - created_share),
                     "Most connections still create a new thread.",
                     "Raise thread_cache_size (MYS-FIX-07).",
                 )

@@ -1,8 +1,9 @@
 //! MYS-MEM-02 … 05, MYS-INNO-01/02, MYS-DUR-01 … 04, MYS-CAP-01/02: buffer pool, temp tables,
 //! table cache, purge and redo pressure, durability settings, binlog retention, uptime.
 
-use super::{RuleInput, pct};
+use super::{RuleInput, min_sample, pct};
 use crate::diagnose::{Finding, Severity};
+use crate::plugins::ratio::share_pct;
 
 pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
     let s = input.cur;
@@ -18,25 +19,27 @@ pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
             input.status("innodb_buffer_pool_reads"),
         ),
     };
-    if req + reads > 10_000 {
-        let eff = pct(req as f64, (req + reads) as f64);
-        if eff < 90.0 {
-            out.push(
-                Finding::new(
-                    "MYS-MEM-02",
-                    Severity::Warning,
-                    "memory",
-                    format!("buffer pool read efficiency {eff:.1}%"),
-                    "Too many reads miss the buffer pool and go to disk: the working set does not fit in \
-                     innodb_buffer_pool_size.",
-                    "Raise innodb_buffer_pool_size if the host has RAM (MYS-FIX-06), or reduce the working set.",
-                )
-                .with("read_requests", req)
-                .with("disk_reads", reads)
-                .with("innodb_buffer_pool_size", s.var_u64("innodb_buffer_pool_size").unwrap_or(0))
-                .with("threshold", "< 90% (src: MySQLTuner)"),
-            );
-        }
+    if let Some(eff) = share_pct(
+        req,
+        req.saturating_add(reads),
+        min_sample::BUFFER_POOL_READS,
+    ) && eff < 90.0
+    {
+        out.push(
+            Finding::new(
+                "MYS-MEM-02",
+                Severity::Warning,
+                "memory",
+                format!("buffer pool read efficiency {eff:.1}%"),
+                "Too many reads miss the buffer pool and go to disk: the working set does not fit in \
+                 innodb_buffer_pool_size.",
+                "Raise innodb_buffer_pool_size if the host has RAM (MYS-FIX-06), or reduce the working set.",
+            )
+            .with("read_requests", req)
+            .with("disk_reads", reads)
+            .with("innodb_buffer_pool_size", s.var_u64("innodb_buffer_pool_size").unwrap_or(0))
+            .with("threshold", "< 90% (src: MySQLTuner)"),
+        );
     }
 
     // MYS-MEM-03: free-page waits.
@@ -61,13 +64,15 @@ pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
     // MYS-MEM-04: temp tables on disk.
     let tmp = input.status("created_tmp_tables");
     let tmp_disk = input.status("created_tmp_disk_tables");
-    if tmp > 100 && pct(tmp_disk as f64, tmp as f64) > 25.0 {
+    if let Some(on_disk) = share_pct(tmp_disk, tmp, min_sample::TMP_TABLES)
+        && on_disk > 25.0
+    {
         out.push(
             Finding::new(
                 "MYS-MEM-04",
                 Severity::Warning,
                 "memory",
-                format!("{:.0}% of temporary tables went to disk", pct(tmp_disk as f64, tmp as f64)),
+                format!("{on_disk:.0}% of temporary tables went to disk"),
                 "Large sorts, DISTINCT or GROUP BY spill to disk.",
                 "Raise tmp_table_size = max_heap_table_size if under 256 MB (MYS-FIX-07), or fix the queries.",
             )
@@ -80,16 +85,15 @@ pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
     // MYS-MEM-05: table cache and open files.
     let hits = input.status("table_open_cache_hits");
     let misses = input.status("table_open_cache_misses");
-    if hits + misses > 1000 && pct(hits as f64, (hits + misses) as f64) < 20.0 {
+    if let Some(hit_rate) = share_pct(hits, hits.saturating_add(misses), min_sample::TABLE_OPENS)
+        && hit_rate < 20.0
+    {
         out.push(
             Finding::new(
                 "MYS-MEM-05",
                 Severity::Info,
                 "memory",
-                format!(
-                    "table cache hit rate {:.0}%",
-                    pct(hits as f64, (hits + misses) as f64)
-                ),
+                format!("table cache hit rate {hit_rate:.0}%"),
                 "Tables are reopened again and again.",
                 "Raise table_open_cache (MYS-FIX-07).",
             )

@@ -1,8 +1,9 @@
 //! MYS-LAT-01 … 06: long statements, long and idle transactions, lock waits, metadata-lock
 //! convoys, slow-query share, deadlocks.
 
-use super::{RuleInput, pct};
+use super::{RuleInput, min_sample};
 use crate::diagnose::{Finding, Severity};
+use crate::plugins::ratio::share_pct;
 
 pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
     let s = input.cur;
@@ -174,22 +175,26 @@ pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
     // MYS-LAT-05: slow-query share, and a slow log that is off.
     let questions = input.status("questions");
     let slow = input.status("slow_queries");
-    if questions > 1000 && pct(slow as f64, questions as f64) > 5.0 {
+    let slow_share = share_pct(slow, questions, min_sample::QUESTIONS);
+    if let Some(share) = slow_share.filter(|share| *share > 5.0) {
         out.push(
             Finding::new(
                 "MYS-LAT-05",
                 Severity::Warning,
                 "latency",
-                format!(
-                    "{:.1}% of statements are slow queries",
-                    pct(slow as f64, questions as f64)
-                ),
+                format!("{share:.1}% of statements are slow queries"),
                 "A large share of statements exceed long_query_time.",
                 "Read the slow log / statement digests and fix the top statements.",
             )
             .with("slow_queries", slow)
             .with("questions", questions)
-            .with("threshold", "> 5% (src: MySQLTuner)"),
+            .with(
+                "threshold",
+                format!(
+                    "> 5% (src: MySQLTuner) of ≥ {} statements",
+                    min_sample::QUESTIONS
+                ),
+            ),
         );
     } else if s.var_on("slow_query_log") == Some(false) {
         out.push(

@@ -254,8 +254,24 @@ fn persistence(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
     }
 }
 
+/// Keys with a TTL before RDS-CAP-01 judges `expired_stale_perc`: Redis estimates that share
+/// from the keys its expiry cycle sampled, and a few keys give any percentage
+/// (`crate::plugins::ratio`).
+pub const MIN_EXPIRING_KEYS: u64 = 100;
+
 fn expiry(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
-    let stale = input.cur.info.f64("expired_stale_perc").unwrap_or(0.0);
+    let expiring: u64 = input
+        .cur
+        .info
+        .with_prefix("db")
+        .filter_map(|(key, _)| input.cur.info.sub_u64(key, "expires"))
+        .fold(0, u64::saturating_add);
+    let stale = input
+        .cur
+        .info
+        .f64("expired_stale_perc")
+        .filter(|_| expiring >= MIN_EXPIRING_KEYS)
+        .unwrap_or(0.0);
     let capped = input.delta("expired_time_cap_reached_count").unwrap_or(0);
     if stale > 25.0 || capped > 0 {
         out.push(
@@ -268,8 +284,9 @@ fn expiry(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
                 "Spread expiry times (add jitter to TTLs).",
             )
             .with("expired_stale_perc", stale)
+            .with("keys_with_ttl", expiring)
             .with("expired_time_cap_reached_delta", capped)
-            .with("threshold", "> 25 % (sem:)"),
+            .with("threshold", format!("> 25 % of ≥ {MIN_EXPIRING_KEYS} keys with a TTL (sem:)")),
         );
     }
 }
@@ -277,6 +294,66 @@ fn expiry(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
 #[cfg(test)]
 mod tests {
     use super::super::test_support::{fired, has, sample};
+
+    #[test]
+    fn the_stale_share_is_judged_only_on_enough_keys_with_a_ttl() {
+        let min = super::MIN_EXPIRING_KEYS;
+        // (keyspace lines, expired_stale_perc, fires)
+        let cases = [
+            (String::new(), "80.00", false),
+            (
+                format!("db0:keys=10,expires={},avg_ttl=0\n", min - 1),
+                "80.00",
+                false,
+            ),
+            (
+                format!("db0:keys=10,expires={},avg_ttl=0\n", min),
+                "80.00",
+                true,
+            ),
+            (
+                format!("db0:keys=10,expires={},avg_ttl=0\n", min),
+                "25.00",
+                false,
+            ),
+            (
+                format!(
+                    "db0:keys=1,expires={},avg_ttl=0\ndb1:keys=1,expires=1,avg_ttl=0\n",
+                    min - 1
+                ),
+                "30.00",
+                true,
+            ),
+            (
+                format!(
+                    "db0:keys=1,expires={},avg_ttl=0\ndb1:keys=1,expires={},avg_ttl=0\n",
+                    u64::MAX,
+                    u64::MAX
+                ),
+                "30.00",
+                true,
+            ),
+            (
+                format!("db0:keys=1,expires={min},avg_ttl=0\n"),
+                "NaN",
+                false,
+            ),
+            (
+                format!("db0:keys=1,expires={min},avg_ttl=0\n"),
+                "inf",
+                false,
+            ),
+        ];
+        for (keyspace, stale, want) in cases {
+            let s = sample(&format!("{keyspace}expired_stale_perc:{stale}\n"), &[]);
+            let f = fired(&s, None);
+            assert_eq!(
+                f.iter().any(|(id, _)| id == "RDS-CAP-01"),
+                want,
+                "{keyspace:?} {stale}: {f:?}"
+            );
+        }
+    }
 
     #[test]
     fn rejections_are_judged_on_deltas_only() {
