@@ -434,3 +434,27 @@ fn optimize_and_security_report_their_categories_with_diagnose_exit_codes() {
     let out = sb.run(&["security", "redis://127.0.0.1:1"], &[]);
     assert_eq!(out.status.code(), Some(3), "unreachable is unknown");
 }
+
+#[test]
+fn a_panic_anywhere_ends_the_process_with_a_non_zero_code_even_with_output_redirected() {
+    // The outside review saw `analyze` exit 0 after a panic in its answer task when its
+    // output went to a file. Debug builds can panic on request, in a task or on a thread.
+    let sb = Sandbox::new();
+    for place in ["task", "thread"] {
+        let out_file = sb.dir.path().join(format!("out-{place}.json"));
+        let status = sb
+            .cmd()
+            .args(["diagnose", "nothing", "--output", "json"])
+            .env("KUBESTACK_AI_DEBUG_PANIC", place)
+            .stdout(std::fs::File::create(&out_file).unwrap())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(101), "a panic in a {place}");
+        let written = std::fs::read(&out_file).unwrap();
+        assert!(
+            !written.contains(&0x1b),
+            "no terminal escape codes in redirected output: {written:?}"
+        );
+    }
+}

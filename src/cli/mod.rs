@@ -58,6 +58,10 @@ pub fn run(cli: Cli) -> Result<i32> {
     if crate::tui::install_hooks().is_err() {
         eprintln!("warning: error reports will not be formatted");
     }
+    #[cfg(debug_assertions)]
+    if let Ok(place) = std::env::var("KUBESTACK_AI_DEBUG_PANIC") {
+        return debug_panic(&place);
+    }
     match command {
         Command::Init { force } => config_cmd::init(config_path.as_deref(), force),
         Command::Info => config_cmd::info(config_path.as_deref()),
@@ -165,6 +169,23 @@ pub fn run(cli: Cli) -> Result<i32> {
             Err(e) => Ok(report_config_error(&e, 1)),
         },
     }
+}
+
+/// Debug builds only: panics where the tests ask (`task`: inside a spawned tokio task whose
+/// handle nobody awaits, as the AI's answer task is; `thread`: on a plain thread), to prove that
+/// every panic ends the process with a non-zero code.
+#[cfg(debug_assertions)]
+fn debug_panic(place: &str) -> Result<i32> {
+    match place {
+        "task" => runtime()?.block_on(async {
+            tokio::spawn(async { panic!("debug panic in a task") });
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        }),
+        _ => {
+            let _ = std::thread::spawn(|| panic!("debug panic in a thread")).join();
+        }
+    }
+    Ok(0)
 }
 
 /// A configuration error is the user's to fix, not a bug: the message alone, no backtrace.

@@ -146,7 +146,9 @@ fn summarize(pods: &[&PodRow]) -> (Vec<String>, usize, u32) {
     let mut names: Vec<String> = pods.iter().map(|p| p.name.clone()).collect();
     names.sort();
     let ready = pods.iter().filter(|p| p.is_ready()).count();
-    let restarts = pods.iter().map(|p| p.restarts).sum();
+    let restarts = pods
+        .iter()
+        .fold(0u32, |sum, p| sum.saturating_add(p.restarts));
     (names, ready, restarts)
 }
 

@@ -123,7 +123,9 @@ pub fn instance_findings(found: &Discovered, store: &ClusterStore) -> Vec<Findin
     }
     for (reason, events) in by_reason {
         let last = events.iter().max_by_key(|e| e.last).copied();
-        let count: i32 = events.iter().map(|e| e.count).sum();
+        let count: i32 = events
+            .iter()
+            .fold(0i32, |sum, e| sum.saturating_add(e.count.max(0)));
         let (severity, hint) = match reason {
             "FailedScheduling" => (Severity::Critical, "The scheduler cannot place a pod."),
             "OOMKilling" => (

@@ -113,7 +113,9 @@ impl PodRow {
             phase,
             ready: statuses.iter().filter(|c| c.ready).count() as u16,
             containers: containers.len().max(statuses.len()) as u16,
-            restarts: statuses.iter().map(|c| c.restart_count.max(0) as u32).sum(),
+            restarts: statuses.iter().fold(0u32, |sum, c| {
+                sum.saturating_add(c.restart_count.max(0) as u32)
+            }),
             created: meta
                 .creation_timestamp
                 .as_ref()

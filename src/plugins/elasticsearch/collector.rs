@@ -235,15 +235,16 @@ fn metrics_of(s: &EsSample, prev: Option<&EsSample>) -> Vec<MetricSample> {
         s.nodes
             .iter()
             .filter(|n| n.disk_total > 0)
-            .map(|n| (n.disk_total - n.disk_available) as f64 / n.disk_total as f64 * 100.0)
+            .map(|n| {
+                n.disk_total.saturating_sub(n.disk_available) as f64 / n.disk_total as f64 * 100.0
+            })
             .reduce(f64::max),
     );
     let rejected = |x: &EsSample| -> u64 {
         x.nodes
             .iter()
             .flat_map(|n| &n.thread_pools)
-            .map(|(_, r, _, _)| r)
-            .sum()
+            .fold(0u64, |sum, (_, r, _, _)| sum.saturating_add(*r))
     };
     let rate = prev
         .filter(|p| s.at > p.at)

@@ -150,10 +150,14 @@ impl KafkaCollector {
                 .iter()
                 .filter(|((t, _), _)| !is_internal(t))
                 .map(|(_, (_, h))| *h)
-                .sum()
+                .fold(0i64, i64::saturating_add)
         };
-        let consumed =
-            |x: &KafkaSample| -> i64 { x.committed.values().flat_map(|o| o.values()).sum() };
+        let consumed = |x: &KafkaSample| -> i64 {
+            x.committed
+                .values()
+                .flat_map(|o| o.values())
+                .fold(0i64, |sum, v| sum.saturating_add(*v))
+        };
         if let Some(p) = self.prev.as_ref().filter(|p| s.at > p.at) {
             let dt = s.at - p.at;
             m.push(MetricSample::new(
@@ -209,7 +213,7 @@ impl KafkaCollector {
                 .values()
                 .filter_map(|w| w.last())
                 .map(LagPoint::lag)
-                .sum();
+                .fold(0i64, i64::saturating_add);
             total += lag;
             m.push(MetricSample::new(
                 format!("lag:{g}"),

@@ -116,7 +116,10 @@ impl MysqlWriteBackend {
         let conn = connected(&mut self.writer, || async move {
             let mut conn = target.connect_for_executor(connect_timeout, token).await?;
             let id = run_on(&mut conn, "SELECT CONNECTION_ID()", target, timeout).await?;
-            *writer_id = id.rows.first().and_then(|r| r[0].as_deref()?.parse().ok());
+            *writer_id = id
+                .rows
+                .first()
+                .and_then(|r| r.first()?.as_deref()?.parse().ok());
             Ok(conn)
         })
         .await?;
@@ -135,9 +138,10 @@ impl MysqlWriteBackend {
 /// A result set in the executor's shape: a single value as text, name/value tables as pairs
 /// (so `Reply::get` reads `SHOW VARIABLES`), other tables as rows.
 fn to_reply(t: &Table) -> Reply {
-    let cell = |v: &Option<String>| v.clone().map_or(Reply::Nil, Reply::Text);
+    // Rows come from the server: a short row reads as NULLs, never as a panic.
+    let cell = |v: Option<&Option<String>>| v.cloned().flatten().map_or(Reply::Nil, Reply::Text);
     if t.rows.len() == 1 && t.columns.len() == 1 {
-        return cell(&t.rows[0][0]);
+        return cell(t.rows.first().and_then(|r| r.first()));
     }
     let pairs = t.columns.len() == 2
         && t.columns
@@ -147,17 +151,17 @@ fn to_reply(t: &Table) -> Reply {
         return Reply::List(
             t.rows
                 .iter()
-                .flat_map(|r| [cell(&r[0]), cell(&r[1])])
+                .flat_map(|r| [cell(r.first()), cell(r.get(1))])
                 .collect(),
         );
     }
     // One row (SHOW REPLICA STATUS, a processlist row): column/value pairs.
-    if t.rows.len() == 1 {
+    if let [row] = t.rows.as_slice() {
         return Reply::List(
             t.columns
                 .iter()
-                .zip(&t.rows[0])
-                .flat_map(|(c, v)| [Reply::Text(c.clone()), cell(v)])
+                .zip(row)
+                .flat_map(|(c, v)| [Reply::Text(c.clone()), cell(Some(v))])
                 .collect(),
         );
     }
@@ -169,7 +173,7 @@ fn to_reply(t: &Table) -> Reply {
                     t.columns
                         .iter()
                         .zip(r)
-                        .flat_map(|(c, v)| [Reply::Text(c.clone()), cell(v)])
+                        .flat_map(|(c, v)| [Reply::Text(c.clone()), cell(Some(v))])
                         .collect(),
                 )
             })

@@ -270,7 +270,8 @@ fn metrics_of(s: &RedisSample, prev: Option<&RedisSample>) -> Vec<MetricSample> 
         let misses = info
             .u64("keyspace_misses")?
             .saturating_sub(p.info.u64("keyspace_misses")?);
-        (hits + misses > 0).then(|| hits as f64 / (hits + misses) as f64 * 100.0)
+        let total = hits.saturating_add(misses);
+        (total > 0).then(|| hits as f64 / total as f64 * 100.0)
     });
     push("hit_ratio", "hit ratio", Unit::Percent, hit_ratio);
     push(
@@ -307,7 +308,7 @@ fn metrics_of(s: &RedisSample, prev: Option<&RedisSample>) -> Vec<MetricSample> 
         .with_prefix("db")
         .filter(|(k, _)| k[2..].chars().all(|c| c.is_ascii_digit()) && k.len() > 2)
         .filter_map(|(_, v)| super::parse::sub_field(v, "keys")?.parse::<u64>().ok())
-        .sum();
+        .fold(0u64, u64::saturating_add);
     push("keys", "keys", Unit::Count, Some(keys as f64));
     push(
         "fragmentation",

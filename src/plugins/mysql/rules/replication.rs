@@ -158,7 +158,7 @@ fn gtid_has_gaps(set: &str) -> bool {
                 Some((a, b))
             })
             .collect();
-        ranges.windows(2).any(|w| w[1].0 > w[0].1 + 1)
+        ranges.windows(2).any(|w| w[1].0 > w[0].1.saturating_add(1))
     })
 }
 
