@@ -360,3 +360,37 @@ async fn an_unreachable_provider_is_retried_then_reported() {
         2
     );
 }
+
+#[tokio::test]
+async fn hostile_retry_after_values_never_panic_and_never_wait_long() {
+    // The outside review's crash: `Retry-After: nan` survived `clamp` and panicked in
+    // `Duration::from_secs_f64`. Every hostile value falls back to the default wait.
+    // (A huge value waits the 60 s cap: the unit tests of retry_after cover it.)
+    for value in ["nan", "-1", "inf", "soon"] {
+        let limited = || Reply::Status {
+            code: 429,
+            headers: vec![("retry-after".into(), value.into())],
+            body: "{}".into(),
+        };
+        let ok = Reply::Sse {
+            chunks: split_every(&openai_text_stream(&["fine"], (1, 1)), 7),
+            gap: Duration::ZERO,
+        };
+        let server = LlmServer::start(vec![limited(), ok]).await;
+        let p = profile(ProviderKind::Openai, &server.base_url, None);
+        let (events, result) = run(&p).await;
+        result.unwrap_or_else(|e| panic!("Retry-After {value}: {e}"));
+        let waited: Vec<Duration> = events
+            .iter()
+            .filter_map(|e| match e {
+                StreamEvent::Retrying { wait, .. } => Some(*wait),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            waited.iter().all(|w| *w <= Duration::from_secs(60)),
+            "Retry-After {value}: {waited:?}"
+        );
+        assert_eq!(text_of(&events), "fine");
+    }
+}
