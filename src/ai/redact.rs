@@ -78,7 +78,7 @@ static KEY_VALUE: LazyLock<Regex> = LazyLock::new(|| {
 /// `requirepass foo`, `masterauth "a b"` (redis.conf, CONFIG GET flattened).
 static REDIS_AUTH_CONFIG: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"(?i)\b(requirepass|masterauth)([ \t]+|[ \t]*[:=][ \t]*){VALUE}"
+        r#"(?i)\b(requirepass|masterauth)("?[ \t]+|"?[ \t]*[:=][ \t]*){VALUE}"#
     ))
     .expect("static regex")
 });
