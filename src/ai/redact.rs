@@ -44,8 +44,10 @@ static PEM_KEY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----")
         .expect("static regex")
 });
+/// `scheme://user:password@host`: the password runs to the *last* `@` before the host (as URL
+/// parsers read it), so a raw `@` inside it does not leave the rest in the clear.
 static DSN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/@\s]*:)([^@\s/]+)@").expect("static regex")
+    Regex::new(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/@\s]*:)([^\s/]+)@").expect("static regex")
 });
 static BEARER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(bearer|basic)\s+([A-Za-z0-9._~+/=-]{8,})").expect("static regex")
@@ -60,15 +62,30 @@ static API_KEY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(?:sk-(?:ant-)?[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{30,}|xox[abprs]-[A-Za-z0-9-]{10,})")
         .expect("static regex")
 });
-/// `password=…`, `"api_key": "…"`, `requirepass foo`, `name<TAB>value` (SHOW VARIABLES) …
+/// The value of a `key = value` pair, to its natural end: a double- or single-quoted string
+/// (backslash escapes and doubled quotes honoured; an unterminated one runs to the end of the
+/// text), or an unquoted word up to whitespace. Group 1/2/3 is the double-quoted, single-quoted
+/// or unquoted value; which characters the value contains does not matter.
+const VALUE: &str =
+    r#"(?:"((?:[^"\\]|\\[\s\S]|"")*)(?:"|$)|'((?:[^'\\]|\\[\s\S]|'')*)(?:'|$)|([^\s"'][^\s]*))"#;
+/// `password=…`, `"api_key": "…"`, `name<TAB>value` (SHOW VARIABLES) …
 static KEY_VALUE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"(?i)\b((?:[a-z0-9_.-]*?)(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credentials?|_auth|sst_auth)[a-z0-9_.-]*)("?\s*[:=]\s*"?|\s*=>\s*"?|\t+)([^\s"',;&}\]]+)"#,
-    )
+    Regex::new(&format!(
+        r#"(?i)\b((?:[a-z0-9_.-]*?)(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credentials?|_auth|sst_auth)[a-z0-9_.-]*)("?[ \t]*[:=][ \t]*|[ \t]*=>[ \t]*|\t+){VALUE}"#,
+    ))
     .expect("static regex")
 });
+/// `requirepass foo`, `masterauth "a b"` (redis.conf, CONFIG GET flattened).
 static REDIS_AUTH_CONFIG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(requirepass|masterauth)(\s+|\s*[:=]\s*)([^\s\[]\S*)").expect("static regex")
+    Regex::new(&format!(
+        r#"(?i)\b(requirepass|masterauth)("?[ \t]+|"?[ \t]*[:=][ \t]*){VALUE}"#
+    ))
+    .expect("static regex")
+});
+/// A Redis ACL password hash (unsalted SHA-256: as good as the password against a dictionary),
+/// as `ACL LIST` shows it (`#<64 hex>`) or as the `passwords` field of `ACL GETUSER`.
+static ACL_HASH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(#|\bpasswords\W{1,8})([0-9a-f]{64})\b").expect("static regex")
 });
 /// A Kubernetes Secret's `data`/`stringData` map, JSON form.
 static K8S_JSON_DATA: LazyLock<Regex> = LazyLock::new(|| {
@@ -119,6 +136,14 @@ impl Redactor {
         self.known.sort_by_key(|(s, _)| std::cmp::Reverse(s.len()));
     }
 
+    /// Registers every secret an instance carries (URL password, password_env, password_file,
+    /// Kubernetes Secret value): the one way a redactor learns an instance's secrets.
+    pub fn add_instance_secrets(&mut self, instance: &crate::config::InstanceConfig) {
+        for secret in crate::config::instance_secrets(instance) {
+            self.add_known_secret(&secret, "password");
+        }
+    }
+
     /// The placeholder of a secret; the same secret always gets the same one.
     fn placeholder(&mut self, secret: &str, kind: &'static str) -> String {
         if let Some(p) = self.placeholders.get(secret) {
@@ -142,15 +167,16 @@ impl Redactor {
         }
         out = self.replace_whole(&PEM_KEY, &out, "private_key");
         out = self.redact_k8s_secret(&out);
-        out = self.replace_group(&DSN, &out, 2, "password");
-        out = self.replace_group(&BEARER, &out, 2, "token");
+        out = self.replace_group(&DSN, &out, &[2], "password");
+        out = self.replace_group(&BEARER, &out, &[2], "token");
         out = self.replace_whole(&JWT, &out, "jwt");
         out = self.replace_whole(&AWS_KEY_ID, &out, "aws_key");
         out = self.replace_whole(&API_KEY, &out, "api_key");
-        out = self.replace_group(&REDIS_AUTH_CONFIG, &out, 3, "password");
-        out = self.replace_group(&KEY_VALUE, &out, 3, "password");
+        out = self.replace_group(&ACL_HASH, &out, &[2], "password_hash");
+        out = self.replace_group(&REDIS_AUTH_CONFIG, &out, &[3, 4, 5], "password");
+        out = self.replace_group(&KEY_VALUE, &out, &[3, 4, 5], "password");
         if self.policy.key_values {
-            out = self.replace_group(&REDIS_WRITE, &out, 3, "value");
+            out = self.replace_group(&REDIS_WRITE, &out, &[3], "value");
         }
         if self.policy.sql_literals && SQL_STATEMENT.is_match(&out) {
             out = self.replace_whole(&SQL_LITERAL, &out, "literal");
@@ -201,16 +227,19 @@ impl Redactor {
         out
     }
 
+    /// Replaces the first of `groups` that took part in each match (alternative value forms
+    /// are different groups), keeping everything around it.
     fn replace_group(
         &mut self,
         re: &Regex,
         text: &str,
-        group: usize,
+        groups: &[usize],
         kind: &'static str,
     ) -> String {
         let mut found: Vec<String> = Vec::new();
         for c in re.captures_iter(text) {
-            if let Some(m) = c.get(group)
+            if let Some(m) = first_group(&c, groups)
+                && !m.as_str().is_empty()
                 && !m.as_str().starts_with("[REDACTED")
             {
                 found.push(m.as_str().to_string());
@@ -225,7 +254,7 @@ impl Redactor {
             .collect();
         re.replace_all(text, |c: &Captures| {
             let whole = c.get(0).map_or("", |m| m.as_str());
-            match c.get(group) {
+            match first_group(c, groups) {
                 Some(m) => match placeholders.get(m.as_str()) {
                     Some(p) => {
                         let start = m.start() - c.get(0).map_or(0, |w| w.start());
@@ -290,6 +319,11 @@ impl Redactor {
     }
 }
 
+/// The first of `groups` that took part in a match.
+fn first_group<'h>(c: &Captures<'h>, groups: &[usize]) -> Option<regex::Match<'h>> {
+    groups.iter().find_map(|g| c.get(*g))
+}
+
 fn is_secret_field(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
     ["password", "passwd", "secret", "token", "api_key", "apikey", "requirepass", "masterauth"]
@@ -345,6 +379,71 @@ mod tests {
             let out = red(text);
             assert!(!out.contains(secret), "{text:?} → {out:?}");
             assert!(out.contains("[REDACTED:"), "{out}");
+        }
+    }
+
+    /// Values that end the old pattern early (`; , ' & } ]`), quotes with escapes, CJK: the
+    /// whole value goes, up to its natural end, and what follows it stays.
+    #[test]
+    fn key_values_are_redacted_whole_whatever_they_contain() {
+        let cases: &[(&str, &[&str], &str)] = &[
+            ("password=a;b user=x", &["a;b", ";b"], "user=x"),
+            ("password=a,b,c&more=1 tail", &["a,b,c", "b,c&more"], "tail"),
+            ("pwd=x}y]z rest", &["}y]z"], "rest"),
+            ("secret=it's-mine next", &["s-mine"], "next"),
+            (
+                r#"{"password":"x,y","user":"u"}"#,
+                &["x,y", ",y"],
+                r#""user":"u""#,
+            ),
+            (
+                r#"{"password": "a\"b;c", "n": 1}"#,
+                &[r#"a\"b;c"#, "b;c"],
+                r#""n": 1"#,
+            ),
+            ("pwd='it''s' and more", &["it''s", "'s'"], "and more"),
+            (
+                "PASSWORD = 'back\\'slash;x' after",
+                &["slash;x", "back"],
+                "after",
+            ),
+            (
+                "api_key=\"with space, and } ]\" end",
+                &["with space", "} ]"],
+                "end",
+            ),
+            ("token: 密码;很长,的&值 next", &["密码", "的&值"], "next"),
+            (
+                "password=\"unterminated; still secret",
+                &["unterminated", "still secret"],
+                "password=",
+            ),
+            ("masterauth \"two words\" x", &["two words", "words"], " x"),
+            ("requirepass 'a;b,c' y", &["a;b,c", "b,c"], " y"),
+            ("redis://:p@ss@host:6379", &["p@ss", "@ss@"], "host:6379"),
+            ("db_password\tva;lue", &["va;lue", ";lue"], "db_password"),
+        ];
+        for (text, secrets, kept) in cases {
+            let out = red(text);
+            for s in *secrets {
+                assert!(!out.contains(s), "{text:?} leaks {s:?}: {out:?}");
+            }
+            assert!(out.contains("[REDACTED:"), "{text:?} → {out:?}");
+            assert!(out.contains(kept), "{text:?} lost {kept:?}: {out:?}");
+        }
+    }
+
+    #[test]
+    fn redis_acl_password_hashes_are_redacted() {
+        let hash = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8";
+        for text in [
+            format!("user default on #{hash} ~* &* +@all"),
+            format!("flags on passwords {hash} commands +@all"),
+            format!("{{\"passwords\":[\"{hash}\"]}}"),
+        ] {
+            let out = red(&text);
+            assert!(!out.contains(hash), "{out}");
+            assert!(out.contains("[REDACTED:password"), "{out}");
         }
     }
 

@@ -19,7 +19,7 @@ use crate::ai::context::{ContextExtras, build_context};
 use crate::ai::offline::offline_analysis;
 use crate::ai::provider::{Turn, TurnRole, api_key};
 use crate::ai::redact::{RedactionPolicy, Redactor};
-use crate::config::{AppConfig, InstanceConfig, resolve_password};
+use crate::config::{AppConfig, InstanceConfig};
 use crate::plugins::plugin_for;
 use crate::repair::{Executor, PreparedStep, RepairError, WriteBackend};
 
@@ -64,9 +64,7 @@ impl Controller {
             sql_literals: config.ai.redact_sql_literals,
         });
         for inst in &config.instances {
-            if let Ok(Some(pw)) = resolve_password(inst) {
-                redactor.add_known_secret(&pw, "password");
-            }
+            redactor.add_instance_secrets(inst);
         }
         for p in config.ai.profiles.values() {
             if let Ok(Some(key)) = api_key(p) {

@@ -13,7 +13,7 @@ use crate::ai::context::{ContextExtras, build_context};
 use crate::ai::offline::offline_analysis;
 use crate::ai::redact::{RedactionPolicy, Redactor};
 use crate::app::{Health, InstanceView};
-use crate::config::{AppConfig, InstanceConfig, LoadedConfig, resolve_password};
+use crate::config::{AppConfig, InstanceConfig, LoadedConfig};
 use crate::plugins::plugin_for;
 use crate::repair::audit::default_audit_path;
 use crate::repair::{AuditChain, Executor};
@@ -55,9 +55,7 @@ pub async fn analyze(
         key_values: ai.redact_key_values,
         sql_literals: ai.redact_sql_literals,
     });
-    if let Ok(Some(pw)) = resolve_password(&instance) {
-        redactor.add_known_secret(&pw, "password");
-    }
+    redactor.add_instance_secrets(&instance);
     if let Some((_, p)) = &profile
         && let Ok(Some(key)) = crate::ai::provider::api_key(p)
     {

@@ -36,8 +36,8 @@ impl fmt::Display for InstanceKind {
     }
 }
 
-/// One `[[instances]]` entry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One `[[instances]]` entry. `Debug` is written by hand: a password in the URL prints as `***`.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InstanceConfig {
     /// Unique name, shown in the inventory and used as a `diagnose` target.
@@ -149,6 +149,114 @@ impl InstanceConfig {
     }
 }
 
+impl fmt::Debug for InstanceConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InstanceConfig")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("url", &mask_url_password(&self.url))
+            .field("username", &self.username)
+            .field("password_env", &self.password_env)
+            .field("password_file", &self.password_file)
+            .field("tls_ca_file", &self.tls_ca_file)
+            .field("tls_cert_file", &self.tls_cert_file)
+            .field("tls_key_file", &self.tls_key_file)
+            .field("group", &self.group)
+            .field("tags", &self.tags)
+            .field("groups", &self.groups)
+            .field("context", &self.context)
+            .field("password_value", &self.password_value)
+            .finish()
+    }
+}
+
+/// The userinfo password of a URL exactly as written, read from the text itself (so a URL too
+/// broken to parse still gives it up): between the first `:` after `://` and the last `@`.
+fn url_password_text(raw: &str) -> Option<(usize, usize)> {
+    let start = raw.find("://").map_or(0, |i| i + 3);
+    let rest = &raw[start..];
+    let at = rest.rfind('@')?;
+    let colon = rest[..at].find(':')?;
+    Some((start + colon + 1, start + at))
+}
+
+/// `redis://user:pw@host` → `redis://user:***@host` (for `Debug`; unchanged without a password).
+fn mask_url_password(raw: &str) -> String {
+    match url_password_text(raw) {
+        Some((from, to)) => format!("{}***{}", &raw[..from], &raw[to..]),
+        None => raw.to_string(),
+    }
+}
+
+/// `%XX` sequences decoded (`+` stays a plus); invalid UTF-8 is replaced, never an error.
+fn percent_decoded(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Every secret an instance carries, for the redactors: the URL's password (as written, as the
+/// URL parser normalises it, and decoded both ways the connections decode it) and the values of
+/// `password_value` (a Kubernetes Secret), `password_env` and `password_file` — all of them, not
+/// only the one the connection ends up using. Sources that cannot be read are skipped here (the
+/// connection reports them). The one function every redactor is filled from.
+pub fn instance_secrets(instance: &InstanceConfig) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    if let Some((from, to)) = url_password_text(&instance.url) {
+        let raw = &instance.url[from..to];
+        found.push(raw.to_string());
+        found.push(percent_decoded(raw));
+        found.push(percent_decoded(&raw.replace('+', " ")));
+    }
+    if let Some(pw) = url::Url::parse(instance.url.trim())
+        .ok()
+        .and_then(|u| u.password().map(str::to_string))
+    {
+        found.push(percent_decoded(&pw));
+        found.push(percent_decoded(&pw.replace('+', " ")));
+        found.push(pw);
+    }
+    if let Some(v) = &instance.password_value {
+        found.push(v.0.clone());
+    }
+    if let Some(var) = &instance.password_env
+        && let Ok(v) = std::env::var(var)
+    {
+        found.push(v.clone());
+        found.push(v.trim().to_string());
+    }
+    if let Some(path) = &instance.password_file
+        && let Ok(text) = std::fs::read_to_string(path)
+    {
+        found.push(text.trim_end_matches(['\r', '\n']).to_string());
+        found.push(text.trim().to_string());
+    }
+    let mut out: Vec<String> = Vec::new();
+    for s in found {
+        if !s.is_empty() && !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
 /// `redis://user:pw@host:6379/0` → `redis://host:6379/0`.
 pub fn strip_credentials(url: &url::Url) -> String {
     let mut clean = url.clone();
@@ -230,6 +338,58 @@ mod tests {
         i.password_file = Some("/nonexistent/pw".into());
         let err = resolve_password(&i).unwrap_err().to_string();
         assert!(err.contains("/nonexistent/pw"), "{err}");
+    }
+
+    #[test]
+    fn every_secret_of_an_instance_is_collected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pw");
+        std::fs::write(&path, "from-the-file\n").unwrap();
+        let var = "KUBESTACK_TEST_INSTANCE_SECRETS_PW";
+        // SAFETY: the variable name is unique to this test; nothing else reads or writes it.
+        unsafe { std::env::set_var(var, "from-the-env") };
+        let mut i = InstanceConfig::new("c", InstanceKind::Redis, "redis://app:p%40ss+w@h:6379/0");
+        i.password_env = Some(var.into());
+        i.password_file = Some(path);
+        i.password_value = Some(super::super::SecretValue("from-the-secret".into()));
+        let all = instance_secrets(&i);
+        for want in [
+            "p%40ss+w",
+            "p@ss+w",
+            "p@ss w",
+            "from-the-env",
+            "from-the-file",
+            "from-the-secret",
+        ] {
+            assert!(all.iter().any(|s| s == want), "{want} missing from {all:?}");
+        }
+        let es = InstanceConfig::new(
+            "e",
+            InstanceKind::Elasticsearch,
+            "elasticsearch+https://u:es;pw@h:9200",
+        );
+        assert!(instance_secrets(&es).contains(&"es;pw".to_string()));
+        let plain = InstanceConfig::new("p", InstanceKind::Redis, "redis://user@h:6379");
+        assert!(instance_secrets(&plain).is_empty());
+    }
+
+    #[test]
+    fn debug_never_prints_a_password() {
+        let mut i = InstanceConfig::new(
+            "c",
+            InstanceKind::Mysql,
+            "mysql://app:Sup3r;S3cret@db:3306/x",
+        );
+        i.password_value = Some(super::super::SecretValue("k8s-value-1".into()));
+        let d = format!("{i:?} {i:#?}");
+        assert!(
+            !d.contains("Sup3r") && !d.contains("S3cret") && !d.contains("k8s-value-1"),
+            "{d}"
+        );
+        assert!(d.contains("mysql://app:***@db:3306/x"), "{d}");
+        // A URL too broken to parse still has its password masked.
+        let i = InstanceConfig::new("c", InstanceKind::Redis, "redis://:pw with space@h:1");
+        assert!(!format!("{i:?}").contains("with space"));
     }
 
     #[test]

@@ -29,8 +29,8 @@ impl Risk {
 }
 
 /// One exact command for a system. Arguments listed in `secret_args` are never displayed or
-/// written to the audit log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// written to the audit log, and `Debug` (panic reports, logs) prints them as `***`.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Command {
     /// The system's wire form: for Redis the argv.
     pub argv: Vec<String>,
@@ -69,6 +69,28 @@ impl Command {
     pub fn with_secret(mut self, i: usize) -> Self {
         self.secret_args.push(i);
         self
+    }
+}
+
+impl fmt::Debug for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let argv: Vec<&str> = self
+            .argv
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                if self.secret_args.contains(&i) {
+                    "***"
+                } else {
+                    w.as_str()
+                }
+            })
+            .collect();
+        f.debug_struct("Command")
+            .field("argv", &argv)
+            .field("secret_args", &self.secret_args)
+            .field("sql", &self.sql)
+            .finish()
     }
 }
 
@@ -277,5 +299,19 @@ mod tests {
         );
         let json = serde_json::to_string(&c).unwrap();
         assert_eq!(serde_json::from_str::<Command>(&json).unwrap(), c);
+    }
+
+    #[test]
+    fn debug_prints_secret_arguments_as_stars() {
+        let c = Command::new(&["ACL", "SETUSER", "default", "on", ">s3cret;pw"]).with_secret(4);
+        let sql = Command::sql(&["ALTER USER 'a'@'%' IDENTIFIED BY", "'n3w,pw'"]).with_secret(1);
+        for d in [format!("{c:?}"), format!("{c:#?}"), format!("{sql:?}")] {
+            assert!(!d.contains("s3cret") && !d.contains("n3w"), "{d}");
+            assert!(d.contains("***"), "{d}");
+        }
+        assert!(
+            format!("{c:?}").contains("SETUSER"),
+            "the rest stays readable"
+        );
     }
 }

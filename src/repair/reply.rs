@@ -1,6 +1,20 @@
 //! A system's reply in a plain shape the executor can capture, show, audit and judge.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
 use serde::{Deserialize, Serialize};
+
+/// A SHA-256 as Redis shows an ACL password (`#<64 hex>` in `ACL LIST`, bare in the
+/// `passwords` of `ACL GETUSER`): unsalted, so as good as the password against a dictionary.
+static PASSWORD_HASH: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)#?\b[0-9a-f]{64}\b").expect("static regex"));
+
+/// Replaces every SHA-256-shaped word (with or without its `#`) by `#[REDACTED]`: what replies
+/// show in the repair modal, `fix` output and the audit log.
+pub fn redact_password_hashes(text: &str) -> String {
+    PASSWORD_HASH.replace_all(text, "#[REDACTED]").into_owned()
+}
 
 /// A reply: nil, an integer, text, or a list (maps become key/value lists).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,9 +43,10 @@ impl Reply {
         }
     }
 
-    /// A short one-line form for the audit log and the modal (at most 200 characters).
+    /// A short one-line form for the audit log and the modal (at most 200 characters), with
+    /// Redis ACL password hashes redacted.
     pub fn summary(&self) -> String {
-        let flat = self.flatten().replace('\n', " ");
+        let flat = redact_password_hashes(&self.flatten()).replace('\n', " ");
         let flat = if flat.is_empty() {
             "(empty)".to_string()
         } else {
@@ -98,5 +113,28 @@ mod tests {
         assert_eq!(info.info_field("used_memory").as_deref(), Some("1024"));
         assert_eq!(info.info_field("used_memory_peak"), None);
         assert_eq!(Reply::List(vec![]).summary(), "(empty)");
+    }
+
+    #[test]
+    fn summaries_hide_acl_password_hashes() {
+        let hash = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8";
+        let getuser = Reply::List(vec![
+            Reply::Text("flags".into()),
+            Reply::List(vec![Reply::Text("on".into())]),
+            Reply::Text("passwords".into()),
+            Reply::List(vec![
+                Reply::Text(hash.into()),
+                Reply::Text(hash.to_uppercase()),
+            ]),
+        ]);
+        let list = Reply::List(vec![Reply::Text(format!("user app on #{hash} ~* +@all"))]);
+        for r in [getuser, list] {
+            let s = r.summary();
+            assert!(!s.to_lowercase().contains(hash), "{s}");
+            assert!(s.contains("#[REDACTED]"), "{s}");
+        }
+        // A 40-hex run_id is not a password hash.
+        let id = "a".repeat(40);
+        assert!(Reply::Text(id.clone()).summary().contains(&id));
     }
 }

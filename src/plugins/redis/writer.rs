@@ -121,8 +121,14 @@ fn acl_restore(user: &str, reply: &Reply) -> Option<Command> {
     if flags.iter().any(|f| f == "nopass") {
         words.push("nopass".into());
     }
+    // The hashes restore the passwords exactly; they are as sensitive as the passwords (unsalted
+    // SHA-256), so they are secret arguments: on the wire only, never shown or audited.
+    let mut secret = Vec::new();
     if let Some(Reply::List(hashes)) = reply.get("passwords") {
-        words.extend(hashes.iter().map(|h| format!("#{}", text_of(h))));
+        for h in hashes {
+            secret.push(words.len());
+            words.push(format!("#{}", text_of(h)));
+        }
     }
     words.push(
         if flags.iter().any(|f| f == "on") {
@@ -136,7 +142,11 @@ fn acl_restore(user: &str, reply: &Reply) -> Option<Command> {
         words.push("nocommands".into());
         words.extend(text_of(commands).split_whitespace().map(str::to_string));
     }
-    Some(Command::new(&words))
+    Some(
+        secret
+            .into_iter()
+            .fold(Command::new(&words), Command::with_secret),
+    )
 }
 
 /// `CONFIG SET key value` is how Redis sets (and restores) a setting.
@@ -247,9 +257,13 @@ mod tests {
             t("+@all -debug"),
         ]);
         let c = acl_restore("app", &reply).unwrap();
+        // The hash goes on the wire (the rollback must restore the password) but is never
+        // shown: the modal, `fix` and the audit log print the command's Display.
         assert_eq!(
             c.to_string(),
-            "ACL SETUSER app resetpass #5e88 on nocommands +@all -debug"
+            "ACL SETUSER app resetpass [REDACTED] on nocommands +@all -debug"
         );
+        assert_eq!(c.argv[4], "#5e88");
+        assert!(!format!("{c:?}").contains("5e88"));
     }
 }
