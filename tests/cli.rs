@@ -445,7 +445,7 @@ fn a_panic_anywhere_ends_the_process_with_a_non_zero_code_even_with_output_redir
         let status = sb
             .cmd()
             .args(["diagnose", "nothing", "--output", "json"])
-            .env("KUBESTACK_AI_DEBUG_PANIC", place)
+            .env("KUBESTACK_TEST_PANIC", place)
             .stdout(std::fs::File::create(&out_file).unwrap())
             .stderr(std::process::Stdio::null())
             .status()

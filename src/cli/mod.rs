@@ -58,8 +58,12 @@ pub fn run(cli: Cli) -> Result<i32> {
     if crate::tui::install_hooks().is_err() {
         eprintln!("warning: error reports will not be formatted");
     }
+    // Fault injection for the exit-code test (tests/cli.rs); the TUI has its own spot.
     #[cfg(debug_assertions)]
-    if let Ok(place) = std::env::var("KUBESTACK_AI_DEBUG_PANIC") {
+    if let (false, Ok(place)) = (
+        matches!(command, Command::Interactive),
+        std::env::var("KUBESTACK_TEST_PANIC"),
+    ) {
         return debug_panic(&place);
     }
     match command {
