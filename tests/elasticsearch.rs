@@ -365,8 +365,8 @@ async fn collection_tools_and_read_only_mode_send_only_allowlisted_reads() {
     .remove(0);
     let prepared = executor.prepare(backend.as_mut(), &step).await.unwrap();
     assert!(
-        prepared.preview.contains("dry run"),
-        "the reroute is previewed by a dry run: {}",
+        prepared.preview.contains("dry run") && prepared.preview.contains("not sent: read-only"),
+        "read-only sends no reroute dry run (a POST), and the preview says so: {}",
         prepared.preview
     );
     let err = executor
@@ -402,6 +402,11 @@ async fn collection_tools_and_read_only_mode_send_only_allowlisted_reads() {
         assert!(
             check_read_only(method, path).is_ok(),
             "a write reached the cluster: {method} {path}"
+        );
+        // Read-only: not even a reroute dry run (a POST) goes out.
+        assert!(
+            !path.contains("_cluster/reroute"),
+            "a reroute in read-only mode: {method} {path}"
         );
     }
     assert_eq!(server.with(|c| c.indices.len()), 1);

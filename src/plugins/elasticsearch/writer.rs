@@ -250,6 +250,21 @@ impl WriteBackend for EsWriteBackend {
         Box::pin(self.write_reply(command, token))
     }
 
+    /// A reroute dry run is a POST on the wire: outside confirm mode it is not sent, and the
+    /// preview says why (read-only means no mutating verb at all, dry runs included).
+    fn withheld(&self, command: &Command, why: &str) -> Option<Reply> {
+        let method = command.argv.first()?;
+        if matches!(method.as_str(), "GET" | "HEAD") {
+            return None;
+        }
+        Some(Reply::List(vec![
+            Reply::Text("_body".into()),
+            Reply::Text(format!(
+                "not sent: {why} (a dry run is a {method} request all the same)"
+            )),
+        ]))
+    }
+
     fn prepare(&self, step: &RepairStep, captured: &[(String, Reply)]) -> PreparedStep {
         let mut prepared = prepare_step(step, captured, &EsSettings, |rollback| match rollback {
             RollbackSpec::RestoreConfig { keys } => {
