@@ -149,6 +149,12 @@ impl InstanceView {
         self.findings = findings;
     }
 
+    /// The server turned the collector away: its refusal is the one plugin finding now (the
+    /// next snapshot replaces it once the server takes clients again).
+    pub fn apply_refusal(&mut self, finding: crate::diagnose::Finding) {
+        self.rebuild_findings(Some(vec![finding]), Utc::now());
+    }
+
     /// Replaces the Kubernetes findings (pod rules and Warning events).
     pub fn set_kube_findings(&mut self, findings: Vec<crate::diagnose::Finding>) {
         if findings == self.kube_findings {
