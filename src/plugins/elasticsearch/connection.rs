@@ -60,11 +60,10 @@ impl EsTarget {
             .map_err(|e| PluginError::Config(format!("instance `{}`: url: {e}", instance.name)))?;
         let password = resolve_password(instance)
             .map_err(|e| PluginError::Config(e.to_string()))?
-            .or_else(|| url.password().map(str::to_string));
-        let user = instance
-            .username
-            .clone()
-            .or_else(|| (!url.username().is_empty()).then(|| url.username().to_string()));
+            .or_else(|| url.password().map(crate::config::decode_userinfo));
+        let user = instance.username.clone().or_else(|| {
+            (!url.username().is_empty()).then(|| crate::config::decode_userinfo(url.username()))
+        });
         let ca_pem = match &instance.tls_ca_file {
             Some(path) => Some(std::fs::read(path).map_err(|e| {
                 PluginError::Config(format!(
