@@ -16,7 +16,7 @@ use crate::config::{InstanceConfig, resolve_password, strip_credentials};
 use crate::plugins::PluginError;
 
 /// `command|subcommand` pairs the collector may send: read-only and cheap.
-pub const READ_ONLY_COMMANDS: [&str; 17] = [
+pub const READ_ONLY_COMMANDS: [&str; 18] = [
     "PING",
     "INFO",
     "CONFIG|GET",
@@ -35,6 +35,8 @@ pub const READ_ONLY_COMMANDS: [&str; 17] = [
     "MEMORY|USAGE",
     // Verification probes of the repair executor: existence and a permission dry run.
     "EXISTS",
+    // The executor asks each of its connections for its id (never kill our own).
+    "CLIENT|ID",
     "ACL|DRYRUN",
 ];
 
