@@ -214,6 +214,24 @@ pub fn range_problems(config: &AppConfig) -> Vec<RangeProblem> {
         64,
         16 << 20,
     );
+    c.count(
+        "ai.max_tool_calls_per_round",
+        ai.max_tool_calls_per_round as u64,
+        1,
+        256,
+    );
+    c.count(
+        "ai.max_tool_calls_per_question",
+        ai.max_tool_calls_per_question as u64,
+        1,
+        10_000,
+    );
+    c.count(
+        "ai.max_answer_bytes",
+        ai.max_answer_bytes as u64,
+        1024,
+        64 << 20,
+    );
     c.float(
         "ai.session_budget_usd",
         ai.session_budget_usd,
@@ -284,5 +302,22 @@ mod tests {
             .find(|(k, _)| k == "collector.interval_secs")
             .unwrap();
         assert!(nan.1.contains("NaN"), "{nan:?}");
+    }
+
+    #[test]
+    fn caps_cannot_be_switched_off_or_made_huge() {
+        let mut config = AppConfig::default();
+        config.ai.max_tool_calls_per_round = 0;
+        config.ai.max_tool_calls_per_question = usize::MAX;
+        config.ai.max_answer_bytes = 0;
+        let problems = range_problems(&config);
+        let keys: Vec<&str> = problems.iter().map(|(k, _)| k.as_str()).collect();
+        for expected in [
+            "ai.max_tool_calls_per_round",
+            "ai.max_tool_calls_per_question",
+            "ai.max_answer_bytes",
+        ] {
+            assert!(keys.contains(&expected), "{expected} not in {problems:?}");
+        }
     }
 }
