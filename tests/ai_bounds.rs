@@ -129,7 +129,11 @@ async fn three_hundred_tool_calls_in_one_round_run_only_the_cap() {
     };
     let (answer, events) = run(job(&llm.base_url, ran.clone(), limits, 4)).await;
     assert_eq!(answer, "done");
-    assert_eq!(ran.load(Ordering::SeqCst), 8, "only the cap reaches the tools");
+    assert_eq!(
+        ran.load(Ordering::SeqCst),
+        8,
+        "only the cap reaches the tools"
+    );
     let shown = events
         .iter()
         .filter(|e| matches!(e, ChatEvent::ToolCall { .. }))
@@ -145,7 +149,11 @@ async fn three_hundred_tool_calls_in_one_round_run_only_the_cap() {
     let bodies = llm.bodies();
     assert_eq!(bodies.len(), 2);
     let refusals = bodies[1].matches(CAPPED_CALL_ANSWER).count();
-    assert_eq!(refusals, 256 - 8, "refused calls kept in the turn are answered");
+    assert_eq!(
+        refusals,
+        256 - 8,
+        "refused calls kept in the turn are answered"
+    );
     assert!(
         !bodies[1].contains("r0c256"),
         "calls past the kept limit do not grow the conversation"
@@ -172,11 +180,13 @@ async fn the_per_question_cap_holds_across_rounds() {
     assert_eq!(ran.load(Ordering::SeqCst), 10);
     let n = notices(&events);
     assert!(
-        n.iter().any(|t| t.starts_with("tool calls capped: 2 not run")),
+        n.iter()
+            .any(|t| t.starts_with("tool calls capped: 2 not run")),
         "{n:?}"
     );
     assert!(
-        n.iter().any(|t| t.starts_with("tool calls capped: 6 not run")),
+        n.iter()
+            .any(|t| t.starts_with("tool calls capped: 6 not run")),
         "{n:?}"
     );
 }
@@ -206,5 +216,90 @@ async fn an_endless_answer_is_cut_at_the_cap_with_a_notice() {
         n.iter()
             .any(|t| t == "answer capped at 10001 bytes: 290000 bytes dropped"),
         "{n:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_stream_event_is_skipped_and_counted_as_malformed() {
+    let mut stream = format!("data: {}\n\n", "x".repeat(3 << 20));
+    stream.push_str(&openai_text_stream(&["still ", "here"], (1, 1)));
+    let llm = LlmServer::start(vec![sse(&stream)]).await;
+    let ran = Arc::new(AtomicUsize::new(0));
+    let (answer, events) = run(job(&llm.base_url, ran, AskLimits::default(), 1)).await;
+    assert_eq!(answer, "still here");
+    let n = notices(&events);
+    assert!(
+        n.iter()
+            .any(|t| t == "1 malformed stream chunk(s) were skipped"),
+        "{n:?}"
+    );
+}
+
+/// A provider that answers HTTP 400 with a 64 MiB body and records how much of it it could
+/// write before the client hung up.
+async fn huge_error_server() -> (String, tokio::sync::oneshot::Receiver<usize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.unwrap();
+        let mut head = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = sock.read(&mut buf).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            head.extend_from_slice(&buf[..n]);
+        }
+        const TOTAL: usize = 64 << 20;
+        let _ = sock
+            .write_all(
+                format!("HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {TOTAL}\r\n\r\n")
+                    .as_bytes(),
+            )
+            .await;
+        let piece = vec![b'e'; 64 * 1024];
+        let mut written = 0;
+        while written < TOTAL {
+            match tokio::time::timeout(Duration::from_secs(2), sock.write_all(&piece)).await {
+                Ok(Ok(())) => written += piece.len(),
+                _ => break, // the client hung up (or stopped reading)
+            }
+        }
+        let _ = tx.send(written);
+    });
+    (format!("http://{addr}"), rx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_error_body_is_read_only_up_to_its_cap() {
+    use kubestack_ai::ai::provider::{
+        ERROR_BODY_MAX_BYTES, LlmError, http_client, stream_completion,
+    };
+    let (base_url, written) = huge_error_server().await;
+    let job = job(
+        &base_url,
+        Arc::new(AtomicUsize::new(0)),
+        AskLimits::default(),
+        0,
+    );
+    let (_, profile) = job.profile.clone().unwrap();
+    let body = Redactor::new(RedactionPolicy::default()).redact_body(&serde_json::json!({}));
+    let client = http_client(&profile).unwrap();
+    let (tx, _rx) = mpsc::channel(16);
+    let err = stream_completion(&client, &profile, &body, &tx)
+        .await
+        .unwrap_err();
+    match &err {
+        LlmError::Rejected { status: 400, body } => assert_eq!(body.len(), 400),
+        other => panic!("{other:?}"),
+    }
+    drop(client);
+    let written = written.await.unwrap();
+    assert!(
+        written < 32 << 20,
+        "the client read {written} bytes of an error body (cap {ERROR_BODY_MAX_BYTES})"
     );
 }

@@ -190,9 +190,7 @@ pub async fn run_ask(mut job: AskJob, events: mpsc::Sender<ChatEvent>) -> String
                             let _ = events.send(ChatEvent::Token(kept.to_string())).await;
                         }
                     }
-                    StreamEvent::ToolCall(c) if calls.len() < CALLS_KEPT_PER_ROUND => {
-                        calls.push(c)
-                    }
+                    StreamEvent::ToolCall(c) if calls.len() < CALLS_KEPT_PER_ROUND => calls.push(c),
                     StreamEvent::ToolCall(_) => calls_discarded += 1,
                     StreamEvent::Usage { input, output } => {
                         let _ = events.send(ChatEvent::Usage { input, output }).await;
@@ -253,8 +251,8 @@ pub async fn run_ask(mut job: AskJob, events: mpsc::Sender<ChatEvent>) -> String
         });
         let mut refused = calls_discarded;
         for (index, call) in calls.into_iter().enumerate() {
-            let capped = index >= limits.tool_calls_per_round
-                || calls_run >= limits.tool_calls_per_question;
+            let capped =
+                index >= limits.tool_calls_per_round || calls_run >= limits.tool_calls_per_question;
             let (ok, output) = if capped {
                 refused += 1;
                 (
