@@ -188,6 +188,7 @@ pub fn range_problems(config: &AppConfig) -> Vec<RangeProblem> {
     );
     c.count("kafka.request_timeout_ms", k.request_timeout_ms, 1, DAY_MS);
     c.count("kafka.max_topics", k.max_topics as u64, 1, 1_000_000);
+    c.count("kafka.max_groups", k.max_groups as u64, 1, 10_000);
 
     let ai = &config.ai;
     c.count(
@@ -310,12 +311,14 @@ mod tests {
         config.ai.max_tool_calls_per_round = 0;
         config.ai.max_tool_calls_per_question = usize::MAX;
         config.ai.max_answer_bytes = 0;
+        config.kafka.max_groups = 0;
         let problems = range_problems(&config);
         let keys: Vec<&str> = problems.iter().map(|(k, _)| k.as_str()).collect();
         for expected in [
             "ai.max_tool_calls_per_round",
             "ai.max_tool_calls_per_question",
             "ai.max_answer_bytes",
+            "kafka.max_groups",
         ] {
             assert!(keys.contains(&expected), "{expected} not in {problems:?}");
         }

@@ -70,6 +70,8 @@ pub enum Fault {
     Stall(Duration),
     /// Replies of another shape: health `status` a number, node stats without `nodes`.
     ShapeChanged,
+    /// Every reply is a JSON object padded to this many bytes.
+    Huge(usize),
 }
 
 /// `(index, shard, primary, assigned node or None, unassigned reason, NO deciders)`.
@@ -526,6 +528,10 @@ async fn serve(mut sock: TcpStream, cluster: Arc<Mutex<Cluster>>) {
                 "<html><body><h1>502 Bad Gateway</h1></body></html>".to_string(),
             ),
             Fault::MalformedJson => (ctype, reply[..reply.len() / 2].to_string() + "}}"),
+            Fault::Huge(n) => (
+                "application/json",
+                format!("{{\"pad\":\"{}\"}}", "x".repeat(n.saturating_sub(10))),
+            ),
             _ => (ctype, reply),
         };
         if let Fault::Stall(d) = fault {
