@@ -136,6 +136,19 @@ impl Driver {
             .map(|r| r.event)
             .collect()
     }
+
+    /// The audit events once `n` are written: proposals, skips and aborts are appended by the
+    /// controller's file writer, off the loop's thread, so they land a moment after the key.
+    async fn events_when(&self, n: usize) -> Vec<AuditEvent> {
+        for _ in 0..200 {
+            let events = self.events();
+            if events.len() >= n {
+                return events;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        self.events()
+    }
 }
 
 fn config_get(redis: &RedisServer, key: &str) -> String {
@@ -204,7 +217,7 @@ async fn a_finding_is_repaired_step_by_step_and_verified() {
     d.key(KeyCode::Esc);
     assert!(d.state.repair.is_none());
     assert_eq!(
-        d.events(),
+        d.events_when(8).await,
         [
             AuditEvent::Proposed,
             AuditEvent::Proposed,
