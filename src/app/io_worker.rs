@@ -7,9 +7,15 @@ use std::sync::mpsc;
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// How long the program waits at exit for jobs still queued (an audit record must not be
+/// lost because the user quit right after a skip).
+const FLUSH_AT_EXIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// One thread running file jobs in order.
 pub struct IoWorker {
     jobs: Option<mpsc::Sender<Job>>,
+    /// Closed by the thread once every job queued before the end has run.
+    done: Option<mpsc::Receiver<()>>,
 }
 
 impl IoWorker {
@@ -17,18 +23,26 @@ impl IoWorker {
     /// for the loop, but nothing is lost).
     pub fn start() -> Self {
         let (tx, rx) = mpsc::channel::<Job>();
+        let (done_tx, done) = mpsc::channel::<()>();
         let spawned = std::thread::Builder::new()
             .name("kubestack-io".into())
             .spawn(move || {
                 while let Ok(job) = rx.recv() {
                     job();
                 }
+                drop(done_tx);
             });
         match spawned {
-            Ok(_) => IoWorker { jobs: Some(tx) },
+            Ok(_) => IoWorker {
+                jobs: Some(tx),
+                done: Some(done),
+            },
             Err(e) => {
                 tracing::error!("cannot start the file writer thread: {e}");
-                IoWorker { jobs: None }
+                IoWorker {
+                    jobs: None,
+                    done: None,
+                }
             }
         }
     }
@@ -42,6 +56,19 @@ impl IoWorker {
                 }
             }
             None => job(),
+        }
+    }
+}
+
+impl Drop for IoWorker {
+    /// Runs what is still queued before the program goes on to exit (bounded: a disk that
+    /// hangs for good does not keep the program alive).
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(done) = self.done.take()
+            && let Err(mpsc::RecvTimeoutError::Timeout) = done.recv_timeout(FLUSH_AT_EXIT)
+        {
+            tracing::error!("file writes still pending at exit after {FLUSH_AT_EXIT:?}");
         }
     }
 }
@@ -67,5 +94,17 @@ mod tests {
             got.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
             (0..100).collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn queued_jobs_are_run_before_the_worker_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("written");
+        let worker = IoWorker::start();
+        let p = path.clone();
+        worker.run(|| std::thread::sleep(std::time::Duration::from_millis(200)));
+        worker.run(move || std::fs::write(p, "audit").unwrap());
+        drop(worker);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "audit");
     }
 }
