@@ -8,7 +8,7 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::kafka_cluster::KafkaCluster;
@@ -18,7 +18,8 @@ use kubestack_ai::plugins::kafka::repair::KafkaRepairs;
 use kubestack_ai::plugins::{Collector, InstanceSnapshot, plugin_for};
 use kubestack_ai::repair::Confirmation;
 use kubestack_ai::repair::catalog::{PlanContext, RepairCatalog};
-use rdkafka::Message;
+use rdkafka::admin::{AdminClient, AdminOptions};
+use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::{Map, Value};
@@ -124,6 +125,42 @@ fn committed(cluster: &KafkaCluster, group: &str, topic: &str, partition: i32) -
     }
 }
 
+/// The client id every client of the product sends (the collector's and the executor's).
+const CLIENT_ID: &str = "kubestack-ai";
+
+/// The requests of catalog §4.4's read-only list (plus the handshake and coordinator lookup).
+const READ_ONLY_APIS: &[&str] = &[
+    "API_VERSIONS",
+    "METADATA",
+    "LIST_OFFSETS",
+    "LIST_GROUPS",
+    "DESCRIBE_GROUPS",
+    "FIND_COORDINATOR",
+    "OFFSET_FETCH",
+    "DESCRIBE_CONFIGS",
+    "DESCRIBE_CLUSTER",
+];
+
+/// Every request the product sent, by the brokers' request logs, only reads.
+fn assert_only_reads(cluster: &KafkaCluster) {
+    let sent = cluster.request_names(CLIENT_ID);
+    assert!(!sent.is_empty(), "the request log is empty");
+    let writes: Vec<&String> = sent
+        .iter()
+        .filter(|s| !READ_ONLY_APIS.contains(&s.as_str()))
+        .collect();
+    assert!(writes.is_empty(), "the product sent {writes:?}");
+}
+
+/// The offsets of the OffsetCommit requests the product sent, in order.
+fn offset_commits(cluster: &KafkaCluster, count: usize) -> Vec<i64> {
+    cluster
+        .wait_for_requests(CLIENT_ID, "OFFSET_COMMIT", count)
+        .iter()
+        .filter_map(|r| r["request"]["topics"][0]["partitions"][0]["committedOffset"].as_i64())
+        .collect()
+}
+
 fn params(pairs: &[(&str, &str)]) -> Map<String, Value> {
     pairs
         .iter()
@@ -202,6 +239,21 @@ async fn one_real_broker_answers_metadata_describe_configs_and_lists_groups() {
     );
     // The group's committed offset (OffsetFetch) against the high watermark (ListOffsets).
     assert_eq!(metric(&s, "lag:reports"), Some(20.0), "{:?}", s.metrics);
+
+    // The broker's own record: what the collector sent, and that all of it only reads.
+    cluster.wait_for_requests(CLIENT_ID, "DESCRIBE_CONFIGS", 1);
+    let sent = cluster.request_names(CLIENT_ID);
+    for api in [
+        "METADATA",
+        "LIST_OFFSETS",
+        "LIST_GROUPS",
+        "DESCRIBE_GROUPS",
+        "OFFSET_FETCH",
+        "DESCRIBE_CONFIGS",
+    ] {
+        assert!(sent.iter().any(|s| s == api), "{api} not in {sent:?}");
+    }
+    assert_only_reads(&cluster);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -285,8 +337,9 @@ async fn crashed_brokers_shrink_the_isr_then_leave_partitions_under_min_isr_and_
         ids(&s)
     );
 
-    // Broker 2 crashes too: one copy left of orders and strict, under min.insync.replicas.
-    cluster.kill(2);
+    // Broker 2 is stopped too (a controlled shutdown): one copy left of orders and strict,
+    // under min.insync.replicas.
+    cluster.stop(2);
     let s = collect_until(
         &mut c,
         Duration::from_secs(40),
@@ -333,56 +386,117 @@ async fn crashed_brokers_shrink_the_isr_then_leave_partitions_under_min_isr_and_
         "INFO",
         "auto.leader.rebalance.enable is on"
     );
+    assert_only_reads(&cluster);
+}
+
+/// The groups judged STOP (KFK-LAG-01), sorted.
+fn stopped_groups(s: &InstanceSnapshot) -> Vec<String> {
+    let mut g: Vec<String> = s
+        .findings
+        .iter()
+        .filter(|f| f.id == "KFK-LAG-01")
+        .filter_map(|f| f.evidence["group"].as_str().map(String::from))
+        .collect();
+    g.sort();
+    g
+}
+
+/// A live, subscribed member of a consumer group on `events`, in a thread of its own.
+struct Member {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Member {
+    /// Joins `group` and waits for its first commit; `commit_all`: commit every message it
+    /// processes (150 ms each), else only the first.
+    fn join(cluster: &KafkaCluster, group: &str, commit_all: bool) -> Member {
+        let stop = Arc::new(AtomicBool::new(false));
+        let first = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (stop, first) = (stop.clone(), first.clone());
+            let mut config = cluster.client();
+            config
+                .set("group.id", group)
+                .set("enable.auto.commit", "false")
+                .set("auto.offset.reset", "earliest")
+                .set("session.timeout.ms", "6000");
+            std::thread::spawn(move || {
+                let c: BaseConsumer = config.create().unwrap();
+                c.subscribe(&["events"]).unwrap();
+                while !stop.load(Ordering::SeqCst) {
+                    if let Some(Ok(m)) = c.poll(Duration::from_millis(100))
+                        && (commit_all || !first.load(Ordering::SeqCst))
+                    {
+                        c.commit_message(&m, CommitMode::Sync).unwrap();
+                        first.store(true, Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_millis(150));
+                    }
+                }
+                // Closing leaves the group (LeaveGroup): with no member left it is Empty.
+                c.unsubscribe();
+            })
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !first.load(Ordering::SeqCst) {
+            assert!(
+                Instant::now() < deadline,
+                "{group}: the member never consumed"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Member {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn leave(mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+    }
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_live_member_slower_than_the_producer_falls_behind_then_stops_when_it_leaves() {
+async fn live_members_fall_behind_or_stall_and_their_groups_stop_when_they_leave() {
     let cluster = KafkaCluster::start(1);
     cluster.create_topic("events", 1, 1, &[], None).await;
     cluster.produce("events", 0, 20);
 
-    // A live member of group `slow`: it commits every message it processes, slowly.
-    let stop = Arc::new(AtomicBool::new(false));
-    let last_commit = Arc::new(AtomicI64::new(-1));
-    let member = {
-        let (stop, last_commit) = (stop.clone(), last_commit.clone());
-        let config = cluster.client();
-        std::thread::spawn(move || {
-            let c: BaseConsumer = config
-                .clone()
-                .set("group.id", "slow")
-                .set("enable.auto.commit", "false")
-                .set("auto.offset.reset", "earliest")
-                .set("session.timeout.ms", "6000")
-                .create()
-                .unwrap();
-            c.subscribe(&["events"]).unwrap();
-            while !stop.load(Ordering::SeqCst) {
-                if let Some(Ok(m)) = c.poll(Duration::from_millis(100)) {
-                    c.commit_message(&m, CommitMode::Sync).unwrap();
-                    last_commit.store(m.offset() + 1, Ordering::SeqCst);
-                    std::thread::sleep(Duration::from_millis(150));
-                }
-            }
-            // Closing leaves the group: it becomes Empty.
-            c.unsubscribe();
-            drop(c);
-        })
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while last_commit.load(Ordering::SeqCst) < 0 {
-        assert!(Instant::now() < deadline, "the member never consumed");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    // Group `slow`: a live member that commits every message it processes, slowly.
+    // Group `stuck`: a live member that polls on but never commits after its first message.
+    let slow = Member::join(&cluster, "slow", true);
+    let stuck = Member::join(&cluster, "stuck", false);
 
     let mut c = collector(&cluster);
     let s = collect_until(
         &mut c,
         Duration::from_secs(60),
         || cluster.produce("events", 0, 40),
-        |s| s.findings.iter().any(|f| f.id == "KFK-LAG-04"),
+        |s| {
+            s.findings.iter().any(|f| f.id == "KFK-LAG-04")
+                && s.findings.iter().any(|f| f.id == "KFK-LAG-02")
+        },
     )
     .await;
+    let stall = finding(&s, "KFK-LAG-02");
+    assert_eq!(
+        stall.evidence["group"], "stuck",
+        "a live group whose offset does not move is STALL, not STOP"
+    );
+    assert!(
+        stall.evidence["members"].as_u64().unwrap_or(0) >= 1,
+        "{:?}",
+        stall.evidence
+    );
     let behind = finding(&s, "KFK-LAG-04");
     assert_eq!(behind.evidence["group"], "slow");
     assert_eq!(behind.severity.tag(), "WARN");
@@ -419,9 +533,17 @@ async fn a_live_member_slower_than_the_producer_falls_behind_then_stops_when_it_
         .unwrap_err();
     assert!(err.to_string().contains("live member"), "{err}");
 
+    assert!(
+        !cluster
+            .request_names(CLIENT_ID)
+            .iter()
+            .any(|r| r == "OFFSET_COMMIT"),
+        "the refused reset sent no OffsetCommit"
+    );
+
     // The member leaves; the producer goes on: the group has stopped.
-    stop.store(true, Ordering::SeqCst);
-    member.join().unwrap();
+    slow.leave();
+    stuck.leave();
     let after_leave = committed(&cluster, "slow", "events", 0);
     assert!(
         after_leave >= before,
@@ -431,12 +553,17 @@ async fn a_live_member_slower_than_the_producer_falls_behind_then_stops_when_it_
         &mut c,
         Duration::from_secs(60),
         || cluster.produce("events", 0, 40),
-        |s| s.findings.iter().any(|f| f.id == "KFK-LAG-01"),
+        |s| stopped_groups(s) == ["slow", "stuck"],
     )
     .await;
-    let stopped = finding(&s, "KFK-LAG-01");
-    assert_eq!(stopped.evidence["group"], "slow");
-    assert_eq!(stopped.severity.tag(), "CRIT");
+    assert!(
+        s.findings
+            .iter()
+            .filter(|f| f.id == "KFK-LAG-01")
+            .all(|f| f.severity.tag() == "CRIT" && f.evidence["members"] == 0),
+        "{:?}",
+        ids(&s)
+    );
     assert_eq!(
         committed(&cluster, "slow", "events", 0),
         after_leave,
@@ -445,7 +572,8 @@ async fn a_live_member_slower_than_the_producer_falls_behind_then_stops_when_it_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_empty_groups_offset_reset_is_applied_verified_and_rolled_back_on_the_broker() {
+async fn an_empty_groups_reset_is_applied_verified_rolled_back_then_the_group_deleted_and_the_topic_grown()
+ {
     let cluster = KafkaCluster::start(1);
     cluster.create_topic("events", 1, 1, &[], None).await;
     cluster.produce("events", 0, 50);
@@ -482,6 +610,7 @@ async fn an_empty_groups_offset_reset_is_applied_verified_and_rolled_back_on_the
         .unwrap_err();
     assert!(refused.to_string().contains("read-only"), "{refused}");
     assert_eq!(committed(&cluster, "billing", "events", 0), Some(12));
+    assert_only_reads(&cluster);
     assert!(
         prepared.preview.contains("committed 12 → latest = 50"),
         "{}",
@@ -502,6 +631,7 @@ async fn an_empty_groups_offset_reset_is_applied_verified_and_rolled_back_on_the
         .await
         .unwrap();
     assert_eq!(committed(&cluster, "billing", "events", 0), Some(50));
+    assert_eq!(offset_commits(&cluster, 1), [50], "one OffsetCommit, of 50");
     let s = c.collect().await.unwrap();
     assert_eq!(metric(&s, "lag:billing"), Some(0.0), "{:?}", s.metrics);
 
@@ -511,6 +641,93 @@ async fn an_empty_groups_offset_reset_is_applied_verified_and_rolled_back_on_the
         .await
         .unwrap();
     assert_eq!(committed(&cluster, "billing", "events", 0), Some(12));
+    assert_eq!(offset_commits(&cluster, 2), [50, 12]);
+    // The collector saw 12, 50, 12: the offset went back and stayed there.
     let s = c.collect().await.unwrap();
     assert_eq!(metric(&s, "lag:billing"), Some(38.0), "{:?}", s.metrics);
+    let rewind = finding(&s, "KFK-LAG-03");
+    assert_eq!(rewind.evidence["group"], "billing");
+
+    // The log start passes the committed offset (DeleteRecords, as retention would):
+    // messages 12…19 were lost before the group consumed them.
+    let admin: AdminClient<DefaultClientContext> = cluster.client().create().unwrap();
+    let mut before = TopicPartitionList::new();
+    before
+        .add_partition_offset("events", 0, Offset::Offset(20))
+        .unwrap();
+    admin
+        .delete_records(&before, &AdminOptions::new())
+        .await
+        .unwrap();
+    let s = c.collect().await.unwrap();
+    let lost = finding(&s, "KFK-LAG-06");
+    assert_eq!(lost.evidence["committed"], 12);
+    assert_eq!(lost.evidence["log_start"], 20);
+
+    // KFK-FIX-09: the empty group is deleted; the broker lists it no more.
+    let ctx = PlanContext::for_instance(&instance, &s.facts);
+    let delete = KafkaRepairs
+        .build("KFK-FIX-09", &params(&[("group", "billing")]), &ctx)
+        .unwrap();
+    let prepared = executor.prepare(backend.as_mut(), &delete).await.unwrap();
+    assert!(
+        prepared.preview.contains("events[0]"),
+        "the offsets being deleted are shown: {}",
+        prepared.preview
+    );
+    executor
+        .execute(backend.as_mut(), &delete, &typed)
+        .await
+        .unwrap();
+    executor
+        .verify(backend.as_mut(), &delete, &prepared)
+        .await
+        .unwrap();
+    assert_eq!(committed(&cluster, "billing", "events", 0), None);
+    assert_eq!(
+        cluster
+            .wait_for_requests(CLIENT_ID, "DELETE_GROUPS", 1)
+            .len(),
+        1
+    );
+    let s = c.collect().await.unwrap();
+    assert!(
+        !s.findings
+            .iter()
+            .any(|f| f.evidence.get("group").and_then(|g| g.as_str()) == Some("billing")),
+        "{:?}",
+        ids(&s)
+    );
+
+    // KFK-FIX-08: events grows from 1 to 3 partitions — applied and verified (irreversible).
+    let grow = KafkaRepairs
+        .build(
+            "KFK-FIX-08",
+            &params(&[("topic", "events"), ("count", "3")]),
+            &ctx,
+        )
+        .unwrap();
+    let prepared = executor.prepare(backend.as_mut(), &grow).await.unwrap();
+    assert!(
+        prepared.preview.contains("partitions 1"),
+        "{}",
+        prepared.preview
+    );
+    executor
+        .execute(backend.as_mut(), &grow, &typed)
+        .await
+        .unwrap();
+    executor
+        .verify(backend.as_mut(), &grow, &prepared)
+        .await
+        .unwrap();
+    assert_eq!(
+        cluster
+            .wait_for_requests(CLIENT_ID, "CREATE_PARTITIONS", 1)
+            .len(),
+        1
+    );
+    let s = c.collect().await.unwrap();
+    // 3 of events + 3 of __consumer_offsets.
+    assert_eq!(metric(&s, "partitions"), Some(6.0), "{:?}", s.metrics);
 }

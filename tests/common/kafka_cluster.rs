@@ -9,6 +9,9 @@
 //! end of its stdin closes — on `Drop`, on `kill`, and when the test process dies without
 //! unwinding — so no broker outlives its test. At most three brokers run at once in a test
 //! binary: a cluster holds a slot until it is dropped.
+//!
+//! Each broker logs every request it completes (`kafka.request.logger` at DEBUG, in
+//! `requests.log`): the server's own record of what a client sent, by client id.
 
 use std::fs;
 use std::io::Write;
@@ -340,6 +343,57 @@ impl KafkaCluster {
         Ok(md.brokers().iter().map(|b| b.id()).collect())
     }
 
+    /// The broker's own record of the requests `client_id` sent, every broker's: each
+    /// `Completed request:` line of `kafka.request.logger` (DEBUG), as JSON, oldest first per
+    /// broker, without the copies a broker forwards to the controller. A line is written after
+    /// its response is sent: a request just answered may not be there yet (`wait_for_requests`).
+    pub fn requests(&self, client_id: &str) -> Vec<serde_json::Value> {
+        self.brokers
+            .iter()
+            .flat_map(|b| {
+                fs::read_to_string(b.dir.join("requests.log"))
+                    .unwrap_or_default()
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("Completed request:"))
+                    .filter_map(|j| serde_json::from_str::<serde_json::Value>(j).ok())
+                    .filter(|r| r["requestHeader"]["clientId"] == client_id)
+                    // A request a broker forwards to the controller is logged there again.
+                    .filter(|r| r["isForwarded"] != true)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// The API names (`METADATA`, `OFFSET_COMMIT`, …) of the requests `client_id` sent.
+    pub fn request_names(&self, client_id: &str) -> Vec<String> {
+        self.requests(client_id)
+            .iter()
+            .filter_map(|r| r["requestHeader"]["requestApiKeyName"].as_str())
+            .map(String::from)
+            .collect()
+    }
+
+    /// Waits until `client_id` has sent `count` requests named `api`; returns them.
+    pub fn wait_for_requests(
+        &self,
+        client_id: &str,
+        api: &str,
+        count: usize,
+    ) -> Vec<serde_json::Value> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let found: Vec<_> = self
+                .requests(client_id)
+                .into_iter()
+                .filter(|r| r["requestHeader"]["requestApiKeyName"] == api)
+                .collect();
+            if found.len() >= count || Instant::now() > deadline {
+                return found;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// A client config with this cluster's bootstrap.
     pub fn client(&self) -> ClientConfig {
         let mut c = ClientConfig::new();
@@ -458,8 +512,18 @@ appender.f.name=F
 appender.f.fileName={}
 appender.f.layout.type=PatternLayout
 appender.f.layout.pattern=[%d] %p %m (%c)%n
+logger.requests.name=kafka.request.logger
+logger.requests.level=DEBUG
+logger.requests.additivity=false
+logger.requests.appenderRef.r.ref=R
+appender.r.type=File
+appender.r.name=R
+appender.r.fileName={}
+appender.r.layout.type=PatternLayout
+appender.r.layout.pattern=%m%n
 ",
-        dir.join("server.log").display()
+        dir.join("server.log").display(),
+        dir.join("requests.log").display()
     );
     fs::write(dir.join("log4j2.properties"), log4j).expect("log4j2.properties");
 }
