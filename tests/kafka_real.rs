@@ -411,6 +411,20 @@ impl Member {
     /// Joins `group` and waits for its first commit; `commit_all`: commit every message it
     /// processes (150 ms each), else only the first.
     fn join(cluster: &KafkaCluster, group: &str, commit_all: bool) -> Member {
+        let (member, first) = Member::spawn(cluster, group, commit_all);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !first.load(Ordering::SeqCst) {
+            assert!(
+                Instant::now() < deadline,
+                "{group}: the member never consumed"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        member
+    }
+
+    /// Starts the member's thread; the flag turns true at its first commit.
+    fn spawn(cluster: &KafkaCluster, group: &str, commit_all: bool) -> (Member, Arc<AtomicBool>) {
         let stop = Arc::new(AtomicBool::new(false));
         let first = Arc::new(AtomicBool::new(false));
         let thread = {
@@ -437,18 +451,13 @@ impl Member {
                 c.unsubscribe();
             })
         };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !first.load(Ordering::SeqCst) {
-            assert!(
-                Instant::now() < deadline,
-                "{group}: the member never consumed"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Member {
-            stop,
-            thread: Some(thread),
-        }
+        (
+            Member {
+                stop,
+                thread: Some(thread),
+            },
+            first,
+        )
     }
 
     fn leave(mut self) {
@@ -730,4 +739,63 @@ async fn an_empty_groups_reset_is_applied_verified_rolled_back_then_the_group_de
     let s = c.collect().await.unwrap();
     // 3 of events + 3 of __consumer_offsets.
     assert_eq!(metric(&s, "partitions"), Some(6.0), "{:?}", s.metrics);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebalance_held_open_by_a_member_that_stopped_polling_is_stuck() {
+    let cluster = KafkaCluster::start(1);
+    cluster.create_topic("events", 1, 1, &[], None).await;
+    cluster.produce("events", 0, 5);
+    // Member A consumes, then stops polling (a stuck processing loop). librdkafka's heartbeats
+    // keep it in the group, but it can only rejoin a rebalance from poll: the coordinator
+    // waits for it until its max.poll.interval.ms (30 s).
+    let a: BaseConsumer = cluster
+        .client()
+        .set("group.id", "rebal")
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("session.timeout.ms", "6000")
+        .set("max.poll.interval.ms", "30000")
+        .create()
+        .unwrap();
+    a.subscribe(&["events"]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !matches!(a.poll(Duration::from_millis(100)), Some(Ok(_))) {
+        assert!(Instant::now() < deadline, "member A never consumed");
+    }
+    // Member B joins: the group rebalances and cannot finish.
+    let (b, _) = Member::spawn(&cluster, "rebal", true);
+
+    let mut config = config();
+    config.kafka.rebalance_stuck_secs = 3;
+    let mut c = plugin_for(InstanceKind::Kafka)
+        .collector(&instance(&cluster), &config)
+        .unwrap();
+    let s = collect_until(
+        &mut c,
+        Duration::from_secs(25),
+        || {},
+        |s| s.findings.iter().any(|f| f.id == "KFK-LAG-07"),
+    )
+    .await;
+    let stuck = finding(&s, "KFK-LAG-07");
+    assert_eq!(stuck.evidence["group"], "rebal");
+    assert_eq!(stuck.severity.tag(), "WARN");
+    assert!(
+        stuck.evidence["rebalancing_secs"].as_f64().unwrap_or(0.0) >= 3.0,
+        "{:?}",
+        stuck.evidence
+    );
+
+    // A closes (LeaveGroup): the rebalance completes with B alone, and the finding goes.
+    drop(a);
+    collect_until(
+        &mut c,
+        Duration::from_secs(30),
+        || {},
+        |s| !s.findings.iter().any(|f| f.id == "KFK-LAG-07"),
+    )
+    .await;
+    b.leave();
+    assert_only_reads(&cluster);
 }
