@@ -29,11 +29,11 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 /// One cluster at a time per test binary: three JVMs are the machine's budget.
 static SLOT: Mutex<()> = Mutex::new(());
 
-/// Kills the JVM (`$!`) with the signal read from stdin, or SIGKILL when stdin closes.
+/// Runs the JVM and sends it each signal named on stdin; SIGKILL when stdin closes.
 const GUARD: &str = r#"exec 3<&0
 "$@" </dev/null &
 pid=$!
-(read -r sig <&3; kill -s "${sig:-KILL}" "$pid" 2>/dev/null) &
+(while read -r sig <&3; do kill -s "$sig" "$pid" 2>/dev/null; done; kill -s KILL "$pid" 2>/dev/null) &
 wait "$pid""#;
 
 /// The directory of the broker's jars: `KAFKA_LIBS`, else the cache `scripts/kafka/fetch`
@@ -152,10 +152,15 @@ impl KafkaBroker {
         self.child = Some((child, stdin));
     }
 
-    /// Sends `signal` (TERM: a controlled shutdown; KILL: a crash) and waits for the exit.
+    /// Sends `signal` (TERM: a controlled shutdown; KILL: a crash) and waits for the exit —
+    /// at most 30 s, then SIGKILL (closing the guard's stdin).
     fn signal(&mut self, signal: &str) {
         if let Some((mut child, mut stdin)) = self.child.take() {
             let _ = writeln!(stdin, "{signal}");
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
             drop(stdin);
             let _ = child.wait();
         }
