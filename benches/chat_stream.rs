@@ -1,6 +1,8 @@
 //! The chat while an answer streams: appending one token and drawing the frame, with 1 000
 //! and with 20 000 tokens of history (target: the 20k cost within 2× of the 1k cost — O(1)
 //! amortised per token), and a full frame over a long conversation (target: < 2 ms).
+//! Also the SSE parser fed one long event in 64-byte chunks, at 64 KiB and at 512 KiB (target:
+//! time per byte the same at both sizes — linear, no rescanning of what is buffered).
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use kubestack_ai::ai::agent::ChatEvent;
@@ -87,5 +89,32 @@ fn long_conversation_frame(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, token_append, long_conversation_frame);
+fn sse_long_event(c: &mut Criterion) {
+    use kubestack_ai::ai::sse::SseParser;
+    let mut group = c.benchmark_group("sse_one_event_in_64_byte_chunks");
+    for size in [64usize << 10, 512 << 10] {
+        let mut stream = b"data: ".to_vec();
+        stream.extend(std::iter::repeat_n(b'x', size));
+        stream.extend_from_slice(b"\n\n");
+        group.throughput(criterion::Throughput::Bytes(stream.len() as u64));
+        group.bench_function(BenchmarkId::from_parameter(size), |b| {
+            b.iter(|| {
+                let mut parser = SseParser::new();
+                let mut events = 0;
+                for chunk in stream.chunks(64) {
+                    events += parser.feed(chunk).len();
+                }
+                assert_eq!(events, 1);
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    token_append,
+    long_conversation_frame,
+    sse_long_event
+);
 criterion_main!(benches);

@@ -294,6 +294,7 @@ async fn mysql_variables_and_kubernetes_secrets_from_tools_are_redacted() {
         offline: "offline".into(),
         audit: None,
         actions: String::new(),
+        limits: Default::default(),
     };
     let (tx, mut rx) = mpsc::channel(64);
     let answer = run_ask(job, tx).await;

@@ -309,3 +309,31 @@ fn conversations_are_resumed_exported_and_saved() {
         "history kept\n{saved}"
     );
 }
+
+#[test]
+fn an_audit_log_cut_at_its_end_is_said_on_screen_at_start() {
+    let redis = faulty_redis();
+    let dirs = tempfile::tempdir().unwrap();
+    let data = dirs.path().join("data").join("kubestack-ai");
+    let audit = data.join("audit.jsonl");
+    {
+        let chain = kubestack_ai::repair::AuditChain::open(&audit).unwrap();
+        for _ in 0..3 {
+            chain
+                .append(
+                    kubestack_ai::repair::AuditEvent::Refused,
+                    kubestack_ai::repair::AuditEntry::default(),
+                )
+                .unwrap();
+        }
+    }
+    // Someone cuts the last record off (the head file still names record 3).
+    let text = std::fs::read_to_string(&audit).unwrap();
+    let kept: Vec<&str> = text.lines().take(2).collect();
+    std::fs::write(&audit, format!("{}\n", kept.join("\n"))).unwrap();
+    let mut s = Session::start_in(dirs, &redis, 40, 160, &[]);
+    s.wait_for("the tamper notice", |sc| {
+        sc.contains("audit log tampered with or damaged")
+    });
+    s.send("q");
+}

@@ -251,3 +251,24 @@ async fn the_documented_read_only_acl_user_is_enough_for_collection() {
         .unwrap_err();
     assert!(err.to_string().to_lowercase().contains("noperm"), "{err}");
 }
+
+#[tokio::test]
+async fn a_url_password_with_plus_ampersand_and_cjk_logs_in() {
+    // RFC 3986 userinfo: `+` is a plus and `&`/`=` are plain characters; form decoding turned
+    // `+` into a space and cut the password at `&`.
+    let secret = "a+b&c=d-密码";
+    let server = RedisServer::start(&["--requirepass", secret]);
+    let url = format!(
+        "redis://:a+b&c=d-%E5%AF%86%E7%A0%81@127.0.0.1:{}",
+        server.port
+    );
+    let inst = redis_instance("plus", &url);
+    let mut collector = plugin_for(inst.kind)
+        .collector(&inst, &fast_config())
+        .expect("collector");
+    let snap = collector
+        .collect()
+        .await
+        .unwrap_or_else(|e| panic!("the URL's password logs in: {e}"));
+    assert!(!format!("{snap:?}").contains("a+b&c=d"));
+}

@@ -531,3 +531,59 @@ async fn script_kill_stops_a_busy_script() {
     let killed = script.join().unwrap().unwrap_err();
     assert!(killed.to_string().contains("killed"), "{killed}");
 }
+
+#[tokio::test]
+async fn the_executor_never_kills_its_own_connections() {
+    let rig = rig(&[], SafetyMode::Confirm, &[]);
+    let mut backend = rig
+        .executor
+        .open_backend(&rig.instance, &rig.config)
+        .unwrap();
+    // The reader's id, through the reader itself.
+    let client_id = kubestack_ai::repair::Command::new(&["CLIENT", "ID"]);
+    let reader_id = match backend.read(&client_id).await.unwrap() {
+        kubestack_ai::repair::Reply::Int(i) => i,
+        other => panic!("CLIENT ID: {other:?}"),
+    };
+    // A harmless step first, so the writer connects; its id is the client that ran it.
+    let step = rig.step("RDS-FIX-08", &[], None);
+    run(&rig.executor, backend.as_mut(), step, confirm())
+        .await
+        .unwrap();
+    let list: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .query(&mut rig.redis.client())
+        .unwrap();
+    let writer_id: i64 = list
+        .lines()
+        .find(|l| l.contains("cmd=config|set"))
+        .and_then(|l| l.split(' ').find_map(|w| w.strip_prefix("id=")))
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("the writer in {list}"));
+    for id in [reader_id, writer_id] {
+        let kill = rig.step("RDS-FIX-05", &[("id", &id.to_string())], None);
+        let err = rig
+            .executor
+            .execute(backend.as_mut(), &kill, &Confirmation::default())
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("this program's own connection"),
+            "{err}"
+        );
+    }
+    assert_eq!(
+        rig.calls("client|kill"),
+        0,
+        "no CLIENT KILL reached the server"
+    );
+    // Another client is killed as asked.
+    let mut victim = rig.redis.client();
+    let victim_id: i64 = redis::cmd("CLIENT").arg("ID").query(&mut victim).unwrap();
+    let kill = rig.step("RDS-FIX-05", &[("id", &victim_id.to_string())], None);
+    rig.executor
+        .execute(backend.as_mut(), &kill, &Confirmation::default())
+        .await
+        .unwrap();
+    assert_eq!(rig.calls("client|kill"), 1);
+}

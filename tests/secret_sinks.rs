@@ -290,6 +290,7 @@ async fn planted_secrets_never_reach_the_provider_or_the_sent_overlay() {
             offline: "offline".into(),
             audit: None,
             actions: String::new(),
+            limits: Default::default(),
         };
         let (tx, mut rx) = mpsc::channel(64);
         run_ask(job, tx).await;

@@ -6,8 +6,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -102,28 +101,10 @@ fn refusal_finding(
     f
 }
 
-/// A client holding one of the server's connection slots (answered PING, so it is counted).
-/// Retried while the readiness probe's connection may still hold the only slot.
-fn hold_redis_slot(port: u16) -> TcpStream {
-    for _ in 0..100 {
-        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        let mut buf = [0u8; 7];
-        if s.write_all(b"PING\r\n").is_ok()
-            && s.read_exact(&mut buf).is_ok()
-            && &buf == b"+PONG\r\n"
-        {
-            return s;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("no slot could be taken on port {port}");
-}
-
 #[test]
 fn a_redis_at_maxclients_is_rds_conn_01_with_its_refusal_as_evidence() {
     let redis = RedisServer::start(&["--maxclients", "1"]);
-    let _holder = hold_redis_slot(redis.port);
+    let _holder = common::hold_redis_slot(redis.port);
     let sb = Sandbox::new();
     let (code, json, shown) = sb.diagnose_json(&redis.url());
     let f = refusal_finding(

@@ -189,3 +189,47 @@ async fn wrong_password_stops_without_a_retry_storm_until_asked() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_at_maxclients_shows_its_refusal_as_a_finding_then_recovers() {
+    let redis = RedisServer::start(&["--maxclients", "1"]);
+    let holder = common::hold_redis_slot(redis.port);
+    let inst = redis_instance("cache", &redis.url());
+    let (mut rx, _cmd, cancel, task) = start_supervisor(&inst);
+    let refused = next_matching(&mut rx, "the refusal", |e| {
+        matches!(e, AppEvent::Refused { .. })
+    })
+    .await;
+    let AppEvent::Refused { finding, .. } = refused else {
+        unreachable!()
+    };
+    assert_eq!(finding.id, "RDS-CONN-01");
+    assert_eq!(finding.severity, kubestack_ai::diagnose::Severity::Critical);
+    let evidence = format!("{:?}", finding.evidence);
+    assert!(
+        evidence.contains("max number of clients reached"),
+        "the server's own words are the evidence: {evidence}"
+    );
+
+    // Through the reducer: the findings pane lists it while the instance is down.
+    let config = kubestack_ai::config::AppConfig {
+        instances: vec![inst.clone()],
+        ..Default::default()
+    };
+    let (mut state, _) = kubestack_ai::app::build_state(
+        &config,
+        kubestack_ai::keymap::Keymap::builtin(),
+        Vec::new(),
+    );
+    state.handle_event(AppEvent::Refused {
+        instance: 0,
+        finding,
+    });
+    assert_eq!(state.instances[0].findings[0].finding.id, "RDS-CONN-01");
+
+    // A slot frees up: the next sample is a normal one.
+    drop(holder);
+    next_matching(&mut rx, "a snapshot after the slot frees", is_snapshot).await;
+    cancel.cancel();
+    let _ = task.await;
+}

@@ -74,7 +74,44 @@ pub struct AskJob {
     pub audit: Option<Arc<crate::repair::Executor>>,
     /// The repair actions the model may propose for this instance (its plugin's catalogue).
     pub actions: String,
+    /// Caps on tool calls and answer size.
+    pub limits: AskLimits,
 }
+
+/// What one question may cost at most: tool calls run (per round, per question) and bytes of
+/// answer kept. A model steered by injected text can order hundreds of scans in one round or
+/// stream without end; past a cap the calls are answered "not run" and the text is dropped,
+/// both with a notice the user sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AskLimits {
+    pub tool_calls_per_round: usize,
+    pub tool_calls_per_question: usize,
+    pub answer_bytes: usize,
+}
+
+impl AskLimits {
+    /// The limits of the `[ai]` settings.
+    pub fn from_config(ai: &crate::config::AiConfig) -> Self {
+        AskLimits {
+            tool_calls_per_round: ai.max_tool_calls_per_round,
+            tool_calls_per_question: ai.max_tool_calls_per_question,
+            answer_bytes: ai.max_answer_bytes,
+        }
+    }
+}
+
+impl Default for AskLimits {
+    fn default() -> Self {
+        Self::from_config(&crate::config::AiConfig::default())
+    }
+}
+
+/// Tool calls of one round kept at most (run or answered "not run"); past this they are
+/// dropped from the turn altogether, so a flood of calls cannot grow the conversation.
+const CALLS_KEPT_PER_ROUND: usize = 256;
+
+/// The answer the model gets for a call past a cap.
+pub const CAPPED_CALL_ANSWER: &str = "not run: cap reached";
 
 /// Runs a question to the end, sending events; returns the assistant's final text.
 pub async fn run_ask(mut job: AskJob, events: mpsc::Sender<ChatEvent>) -> String {
@@ -92,6 +129,10 @@ pub async fn run_ask(mut job: AskJob, events: mpsc::Sender<ChatEvent>) -> String
     let mut answer = String::new();
     let mut trimmed = false;
     let mut malformed = 0u64;
+    let limits = job.limits;
+    let mut calls_run = 0usize;
+    // Answer bytes dropped past `limits.answer_bytes` (counted over the whole question).
+    let mut answer_dropped = 0usize;
     for iteration in 0..=job.max_iterations {
         let tools = match (&job.tools, iteration < job.max_iterations) {
             (Some(t), true) => t.specs(),
@@ -134,15 +175,23 @@ pub async fn run_ask(mut job: AskJob, events: mpsc::Sender<ChatEvent>) -> String
             stream_completion(client_ref, profile_ref, body_ref, &tx).await
         };
         let mut calls: Vec<ToolCall> = Vec::new();
+        let mut calls_discarded = 0usize;
         let mut text = String::new();
+        let answer_len = answer.len();
         let consume = async {
             while let Some(ev) = rx.recv().await {
                 match ev {
                     StreamEvent::Text(t) => {
-                        text.push_str(&t);
-                        let _ = events.send(ChatEvent::Token(t)).await;
+                        let room = limits.answer_bytes.saturating_sub(answer_len + text.len());
+                        let kept = keep_prefix(&t, room);
+                        answer_dropped += t.len() - kept.len();
+                        if !kept.is_empty() {
+                            text.push_str(kept);
+                            let _ = events.send(ChatEvent::Token(kept.to_string())).await;
+                        }
                     }
-                    StreamEvent::ToolCall(c) => calls.push(c),
+                    StreamEvent::ToolCall(c) if calls.len() < CALLS_KEPT_PER_ROUND => calls.push(c),
+                    StreamEvent::ToolCall(_) => calls_discarded += 1,
                     StreamEvent::Usage { input, output } => {
                         let _ = events.send(ChatEvent::Usage { input, output }).await;
                     }
@@ -183,6 +232,7 @@ pub async fn run_ask(mut job: AskJob, events: mpsc::Sender<ChatEvent>) -> String
             malformed = 0;
         }
         if calls.is_empty() {
+            answer_cap_notice(&events, limits, answer_dropped).await;
             for plan in extract_plans(&answer) {
                 let event = match plan {
                     Ok(plan) => ChatEvent::Plan(plan),
@@ -199,24 +249,42 @@ pub async fn run_ask(mut job: AskJob, events: mpsc::Sender<ChatEvent>) -> String
             tool_calls: calls.clone(),
             tool_call_id: None,
         });
-        for call in calls {
-            let args: Value = serde_json::from_str(&call.arguments).unwrap_or(Value::Null);
-            let (ok, output) = match job.tools.as_mut() {
-                Some(t) => match t.call(&call.name, &args).await {
-                    Ok(out) => (true, out),
-                    Err(e) => (false, format!("error: {e}")),
-                },
-                None => (false, "error: no tools for this instance".to_string()),
+        let mut refused = calls_discarded;
+        for (index, call) in calls.into_iter().enumerate() {
+            let capped =
+                index >= limits.tool_calls_per_round || calls_run >= limits.tool_calls_per_question;
+            let (ok, output) = if capped {
+                refused += 1;
+                (
+                    false,
+                    format!(
+                        "{CAPPED_CALL_ANSWER} ({} tool calls per round, {} per question)",
+                        limits.tool_calls_per_round, limits.tool_calls_per_question
+                    ),
+                )
+            } else {
+                calls_run += 1;
+                let args: Value = serde_json::from_str(&call.arguments).unwrap_or(Value::Null);
+                match job.tools.as_mut() {
+                    Some(t) => match t.call(&call.name, &args).await {
+                        Ok(out) => (true, out),
+                        Err(e) => (false, format!("error: {e}")),
+                    },
+                    None => (false, "error: no tools for this instance".to_string()),
+                }
             };
             let bounded = bound(&output, job.tool_result_max_bytes);
-            let _ = events
-                .send(ChatEvent::ToolCall {
-                    name: call.name.clone(),
-                    arguments: call.arguments.clone(),
-                    result_bytes: output.len(),
-                    ok,
-                })
-                .await;
+            if !capped {
+                // Refused calls are summed up in one notice rather than listed one by one.
+                let _ = events
+                    .send(ChatEvent::ToolCall {
+                        name: call.name.clone(),
+                        arguments: call.arguments.clone(),
+                        result_bytes: output.len(),
+                        ok,
+                    })
+                    .await;
+            }
             turns.push(Turn {
                 role: TurnRole::Tool,
                 content: format!(
@@ -227,7 +295,16 @@ pub async fn run_ask(mut job: AskJob, events: mpsc::Sender<ChatEvent>) -> String
                 tool_call_id: Some(call.id),
             });
         }
+        if refused > 0 {
+            let _ = events
+                .send(ChatEvent::Notice(format!(
+                    "tool calls capped: {refused} not run (at most {} per round, {} per question)",
+                    limits.tool_calls_per_round, limits.tool_calls_per_question
+                )))
+                .await;
+        }
     }
+    answer_cap_notice(&events, limits, answer_dropped).await;
     let _ = events
         .send(ChatEvent::Notice(format!(
             "stopped after {} rounds of tool calls",
@@ -238,11 +315,34 @@ pub async fn run_ask(mut job: AskJob, events: mpsc::Sender<ChatEvent>) -> String
     answer
 }
 
+async fn answer_cap_notice(events: &mpsc::Sender<ChatEvent>, limits: AskLimits, dropped: usize) {
+    if dropped > 0 {
+        let _ = events
+            .send(ChatEvent::Notice(format!(
+                "answer capped at {} bytes: {dropped} bytes dropped",
+                limits.answer_bytes
+            )))
+            .await;
+    }
+}
+
 async fn fail(offline: &str, events: &mpsc::Sender<ChatEvent>, e: LlmError) -> String {
     let _ = events.send(ChatEvent::Error(e.to_string())).await;
     let _ = events.send(ChatEvent::Offline(offline.to_string())).await;
     let _ = events.send(ChatEvent::Done).await;
     offline.to_string()
+}
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
+fn keep_prefix(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// Cuts a tool result to `max` bytes on a character boundary, saying so.

@@ -93,11 +93,19 @@ static K8S_JSON_DATA: LazyLock<Regex> = LazyLock::new(|| {
 });
 static JSON_PAIR_VALUE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"("[^"]*"\s*:\s*)"([^"]*)""#).expect("static regex"));
+/// Data-writing Redis commands as clients send them: all upper case (redis-py, Jedis, the CLI)
+/// or all lower case (go-redis). Title case is prose — `Set maxmemory`, `Restore the …` in the
+/// catalogue and in findings — and is left alone.
 static REDIS_WRITE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)\b(SET|SETNX|SETEX|PSETEX|GETSET|APPEND|HSET|HSETNX|HMSET|LPUSH|RPUSH|LPUSHX|RPUSHX|LSET|SADD|ZADD|XADD|PUBLISH|MSET|RESTORE)\s+(\S+)\s+([^\n()]+)",
-    )
-    .expect("static regex")
+    const WORDS: &[&str] = &[
+        "SET", "SETNX", "SETEX", "PSETEX", "GETSET", "APPEND", "HSET", "HSETNX", "HMSET", "LPUSH",
+        "RPUSH", "LPUSHX", "RPUSHX", "LSET", "SADD", "ZADD", "XADD", "PUBLISH", "MSET", "RESTORE",
+    ];
+    let words: Vec<String> = WORDS
+        .iter()
+        .flat_map(|w| [w.to_string(), w.to_lowercase()])
+        .collect();
+    Regex::new(&format!(r"\b({})\s+(\S+)\s+([^\n()]+)", words.join("|"))).expect("static regex")
 });
 static SQL_LITERAL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"'(?:[^'\\]|\\.)*'").expect("static regex"));
@@ -490,6 +498,14 @@ mod tests {
         let text = "slowlog 12ms SET session:42 {\"card\":\"4111\"} (127.0.0.1:5)";
         let out = red(text);
         assert!(out.contains("SET session:42 [REDACTED:value#1]"), "{out}");
+        // go-redis sends lower case; both are values.
+        let out = red("slowlog 3ms hset user:7 email bob@example.com");
+        assert!(!out.contains("bob@example.com"), "{out}");
+        // Title case is prose (the catalogue sent with every question): left whole.
+        let prose = "- RDS-FIX-01 (caution) Set maxmemory — params {bytes: new maxmemory in bytes (or 512mb, 2gb)}";
+        assert_eq!(red(prose), prose);
+        let prose = "Restore the old value; Append a note";
+        assert_eq!(red(prose), prose);
         let sql = "INSERT INTO users VALUES ('bob', 'bob@example.com')";
         let out = red(sql);
         assert!(!out.contains("bob@example.com"), "{out}");

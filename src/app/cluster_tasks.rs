@@ -207,10 +207,11 @@ pub(super) async fn attach(job: AttachJob) {
                 .unwrap_or_else(|| found.namespace.clone());
             match read_secret(&client, &ns, &r.name, &r.key, access_reviews).await {
                 Ok(pw) => {
-                    if let Ok(mut red) = redactor.lock() {
-                        red.add_known_secret(&pw, "password");
-                    }
                     config.password_value = Some(SecretValue(pw));
+                    // The one function every redactor is filled from.
+                    if let Ok(mut red) = redactor.lock() {
+                        red.add_instance_secrets(&config);
+                    }
                 }
                 Err(e) => return fail(e).await,
             }

@@ -273,6 +273,7 @@ impl Controller {
             redactor: self.redactor.clone(),
             max_iterations: ai.max_tool_iterations,
             tool_result_max_bytes: ai.tool_result_max_bytes,
+            limits: crate::ai::agent::AskLimits::from_config(ai),
             offline: offline_analysis(&instance.name, health_problem, &findings),
             audit: Some(self.executor.clone()),
             actions: {

@@ -52,6 +52,12 @@ pub enum AppEvent {
     },
     /// A change of an instance's connection state.
     Health { instance: usize, health: Health },
+    /// The server answered and turned the collector away (connection limit, overload): the
+    /// finding its words amount to, shown in the findings pane while it lasts.
+    Refused {
+        instance: usize,
+        finding: Box<crate::diagnose::Finding>,
+    },
     /// Progress of an answer about instance `instance`.
     Chat {
         instance: usize,

@@ -30,6 +30,9 @@ pub enum Badge {
     Down,
 }
 
+/// Snapshots in a row without a series after which it is dropped.
+const STALE_SERIES_SNAPSHOTS: u32 = 3;
+
 /// One instance as the UI holds it.
 #[derive(Debug)]
 pub struct InstanceView {
@@ -40,6 +43,8 @@ pub struct InstanceView {
     /// Metric histories in the order the collector reports them.
     pub metrics: Vec<MetricSeries>,
     metric_index: HashMap<String, usize>,
+    /// Per series (same order as `metrics`): snapshots in a row that did not report it.
+    metric_missed: Vec<u32>,
     /// Current findings, worst first, newest first within a severity.
     pub findings: Vec<FindingView>,
     pub logs: LogRingBuffer,
@@ -69,6 +74,7 @@ impl InstanceView {
             facts: InstanceFacts::default(),
             metrics: Vec::new(),
             metric_index: HashMap::new(),
+            metric_missed: Vec::new(),
             findings: Vec::new(),
             logs: LogRingBuffer::new(log_lines),
             chat: Vec::new(),
@@ -86,19 +92,25 @@ impl InstanceView {
     pub fn apply_snapshot(&mut self, snap: InstanceSnapshot) {
         self.health = Health::Up;
         self.facts = snap.facts;
+        for missed in &mut self.metric_missed {
+            *missed += 1;
+        }
         for m in snap.metrics {
             let idx = match self.metric_index.get(m.id.as_ref()) {
                 Some(&i) => i,
                 None => {
                     self.metrics
                         .push(MetricSeries::new(m.label, m.unit, self.history));
+                    self.metric_missed.push(0);
                     self.metric_index
                         .insert(m.id.into_owned(), self.metrics.len() - 1);
                     self.metrics.len() - 1
                 }
             };
             self.metrics[idx].push(m.value);
+            self.metric_missed[idx] = 0;
         }
+        self.drop_stale_series();
         let now = snap.collected_at;
         self.rebuild_findings(Some(snap.findings), now);
         for line in snap.logs {
@@ -106,6 +118,29 @@ impl InstanceView {
             self.logs.push(line.at, source, line.level, line.text);
         }
         self.last_update = Some(now);
+    }
+
+    /// Drops the series no longer reported (a consumer group deleted, a pod gone): series
+    /// keyed by names from the monitored system must not accumulate for the session.
+    fn drop_stale_series(&mut self) {
+        if !self
+            .metric_missed
+            .iter()
+            .any(|m| *m >= STALE_SERIES_SNAPSHOTS)
+        {
+            return;
+        }
+        let mut id_at: Vec<(String, usize)> = self.metric_index.drain().collect();
+        id_at.sort_by_key(|(_, at)| *at);
+        let series = std::mem::take(&mut self.metrics);
+        let missed = std::mem::take(&mut self.metric_missed);
+        for ((id, _), (series, missed)) in id_at.into_iter().zip(series.into_iter().zip(missed)) {
+            if missed < STALE_SERIES_SNAPSHOTS {
+                self.metric_index.insert(id, self.metrics.len());
+                self.metrics.push(series);
+                self.metric_missed.push(missed);
+            }
+        }
     }
 
     /// Findings = the plugin's (new ones, or those held when `None`) and Kubernetes' (pods and
@@ -147,6 +182,12 @@ impl InstanceView {
                 .then(a.finding.id.cmp(&b.finding.id))
         });
         self.findings = findings;
+    }
+
+    /// The server turned the collector away: its refusal is the one plugin finding now (the
+    /// next snapshot replaces it once the server takes clients again).
+    pub fn apply_refusal(&mut self, finding: crate::diagnose::Finding) {
+        self.rebuild_findings(Some(vec![finding]), Utc::now());
     }
 
     /// Replaces the Kubernetes findings (pod rules and Warning events).
@@ -248,6 +289,33 @@ mod tests {
                 .collect(),
             has_baseline: true,
         }
+    }
+
+    #[test]
+    fn series_no_longer_reported_are_dropped() {
+        let mut v = view();
+        let sample = |id: &str, value: f64| MetricSample {
+            id: id.to_string().into(),
+            label: id.to_string().into(),
+            unit: Unit::Count,
+            value,
+        };
+        let mut with = |ids: &[&str]| {
+            let mut s = snap(1, &[]);
+            s.metrics = ids.iter().map(|id| sample(id, 1.0)).collect();
+            v.apply_snapshot(s);
+        };
+        for _ in 0..2 {
+            with(&["total_lag", "lag:a", "lag:b", "lag:c"]);
+        }
+        for _ in 0..3 {
+            with(&["total_lag", "lag:c"]); // groups a and b were deleted
+        }
+        with(&["total_lag", "lag:c", "lag:d"]);
+        let labels: Vec<&str> = v.metrics.iter().map(|m| m.label.as_str()).collect();
+        assert_eq!(labels, ["total_lag", "lag:c", "lag:d"]);
+        assert_eq!(v.metrics[1].len(), 3, "lag:c kept its history");
+        assert_eq!(v.metric_index["lag:d"], 2);
     }
 
     #[test]

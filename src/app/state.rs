@@ -286,6 +286,13 @@ impl AppState {
                 self.clamp_findings_selection();
                 (true, Vec::new())
             }
+            AppEvent::Refused { instance, finding } => {
+                if let Some(view) = self.instances.get_mut(instance) {
+                    view.apply_refusal(*finding);
+                }
+                self.clamp_findings_selection();
+                (true, Vec::new())
+            }
             AppEvent::Health { instance, health } => {
                 let changed = self
                     .instances

@@ -60,7 +60,17 @@ pub async fn supervise(
                 )
             }
             Err(e) if e.is_retryable() => {
-                failures += 1;
+                // A refusal is the diagnosis: its finding goes to the findings pane first.
+                if let Some(finding) = e.refusal_finding() {
+                    let refused = AppEvent::Refused {
+                        instance,
+                        finding: Box::new(finding.clone()),
+                    };
+                    if events.send(refused).await.is_err() {
+                        return;
+                    }
+                }
+                failures = failures.saturating_add(1);
                 let delay = backoff_delay(&timing, failures);
                 tracing::warn!(instance, failures, "collection failed: {e}");
                 let health = Health::Down {

@@ -276,7 +276,8 @@ fn open_executor(
         }
     };
     if let Err(e) = audit.check_tail() {
-        notices.push(format!("{e} — `kubestack-ai audit verify` says where"));
+        // First: the status bar shows the first notice, and this one matters most.
+        notices.insert(0, format!("{e} — `kubestack-ai audit verify` says where"));
     }
     let audit = Arc::new(audit);
     match Executor::new(&config.safety, audit.clone()) {

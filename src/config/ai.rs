@@ -73,6 +73,13 @@ pub struct AiConfig {
     pub max_tool_iterations: usize,
     /// Bytes of one tool result handed to the model.
     pub tool_result_max_bytes: usize,
+    /// Tool calls run per model round; the model's extra calls are answered "not run" (a model
+    /// steered by injected text can ask for hundreds of scans at once).
+    pub max_tool_calls_per_round: usize,
+    /// Tool calls run per question, over all rounds.
+    pub max_tool_calls_per_question: usize,
+    /// Bytes of answer text kept per question; the rest is dropped with a notice.
+    pub max_answer_bytes: usize,
     /// Stop asking once a session cost this much (0 = no cap).
     pub session_budget_usd: f64,
     /// Redact values of data-writing commands (`SET k v`).
@@ -90,6 +97,9 @@ impl Default for AiConfig {
             context_log_lines: 20,
             max_tool_iterations: 4,
             tool_result_max_bytes: 4096,
+            max_tool_calls_per_round: 8,
+            max_tool_calls_per_question: 24,
+            max_answer_bytes: 256 * 1024,
             session_budget_usd: 0.0,
             redact_key_values: true,
             redact_sql_literals: true,

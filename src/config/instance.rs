@@ -188,7 +188,13 @@ fn mask_url_password(raw: &str) -> String {
     }
 }
 
-/// `%XX` sequences decoded (`+` stays a plus); invalid UTF-8 is replaced, never an error.
+/// A URL's user or password as the server must see it: `%XX` sequences decoded (RFC 3986 —
+/// `+` stays a plus, `&` and `=` are plain characters); invalid UTF-8 is replaced, never an
+/// error. Every plugin decodes URL credentials with this one function.
+pub fn decode_userinfo(s: &str) -> String {
+    percent_decoded(s)
+}
+
 fn percent_decoded(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

@@ -17,6 +17,9 @@ pub struct KafkaRulesConfig {
     pub request_timeout_ms: u64,
     /// Topics whose watermarks are read per sample at most (the rest are counted, not read).
     pub max_topics: usize,
+    /// Consumer groups whose committed offsets are read per sample at most; with more, each
+    /// sample reads the next `max_groups` in turn (a librdkafka client per group read).
+    pub max_groups: usize,
 }
 
 impl Default for KafkaRulesConfig {
@@ -27,6 +30,7 @@ impl Default for KafkaRulesConfig {
             rebalance_stuck_secs: 60,
             request_timeout_ms: 5000,
             max_topics: 500,
+            max_groups: 200,
         }
     }
 }

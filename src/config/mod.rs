@@ -12,8 +12,8 @@ mod template;
 
 pub use ai::{AiConfig, ProfileConfig, ProviderKind};
 pub use instance::{
-    CredentialError, InstanceConfig, InstanceKind, instance_secrets, resolve_password,
-    strip_credentials,
+    CredentialError, InstanceConfig, InstanceKind, decode_userinfo, instance_secrets,
+    resolve_password, strip_credentials,
 };
 pub use kafka::KafkaRulesConfig;
 pub use kubernetes::{KubeCredential, KubernetesConfig, SecretKeyRef, SecretValue};

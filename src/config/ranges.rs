@@ -188,6 +188,7 @@ pub fn range_problems(config: &AppConfig) -> Vec<RangeProblem> {
     );
     c.count("kafka.request_timeout_ms", k.request_timeout_ms, 1, DAY_MS);
     c.count("kafka.max_topics", k.max_topics as u64, 1, 1_000_000);
+    c.count("kafka.max_groups", k.max_groups as u64, 1, 10_000);
 
     let ai = &config.ai;
     c.count(
@@ -213,6 +214,24 @@ pub fn range_problems(config: &AppConfig) -> Vec<RangeProblem> {
         ai.tool_result_max_bytes as u64,
         64,
         16 << 20,
+    );
+    c.count(
+        "ai.max_tool_calls_per_round",
+        ai.max_tool_calls_per_round as u64,
+        1,
+        256,
+    );
+    c.count(
+        "ai.max_tool_calls_per_question",
+        ai.max_tool_calls_per_question as u64,
+        1,
+        10_000,
+    );
+    c.count(
+        "ai.max_answer_bytes",
+        ai.max_answer_bytes as u64,
+        1024,
+        64 << 20,
     );
     c.float(
         "ai.session_budget_usd",
@@ -284,5 +303,24 @@ mod tests {
             .find(|(k, _)| k == "collector.interval_secs")
             .unwrap();
         assert!(nan.1.contains("NaN"), "{nan:?}");
+    }
+
+    #[test]
+    fn caps_cannot_be_switched_off_or_made_huge() {
+        let mut config = AppConfig::default();
+        config.ai.max_tool_calls_per_round = 0;
+        config.ai.max_tool_calls_per_question = usize::MAX;
+        config.ai.max_answer_bytes = 0;
+        config.kafka.max_groups = 0;
+        let problems = range_problems(&config);
+        let keys: Vec<&str> = problems.iter().map(|(k, _)| k.as_str()).collect();
+        for expected in [
+            "ai.max_tool_calls_per_round",
+            "ai.max_tool_calls_per_question",
+            "ai.max_answer_bytes",
+            "kafka.max_groups",
+        ] {
+            assert!(keys.contains(&expected), "{expected} not in {problems:?}");
+        }
     }
 }

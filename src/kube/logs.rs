@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures::{AsyncBufReadExt, StreamExt};
+use futures::{AsyncBufRead, AsyncBufReadExt};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::LogParams;
 use kube::{Api, Client};
@@ -246,6 +246,48 @@ pub async fn stream_logs(
     }
 }
 
+/// Bytes of one log line kept at most; the rest of a longer line is skipped and counted (a
+/// container writing a 50 MB JSON blob on one line must not cost 50 MB here).
+pub const MAX_LINE_BYTES: usize = 16 * 1024;
+
+/// Reads one line into `line` (without its `\n` or `\r\n`), keeping at most `max` bytes;
+/// returns the bytes skipped past `max`, or `None` at the end of the stream. The whole line is
+/// consumed either way, so the next call starts at the next line.
+pub async fn read_line_capped<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    line: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<Option<usize>> {
+    line.clear();
+    let mut skipped = 0usize;
+    let mut read_any = false;
+    loop {
+        let (used, found) = {
+            let buf = reader.fill_buf().await?;
+            if buf.is_empty() {
+                return Ok(read_any.then_some(skipped));
+            }
+            read_any = true;
+            let (part, used, found) = match buf.iter().position(|b| *b == b'\n') {
+                Some(i) => (&buf[..i], i + 1, true),
+                None => (buf, buf.len(), false),
+            };
+            let room = max.saturating_sub(line.len());
+            let take = part.len().min(room);
+            line.extend_from_slice(&part[..take]);
+            skipped += part.len() - take;
+            (used, found)
+        };
+        reader.consume_unpin(used);
+        if found {
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            return Ok(Some(skipped));
+        }
+    }
+}
+
 async fn follow_pod(
     api: Api<Pod>,
     pod: String,
@@ -256,6 +298,7 @@ async fn follow_pod(
     let follow = !options.previous;
     let mut resume = Resume::default();
     let mut failures: u32 = 0;
+    let mut cut_lines: u64 = 0;
     let state = |text: String| PodLogEvent::State {
         pod: pod.clone(),
         text,
@@ -297,33 +340,48 @@ async fn follow_pod(
                         "previous container".into()
                     }))
                     .await;
-                let mut lines = reader.lines();
+                let mut reader = reader;
+                let mut raw = Vec::new();
                 loop {
                     let next = tokio::select! {
-                        l = lines.next() => l,
+                        l = read_line_capped(&mut reader, &mut raw, MAX_LINE_BYTES) => l,
                         _ = cancel.cancelled() => return,
                     };
                     match next {
-                        Some(Ok(line)) => {
+                        Ok(Some(skipped)) => {
+                            let line = String::from_utf8_lossy(&raw);
                             let Some((at, text)) = split_timestamp(&line) else {
                                 continue;
                             };
                             if resume.accept(at) {
+                                let mut text = text.to_string();
+                                if skipped > 0 {
+                                    cut_lines += 1;
+                                    text.push_str(&format!(" [… {skipped} bytes cut]"));
+                                }
                                 let l = PodLogLine {
                                     pod: pod.clone(),
                                     at,
-                                    text: text.to_string(),
+                                    text,
                                 };
                                 if tx.send(PodLogEvent::Lines(vec![l])).await.is_err() {
                                     return;
                                 }
+                                if skipped > 0 {
+                                    let _ = tx
+                                        .send(state(format!(
+                                            "following; {cut_lines} line(s) longer than {} KiB cut",
+                                            MAX_LINE_BYTES >> 10
+                                        )))
+                                        .await;
+                                }
                             }
                         }
-                        Some(Err(e)) => {
+                        Err(e) => {
                             let _ = tx.send(state(format!("stream broke: {e}"))).await;
                             break;
                         }
-                        None => {
+                        Ok(None) => {
                             ended_cleanly = true;
                             break;
                         }
@@ -366,6 +424,39 @@ async fn follow_pod(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures::TryStreamExt;
+
+    #[test]
+    fn long_lines_are_cut_and_the_rest_skipped_at_any_chunking() {
+        let long = "x".repeat(100);
+        let text = format!("short\r\n{long}\r\nafter\nlast-no-newline");
+        for chunk in [1, 3, 7, 64, 1000] {
+            let chunks: Vec<std::io::Result<Vec<u8>>> = text
+                .as_bytes()
+                .chunks(chunk)
+                .map(|c| Ok(c.to_vec()))
+                .collect();
+            let mut reader = futures::stream::iter(chunks).into_async_read();
+            let mut line = Vec::new();
+            let mut got = Vec::new();
+            while let Some(skipped) =
+                futures::executor::block_on(read_line_capped(&mut reader, &mut line, 10)).unwrap()
+            {
+                assert!(line.len() <= 10);
+                got.push((String::from_utf8_lossy(&line).to_string(), skipped));
+            }
+            assert_eq!(
+                got,
+                vec![
+                    ("short".to_string(), 0),
+                    ("x".repeat(10), 91), // 90 x and the CR
+                    ("after".to_string(), 0),
+                    ("last-no-ne".to_string(), 5),
+                ],
+                "chunks of {chunk}"
+            );
+        }
+    }
 
     #[test]
     fn resume_skips_what_was_delivered_in_the_same_second() {

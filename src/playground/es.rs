@@ -74,6 +74,8 @@ pub enum Fault {
     TooManyRequests,
     /// Every request answered with HTTP 503 `cluster_block_exception` (state not recovered).
     Unavailable,
+    /// Every reply is a JSON object padded to this many bytes.
+    Huge(usize),
 }
 
 /// `(index, shard, primary, assigned node or None, unassigned reason, NO deciders)`.
@@ -538,6 +540,10 @@ async fn serve(mut sock: TcpStream, cluster: Arc<Mutex<Cluster>>) {
                 "<html><body><h1>502 Bad Gateway</h1></body></html>".to_string(),
             ),
             Fault::MalformedJson => (ctype, reply[..reply.len() / 2].to_string() + "}}"),
+            Fault::Huge(n) => (
+                "application/json",
+                format!("{{\"pad\":\"{}\"}}", "x".repeat(n.saturating_sub(10))),
+            ),
             _ => (ctype, reply),
         };
         if let Fault::Stall(d) = fault {

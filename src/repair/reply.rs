@@ -17,13 +17,29 @@ pub fn redact_password_hashes(text: &str) -> String {
 }
 
 /// A reply: nil, an integer, text, or a list (maps become key/value lists).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Reply {
     Nil,
     Int(i64),
     Text(String),
     List(Vec<Reply>),
+}
+
+/// Like the derived form, with Redis ACL password hashes redacted: a panic report or a debug
+/// log of a captured `ACL GETUSER` must not carry them.
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reply::Nil => f.write_str("Nil"),
+            Reply::Int(i) => f.debug_tuple("Int").field(i).finish(),
+            Reply::Text(t) => f
+                .debug_tuple("Text")
+                .field(&redact_password_hashes(t))
+                .finish(),
+            Reply::List(items) => f.debug_tuple("List").field(items).finish(),
+        }
+    }
 }
 
 impl Reply {
@@ -97,6 +113,19 @@ impl Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_never_prints_an_acl_password_hash() {
+        let hash = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8";
+        let captured = Reply::List(vec![
+            Reply::Text("passwords".into()),
+            Reply::List(vec![Reply::Text(hash.into())]),
+            Reply::Text(format!("user app on #{hash} ~*")),
+        ]);
+        let shown = format!("{captured:?} {:?}", vec![("ACL GETUSER app", &captured)]);
+        assert!(!shown.contains(hash), "{shown}");
+        assert!(shown.contains("passwords"), "{shown}");
+    }
 
     #[test]
     fn pairs_fields_and_summaries() {

@@ -383,3 +383,22 @@ impl RedisMonitor {
         self.seen.lock().unwrap().clone()
     }
 }
+
+/// A client holding one of the server's connection slots (answered PING, so it is counted).
+/// Retried while the readiness probe's connection may still hold the only slot.
+pub fn hold_redis_slot(port: u16) -> std::net::TcpStream {
+    for _ in 0..100 {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let mut buf = [0u8; 7];
+        if std::io::Write::write_all(&mut s, b"PING\r\n").is_ok()
+            && std::io::Read::read_exact(&mut s, &mut buf).is_ok()
+            && &buf == b"+PONG\r\n"
+        {
+            return s;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("no slot could be taken on port {port}");
+}

@@ -262,7 +262,7 @@ pub async fn stream_completion(
                     .get("retry-after")
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| retry_after::parse_retry_after(v, chrono::Utc::now()));
-                let text = resp.text().await.unwrap_or_default();
+                let text = read_capped(resp, ERROR_BODY_MAX_BYTES).await;
                 let text: String = text.chars().take(400).collect();
                 match status {
                     401 | 403 => return Err(LlmError::Auth { status, key_env }),
@@ -300,6 +300,26 @@ pub async fn stream_completion(
     read_stream(profile, response, sink).await
 }
 
+/// Bytes of an error reply read at most: only its first 400 characters are shown, and a
+/// provider (or a proxy in front of it) may answer an error with megabytes.
+pub const ERROR_BODY_MAX_BYTES: usize = 16 * 1024;
+
+/// The first `max` bytes of a body (lossy UTF-8); the rest is never read.
+async fn read_capped(resp: reqwest::Response, max: usize) -> String {
+    let mut stream = resp.bytes_stream();
+    let mut buf = Vec::new();
+    while buf.len() < max {
+        match stream.next().await {
+            Some(Ok(chunk)) => {
+                let take = chunk.len().min(max - buf.len());
+                buf.extend_from_slice(&chunk[..take]);
+            }
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
 async fn read_stream(
     profile: &ProfileConfig,
     response: reqwest::Response,
@@ -308,6 +328,7 @@ async fn read_stream(
     let idle = retry_after::secs(profile.idle_timeout_secs, DEFAULT_TIMEOUT);
     let mut bytes = response.bytes_stream();
     let mut parser = SseParser::new();
+    let mut skipped_oversized = 0u64;
     let mut decoder: Box<dyn StreamDecoder> = match profile.provider {
         ProviderKind::Openai | ProviderKind::Azure => Box::new(openai::Decoder::default()),
         ProviderKind::Anthropic => Box::new(anthropic::Decoder::default()),
@@ -319,7 +340,15 @@ async fn read_stream(
             Ok(Some(Err(e))) => return Err(LlmError::StreamError(e.to_string())),
             Ok(Some(Ok(chunk))) => chunk,
         };
-        for event in parser.feed(&chunk) {
+        let events = parser.feed(&chunk);
+        // An event past the parser's size cap was skipped: counted like an undecodable one.
+        while skipped_oversized < parser.oversized {
+            skipped_oversized += 1;
+            if sink.send(StreamEvent::Malformed).await.is_err() {
+                return Ok(());
+            }
+        }
+        for event in events {
             for out in decoder.decode(&event.event, &event.data)? {
                 if sink.send(out).await.is_err() {
                     return Ok(()); // the listener is gone (cancelled): stop reading

@@ -60,11 +60,10 @@ impl EsTarget {
             .map_err(|e| PluginError::Config(format!("instance `{}`: url: {e}", instance.name)))?;
         let password = resolve_password(instance)
             .map_err(|e| PluginError::Config(e.to_string()))?
-            .or_else(|| url.password().map(str::to_string));
-        let user = instance
-            .username
-            .clone()
-            .or_else(|| (!url.username().is_empty()).then(|| url.username().to_string()));
+            .or_else(|| url.password().map(crate::config::decode_userinfo));
+        let user = instance.username.clone().or_else(|| {
+            (!url.username().is_empty()).then(|| crate::config::decode_userinfo(url.username()))
+        });
         let ca_pem = match &instance.tls_ca_file {
             Some(path) => Some(std::fs::read(path).map_err(|e| {
                 PluginError::Config(format!(
@@ -142,6 +141,10 @@ impl EsTarget {
     }
 }
 
+/// Bytes of one reply at most (the largest reads — `_cat/shards` and node stats of a big
+/// cluster — are a few MiB).
+pub const MAX_REPLY_BYTES: usize = 32 << 20;
+
 /// One HTTP client of a cluster.
 pub struct EsHttp {
     transport: Transport,
@@ -197,6 +200,19 @@ impl EsHttp {
             })?;
         let status = response.status_code().as_u16();
         let content_type = response.content_type().to_string();
+        let too_big = |size: String| PluginError::Protocol {
+            endpoint: endpoint.clone(),
+            reason: format!(
+                "{method} {path}: the reply ({size}) is larger than the {} MiB cap on a reply",
+                MAX_REPLY_BYTES >> 20
+            ),
+        };
+        // A declared length past the cap is refused before a byte of the body is read.
+        if let Some(len) = response.content_length()
+            && len > MAX_REPLY_BYTES as u64
+        {
+            return Err(too_big(format!("{len} bytes declared")));
+        }
         let text = response.text().await.map_err(|e| PluginError::Protocol {
             endpoint: endpoint.clone(),
             reason: format!(
@@ -204,6 +220,11 @@ impl EsHttp {
                 source_chain(&e)
             ),
         })?;
+        // The client crate offers no bounded read: a chunked reply (no declared length) is
+        // read whole, then refused here before it is parsed or kept.
+        if text.len() > MAX_REPLY_BYTES {
+            return Err(too_big(format!("{} bytes", text.len())));
+        }
         if status == 401 || status == 403 {
             return Err(PluginError::Auth {
                 endpoint,

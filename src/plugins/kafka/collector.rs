@@ -12,7 +12,7 @@ use futures::future::BoxFuture;
 use super::connection::{Answer, Configs, KafkaReader, KafkaTarget};
 use super::lag::{LagPoint, LagWindow};
 use super::rules::{RuleInput, evaluate};
-use super::sample::{KafkaSample, collect_sample, is_internal};
+use super::sample::{GroupWindow, KafkaSample, collect_sample, is_internal};
 use crate::config::{AppConfig, InstanceConfig, KafkaRulesConfig};
 use crate::model::{LogLevel, Unit};
 use crate::plugins::{
@@ -34,6 +34,10 @@ pub struct KafkaCollector {
     /// The last configs answer and when it was read (configs are re-read every minute, an
     /// unanswered DescribeConfigs every ten).
     configs: Option<(f64, Answer<Configs>)>,
+    /// Where the next sample's group rotation starts (when there are more than `max_groups`).
+    group_cursor: usize,
+    /// Unread groups last written to the logs pane.
+    logged_unread: usize,
 }
 
 /// Seconds between DescribeConfigs requests.
@@ -57,6 +61,8 @@ impl KafkaCollector {
             th: config.kafka.clone(),
             logged_status: HashMap::new(),
             configs: None,
+            group_cursor: 0,
+            logged_unread: 0,
         })
     }
 
@@ -73,8 +79,17 @@ impl KafkaCollector {
             Some((at, Answer::Yes(_))) => now - at >= CONFIGS_EVERY_SECS,
             Some((at, Answer::Unsupported(_))) => now - at >= UNANSWERED_CONFIGS_EVERY_SECS,
         };
+        let window = GroupWindow {
+            max: self.th.max_groups,
+            start: self.group_cursor,
+        };
         let mut sample =
-            collect_sample(reader, self.watch.clone(), self.th.max_topics, due).await?;
+            collect_sample(reader, self.watch.clone(), self.th.max_topics, window, due).await?;
+        self.group_cursor = if sample.groups_unread > 0 {
+            self.group_cursor.wrapping_add(self.th.max_groups)
+        } else {
+            0
+        };
         match (&sample.configs, &self.configs) {
             (Some(answer), _) => self.configs = Some((now, answer.clone())),
             (None, Some((_, last))) => sample.configs = Some(last.clone()),
@@ -127,8 +142,10 @@ impl KafkaCollector {
                 }
             }
         }
-        // Groups that vanished (deleted) leave the windows.
-        self.windows.retain(|g, _| s.committed.contains_key(g));
+        // Groups that vanished (deleted) leave the windows; groups merely not read this sample
+        // (the `max_groups` rotation) keep theirs.
+        self.windows
+            .retain(|g, _| s.committed.contains_key(g) || s.group_names.contains(g));
         if let Some(Answer::Yes(groups)) = &s.groups {
             // A group that is gone stops rebalancing too.
             self.rebalancing_since
@@ -287,6 +304,21 @@ impl KafkaCollector {
                     s.meta.brokers.len()
                 ),
             ));
+        }
+        if s.groups_unread != self.logged_unread {
+            if s.groups_unread > 0 {
+                out.push(line(
+                    LogLevel::Warn,
+                    "collector",
+                    format!(
+                        "groups capped: {} of {} not read this sample (kafka.max_groups = {}); they are read in turn",
+                        s.groups_unread,
+                        s.group_names.len(),
+                        self.th.max_groups
+                    ),
+                ));
+            }
+            self.logged_unread = s.groups_unread;
         }
         let before = self.prev.as_ref().map_or(&[][..], |p| &p.unavailable[..]);
         out.extend(crate::plugins::unavailable_changes(

@@ -201,8 +201,8 @@ pub struct KafkaReader {
     consumer: BaseConsumer,
     admin: AdminClient<DefaultClientContext>,
     /// One OffsetFetch consumer per group, kept between samples (a librdkafka client is a
-    /// few threads and a connection: not something to build per sample). Bounded: groups that
-    /// vanish are dropped by `retain_groups`.
+    /// few threads and a connection: not something to build per sample). Bounded by
+    /// `kafka.max_groups`: only the groups read in the current sample keep theirs.
     group_consumers: std::sync::Mutex<HashMap<String, Arc<BaseConsumer>>>,
 }
 
@@ -331,7 +331,15 @@ impl KafkaReader {
             .collect())
     }
 
-    /// Drops the OffsetFetch consumers of groups no longer watched.
+    /// How many OffsetFetch clients are held (at most `kafka.max_groups`).
+    pub fn group_clients(&self) -> usize {
+        self.group_consumers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    }
+
+    /// Drops the OffsetFetch consumers of groups not read this sample.
     pub fn retain_groups(&self, groups: &[String]) {
         self.group_consumers
             .lock()

@@ -7,6 +7,26 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::connection::{Answer, ClusterMeta, Configs, GroupMeta, KafkaReader};
+
+#[cfg(test)]
+mod window_tests {
+    use super::GroupWindow;
+
+    #[test]
+    fn every_group_is_read_in_turn() {
+        let names: Vec<String> = (0..7).map(|i| format!("g{i}")).collect();
+        let mut seen = std::collections::HashSet::new();
+        let mut start = 0;
+        for _ in 0..3 {
+            let picked = GroupWindow { max: 3, start }.pick(&names);
+            assert_eq!(picked.len(), 3);
+            seen.extend(picked);
+            start += 3;
+        }
+        assert_eq!(seen.len(), 7);
+        assert_eq!(GroupWindow { max: 10, start: 5 }.pick(&names), names);
+    }
+}
 use crate::plugins::PluginError;
 
 /// Everything one pass read.
@@ -24,6 +44,11 @@ pub struct KafkaSample {
     pub configs: Option<Answer<Configs>>,
     /// Topics skipped because of `max_topics`.
     pub topics_skipped: usize,
+    /// Every group known this sample (listed or watched), read or not.
+    pub group_names: Vec<String>,
+    /// Groups whose offsets were not read this sample because of `max_groups` (they are read
+    /// in turn by the next samples).
+    pub groups_unread: usize,
     pub unavailable: Vec<(&'static str, String)>,
 }
 
@@ -69,6 +94,31 @@ impl KafkaSample {
     }
 }
 
+/// Which groups a sample reads: at most `max`, starting at `start` (modulo the count), so
+/// that over successive samples every group is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupWindow {
+    pub max: usize,
+    pub start: usize,
+}
+
+impl GroupWindow {
+    /// The names read this time (`names` sorted, so the rotation is stable).
+    pub fn pick(&self, names: &[String]) -> Vec<String> {
+        if names.len() <= self.max {
+            return names.to_vec();
+        }
+        let start = self.start % names.len();
+        names
+            .iter()
+            .cycle()
+            .skip(start)
+            .take(self.max)
+            .cloned()
+            .collect()
+    }
+}
+
 /// Internal topics (`__consumer_offsets`, `__transaction_state`, …).
 pub fn is_internal(topic: &str) -> bool {
     topic.starts_with("__")
@@ -78,13 +128,17 @@ pub fn is_internal(topic: &str) -> bool {
 /// groups, read even when the broker cannot list groups.
 /// `read_configs: false` skips DescribeConfigs (configs change rarely, and a broker that does
 /// not answer it would cost a timeout every sample); the caller keeps the last answer.
+/// `groups` says how many groups' offsets are read at most and from which position of the
+/// sorted names a rotation starts.
 pub async fn collect_sample(
     reader: Arc<KafkaReader>,
     watch: Vec<String>,
     max_topics: usize,
+    groups: GroupWindow,
     read_configs: bool,
 ) -> Result<KafkaSample, PluginError> {
     let r = reader.clone();
+    let groups_window = groups;
     let blocking = tokio::task::spawn_blocking(move || -> Result<KafkaSample, PluginError> {
         let meta = r.metadata()?;
         let mut s = KafkaSample {
@@ -126,8 +180,13 @@ pub async fn collect_sample(
             }
         }
         s.groups = Some(groups);
-        r.retain_groups(&names);
-        for g in names {
+        names.sort();
+        let chosen = groups_window.pick(&names);
+        s.groups_unread = names.len() - chosen.len();
+        s.group_names = names;
+        // Only the groups read now keep an OffsetFetch client: at most `max_groups` of them.
+        r.retain_groups(&chosen);
+        for g in chosen {
             match r.committed(&g, &partitions) {
                 Ok(c) if !c.is_empty() => {
                     s.committed.insert(g, c);

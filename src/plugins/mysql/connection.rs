@@ -354,10 +354,7 @@ fn server_reply(s: &mysql_async::ServerError) -> String {
 }
 
 fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| s.to_string())
+    crate::config::decode_userinfo(s)
 }
 
 /// The collector's connection: every statement is checked read-only before it is sent.

@@ -16,7 +16,7 @@ use crate::config::{InstanceConfig, resolve_password, strip_credentials};
 use crate::plugins::PluginError;
 
 /// `command|subcommand` pairs the collector may send: read-only and cheap.
-pub const READ_ONLY_COMMANDS: [&str; 17] = [
+pub const READ_ONLY_COMMANDS: [&str; 18] = [
     "PING",
     "INFO",
     "CONFIG|GET",
@@ -35,6 +35,8 @@ pub const READ_ONLY_COMMANDS: [&str; 17] = [
     "MEMORY|USAGE",
     // Verification probes of the repair executor: existence and a permission dry run.
     "EXISTS",
+    // The executor asks each of its connections for its id (never kill our own).
+    "CLIENT|ID",
     "ACL|DRYRUN",
 ];
 
@@ -292,10 +294,7 @@ fn tls_certificates(instance: &InstanceConfig) -> Result<Option<TlsCertificates>
 }
 
 fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| s.to_string())
+    crate::config::decode_userinfo(s)
 }
 
 /// A collection connection that can only send allowlisted read-only commands.
@@ -351,5 +350,10 @@ mod tests {
         let url = url::Url::parse("redis://u:secret@127.0.0.1:6380/2").unwrap();
         assert_eq!(strip_credentials(&url), "redis://127.0.0.1:6380/2");
         assert_eq!(percent_decode("p%40ss"), "p@ss");
+        // RFC 3986 userinfo: `+` is a plus (not a space), `&` and `=` are plain characters.
+        assert_eq!(percent_decode("a+b"), "a+b");
+        assert_eq!(percent_decode("a&b=c"), "a&b=c");
+        assert_eq!(percent_decode("%E5%AF%86%E7%A0%81"), "密码");
+        assert_eq!(percent_decode("bad%zz%"), "bad%zz%");
     }
 }

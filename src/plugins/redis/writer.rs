@@ -72,6 +72,42 @@ impl RedisWriteBackend {
         let Some((name, args)) = command.argv.split_first() else {
             return Err(PluginError::Config("empty command".into()));
         };
+        if let Some(id) = client_kill_id(&command.argv) {
+            // Never this program's own connections (as the MySQL writer refuses its sessions):
+            // killing the writer would drop the step's own result, the reader its probes.
+            let mut own = vec![
+                redis::cmd("CLIENT")
+                    .arg("ID")
+                    .query_async::<i64>(conn)
+                    .await
+                    .ok(),
+            ];
+            own.push(
+                match self.read_reply(&Command::new(&["CLIENT", "ID"])).await {
+                    Ok(Reply::Int(i)) => Some(i),
+                    _ => None,
+                },
+            );
+            if own.contains(&Some(id)) {
+                return Err(PluginError::Refused(format!(
+                    "client {id} is this program's own connection"
+                )));
+            }
+        }
+        self.send(name, args, token).await
+    }
+
+    async fn send(
+        &mut self,
+        name: &str,
+        args: &[String],
+        token: &ExecutorToken,
+    ) -> Result<Reply, PluginError> {
+        let conn = connected(&mut self.writer, || {
+            self.target
+                .connect_for_executor(self.connect_timeout, self.command_timeout, token)
+        })
+        .await?;
         let mut c = redis::cmd(name);
         for a in args {
             c.arg(a);
@@ -86,6 +122,18 @@ impl RedisWriteBackend {
             }
         }
     }
+}
+
+/// The client id a `CLIENT KILL ID <id>` (or `CLIENT KILL … ID <id> …`) names.
+fn client_kill_id(argv: &[String]) -> Option<i64> {
+    let upper: Vec<String> = argv.iter().map(|a| a.to_ascii_uppercase()).collect();
+    if upper.first().map(String::as_str) != Some("CLIENT")
+        || upper.get(1).map(String::as_str) != Some("KILL")
+    {
+        return None;
+    }
+    let at = upper.iter().position(|w| w == "ID")?;
+    argv.get(at + 1)?.parse().ok()
 }
 
 /// A Redis value in the executor's plain shape.

@@ -92,7 +92,7 @@ pub enum AuditError {
         reason: String,
     },
     /// The start-up check: the end of the chain is not the record the head file names.
-    #[error("the audit log {path} was tampered with or damaged: {reason}")]
+    #[error("audit log tampered with or damaged: {reason} ({path})")]
     Tampered { path: String, reason: String },
 }
 
