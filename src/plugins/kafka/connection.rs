@@ -353,53 +353,56 @@ impl KafkaReader {
         brokers: &[i32],
         topics: &[String],
     ) -> Result<Answer<Configs>, PluginError> {
-        let mut specs: Vec<ResourceSpecifier<'_>> = brokers
-            .iter()
+        // librdkafka sends a broker's resource to that broker and refuses two brokers in one
+        // request ("Conflicting use", seen on a real three-broker cluster): the topics go with
+        // the first broker, every other broker is a request of its own.
+        let mut first: Vec<ResourceSpecifier<'_>> = brokers
+            .first()
             .map(|b| ResourceSpecifier::Broker(*b))
+            .into_iter()
             .collect();
-        specs.extend(topics.iter().map(|t| ResourceSpecifier::Topic(t.as_str())));
-        let opts = AdminOptions::new().request_timeout(Some(self.target.timeout));
-        let results = match tokio::time::timeout(
-            self.target.timeout + Duration::from_secs(1),
-            self.admin.describe_configs(&specs, &opts),
-        )
-        .await
-        {
-            Err(_) => {
-                return Ok(Answer::Unsupported(
-                    "the broker did not answer DescribeConfigs".into(),
-                ));
-            }
-            Ok(Err(e)) if is_unsupported(&e) => {
-                return Ok(Answer::Unsupported(format!(
-                    "this broker does not describe configs ({e})"
-                )));
-            }
-            // The mock cluster (and some proxies) never answer DescribeConfigs: the request
-            // times out while metadata works.
-            Ok(Err(e)) if e.to_string().contains("Timed out") => {
-                return Ok(Answer::Unsupported(format!(
-                    "the broker did not answer DescribeConfigs ({e})"
-                )));
-            }
-            Ok(Err(e)) => return Err(classify(&e, &self.target.endpoint)),
-            Ok(Ok(r)) => r,
-        };
-        let mut out = HashMap::new();
-        for r in results {
-            let Ok(res) = r else { continue };
-            let key = match &res.specifier {
-                rdkafka::admin::OwnedResourceSpecifier::Broker(b) => format!("broker:{b}"),
-                rdkafka::admin::OwnedResourceSpecifier::Topic(t) => format!("topic:{t}"),
-                rdkafka::admin::OwnedResourceSpecifier::Group(g) => format!("group:{g}"),
-            };
-            let entries = res
-                .entries
+        first.extend(topics.iter().map(|t| ResourceSpecifier::Topic(t.as_str())));
+        let mut requests = vec![first];
+        requests.extend(
+            brokers
                 .iter()
-                .filter(|e| !e.is_sensitive)
-                .filter_map(|e| Some((e.name.clone(), e.value.clone()?)))
-                .collect();
-            out.insert(key, entries);
+                .skip(1)
+                .map(|b| vec![ResourceSpecifier::Broker(*b)]),
+        );
+        let opts = AdminOptions::new().request_timeout(Some(self.target.timeout));
+        let answers = futures::future::join_all(requests.iter().map(|specs| {
+            tokio::time::timeout(
+                self.target.timeout + Duration::from_secs(1),
+                self.admin.describe_configs(specs, &opts),
+            )
+        }))
+        .await;
+        let mut out = HashMap::new();
+        for (i, answer) in answers.into_iter().enumerate() {
+            let results = match answer {
+                Ok(Ok(r)) => r,
+                // Another broker that does not answer leaves out its own configs only.
+                _ if i > 0 => continue,
+                Err(_) => {
+                    return Ok(Answer::Unsupported(
+                        "the broker did not answer DescribeConfigs".into(),
+                    ));
+                }
+                Ok(Err(e)) if is_unsupported(&e) => {
+                    return Ok(Answer::Unsupported(format!(
+                        "this broker does not describe configs ({e})"
+                    )));
+                }
+                // The mock cluster (and some proxies) never answer DescribeConfigs: the
+                // request times out while metadata works.
+                Ok(Err(e)) if e.to_string().contains("Timed out") => {
+                    return Ok(Answer::Unsupported(format!(
+                        "the broker did not answer DescribeConfigs ({e})"
+                    )));
+                }
+                Ok(Err(e)) => return Err(classify(&e, &self.target.endpoint)),
+            };
+            collect_configs(results, &mut out);
         }
         if out.is_empty() {
             return Ok(Answer::Unsupported(
@@ -407,5 +410,24 @@ impl KafkaReader {
             ));
         }
         Ok(Answer::Yes(out))
+    }
+}
+
+/// Adds one DescribeConfigs answer's non-sensitive entries to `out`.
+fn collect_configs(results: Vec<rdkafka::admin::ConfigResourceResult>, out: &mut Configs) {
+    for r in results {
+        let Ok(res) = r else { continue };
+        let key = match &res.specifier {
+            rdkafka::admin::OwnedResourceSpecifier::Broker(b) => format!("broker:{b}"),
+            rdkafka::admin::OwnedResourceSpecifier::Topic(t) => format!("topic:{t}"),
+            rdkafka::admin::OwnedResourceSpecifier::Group(g) => format!("group:{g}"),
+        };
+        let entries = res
+            .entries
+            .iter()
+            .filter(|e| !e.is_sensitive)
+            .filter_map(|e| Some((e.name.clone(), e.value.clone()?)))
+            .collect();
+        out.insert(key, entries);
     }
 }
