@@ -373,6 +373,27 @@ async fn read_stream(
     Ok(())
 }
 
+/// Decodes already-parsed SSE events the way a live stream of `provider` is decoded (up to
+/// its terminal event, then what is pending); the fuzz target `sse_stream` drives it.
+pub fn decode_events(
+    provider: ProviderKind,
+    events: &[super::sse::SseEvent],
+) -> Result<Vec<StreamEvent>, LlmError> {
+    let mut decoder: Box<dyn StreamDecoder> = match provider {
+        ProviderKind::Openai | ProviderKind::Azure => Box::new(openai::Decoder::default()),
+        ProviderKind::Anthropic => Box::new(anthropic::Decoder::default()),
+    };
+    let mut out = Vec::new();
+    for event in events {
+        out.extend(decoder.decode(&event.event, &event.data)?);
+        if decoder.finished() {
+            break;
+        }
+    }
+    out.extend(decoder.flush());
+    Ok(out)
+}
+
 /// Turns one provider's SSE events into [`StreamEvent`]s.
 trait StreamDecoder: Send {
     /// Decodes one SSE event; a provider error event is an `Err`.

@@ -31,7 +31,12 @@ pub fn writing_privileges(grant_lines: &[String]) -> Vec<String> {
             continue; // MySQL 8's partial `REVOKE …` lines take privileges away
         }
         // A role grant (`GRANT role TO user`) has no ON; the role's own grants are listed too.
-        let Some(on) = upper.find(" ON ") else {
+        // The search starts after `GRANT` (not after its space): in `GRANT ON …`, a line with
+        // no privileges, the ` ON ` begins at that space, and the slice below must not invert.
+        let Some(on) = upper["GRANT".len()..]
+            .find(" ON ")
+            .map(|i| "GRANT".len() + i)
+        else {
             continue;
         };
         let after_on = on + " ON ".len();
@@ -40,7 +45,7 @@ pub fn writing_privileges(grant_lines: &[String]) -> Vec<String> {
             .map_or(upper.len(), |i| after_on + i);
         let target = line[after_on..to].trim();
         let target_is_sys = matches!(upper[after_on..to].trim(), "SYS.*" | "`SYS`.*");
-        let mut found: Vec<String> = strip_column_lists(&upper["GRANT ".len()..on])
+        let mut found: Vec<String> = strip_column_lists(&upper["GRANT".len()..on])
             .split(',')
             .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
             .filter(|p| !p.is_empty())
@@ -82,6 +87,21 @@ mod tests {
 
     fn lines(l: &[&str]) -> Vec<String> {
         l.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// Found by the `sql_guard` fuzz target: `GRANT ON …` (no privileges) sliced `[6..5]`.
+    #[test]
+    fn a_grant_line_without_privileges_names_none_and_does_not_panic() {
+        let grants = lines(&[
+            "GRANT ON `df`.* TO `app`@`%`",
+            "GRANT ON *.* TO `app`@`%` WITH GRANT OPTION",
+            "grant  on x",
+            "GRANT ON",
+        ]);
+        assert_eq!(
+            writing_privileges(&grants),
+            vec!["GRANT OPTION ON *.*".to_string()]
+        );
     }
 
     #[test]

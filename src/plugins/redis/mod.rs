@@ -8,7 +8,7 @@ mod refusal;
 pub mod repair;
 pub mod rules;
 pub mod sample;
-mod server_log;
+pub mod server_log;
 pub mod tools;
 mod writer;
 
