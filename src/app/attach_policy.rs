@@ -227,3 +227,120 @@ impl AppState {
             .is_some_and(|b| !b.attached)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::event::AppEvent;
+    use crate::kube::StoreUpdate;
+    use crate::kube::store::{PodRow, Resource, WorkloadRow};
+    use crate::playground::kube_objects::{self as obj, PodHealth};
+
+    /// A state on context `t` with `n` discovered one-pod Redis workloads `cache-N`.
+    fn state(n: usize) -> AppState {
+        let mut s = AppState::new(Vec::new(), crate::keymap::Keymap::builtin(), Vec::new());
+        s.kube.current = Some("t".into());
+        let mut updates: Vec<StoreUpdate> = Resource::ALL
+            .iter()
+            .map(|r| StoreUpdate::Relist(*r, None))
+            .collect();
+        for i in 0..n {
+            let name = format!("cache-{i}");
+            updates.push(StoreUpdate::Workload(WorkloadRow::from_statefulset(
+                &obj::statefulset("ns", &name, "redis", "redis:7", 6379, 1),
+            )));
+            updates.push(StoreUpdate::Pod(PodRow::from_pod(&obj::statefulset_pod(
+                "ns",
+                &name,
+                "redis",
+                "redis:7",
+                6379,
+                0,
+                PodHealth::Ready,
+            ))));
+        }
+        updates.extend(Resource::ALL.iter().map(|r| StoreUpdate::Synced(*r, None)));
+        s.handle_event(AppEvent::Kube {
+            context: "t".into(),
+            updates,
+        });
+        s
+    }
+
+    fn timer(effects: &[Effect]) -> Option<(usize, u64)> {
+        effects.iter().find_map(|e| match e {
+            Effect::AttachAfter {
+                instance,
+                generation,
+                ..
+            } => Some((*instance, *generation)),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn a_stale_rest_timer_is_ignored_without_a_redraw() {
+        let mut s = state(3);
+        s.kube.attach.pending = None;
+        let key = |c| {
+            AppEvent::Input(crossterm::event::Event::Key(
+                crossterm::event::KeyEvent::new(c, crossterm::event::KeyModifiers::NONE),
+            ))
+        };
+        let (_, e1) = s.handle_event(key(crossterm::event::KeyCode::Char('j')));
+        let first = timer(&e1).expect("a timer for the instance under the cursor");
+        let (_, e2) = s.handle_event(key(crossterm::event::KeyCode::Char('j')));
+        let second = timer(&e2).expect("a new timer after moving");
+        assert!(second.1 > first.1);
+        for e in e1.iter().chain(&e2) {
+            assert!(!matches!(e, Effect::Attach { .. }), "{e:?}");
+        }
+        let (dirty, effects) = s.handle_event(AppEvent::AttachDue {
+            instance: first.0,
+            generation: first.1,
+        });
+        assert!(!dirty && effects.is_empty(), "{effects:?}");
+        assert_eq!(s.attached_count(), 0);
+        let (dirty, effects) = s.handle_event(AppEvent::AttachDue {
+            instance: second.0,
+            generation: second.1,
+        });
+        assert!(dirty);
+        assert!(
+            matches!(effects.first(), Some(Effect::Attach { instance, .. }) if *instance == second.0)
+        );
+        assert_eq!(s.attached_count(), 1);
+    }
+
+    #[test]
+    fn past_the_cap_the_least_recently_selected_is_detached() {
+        let mut s = state(4);
+        s.kube.attach.max_attached = 2;
+        let order = s.visible_instances();
+        for &i in &order[..3] {
+            s.selected = i;
+            s.schedule_attach();
+            s.attach_now();
+        }
+        assert_eq!(s.attached_count(), 2);
+        let first = s.instances[order[0]].kube.as_ref().unwrap();
+        assert!(!first.attached, "the least recently selected goes");
+        assert!(
+            s.notices
+                .iter()
+                .any(|n| n.starts_with("attached 2/2 — detached ns/cache-0"))
+        );
+        // The vacated slot is reused only after the release.
+        s.handle_event(AppEvent::Kube {
+            context: "t".into(),
+            updates: vec![
+                StoreUpdate::WorkloadDeleted("StatefulSet", ("ns".into(), "cache-1".into())),
+                StoreUpdate::PodDeleted(("ns".into(), "cache-1-0".into())),
+            ],
+        });
+        assert!(s.instances[order[1]].kube.as_ref().unwrap().removed);
+        assert_eq!(s.reusable_slot(), None, "its tasks may still send events");
+        s.handle_event(AppEvent::Released { instance: order[1] });
+        assert_eq!(s.reusable_slot(), Some(order[1]));
+    }
+}
