@@ -243,7 +243,7 @@ fn main() {
             0,
             PodHealth::CrashLoop {
                 restarts: (tick % 50) as i32,
-                oom: tick % 2 == 0,
+                oom: tick.is_multiple_of(2),
             },
         ));
         pod.restarts = (tick % 50) as u32;
@@ -259,7 +259,7 @@ fn main() {
         );
         // The cursor: runs over the inventory, rests every 8th tick for a while.
         if tick % 8 < 3 {
-            let k = if (tick / 64) % 2 == 0 {
+            let k = if (tick / 64).is_multiple_of(2) {
                 KeyCode::Char('j')
             } else {
                 KeyCode::Char('k')

@@ -220,7 +220,7 @@ impl AppState {
 
     /// Whether an event from an instance's tasks is stale: a discovered instance that is not
     /// connected (disconnected, removed, or its slot reused) takes none.
-    pub(super) fn from_detached(&self, instance: usize) -> bool {
+    pub(super) fn is_detached_instance(&self, instance: usize) -> bool {
         self.instances
             .get(instance)
             .and_then(|v| v.kube.as_ref())

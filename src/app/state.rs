@@ -291,7 +291,7 @@ impl AppState {
             | AppEvent::Refused { instance, .. }
             | AppEvent::PodLogs { instance, .. }
             | AppEvent::Attached { instance, .. }
-                if self.from_detached(instance) =>
+                if self.is_detached_instance(instance) =>
             {
                 (false, Vec::new())
             }
