@@ -7,8 +7,12 @@
 //! rests now and then, so instances connect and the `max_attached` cap evicts); connected and
 //! configured instances get snapshots with metrics (one series keyed by a rotating consumer
 //! group name) and changing findings; pod log lines flow; a chat answer streams tokens (a new
-//! question every few seconds); the frame is drawn. The effects are carried out as the
-//! controller would: a rest timer fires a few ticks later, a detach is followed by its release.
+//! question every `KUBESTACK_SOAK_QUESTION_SECS`, default 2 s; 0 for none); the frame is drawn.
+//! The effects are carried out as the controller would: a rest timer fires a few ticks later,
+//! a detach is followed by its release.
+//!
+//! A conversation keeps every question and answer (no cap), so with questions RSS grows by
+//! what the chat holds; `KUBESTACK_SOAK_QUESTION_SECS=0` leaves only what must stay flat.
 //!
 //! `harness = false` with a plain `main`: it runs once whether under `cargo bench` or, in test
 //! mode, under `cargo test --benches`.
@@ -223,6 +227,19 @@ fn main() {
     let start_rss = rss_kb();
     let started = Instant::now();
     let mut warm_rss = None;
+    let mut samples: Vec<String> = Vec::new();
+    // A question every `KUBESTACK_SOAK_QUESTION_SECS` (default 2 s; 0: none), its answer
+    // streamed over 150 ticks: a conversation grows with its questions, by design.
+    let question_every = match std::env::var("KUBESTACK_SOAK_QUESTION_SECS")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+    {
+        Some(s) if s <= 0.0 => None,
+        Some(s) => Some(Duration::from_secs_f64(s)),
+        None => Some(Duration::from_secs(2)),
+    };
+    let mut last_question = Instant::now();
+    let mut answer_ends = 0u64;
     let mut tick: u64 = 0;
     let mut next_workload = FLEET as u64;
     let mut tokens: u64 = 0;
@@ -304,8 +321,12 @@ fn main() {
                 );
             }
         }
-        // The chat: a question every 200 ticks on the selected instance, its answer streamed.
-        if tick % 200 == 1 && state.chat.generating.is_none() {
+        // The chat: a question now and then on the selected instance, its answer streamed.
+        if question_every.is_some_and(|every| last_question.elapsed() >= every)
+            && state.chat.generating.is_none()
+        {
+            last_question = Instant::now();
+            answer_ends = tick + 150;
             for ev in [
                 key(KeyCode::Char('a')),
                 key(KeyCode::Char('w')),
@@ -321,7 +342,7 @@ fn main() {
         }
         if let Some(i) = state.chat.generating {
             tokens += 1;
-            let event = if tick % 200 == 150 {
+            let event = if tick >= answer_ends {
                 ChatEvent::Done
             } else {
                 ChatEvent::Token(format!("token {tokens} "))
@@ -338,6 +359,20 @@ fn main() {
             .expect("draw");
         if warm_rss.is_none() && started.elapsed() >= warm_up {
             warm_rss = Some(rss_kb());
+        }
+        // A sample every tenth of the run shows the trend, not only its two ends.
+        if started.elapsed() >= duration.mul_f64(f64::from(samples.len() as u32 + 1) / 10.0) {
+            let chat: usize = state
+                .instances
+                .iter()
+                .flat_map(|v| v.chat.iter())
+                .map(|m| m.text.len())
+                .sum();
+            samples.push(format!(
+                "{:.1} MB (chat {} KB)",
+                rss_kb() as f64 / 1024.0,
+                chat / 1024
+            ));
         }
     }
     let end_rss = rss_kb();
@@ -363,6 +398,7 @@ fn main() {
         end_rss as f64 / 1024.0,
         (end_rss as f64 - warm_rss as f64) / 1024.0
     );
+    eprintln!("soak: RSS every tenth: {}", samples.join(", "));
     assert!(
         state.instances.len() <= FLEET + 3 + 8,
         "instance slots grow with churn: {}",
