@@ -355,8 +355,10 @@ async fn logs_and_namespaces_commands() {
 
     // Options set before the instance is connected are kept for when it is.
     assert!(palette(&mut h.state, "logs since 5m tail 50").is_empty());
+    // Enter opens the selected instance: it connects at once (other keys only start the
+    // cursor's rest timer, see tests/kube_attach.rs).
     let key = crossterm::event::KeyEvent::new(
-        crossterm::event::KeyCode::F(12),
+        crossterm::event::KeyCode::Enter,
         crossterm::event::KeyModifiers::NONE,
     );
     let (_, e) = h

@@ -26,6 +26,13 @@ pub struct KubeBinding {
     pub log_dropped: u64,
     /// The workload is no longer in the cluster.
     pub gone: bool,
+    /// When the cursor was last on it (least recently selected is disconnected first).
+    pub last_selected: u64,
+    /// The workload left the cluster: the slot is vacant (hidden), to be reused.
+    pub removed: bool,
+    /// Attachments whose tasks may still send events (each ends with `AppEvent::Released`);
+    /// the slot is reused only at zero.
+    pub live: u32,
 }
 
 /// The URL a discovered instance has inside the cluster (its Service, else its first pod); the
@@ -65,27 +72,32 @@ impl AppState {
             .unwrap_or_default()
     }
 
-    /// A batch from the watchers of `context` (ignored when it is no longer current).
-    pub(super) fn apply_kube(&mut self, context: &str, updates: Vec<StoreUpdate>) -> bool {
+    /// A batch from the watchers of `context` (ignored when it is no longer current); the
+    /// effects disconnect the instances whose workloads left.
+    pub(super) fn apply_kube(
+        &mut self,
+        context: &str,
+        updates: Vec<StoreUpdate>,
+    ) -> (bool, Vec<Effect>) {
         if self.kube.current.as_deref() != Some(context) {
-            return false;
+            return (false, Vec::new());
         }
         for u in updates {
             self.kube.store.apply(u);
         }
-        self.refresh_discovery();
-        true
+        (true, self.refresh_discovery())
     }
 
-    /// Discovery over the store (when it changed): new instances get an inventory entry,
-    /// known ones their pod status and Kubernetes findings, vanished ones are marked gone.
-    pub fn refresh_discovery(&mut self) {
+    /// Discovery over the store (when it changed): new instances get an inventory entry (a
+    /// vacant slot when one is free), known ones their pod status and Kubernetes findings,
+    /// vanished ones are disconnected and removed. Returns the disconnections.
+    pub fn refresh_discovery(&mut self) -> Vec<Effect> {
         if self.kube.store.generation == self.kube.discovered_generation {
-            return;
+            return Vec::new();
         }
         self.kube.discovered_generation = self.kube.store.generation;
         let Some(context) = self.kube.current.clone() else {
-            return;
+            return Vec::new();
         };
         let scope = self.namespace_scope();
         // Only the namespaces a batch touched are looked at again (all after a re-list).
@@ -102,24 +114,31 @@ impl AppState {
         .filter(|d| scope.contains(&d.namespace))
         .collect();
         let synced = self.kube.store.is_synced();
-        for view in self.instances.iter_mut() {
-            if let Some(b) = &mut view.kube
+        let mut vanished = Vec::new();
+        for (i, view) in self.instances.iter().enumerate() {
+            if let Some(b) = &view.kube
+                && !b.removed
                 && b.context == context
                 && synced
                 && scope.contains(&b.found.namespace)
                 && dirty
                     .as_ref()
                     .is_none_or(|d| d.contains(&b.found.namespace))
+                && !found.iter().any(|d| d.same(&b.found))
             {
-                b.gone = !found.iter().any(|d| d.same(&b.found));
+                vanished.push(i);
             }
         }
+        let effects: Vec<Effect> = vanished
+            .into_iter()
+            .filter_map(|i| self.remove_instance(i))
+            .collect();
         for d in found {
             let findings = crate::kube::rules::instance_findings(&d, &self.kube.store);
             let existing = self.instances.iter().position(|v| {
                 v.kube
                     .as_ref()
-                    .is_some_and(|b| b.context == context && b.found.same(&d))
+                    .is_some_and(|b| !b.removed && b.context == context && b.found.same(&d))
             });
             let i = match existing {
                 Some(i) => i,
@@ -151,9 +170,20 @@ impl AppState {
                         log_states: Default::default(),
                         log_dropped: 0,
                         gone: false,
+                        last_selected: 0,
+                        removed: false,
+                        live: 0,
                     });
-                    self.instances.push(view);
-                    self.instances.len() - 1
+                    match self.reusable_slot() {
+                        Some(slot) => {
+                            self.instances[slot] = view;
+                            slot
+                        }
+                        None => {
+                            self.instances.push(view);
+                            self.instances.len() - 1
+                        }
+                    }
                 }
             };
             let view = &mut self.instances[i];
@@ -163,6 +193,7 @@ impl AppState {
             }
             view.set_kube_findings(findings);
         }
+        effects
     }
 
     /// The instances the inventory shows, in its order: those discovered in the current
@@ -176,7 +207,8 @@ impl AppState {
             match &v.kube {
                 None => out.push(i),
                 Some(b)
-                    if Some(b.context.as_str()) == current
+                    if !b.removed
+                        && Some(b.context.as_str()) == current
                         && scope.contains(&b.found.namespace) =>
                 {
                     kube.push(i)
@@ -227,7 +259,7 @@ impl AppState {
     }
 
     /// A selected discovered instance not yet connected: ask for its port-forward, collector
-    /// and pod logs.
+    /// and pod logs (see `attach_now` for when, and the cap).
     pub(super) fn attach_selected(&mut self) -> Vec<Effect> {
         let Some(view) = self.instances.get_mut(self.selected) else {
             return Vec::new();
@@ -235,10 +267,11 @@ impl AppState {
         let Some(b) = view.kube.as_mut() else {
             return Vec::new();
         };
-        if b.attached || b.gone {
+        if b.attached || b.gone || b.removed {
             return Vec::new();
         }
         b.attached = true;
+        b.live += 1;
         b.forward = Some("opening port-forward…".into());
         let attach = Effect::Attach {
             instance: self.selected,
@@ -418,9 +451,9 @@ impl AppState {
     }
 
     /// Enter on a pod: select the discovered instance it belongs to (if any) and close.
-    pub(super) fn submit_pods(&mut self) {
+    pub(super) fn submit_pods(&mut self) -> Vec<Effect> {
         let Overlay::Pods { filter, selected } = &self.overlay else {
-            return;
+            return Vec::new();
         };
         let target = self
             .pod_rows(filter)
@@ -428,18 +461,23 @@ impl AppState {
             .map(|p| (p.namespace.clone(), p.name.clone()));
         self.overlay = Overlay::None;
         let Some((ns, name)) = target else {
-            return;
+            return Vec::new();
         };
         let owner = self.instances.iter().position(|v| {
-            v.kube
-                .as_ref()
-                .is_some_and(|b| b.found.namespace == ns && b.found.pods.contains(&name))
+            v.kube.as_ref().is_some_and(|b| {
+                !b.removed && b.found.namespace == ns && b.found.pods.contains(&name)
+            })
         });
         match owner {
-            Some(i) => self.selected = i,
+            Some(i) => {
+                self.selected = i;
+                // Chosen explicitly: connect now, like Enter in the inventory.
+                return self.attach_now();
+            }
             None => self.notices.push(format!(
                 "pods: {ns}/{name} is not part of a discovered instance"
             )),
         }
+        Vec::new()
     }
 }

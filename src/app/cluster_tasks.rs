@@ -28,6 +28,15 @@ pub(super) fn spawn_isolated<F>(name: &str, job: F)
 where
     F: std::future::Future<Output = ()> + Send + 'static,
 {
+    spawn_isolated_until(name, job, None);
+}
+
+/// `spawn_isolated`, holding `guard` until the job and every task it spawned are gone (its
+/// runtime dropped): nothing the job started can send an event after the guard drops.
+pub(super) fn spawn_isolated_until<F>(name: &str, job: F, guard: Option<Arc<ReleaseGuard>>)
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
     let label = name.to_string();
     let spawned = std::thread::Builder::new()
         .name(format!("kube-{name}"))
@@ -36,12 +45,45 @@ where
                 .enable_all()
                 .build()
             {
-                Ok(rt) => rt.block_on(job),
+                Ok(rt) => {
+                    rt.block_on(job);
+                    drop(rt);
+                }
                 Err(e) => tracing::error!("cannot start a runtime for {label}: {e}"),
             }
+            drop(guard);
         });
     if let Err(e) = spawned {
         tracing::error!("cannot start a thread for {name}: {e}");
+    }
+}
+
+/// Shared by the tasks of one attachment of a discovered instance (forward, collector, log
+/// streams); when the last holder lets go, `AppEvent::Released` tells the loop that nothing
+/// more comes from that attachment, so a vacated slot can be given to another instance.
+#[derive(Debug)]
+pub(super) struct ReleaseGuard {
+    pub instance: usize,
+    pub events: mpsc::Sender<AppEvent>,
+}
+
+impl Drop for ReleaseGuard {
+    fn drop(&mut self) {
+        let event = AppEvent::Released {
+            instance: self.instance,
+        };
+        match self.events.try_send(event) {
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
+            // Never wait here (this may be the loop's thread): a short-lived thread waits.
+            Err(mpsc::error::TrySendError::Full(event)) => {
+                let events = self.events.clone();
+                let _ = std::thread::Builder::new()
+                    .name("kube-release".into())
+                    .spawn(move || {
+                        let _ = events.blocking_send(event);
+                    });
+            }
+        }
     }
 }
 

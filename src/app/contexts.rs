@@ -19,6 +19,8 @@ pub struct KubeView {
     /// Metric history and log buffer sizes for discovered instances.
     pub history: usize,
     pub log_lines: usize,
+    /// When discovered instances are connected, and how many at once.
+    pub attach: super::attach_policy::AttachPolicy,
 }
 
 impl Default for KubeView {
@@ -31,6 +33,7 @@ impl Default for KubeView {
             discovered_generation: u64::MAX,
             history: 120,
             log_lines: 10_000,
+            attach: Default::default(),
         }
     }
 }
@@ -97,18 +100,15 @@ impl AppState {
             name: name.to_string(),
         }];
         // Instances of the other contexts are hidden now: stop their forwards and collectors.
-        for (i, view) in self.instances.iter_mut().enumerate() {
-            if let Some(b) = &mut view.kube
-                && b.context != name
-                && b.attached
-            {
-                b.attached = false;
-                b.forward = None;
-                b.log_states.clear();
-                view.health = super::event::Health::Connecting;
-                effects.push(Effect::Detach { instance: i });
-            }
-        }
+        let others: Vec<usize> = (0..self.instances.len())
+            .filter(|&i| {
+                self.instances[i]
+                    .kube
+                    .as_ref()
+                    .is_some_and(|b| b.context != name)
+            })
+            .collect();
+        effects.extend(others.into_iter().filter_map(|i| self.detach_instance(i)));
         effects.extend(self.restart_watch(name.to_string(), scope));
         effects
     }

@@ -48,6 +48,11 @@ pub struct Controller {
     attach_tokens: std::collections::HashMap<usize, tokio_util::sync::CancellationToken>,
     /// Supervisors of discovered instances, by instance index.
     attached: std::collections::HashMap<usize, mpsc::Sender<SupervisorCommand>>,
+    /// The release guard of each connected discovered instance's attachment (its tasks hold
+    /// clones; see `ReleaseGuard`).
+    releases: std::collections::HashMap<usize, Arc<super::cluster_tasks::ReleaseGuard>>,
+    /// The cursor's rest timer (one at a time: a newer one replaces it).
+    attach_timer: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Controller {
@@ -87,7 +92,14 @@ impl Controller {
             logs: std::collections::HashMap::new(),
             attach_tokens: std::collections::HashMap::new(),
             attached: std::collections::HashMap::new(),
+            releases: std::collections::HashMap::new(),
+            attach_timer: None,
         }
+    }
+
+    /// Discovered instances whose port-forward and collector are running (or starting).
+    pub fn attached_count(&self) -> usize {
+        self.attach_tokens.len()
     }
 
     /// Tasks the controller starts stop with `cancel` (the program's shutdown token).
@@ -128,6 +140,12 @@ impl Controller {
         found: crate::kube::Discovered,
         config: InstanceConfig,
     ) {
+        // Created first: however this attachment ends, its release reaches the loop.
+        let guard = Arc::new(super::cluster_tasks::ReleaseGuard {
+            instance,
+            events: self.events.clone(),
+        });
+        self.releases.insert(instance, guard.clone());
         let Some(kubeconfig) = self.kubeconfig.clone() else {
             return;
         };
@@ -148,7 +166,7 @@ impl Controller {
             backoff_base: std::time::Duration::from_secs(1),
             backoff_max: std::time::Duration::from_secs_f64(c.backoff_max_secs),
         };
-        super::cluster_tasks::spawn_isolated(
+        super::cluster_tasks::spawn_isolated_until(
             "attach",
             super::cluster_tasks::attach(super::cluster_tasks::AttachJob {
                 instance,
@@ -164,6 +182,7 @@ impl Controller {
                 cancel: token,
                 access_reviews,
             }),
+            Some(guard),
         );
     }
 
@@ -439,6 +458,26 @@ impl EffectHandler for Controller {
                     token.cancel();
                 }
                 self.attached.remove(&instance);
+                self.releases.remove(&instance);
+            }
+            Effect::AttachAfter {
+                instance,
+                generation,
+                delay,
+            } => {
+                if let Some(old) = self.attach_timer.take() {
+                    old.abort();
+                }
+                let events = self.events.clone();
+                self.attach_timer = Some(tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    let _ = events
+                        .send(AppEvent::AttachDue {
+                            instance,
+                            generation,
+                        })
+                        .await;
+                }));
             }
             Effect::WatchCluster { context, scope } => {
                 let path = crate::kube::watch::scopes_path(&self.data_dir);
@@ -472,7 +511,7 @@ impl EffectHandler for Controller {
                     .executor
                     .withholds_mutating_requests(Some(&context))
                     .is_none();
-                super::cluster_tasks::spawn_isolated(
+                super::cluster_tasks::spawn_isolated_until(
                     "logs",
                     super::cluster_tasks::pod_logs(super::cluster_tasks::LogsJob {
                         instance,
@@ -486,6 +525,7 @@ impl EffectHandler for Controller {
                         cancel: token,
                         access_reviews,
                     }),
+                    self.releases.get(&instance).cloned(),
                 );
             }
             Effect::Attach {
@@ -617,6 +657,9 @@ impl EffectHandler for Controller {
 impl Drop for Controller {
     fn drop(&mut self) {
         self.cancel();
+        if let Some(timer) = self.attach_timer.take() {
+            timer.abort();
+        }
     }
 }
 

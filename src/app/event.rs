@@ -92,6 +92,12 @@ pub enum AppEvent {
         forward: String,
         login: Option<ResolvedLogin>,
     },
+    /// The cursor has rested on discovered instance `instance` (the timer of generation
+    /// `generation`; an older one is ignored).
+    AttachDue { instance: usize, generation: u64 },
+    /// Every task of one attachment of discovered instance `instance` has ended: nothing more
+    /// comes from it, so its slot may be reused once vacated.
+    Released { instance: usize },
     /// A signal or a fatal producer error asks the app to stop.
     Shutdown(String),
 }

@@ -2,6 +2,7 @@
 //! and one supervisor task per instance.
 
 mod action;
+mod attach_policy;
 mod chat;
 mod cluster;
 mod cluster_tasks;
@@ -20,6 +21,7 @@ mod state;
 mod supervisor;
 
 pub use action::{ACTIONS, Action};
+pub use attach_policy::AttachPolicy;
 pub use chat::{ChatMessage, ChatMeter, ChatRole, ChatState, SLASH_HELP, parse_slash};
 pub use cluster::KubeBinding;
 pub use contexts::KubeView;

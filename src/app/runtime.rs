@@ -79,6 +79,8 @@ pub fn build_state(
     state.chat = super::chat::ChatState::new(&config.ai);
     state.kube.history = config.ui.metrics_history;
     state.kube.log_lines = config.ui.log_buffer_lines;
+    state.kube.attach.delay = Duration::from_millis(config.kubernetes.attach_delay_ms);
+    state.kube.attach.max_attached = config.kubernetes.max_attached;
     (state, order)
 }
 

@@ -174,6 +174,13 @@ pub enum Effect {
     Detach {
         instance: usize,
     },
+    /// Send `AppEvent::AttachDue { instance, generation }` after `delay` (the cursor resting on
+    /// a discovered instance); a newer request replaces an older one.
+    AttachAfter {
+        instance: usize,
+        generation: u64,
+        delay: std::time::Duration,
+    },
     /// Connect a discovered instance: a port-forward to one of its ready pods, its credentials
     /// from the Secret the config names, and a collector through the forward.
     Attach {
@@ -258,7 +265,7 @@ impl AppState {
         match event {
             AppEvent::Input(Event::Key(key)) => {
                 let mut effects = self.on_key(key);
-                effects.extend(self.attach_selected());
+                effects.extend(self.schedule_attach());
                 (true, effects)
             }
             AppEvent::Input(Event::Resize(_, rows)) => {
@@ -279,6 +286,23 @@ impl AppState {
                 (true, Vec::new())
             }
             AppEvent::Input(_) => (false, Vec::new()),
+            AppEvent::Snapshot { instance, .. }
+            | AppEvent::Health { instance, .. }
+            | AppEvent::Refused { instance, .. }
+            | AppEvent::PodLogs { instance, .. }
+            | AppEvent::Attached { instance, .. }
+                if self.is_detached_instance(instance) =>
+            {
+                (false, Vec::new())
+            }
+            AppEvent::AttachDue {
+                instance,
+                generation,
+            } => self.attach_due(instance, generation),
+            AppEvent::Released { instance } => {
+                self.released(instance);
+                (false, Vec::new())
+            }
             AppEvent::Snapshot { instance, snapshot } => {
                 if let Some(view) = self.instances.get_mut(instance) {
                     view.apply_snapshot(*snapshot);
@@ -322,13 +346,14 @@ impl AppState {
                 (true, Vec::new())
             }
             AppEvent::Kube { context, updates } => {
-                let dirty = self.apply_kube(&context, updates);
+                let (dirty, mut effects) = self.apply_kube(&context, updates);
                 if self.instances.get(self.selected).is_none()
                     || !self.visible_instances().contains(&self.selected)
                 {
                     self.keep_selection_visible();
                 }
-                (dirty, self.attach_selected())
+                effects.extend(self.schedule_attach());
+                (dirty, effects)
             }
             AppEvent::PodLogs { instance, event } => {
                 self.apply_pod_logs(instance, event);
@@ -460,7 +485,15 @@ impl AppState {
                     selected: 0,
                 };
             }
-            Action::FocusNext => self.cycle_focus(1),
+            Action::FocusNext => {
+                let opening = self.focus == PaneId::Inventory && self.overlay == Overlay::None;
+                self.cycle_focus(1);
+                // Enter (or Tab) opens the selected instance: a discovered one connects now,
+                // without waiting for the cursor's rest timer.
+                if opening {
+                    return self.attach_now();
+                }
+            }
             Action::FocusPrev => self.cycle_focus(PANE_ORDER.len() - 1),
             Action::ToggleZoom => self.zoomed = !self.zoomed,
             Action::Close => {
@@ -591,8 +624,7 @@ impl AppState {
             return effects;
         }
         if let Overlay::Pods { .. } = self.overlay {
-            self.submit_pods();
-            return Vec::new();
+            return self.submit_pods();
         }
         if let Overlay::Contexts { selected } = self.overlay {
             self.overlay = Overlay::None;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::InstanceKind;
 
 /// `[kubernetes]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KubernetesConfig {
     /// Namespaces shown at start, per context name (`dev = ["payments", "orders"]`); a context
@@ -16,6 +16,23 @@ pub struct KubernetesConfig {
     pub namespaces: BTreeMap<String, Vec<String>>,
     /// Credentials for discovered instances; the first matching entry is used.
     pub credentials: Vec<KubeCredential>,
+    /// A discovered instance is connected (port-forward + collector) once the cursor has rested
+    /// on it this long, or at once on Enter: scrolling past opens nothing.
+    pub attach_delay_ms: u64,
+    /// Discovered instances connected at once at most; connecting one more disconnects the
+    /// least recently selected.
+    pub max_attached: usize,
+}
+
+impl Default for KubernetesConfig {
+    fn default() -> Self {
+        KubernetesConfig {
+            namespaces: BTreeMap::new(),
+            credentials: Vec::new(),
+            attach_delay_ms: 400,
+            max_attached: 8,
+        }
+    }
 }
 
 /// `[[kubernetes.credentials]]`: which discovered instances (all fields are optional filters,

@@ -190,6 +190,15 @@ pub fn range_problems(config: &AppConfig) -> Vec<RangeProblem> {
     c.count("kafka.max_topics", k.max_topics as u64, 1, 1_000_000);
     c.count("kafka.max_groups", k.max_groups as u64, 1, 10_000);
 
+    let kube = &config.kubernetes;
+    c.count(
+        "kubernetes.attach_delay_ms",
+        kube.attach_delay_ms,
+        0,
+        60_000,
+    );
+    c.count("kubernetes.max_attached", kube.max_attached as u64, 1, 256);
+
     let ai = &config.ai;
     c.count(
         "ai.context_token_budget",
@@ -312,6 +321,8 @@ mod tests {
         config.ai.max_tool_calls_per_question = usize::MAX;
         config.ai.max_answer_bytes = 0;
         config.kafka.max_groups = 0;
+        config.kubernetes.max_attached = 0;
+        config.kubernetes.attach_delay_ms = u64::MAX;
         let problems = range_problems(&config);
         let keys: Vec<&str> = problems.iter().map(|(k, _)| k.as_str()).collect();
         for expected in [
@@ -319,6 +330,8 @@ mod tests {
             "ai.max_tool_calls_per_question",
             "ai.max_answer_bytes",
             "kafka.max_groups",
+            "kubernetes.max_attached",
+            "kubernetes.attach_delay_ms",
         ] {
             assert!(keys.contains(&expected), "{expected} not in {problems:?}");
         }

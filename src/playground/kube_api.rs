@@ -795,6 +795,7 @@ impl KubeApi {
                     *k == t.kind && t.namespace.as_ref().is_none_or(|n| n == ns)
                 })
                 .map(|(_, v)| v)
+                .filter(|v| selects(q.get("labelSelector").map(String::as_str), v))
                 .collect();
             let page: Vec<Value> = all
                 .iter()
@@ -820,4 +821,25 @@ impl KubeApi {
                 .to_string(),
         )
     }
+}
+
+/// Whether `object`'s labels satisfy an equality-based label selector (`k=v`, `k==v`, `k!=v`,
+/// `k`, `!k`, comma-separated): a port-forward picks a pod of its own workload among many.
+fn selects(selector: Option<&str>, object: &Value) -> bool {
+    let Some(selector) = selector.filter(|s| !s.is_empty()) else {
+        return true;
+    };
+    let labels = object.pointer("/metadata/labels");
+    let label = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
+    selector.split(',').map(str::trim).all(|term| {
+        if let Some((k, v)) = term.split_once("!=") {
+            label(k.trim()) != Some(v.trim())
+        } else if let Some((k, v)) = term.split_once('=') {
+            label(k.trim()) == Some(v.trim_start_matches('=').trim())
+        } else if let Some(k) = term.strip_prefix('!') {
+            label(k.trim()).is_none()
+        } else {
+            label(term).is_some()
+        }
+    })
 }

@@ -95,6 +95,17 @@ impl KubeApp {
         }
     }
 
+    /// Runs the loop (reducer + real controller) for `time`, whatever arrives.
+    pub async fn run_for(&mut self, time: Duration) {
+        let deadline = tokio::time::Instant::now() + time;
+        while let Ok(Some(ev)) = tokio::time::timeout_at(deadline, self.rx.recv()).await {
+            let (_, effects) = self.state.handle_event(ev);
+            for e in effects {
+                self.controller.handle(e, &self.state);
+            }
+        }
+    }
+
     /// One key through the keymap, its effects to the controller.
     pub fn key(&mut self, code: KeyCode) {
         let event = AppEvent::Input(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
