@@ -183,7 +183,9 @@ pub async fn read_secret(
 /// `url` with its host and port replaced by the forward's loopback address.
 pub fn forwarded_url(kind: InstanceKind, url: &str, local: std::net::SocketAddr) -> String {
     if kind == InstanceKind::Kafka {
-        return local.to_string();
+        // The whole broker list becomes the forward: the brokers it advertises are reached
+        // through the Kafka relay's own listeners.
+        return format!("kafka://{local}");
     }
     match url::Url::parse(url) {
         Ok(mut u) => {
@@ -265,6 +267,8 @@ pub(super) async fn attach(job: AttachJob) {
         pods: found.pods.clone(),
         port: found.port,
         review_access: access_reviews,
+        relay: plugin_for(found.kind).forward_relay(),
+        service: found.service.clone(),
     };
     let forward: PortForward = match crate::kube::portforward::start(client, target).await {
         Ok(f) => f,
@@ -387,6 +391,33 @@ pub(super) async fn pod_logs(job: LogsJob) {
             .is_err()
         {
             return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every kind's forwarded URL is one its plugin accepts (a discovered Kafka was given a bare
+    /// `host:port`, which the Kafka plugin refuses).
+    #[test]
+    fn every_forwarded_url_is_valid_for_its_plugin() {
+        let local: std::net::SocketAddr = ([127, 0, 0, 1], 41234).into();
+        for (kind, url) in [
+            (InstanceKind::Redis, "redis://cache.payments.svc:6379"),
+            (InstanceKind::Mysql, "mysql://db.payments.svc:3306"),
+            (InstanceKind::Kafka, "kafka://kafka.streaming.svc:9092"),
+            (
+                InstanceKind::Elasticsearch,
+                "elasticsearch://search.logging.svc:9200",
+            ),
+        ] {
+            let mut c = crate::config::InstanceConfig::new("x", kind, url);
+            c.url = forwarded_url(kind, url, local);
+            crate::config::validate_url_for(&c)
+                .unwrap_or_else(|e| panic!("{kind}: {} refused: {e}", c.url));
+            assert!(c.url.contains("127.0.0.1:41234"), "{}", c.url);
         }
     }
 }

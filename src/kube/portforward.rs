@@ -4,13 +4,23 @@
 //! bytes copied both ways. When the pod or its stream dies, the next connection picks a ready
 //! pod again — another one after a restart — with backoff between failed attempts. The state is
 //! published for the UI.
+//!
+//! A plugin whose protocol names other servers (Kafka's brokers advertise in-cluster addresses)
+//! gives a [`Relay`]: it carries each connection instead of a byte copy and asks the forward's
+//! [`Router`] for a loopback address per advertised one; the forward maps the name to a pod of
+//! the instance and opens a listener of its own for it, carried by the same relay.
 
+use std::collections::HashMap;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::ListParams;
 use kube::{Api, Client};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -28,6 +38,9 @@ pub enum ForwardState {
     Failing { error: String, retry_in: Duration },
     /// The credentials may not port-forward (SelfSubjectAccessReview said no).
     NotAllowed(String),
+    /// Forwarding, but the relay met something it could not do (a broker address that is no
+    /// pod of the instance, a reply it could not read).
+    Problem(String),
 }
 
 impl ForwardState {
@@ -40,7 +53,9 @@ impl ForwardState {
                 "forward {local} failing: {error} (retry in {:.0} s)",
                 retry_in.as_secs_f64()
             ),
-            ForwardState::NotAllowed(e) => format!("forward {local}: {e}"),
+            ForwardState::NotAllowed(e) | ForwardState::Problem(e) => {
+                format!("forward {local}: {e}")
+            }
         }
     }
 }
@@ -57,7 +72,39 @@ pub struct ForwardTarget {
     /// Ask a SelfSubjectAccessReview first; `false` where no POST may be sent (a read-only
     /// context): a refused forward then says so when a connection opens it.
     pub review_access: bool,
+    /// Carries each connection instead of a byte copy (a protocol that names other servers).
+    pub relay: Option<Arc<dyn Relay>>,
+    /// The instance's Service, for advertised names that point at it.
+    pub service: Option<String>,
 }
+
+/// A stream to a pod through the API server.
+pub trait AsyncStream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> AsyncStream for T {}
+/// A boxed [`AsyncStream`].
+pub type BoxedStream = Box<dyn AsyncStream>;
+
+/// Carries one forwarded connection (the local socket and the stream to the pod).
+pub trait Relay: Send + Sync + std::fmt::Debug {
+    fn carry(
+        &self,
+        local: TcpStream,
+        upstream: BoxedStream,
+        router: Arc<dyn Router>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+}
+
+/// What a relay asks the forward.
+pub trait Router: Send + Sync {
+    /// The loopback address (host, port) that reaches the server advertised as `host:port`,
+    /// or `None` to leave it as it is.
+    fn route(&self, host: &str, port: i32) -> Option<(String, i32)>;
+    /// Something the relay could not do, for the forward's state.
+    fn report(&self, problem: String);
+}
+
+/// Most loopback listeners one forward opens for advertised servers.
+const MAX_ROUTES: usize = 256;
 
 /// A running forward.
 pub struct PortForward {
@@ -95,68 +142,182 @@ pub async fn start(client: Client, target: ForwardTarget) -> Result<PortForward,
         .map_err(|e| format!("cannot listen on loopback: {e}"))?;
     let (tx, rx) = watch::channel(ForwardState::Idle);
     let cancel = CancellationToken::new();
-    let stop = cancel.clone();
-    tokio::spawn(async move {
-        let mut failures: u32 = 0;
-        let mut last_pod: Option<String> = None;
-        loop {
-            let sock = tokio::select! {
-                a = listener.accept() => match a { Ok((s, _)) => s, Err(_) => continue },
-                _ = stop.cancelled() => return,
-            };
-            // One attempt series per connection: pick a ready pod (the last one while it stays
-            // ready), open the forward; on failure back off and pick again.
-            let mut opened = None;
-            for _ in 0..ATTEMPTS {
-                match open(&client, &target, last_pod.as_deref()).await {
-                    Ok((pod, stream)) => {
-                        failures = 0;
-                        opened = Some((pod, stream));
-                        break;
-                    }
-                    Err(e) => {
-                        failures += 1;
-                        last_pod = None;
-                        let delay = backoff(failures);
-                        let _ = tx.send(ForwardState::Failing {
-                            error: e,
-                            retry_in: delay,
-                        });
-                        tokio::select! {
-                            _ = tokio::time::sleep(delay) => {}
-                            _ = stop.cancelled() => return,
-                        }
-                    }
-                }
-            }
-            let Some((pod, upstream)) = opened else {
-                drop(sock);
-                continue;
-            };
-            last_pod = Some(pod.clone());
-            let _ = tx.send(ForwardState::Forwarding { pod: pod.clone() });
-            let tx = tx.clone();
-            let stop = stop.clone();
-            tokio::spawn(async move {
-                tokio::select! {
-                    r = carry(sock, upstream) => {
-                        if let Err(e) = r {
-                            let _ = tx.send(ForwardState::Failing {
-                                error: format!("stream to {pod} ended: {e}"),
-                                retry_in: Duration::ZERO,
-                            });
-                        }
-                    }
-                    _ = stop.cancelled() => {}
-                }
-            });
-        }
+    let shared = Arc::new_cyclic(|me| Shared {
+        me: me.clone(),
+        client,
+        base: target.clone(),
+        tx,
+        stop: cancel.clone(),
+        routes: Mutex::new(HashMap::new()),
     });
+    tokio::spawn(serve(listener, target, shared));
     Ok(PortForward {
         local,
         state: rx,
         cancel,
     })
+}
+
+/// What the listeners of one forward share.
+struct Shared {
+    me: Weak<Shared>,
+    client: Client,
+    /// The instance's target (the advertised servers' listeners derive theirs from it).
+    base: ForwardTarget,
+    tx: watch::Sender<ForwardState>,
+    stop: CancellationToken,
+    /// Advertised `host:port` → its loopback listener.
+    routes: Mutex<HashMap<(String, i32), SocketAddr>>,
+}
+
+/// Accepts connections on `listener` until the forward is dropped.
+async fn serve(listener: TcpListener, target: ForwardTarget, shared: Arc<Shared>) {
+    let tx = &shared.tx;
+    let stop = &shared.stop;
+    let mut failures: u32 = 0;
+    let mut last_pod: Option<String> = None;
+    loop {
+        let sock = tokio::select! {
+            a = listener.accept() => match a { Ok((s, _)) => s, Err(_) => continue },
+            _ = stop.cancelled() => return,
+        };
+        // One attempt series per connection: pick a ready pod (the last one while it stays
+        // ready), open the forward; on failure back off and pick again.
+        let mut opened = None;
+        for _ in 0..ATTEMPTS {
+            match open(&shared.client, &target, last_pod.as_deref()).await {
+                Ok((pod, stream)) => {
+                    failures = 0;
+                    opened = Some((pod, stream));
+                    break;
+                }
+                Err(e) => {
+                    failures += 1;
+                    last_pod = None;
+                    let delay = backoff(failures);
+                    let _ = tx.send(ForwardState::Failing {
+                        error: e,
+                        retry_in: delay,
+                    });
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = stop.cancelled() => return,
+                    }
+                }
+            }
+        }
+        let Some((pod, upstream)) = opened else {
+            drop(sock);
+            continue;
+        };
+        last_pod = Some(pod.clone());
+        let _ = tx.send(ForwardState::Forwarding { pod: pod.clone() });
+        let shared = shared.clone();
+        let relay = target.relay.clone();
+        tokio::spawn(async move {
+            let router: Arc<dyn Router> = shared.clone();
+            tokio::select! {
+                r = carry(sock, upstream, relay, router) => {
+                    if let Err(e) = r {
+                        let _ = shared.tx.send(ForwardState::Failing {
+                            error: format!("stream to {pod} ended: {e}"),
+                            retry_in: Duration::ZERO,
+                        });
+                    }
+                }
+                _ = shared.stop.cancelled() => {}
+            }
+        });
+    }
+}
+
+impl Router for Shared {
+    fn route(&self, host: &str, port: i32) -> Option<(String, i32)> {
+        let key = (host.to_string(), port);
+        if let Some(addr) = self.routes.lock().ok()?.get(&key) {
+            return Some((addr.ip().to_string(), i32::from(addr.port())));
+        }
+        let Ok(remote) = u16::try_from(port) else {
+            self.report(format!("a server advertises {host}:{port}, not a port"));
+            return None;
+        };
+        let choice = pod_for_host(host, &self.base.pods, self.base.service.as_deref());
+        let Some(choice) = choice else {
+            self.report(format!(
+                "a server advertises {host}:{port}, which is no pod of this instance ({})",
+                self.base.pods.join(", ")
+            ));
+            return None;
+        };
+        let mut routes = self.routes.lock().ok()?;
+        if routes.len() >= MAX_ROUTES {
+            self.report(format!(
+                "more than {MAX_ROUTES} advertised addresses: {host}:{port} is not forwarded"
+            ));
+            return None;
+        }
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.set_nonblocking(true).map(|_| l))
+            .and_then(TcpListener::from_std);
+        let listener = match listener {
+            Ok(l) => l,
+            Err(e) => {
+                self.report(format!("cannot listen on loopback for {host}:{port}: {e}"));
+                return None;
+            }
+        };
+        let addr = listener.local_addr().ok()?;
+        let target = match choice {
+            PodChoice::Pod(pod) => ForwardTarget {
+                selector: String::new(),
+                pods: vec![pod],
+                port: remote,
+                review_access: false,
+                ..self.base.clone()
+            },
+            PodChoice::Any => ForwardTarget {
+                port: remote,
+                review_access: false,
+                ..self.base.clone()
+            },
+        };
+        tokio::spawn(serve(listener, target, self.me.upgrade()?));
+        routes.insert(key, addr);
+        Some((addr.ip().to_string(), i32::from(addr.port())))
+    }
+
+    fn report(&self, problem: String) {
+        let _ = self.tx.send(ForwardState::Problem(problem));
+    }
+}
+
+/// Which pod an advertised name points at.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PodChoice {
+    Pod(String),
+    /// The instance's Service: any ready pod.
+    Any,
+}
+
+/// Maps an advertised host to a pod of the instance: the pod's own name, or its first DNS label
+/// (a StatefulSet pod behind a headless Service: `kafka-1.kafka-headless.ns.svc.cluster.local`);
+/// the Service's name → any pod; an instance of one pod takes every name. `None` otherwise.
+pub fn pod_for_host(host: &str, pods: &[String], service: Option<&str>) -> Option<PodChoice> {
+    let host = host.trim_end_matches('.');
+    let label = host.split('.').next().unwrap_or(host);
+    if let Some(p) = pods
+        .iter()
+        .find(|p| p.as_str() == host || p.as_str() == label)
+    {
+        return Some(PodChoice::Pod(p.clone()));
+    }
+    if service.is_some_and(|s| s == label) {
+        return Some(PodChoice::Any);
+    }
+    match pods {
+        [only] => Some(PodChoice::Pod(only.clone())),
+        _ => None,
+    }
 }
 
 fn backoff(failures: u32) -> Duration {
@@ -212,12 +373,59 @@ async fn open(
     Ok((pod, (pf, target.port)))
 }
 
-async fn carry(mut local: TcpStream, (mut pf, port): Upstream) -> Result<(), String> {
+async fn carry(
+    mut local: TcpStream,
+    (mut pf, port): Upstream,
+    relay: Option<Arc<dyn Relay>>,
+    router: Arc<dyn Router>,
+) -> Result<(), String> {
     let mut upstream = pf
         .take_stream(port)
         .ok_or_else(|| "the forward has no stream".to_string())?;
-    let r = tokio::io::copy_bidirectional(&mut local, &mut upstream).await;
-    drop(upstream);
+    let r = match relay {
+        Some(relay) => relay.carry(local, Box::new(upstream), router).await,
+        None => {
+            let r = tokio::io::copy_bidirectional(&mut local, &mut upstream).await;
+            drop(upstream);
+            r.map(|_| ()).map_err(|e| e.to_string())
+        }
+    };
     pf.abort();
-    r.map(|_| ()).map_err(|e| e.to_string())
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pods(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("kafka-{i}")).collect()
+    }
+
+    #[test]
+    fn advertised_names_map_to_the_pods_behind_them() {
+        let p = pods(3);
+        for (host, want) in [
+            (
+                "kafka-1.kafka-headless.streaming.svc.cluster.local",
+                Some(PodChoice::Pod("kafka-1".into())),
+            ),
+            (
+                "kafka-2.kafka-headless.streaming.svc.cluster.local.",
+                Some(PodChoice::Pod("kafka-2".into())),
+            ),
+            ("kafka-0", Some(PodChoice::Pod("kafka-0".into()))),
+            ("kafka.streaming.svc", Some(PodChoice::Any)),
+            ("kafka-10.kafka-headless", None),
+            ("10.1.2.3", None),
+            ("", None),
+        ] {
+            assert_eq!(pod_for_host(host, &p, Some("kafka")), want, "{host}");
+        }
+        // One broker: whatever it advertises is that pod.
+        assert_eq!(
+            pod_for_host("broker.example.com", &pods(1), None),
+            Some(PodChoice::Pod("kafka-0".into()))
+        );
+    }
 }

@@ -246,6 +246,11 @@ pub trait Plugin: Send + Sync {
         config: &AppConfig,
         token: &crate::repair::ExecutorToken,
     ) -> Result<Box<dyn crate::repair::WriteBackend>, PluginError>;
+    /// How a port-forward to a discovered instance carries its connections, when a byte copy
+    /// is not enough (Kafka's brokers advertise in-cluster addresses).
+    fn forward_relay(&self) -> Option<std::sync::Arc<dyn crate::kube::portforward::Relay>> {
+        None
+    }
 }
 
 /// Implements [`Plugin`] for a built-in plugin from its parts: every built-in builds its
@@ -254,7 +259,7 @@ macro_rules! builtin_plugin {
     (
         $plugin:ty, kind: $kind:expr, name: $name:literal, versions: $versions:literal,
         rules: $rules:expr, collector: $collector:ty, tools: $tools:ty, repairs: $repairs:expr,
-        writer: $writer:ty $(,)?
+        writer: $writer:ty $(, relay: $relay:expr)? $(,)?
     ) => {
         impl $crate::plugins::Plugin for $plugin {
             fn kind(&self) -> $crate::config::InstanceKind {
@@ -305,6 +310,14 @@ macro_rules! builtin_plugin {
             ) -> Result<Box<dyn $crate::repair::WriteBackend>, $crate::plugins::PluginError> {
                 Ok(Box::new(<$writer>::new(instance, config, token)?))
             }
+
+            $(
+            fn forward_relay(
+                &self,
+            ) -> Option<std::sync::Arc<dyn $crate::kube::portforward::Relay>> {
+                Some(std::sync::Arc::new($relay))
+            }
+            )?
         }
     };
 }

@@ -91,6 +91,9 @@ fn cluster_id(seed: &Path) -> String {
 pub struct KafkaBroker {
     pub id: i32,
     pub port: u16,
+    /// A second listener (`EXTERNAL`) on this loopback port, advertised under another name
+    /// (a pod's in-cluster name that does not resolve here): see [`KafkaCluster::start_advertising`].
+    pub external: Option<(u16, String)>,
     dir: PathBuf,
     child: Option<(Child, ChildStdin)>,
 }
@@ -186,6 +189,17 @@ pub struct KafkaCluster {
 impl KafkaCluster {
     /// Formats and starts `n` brokers (1 ≤ n ≤ 3) and waits until metadata lists all of them.
     pub fn start(n: usize) -> Self {
+        Self::start_with(n, |_| None)
+    }
+
+    /// As [`start`](Self::start), each broker with a second listener, `EXTERNAL`, that
+    /// advertises `advertise(id)` (`host:port`) — as a broker in a pod advertises its in-cluster
+    /// name. The brokers talk to each other on the first listener.
+    pub fn start_advertising(n: usize, advertise: impl Fn(i32) -> String) -> Self {
+        Self::start_with(n, |id| Some(advertise(id)))
+    }
+
+    fn start_with(n: usize, advertise: impl Fn(i32) -> Option<String>) -> Self {
         assert!((1..=3).contains(&n), "1 to 3 brokers");
         let slot = SLOT.lock().unwrap_or_else(|p| p.into_inner());
         let dir = tempfile::Builder::new()
@@ -199,10 +213,12 @@ impl KafkaCluster {
             let bdir = dir.path().join(format!("broker-{id}"));
             fs::create_dir_all(&bdir).expect("broker dir");
             let port = super::free_port();
-            write_config(&bdir, id, n, port, controller_port);
+            let external = advertise(id).map(|name| (super::free_port(), name));
+            write_config(&bdir, id, n, port, controller_port, external.as_ref());
             brokers.push(KafkaBroker {
                 id,
                 port,
+                external,
                 dir: bdir,
                 child: None,
             });
@@ -466,9 +482,16 @@ impl KafkaCluster {
     }
 }
 
-fn write_config(dir: &Path, id: i32, n: usize, port: u16, controller_port: u16) {
+fn write_config(
+    dir: &Path,
+    id: i32,
+    n: usize,
+    port: u16,
+    controller_port: u16,
+    external: Option<&(u16, String)>,
+) {
     let rf = n.min(3);
-    let (roles, listeners) = if id == 1 {
+    let (roles, mut listeners) = if id == 1 {
         (
             "broker,controller",
             format!("PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}"),
@@ -476,14 +499,19 @@ fn write_config(dir: &Path, id: i32, n: usize, port: u16, controller_port: u16) 
     } else {
         ("broker", format!("PLAINTEXT://127.0.0.1:{port}"))
     };
+    let mut advertised = format!("PLAINTEXT://127.0.0.1:{port}");
+    if let Some((ext, name)) = external {
+        listeners.push_str(&format!(",EXTERNAL://127.0.0.1:{ext}"));
+        advertised.push_str(&format!(",EXTERNAL://{name}"));
+    }
     let props = format!(
         "process.roles={roles}
 node.id={id}
 controller.quorum.voters=1@127.0.0.1:{controller_port}
 controller.listener.names=CONTROLLER
 listeners={listeners}
-advertised.listeners=PLAINTEXT://127.0.0.1:{port}
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+advertised.listeners={advertised}
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,EXTERNAL:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
 log.dirs={data}
 num.partitions=1

@@ -1,6 +1,7 @@
 //! The Kafka plugin (catalog §4): read-only collection through librdkafka, the KFK-… rules
 //! with Burrow-style lag windows, the AI's read-only tools, and the repairs rdkafka can carry out.
 
+pub mod advertised;
 mod collector;
 pub mod connection;
 pub mod lag;
@@ -29,4 +30,5 @@ crate::plugins::builtin_plugin!(
     tools: tools::KafkaTools,
     repairs: repair::KafkaRepairs,
     writer: KafkaWriteBackend,
+    relay: advertised::KafkaRelay,
 );
