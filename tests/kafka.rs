@@ -356,8 +356,8 @@ async fn an_offset_reset_is_refused_read_only_and_where_the_group_cannot_be_conf
         "dangerous: {err}"
     );
     // The mock cluster cannot list groups, so nothing can confirm the group is stopped: the
-    // reset is refused (the apply path runs against a broker that lists groups, in
-    // tests/kafka_groups.rs).
+    // reset is refused (the apply path runs against real brokers that list groups, in
+    // tests/kafka_real.rs).
     let err = executor
         .execute(
             backend.as_mut(),
@@ -375,4 +375,46 @@ async fn an_offset_reset_is_refused_read_only_and_where_the_group_cannot_be_conf
     );
     assert_eq!(r.committed("billing", 0), Some(10), "nothing was committed");
     let _ = prepared;
+}
+
+/// A broker that does not answer CreatePartitions (the mock cluster does not implement it; the
+/// request times out): KFK-FIX-08 fails naming the request, within the configured timeout, and
+/// its verification confirms that nothing changed. (The applied path runs on real brokers in
+/// tests/kafka_real.rs.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adding_partitions_on_a_broker_that_does_not_answer_fails_naming_the_request() {
+    let r = rig(&[]);
+    let facts = r.collector().collect().await.unwrap().facts;
+    let ctx = PlanContext::for_instance(&r.instance, &facts);
+    let params: Map<String, Value> = [("topic", "orders"), ("count", "5")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), Value::from(*v)))
+        .collect();
+    let step = KafkaRepairs.build("KFK-FIX-08", &params, &ctx).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let audit = Arc::new(AuditChain::open(&dir.path().join("audit.jsonl")).unwrap());
+    let executor = Executor::new(&SafetyConfig::default(), audit).unwrap();
+    let mut backend = executor.open_backend(&r.instance, &r.config).unwrap();
+    let prepared = executor.prepare(backend.as_mut(), &step).await.unwrap();
+    assert!(
+        prepared.preview.contains("partitions 3"),
+        "{}",
+        prepared.preview
+    );
+    let typed = Confirmation {
+        typed_name: Some("events".into()),
+    };
+    let err = executor
+        .execute(backend.as_mut(), &step, &typed)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("CreatePartitions"), "{err}");
+    let still = executor
+        .verify(backend.as_mut(), &step, &prepared)
+        .await
+        .unwrap_err();
+    assert!(
+        still.to_string().contains("partitions is 3, expected 5"),
+        "{still}"
+    );
 }

@@ -14,7 +14,6 @@ pub mod kafka_cluster;
 pub mod kube_app;
 pub mod llm_server;
 pub mod mariadb;
-pub mod tansu;
 
 use std::sync::Arc;
 
