@@ -121,6 +121,14 @@ pub enum Command {
         /// The redis-server the cluster's Redis pods port-forward to.
         #[arg(long, value_name = "HOST:PORT")]
         kube_redis: Option<std::net::SocketAddr>,
+        /// Drive this real Kafka cluster (topics, traffic, groups) instead of serving
+        /// librdkafka's mock cluster.
+        #[arg(long, value_name = "HOST:PORT,…")]
+        kafka: Option<String>,
+        /// Give this real OpenSearch / Elasticsearch node the demo's faults instead of
+        /// serving the in-process model.
+        #[arg(long, value_name = "http://HOST:PORT")]
+        elasticsearch: Option<String>,
     },
     /// The audit log of repairs, mode changes and model requests.
     Audit {

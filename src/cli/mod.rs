@@ -150,9 +150,15 @@ pub fn run(cli: Cli) -> Result<i32> {
             info_file,
             kubeconfig,
             kube_redis,
+            kafka,
+            elasticsearch,
         } => {
+            let real = crate::playground::serve::Real {
+                kafka,
+                elasticsearch,
+            };
             match runtime()?.block_on(crate::playground::serve::run(
-                info_file, kubeconfig, kube_redis,
+                info_file, kubeconfig, kube_redis, real,
             )) {
                 Ok(()) => Ok(0),
                 Err(e) => {
