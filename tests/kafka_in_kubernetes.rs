@@ -232,3 +232,39 @@ async fn the_cockpit_discovers_the_cluster_and_reads_its_lag_through_the_forward
     // Every broker was dialled through its own pod.
     assert_each_pod_forwarded(&api);
 }
+
+/// A broker that advertises a name no pod of the instance has: the collector cannot reach it,
+/// and the forward's state says which name and which pods there are — not a bare timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_name_that_is_no_pod_of_the_instance_is_named_in_the_forward_state() {
+    let cluster = KafkaCluster::start_advertising(1, |_| {
+        format!("kafka-7.kafka-headless.{NS}.svc.cluster.local:9092")
+    });
+    let api = KubeApi::start().await;
+    api.apply(&obj::statefulset(NS, "kafka", "kafka", IMAGE, 9092, 3));
+    let (port, _) = cluster.brokers[0].external.clone().unwrap();
+    for i in 0..3 {
+        api.apply(&obj::statefulset_pod(
+            NS,
+            "kafka",
+            "kafka",
+            IMAGE,
+            9092,
+            i,
+            PodHealth::Ready,
+        ));
+        api.set_forward(NS, &format!("kafka-{i}"), ([127, 0, 0, 1], port).into());
+    }
+    let fwd = forward(&api, true).await;
+    let mut c = collector(&fwd);
+    let _ = c.collect().await;
+    let state = fwd.state.borrow().clone();
+    let ForwardState::Problem(problem) = &state else {
+        panic!("the forward does not say what went wrong: {state:?}");
+    };
+    assert!(
+        problem.contains("kafka-7.kafka-headless") && problem.contains("kafka-0, kafka-1, kafka-2"),
+        "{problem}"
+    );
+    assert!(state.label(fwd.local).contains("no pod of this instance"));
+}

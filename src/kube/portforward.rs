@@ -99,8 +99,11 @@ pub trait Router: Send + Sync {
     /// The loopback address (host, port) that reaches the server advertised as `host:port`,
     /// or `None` to leave it as it is.
     fn route(&self, host: &str, port: i32) -> Option<(String, i32)>;
-    /// Something the relay could not do, for the forward's state.
+    /// Something the relay could not do, for the forward's state (it stays there until
+    /// [`resolved`](Router::resolved)).
     fn report(&self, problem: String);
+    /// Everything the last reply named was routed: a reported problem is over.
+    fn resolved(&self);
 }
 
 /// Most loopback listeners one forward opens for advertised servers.
@@ -211,7 +214,14 @@ async fn serve(listener: TcpListener, target: ForwardTarget, shared: Arc<Shared>
             continue;
         };
         last_pod = Some(pod.clone());
-        let _ = tx.send(ForwardState::Forwarding { pod: pod.clone() });
+        // A problem the relay reported stays on screen until the relay says it is resolved.
+        tx.send_if_modified(|s| {
+            if matches!(s, ForwardState::Problem(_)) {
+                return false;
+            }
+            *s = ForwardState::Forwarding { pod: pod.clone() };
+            true
+        });
         let shared = shared.clone();
         let relay = target.relay.clone();
         tokio::spawn(async move {
@@ -288,6 +298,16 @@ impl Router for Shared {
 
     fn report(&self, problem: String) {
         let _ = self.tx.send(ForwardState::Problem(problem));
+    }
+
+    fn resolved(&self) {
+        self.tx.send_if_modified(|s| {
+            if matches!(s, ForwardState::Problem(_)) {
+                *s = ForwardState::Idle;
+                return true;
+            }
+            false
+        });
     }
 }
 

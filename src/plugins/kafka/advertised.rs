@@ -371,9 +371,19 @@ async fn relay(
                 let corr = i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
                 let req = in_flight.lock().ok().and_then(|mut m| m.remove(&corr));
                 if let Some((key, version)) = req {
-                    let mut map = |host: &str, port: i32| router.route(host, port);
+                    let mut missed = false;
+                    let mut map = |host: &str, port: i32| {
+                        let to = router.route(host, port);
+                        missed |= to.is_none();
+                        to
+                    };
                     match rewrite_response(key, version, &frame, &mut map) {
-                        Ok(Some(new)) => frame = new,
+                        Ok(Some(new)) => {
+                            frame = new;
+                            if !missed {
+                                router.resolved();
+                            }
+                        }
                         Ok(None) => {}
                         Err(e) => router.report(format!(
                             "could not read the broker list of a reply (api {key} v{version}): {e}"
