@@ -14,6 +14,7 @@ pub mod kafka_cluster;
 pub mod kube_app;
 pub mod llm_server;
 pub mod mariadb;
+pub mod opensearch;
 pub mod tansu;
 
 use std::sync::Arc;
