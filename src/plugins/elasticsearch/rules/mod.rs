@@ -41,6 +41,7 @@ pub const RULE_IDS: &[&str] = &[
     "ES-H-04",
     "ES-H-05",
     "ES-H-06",
+    "ES-H-07",
     "ES-D-01",
     "ES-D-02",
     "ES-D-03",
