@@ -720,3 +720,188 @@ async fn disk_watermarks_rejections_breakers_and_blocks_on_real_numbers_and_read
     );
     assert_product_reads_only(&product);
 }
+
+/// The node (`node-N`) holding `index`'s shard 0 copy that is `primary` or not.
+fn shard_node(cluster: &OpenSearchCluster, index: &str, primary: bool) -> Option<String> {
+    let v = cluster.ok(
+        "GET",
+        &format!("/_cat/shards/{index}?format=json&h=prirep,state,node"),
+        None,
+    );
+    v.as_array()?
+        .iter()
+        .find(|r| (r["prirep"] == "p") == primary && r["state"] == "STARTED")
+        .and_then(|r| r["node"].as_str().map(String::from))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_a_lost_primary_a_stale_copy_promoted_and_a_node_drained() {
+    let mut cluster = OpenSearchCluster::start(3, &[]);
+    eprintln!("OpenSearch: 3 nodes started in {:?}", cluster.started_in);
+    let inst = instance(&cluster);
+    let cfg = config();
+    // `lost`: one copy, on node-3. `stale`: its primary on node-3, its replica on node-2.
+    cluster.ok(
+        "PUT",
+        "/lost",
+        Some(
+            json!({"settings": {"number_of_shards": 1, "number_of_replicas": 0,
+            "index.routing.allocation.require._name": "node-3"}}),
+        ),
+    );
+    cluster.ok(
+        "PUT",
+        "/stale",
+        Some(
+            json!({"settings": {"number_of_shards": 1, "number_of_replicas": 0,
+            "index.routing.allocation.require._name": "node-3"}}),
+        ),
+    );
+    cluster.wait_for_status("stale", "green", Duration::from_secs(30));
+    cluster.ok(
+        "PUT",
+        "/stale/_settings",
+        Some(json!({"index.routing.allocation.require._name": null,
+            "index.routing.allocation.include._name": "node-2,node-3",
+            "index.number_of_replicas": 1})),
+    );
+    cluster.wait_for_status("", "green", Duration::from_secs(60));
+    assert_eq!(
+        shard_node(&cluster, "stale", true).as_deref(),
+        Some("node-3")
+    );
+    assert_eq!(
+        shard_node(&cluster, "stale", false).as_deref(),
+        Some("node-2")
+    );
+    cluster.ok(
+        "POST",
+        "/stale/_doc?refresh=true",
+        Some(json!({"before": "the crash"})),
+    );
+
+    // Healthy but fragile: one cluster-manager-eligible node of three, an index without replicas.
+    let s = two_samples(&cluster).await;
+    assert!(has(&s, "ES-N-03", "CRIT"), "{:?}", ids(&s));
+    assert_eq!(
+        finding(&s, "ES-S-03", "lost").evidence["indices"],
+        json!(["lost"])
+    );
+    assert!(
+        !s.findings.iter().any(|f| f.id == "ES-H-01"),
+        "{:?}",
+        ids(&s)
+    );
+
+    // ES-FIX-11 drains node-1 (cluster-level exclude), verified and rolled back on the node.
+    let (executor, _audit) = executor(SafetyMode::Confirm);
+    let mut backend = executor.open_backend(&inst, &cfg).unwrap();
+    let ctx = PlanContext::for_instance(&inst, &s.facts);
+    let step = EsRepairs
+        .build("ES-FIX-11", &params(&[("node", "node-1")]), &ctx)
+        .unwrap();
+    let prepared = apply(&executor, backend.as_mut(), &step, None).await;
+    assert_eq!(
+        cluster_setting(&cluster, "cluster.routing.allocation.exclude._name")
+            .0
+            .as_deref(),
+        Some("node-1")
+    );
+    executor
+        .rollback(backend.as_mut(), &step, &prepared)
+        .await
+        .unwrap();
+    assert_eq!(
+        cluster_setting(&cluster, "cluster.routing.allocation.exclude._name"),
+        (None, None)
+    );
+
+    // node-2 crashes: `stale` loses its replica (the node waits for it: ES-H-05), and a write
+    // accepted by the primary alone makes node-2's copy stale.
+    cluster.kill(2);
+    cluster.wait_for_nodes(2, Duration::from_secs(60));
+    cluster.ok(
+        "POST",
+        "/stale/_doc?refresh=true",
+        Some(json!({"after": "node-2 left"})),
+    );
+    let s = two_samples(&cluster).await;
+    assert!(has(&s, "ES-H-01", "WARN"), "{:?}", ids(&s));
+    assert!(has(&s, "ES-H-05", "INFO"), "{:?}", ids(&s));
+    assert_eq!(
+        finding(&s, "ES-H-05", "").evidence["delayed_unassigned_shards"],
+        json!(1)
+    );
+
+    // node-3 crashes too: both primaries are lost — red, and the node's allocation explain
+    // says no valid copy is left.
+    cluster.kill(3);
+    cluster.wait_for_nodes(1, Duration::from_secs(60));
+    let s = two_samples(&cluster).await;
+    assert!(has(&s, "ES-H-01", "CRIT"), "{:?}", ids(&s));
+    let lost = finding(&s, "ES-H-02", "lost");
+    assert_eq!(lost.severity.tag(), "CRIT");
+    assert_eq!(
+        lost.evidence["can_allocate"], "no_valid_shard_copy",
+        "{lost:?}"
+    );
+    assert!(
+        s.logs
+            .iter()
+            .any(|l| l.stream == "allocation" && l.text.contains("lost[0] p unassigned")),
+        "{:?}",
+        s.logs
+    );
+    let ctx = PlanContext::for_instance(&inst, &s.facts);
+    let plan = plan_for_finding(&EsRepairs, lost, &ctx);
+    assert!(
+        plan.manual.iter().any(|m| m.contains("ES-FIX-10")),
+        "no valid copy: only the dangerous ES-FIX-10 by hand: {plan:?}"
+    );
+
+    // node-2 comes back with its stale copy of `stale`: still red, no valid copy — until
+    // ES-FIX-10 promotes it (dangerous, typed), and the write it missed is gone.
+    let back = cluster.restart(2);
+    eprintln!("OpenSearch: node-2 back in {back:?}");
+    let s = two_samples(&cluster).await;
+    let h02 = finding(&s, "ES-H-02", "stale");
+    assert_eq!(
+        h02.evidence["can_allocate"], "no_valid_shard_copy",
+        "{h02:?}"
+    );
+    assert_eq!(health(&cluster, "stale"), "red");
+    let ctx = PlanContext::for_instance(&inst, &s.facts);
+    let step = EsRepairs
+        .build(
+            "ES-FIX-10",
+            &params(&[("index", "stale"), ("shard", "0"), ("node", "node-2")]),
+            &ctx,
+        )
+        .unwrap();
+    let prepared = apply(&executor, backend.as_mut(), &step, Some("search")).await;
+    assert!(
+        prepared.preview.contains("dry run") && prepared.preview.contains("acknowledged"),
+        "{}",
+        prepared.preview
+    );
+    assert_ne!(health(&cluster, "stale"), "red");
+    let count = cluster.ok("GET", "/stale/_count", None);
+    assert_eq!(
+        count["count"],
+        json!(1),
+        "the stale copy has the write before the crash only: {count}"
+    );
+    // `lost` stays red: its only copy was on node-3.
+    assert_eq!(health(&cluster, "lost"), "red");
+
+    let product = cluster.traced_from("kubestack-ai");
+    assert_product_reads_only(&product);
+    assert!(
+        product
+            .iter()
+            .any(|r| r.opaque_id.as_deref() == Some(OPAQUE_ID_REPAIR)
+                && r.method == "POST"
+                && r.uri == "/_cluster/reroute"),
+        "the promotion is in the node's record"
+    );
+}
