@@ -592,13 +592,38 @@ async fn disk_watermarks_rejections_breakers_and_blocks_on_real_numbers_and_read
     let s = c.collect().await.unwrap();
     let blocked = finding(&s, "ES-D-03", "read-only-allow-delete");
     assert_eq!(blocked.evidence["indices"], json!(["logs"]));
-    // With the flood stage back above the disk's use (the high watermark still below it, so
-    // the node does not lift the block itself), ES-FIX-04 removes the block and it stays off.
+    // ES-FIX-04 is refused while the node is past its high watermark (the catalog's
+    // precheck: the node would put the block back), and nothing is written.
     watermarks("1%", "1%", "99.5%");
     let ctx = PlanContext::for_instance(&inst, &s.facts);
     let step = plan_for_finding(&EsRepairs, blocked, &ctx).steps.remove(0);
     assert_eq!(step.action, "ES-FIX-04");
+    let lifts = |c: &OpenSearchCluster| {
+        c.traced_from(OPAQUE_ID_REPAIR)
+            .iter()
+            .filter(|r| r.method == "PUT" && r.uri.starts_with("/_all/_settings"))
+            .count()
+    };
+    let prepared = executor.prepare(backend.as_mut(), &step).await.unwrap();
+    let err = executor
+        .execute(backend.as_mut(), &step, &Confirmation::default())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("precheck") && err.to_string().contains("high watermark 1.0%"),
+        "{err}"
+    );
+    drop(prepared);
+    assert_eq!(lifts(&cluster), 0, "the refused lift was not sent");
+    assert_eq!(
+        index_setting(&cluster, "logs", "index.blocks.read_only_allow_delete").as_deref(),
+        Some("true")
+    );
+    // Below the high watermark again, ES-FIX-04 lifts the block (the node would too, on its
+    // next disk check, up to 10 s later).
+    watermarks("1%", "99%", "99.5%");
     apply(&executor, backend.as_mut(), &step, None).await;
+    assert_eq!(lifts(&cluster), 1, "the lift is in the node's record");
     assert_eq!(
         index_setting(&cluster, "logs", "index.blocks.read_only_allow_delete"),
         None

@@ -76,12 +76,53 @@ impl EsWriteBackend {
         self.checked(method, path, reply)
     }
 
+    /// ES-FIX-04's precheck (catalog §5.3): lifting the flood-stage block is refused while a
+    /// node is at or above its high watermark — the cluster would put the block back at once
+    /// (Elasticsearch ≥ 7.4 and OpenSearch lift it themselves once below).
+    async fn precheck(&mut self, method: &str, body: Option<&Value>) -> Result<(), PluginError> {
+        let lifts_block = method.eq_ignore_ascii_case("PUT")
+            && body
+                .and_then(|b| b.get("index.blocks.read_only_allow_delete"))
+                .is_some_and(Value::is_null);
+        if !lifts_block {
+            return Ok(());
+        }
+        if self.reader.is_none() {
+            self.reader = Some(self.target.reader(self.timeout)?);
+        }
+        let Some(r) = self.reader.as_ref() else {
+            unreachable!("built above")
+        };
+        let sample = super::sample::collect_sample(r).await?;
+        if sample.disks.is_empty() && sample.nodes.is_empty() {
+            return Err(PluginError::Refused(
+                "ES-FIX-04 precheck: the nodes' disk use could not be read".into(),
+            ));
+        }
+        let past = super::rules::nodes_past_high(&sample);
+        if past.is_empty() {
+            return Ok(());
+        }
+        let list: Vec<String> = past
+            .iter()
+            .map(|(node, used, high)| {
+                format!("node {node} disk {used:.1}% ≥ high watermark {high:.1}%")
+            })
+            .collect();
+        Err(PluginError::Refused(format!(
+            "ES-FIX-04 precheck: {} — the cluster would put the block back; free disk first \
+             (ES-FIX-06) or raise the watermarks for a while (ES-FIX-05)",
+            list.join("; ")
+        )))
+    }
+
     async fn write_reply(
         &mut self,
         command: &Command,
         token: &ExecutorToken,
     ) -> Result<Reply, PluginError> {
         let (method, path, body) = Self::parts(command)?;
+        self.precheck(method, body.as_ref()).await?;
         if self.writer.is_none() {
             self.writer = Some(self.target.writer(self.timeout, token)?);
         }

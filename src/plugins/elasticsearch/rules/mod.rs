@@ -6,7 +6,7 @@ mod health;
 mod resources;
 mod security;
 
-pub use disk::{Watermarks, effective_used_pct};
+pub use disk::{Watermarks, effective_used_pct, nodes_past_high};
 
 use super::sample::{EsSample, NodeStats};
 use crate::diagnose::{Finding, sort_findings};
