@@ -19,7 +19,7 @@ use kubestack_ai::diagnose::Finding;
 use kubestack_ai::plugins::elasticsearch::connection::{OPAQUE_ID_READ, OPAQUE_ID_REPAIR};
 use kubestack_ai::plugins::elasticsearch::http_guard::check_read_only;
 use kubestack_ai::plugins::elasticsearch::repair::EsRepairs;
-use kubestack_ai::plugins::{Collector, InstanceSnapshot, plugin_for};
+use kubestack_ai::plugins::{Collector, InstanceSnapshot, PluginError, plugin_for};
 use kubestack_ai::repair::catalog::{PlanContext, RepairCatalog, plan_for_finding};
 use kubestack_ai::repair::{Confirmation, Executor, PreparedStep, RepairStep, WriteBackend};
 use serde_json::{Map, Value, json};
@@ -172,6 +172,29 @@ async fn one_node_yellow_red_and_allocation_repairs_applied_verified_and_rolled_
         ids(&s)
     );
 
+    // Pointed at the node's transport port instead of HTTP: the node answers a line of plain
+    // text, and the error says so rather than "cannot reach".
+    let wrong = InstanceConfig::new(
+        "search",
+        InstanceKind::Elasticsearch,
+        format!(
+            "elasticsearch://127.0.0.1:{}",
+            cluster.nodes[0].transport_port
+        ),
+    );
+    let err = plugin_for(InstanceKind::Elasticsearch)
+        .collector(&wrong, &cfg)
+        .unwrap()
+        .collect()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, PluginError::Protocol { .. })
+            && err.to_string().contains("not in HTTP")
+            && err.to_string().contains("transport port"),
+        "{err}"
+    );
+
     // Yellow: a replica has no second node (same_shard, from the node's allocation explain).
     cluster.ok(
         "PUT",
@@ -191,6 +214,18 @@ async fn one_node_yellow_red_and_allocation_repairs_applied_verified_and_rolled_
         "{:?}",
         s.logs
     );
+    // The AI's tool asks the node the same question and gets the decider back.
+    let mut tools = plugin_for(InstanceKind::Elasticsearch)
+        .tools(&inst, &cfg)
+        .unwrap();
+    let explained = tools
+        .call(
+            "es_allocation_explain",
+            &json!({"index": "orders", "shard": 0, "primary": false}),
+        )
+        .await
+        .unwrap();
+    assert!(explained.contains("same_shard"), "{explained}");
     let (executor, _audit) = executor(SafetyMode::Confirm);
     let mut backend = executor.open_backend(&inst, &cfg).unwrap();
     let ctx = PlanContext::for_instance(&inst, &s.facts);
@@ -880,6 +915,8 @@ async fn three_nodes_a_lost_primary_a_stale_copy_promoted_and_a_node_drained() {
         "{:?}",
         s.logs
     );
+    let report = kubestack_ai::diagnose::diagnose_instance(&inst, &cfg).await;
+    assert_eq!(report.status.exit_code(), 2, "red is critical for scripts");
     let ctx = PlanContext::for_instance(&inst, &s.facts);
     let plan = plan_for_finding(&EsRepairs, lost, &ctx);
     assert!(

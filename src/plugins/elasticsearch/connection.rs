@@ -199,9 +199,21 @@ impl EsHttp {
                         millis: self.timeout.as_millis() as u64,
                     }
                 } else {
-                    PluginError::Unreachable {
-                        endpoint: endpoint.clone(),
-                        reason: source_chain(&e),
+                    let reason = source_chain(&e);
+                    // Something answered, but not in HTTP: most often a node's transport port
+                    // (9300), which a real node answers with a line of plain text.
+                    if reason.contains("invalid HTTP") {
+                        PluginError::Protocol {
+                            endpoint: endpoint.clone(),
+                            reason: format!(
+                                "{method} {path}: the port answered, but not in HTTP — is this a node's transport port (9300) rather than its HTTP port (9200)? ({reason})"
+                            ),
+                        }
+                    } else {
+                        PluginError::Unreachable {
+                            endpoint: endpoint.clone(),
+                            reason,
+                        }
                     }
                 }
             })?;
