@@ -155,7 +155,7 @@ fn assert_product_reads_only(requests: &[TracedRequest]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_node_yellow_red_and_allocation_repairs_applied_verified_and_rolled_back() {
-    let cluster = OpenSearchCluster::start(1, &[]);
+    let mut cluster = OpenSearchCluster::start(1, &[]);
     eprintln!("OpenSearch: 1 node started in {:?}", cluster.started_in);
     let inst = instance(&cluster);
     let cfg = config();
@@ -397,6 +397,66 @@ async fn one_node_yellow_red_and_allocation_repairs_applied_verified_and_rolled_
     );
     let step = EsRepairs.build("ES-FIX-08", &Map::new(), &ctx).unwrap();
     apply(&executor, backend.as_mut(), &step, None).await;
+
+    // A shard whose files are corrupt: the node fails to recover it five times and stops
+    // trying (ES-H-04, ES-H-02 `max_retry`). ES-FIX-01 retries — and fails its check while
+    // the cause is there; with the file repaired, the same step brings the shard back.
+    cluster.ok(
+        "PUT",
+        "/broken",
+        Some(json!({"settings": {"number_of_shards": 1, "number_of_replicas": 0}})),
+    );
+    cluster.ok("POST", "/broken/_doc?refresh=true", Some(json!({"a": 1})));
+    cluster.ok("POST", "/broken/_flush", None);
+    let uuid = cluster.ok("GET", "/broken/_settings", None)["broken"]["settings"]["index"]["uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    cluster.kill(1);
+    let cfs = cluster.shard_dir(1, &uuid, 0).join("index/_0.cfs");
+    let original = std::fs::read(&cfs).unwrap_or_else(|e| panic!("{}: {e}", cfs.display()));
+    let mut corrupt = original.clone();
+    corrupt[..7].copy_from_slice(b"garbage");
+    std::fs::write(&cfs, &corrupt).unwrap();
+    let back = cluster.restart(1);
+    eprintln!("OpenSearch: node-1 back in {back:?}");
+    wait_until("five failed allocations", Duration::from_secs(60), || {
+        let (_, v) = cluster
+            .request(
+                "POST",
+                "/_cluster/allocation/explain",
+                Some(&json!({"index": "broken", "shard": 0, "primary": true})),
+            )
+            .unwrap();
+        v["unassigned_info"]["failed_allocation_attempts"].as_u64() >= Some(5)
+    });
+    let s = two_samples(&cluster).await;
+    let h04 = finding(&s, "ES-H-04", "broken");
+    assert_eq!(h04.severity.tag(), "CRIT");
+    assert_eq!(h04.evidence["failed_allocation_attempts"], json!(5));
+    assert_eq!(
+        finding(&s, "ES-H-02", "broken").evidence["deciders"],
+        json!(["max_retry"])
+    );
+    let (executor, _audit3) = common::executor(SafetyMode::Confirm);
+    let mut backend = executor.open_backend(&inst, &cfg).unwrap();
+    let ctx = PlanContext::for_instance(&inst, &s.facts);
+    let step = plan_for_finding(&EsRepairs, h04, &ctx).steps.remove(0);
+    assert_eq!(step.action, "ES-FIX-01");
+    let prepared = executor.prepare(backend.as_mut(), &step).await.unwrap();
+    executor
+        .execute(backend.as_mut(), &step, &Confirmation::default())
+        .await
+        .unwrap();
+    let err = executor
+        .verify(backend.as_mut(), &step, &prepared)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("ALLOCATION_FAILED"), "{err}");
+    std::fs::write(&cfs, &original).unwrap();
+    apply(&executor, backend.as_mut(), &step, None).await;
+    cluster.wait_for_status("broken", "green", Duration::from_secs(30));
+    assert_eq!(cluster.ok("GET", "/broken/_count", None)["count"], json!(1));
 
     // The node's record: the collector only read; every write came from the executor.
     let product = cluster.traced_from("kubestack-ai");

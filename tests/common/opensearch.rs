@@ -293,10 +293,21 @@ impl OpenSearchCluster {
             .unwrap_or_else(|| panic!("no node {id}"))
     }
 
-    /// Crashes node `id` (SIGKILL); node 1, the cluster manager, stays.
+    /// Crashes node `id` (SIGKILL); node 1, the cluster manager, only in a one-node cluster.
     pub fn kill(&mut self, id: usize) {
-        assert_ne!(id, 1, "node 1 is the cluster manager");
+        assert!(
+            id != 1 || self.nodes.len() == 1,
+            "node 1 is the cluster manager"
+        );
         self.node_mut(id).signal("KILL");
+    }
+
+    /// The directory of shard `shard` of the index with `uuid` on node `id` (its Lucene files
+    /// are in `index/`).
+    pub fn shard_dir(&self, id: usize, uuid: &str, shard: u32) -> PathBuf {
+        self.nodes[id - 1]
+            .dir
+            .join(format!("data/nodes/0/indices/{uuid}/{shard}"))
     }
 
     /// Starts a killed node again on its own data and waits until the cluster lists it;

@@ -286,7 +286,13 @@ impl RepairCatalog for EsRepairs {
                 RollbackSpec::NotNeeded("it only resets the failure counters and retries".into()),
                 Some(Probe {
                     command: request("GET", "/_cat/shards?format=json&h=index,shard,state,unassigned.reason", None),
-                    check: Check::ReplyLacks("ALLOCATION_FAILED".into()),
+                    // Right after the reroute the failed shard is INITIALIZING, which has no
+                    // reason to show: judged then, a retry that is about to fail again passed
+                    // (seen on a real node with a corrupt shard). So nothing may be initializing.
+                    check: Check::All(vec![
+                        Check::ReplyLacks("ALLOCATION_FAILED".into()),
+                        Check::ReplyLacks("INITIALIZING".into()),
+                    ]),
                     within: Duration::from_secs(30),
                 }),
                 "Retries every shard whose allocation failed too often; a persistent cause fails again."),
