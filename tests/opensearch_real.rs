@@ -529,13 +529,15 @@ fn wait_until(what: &str, within: Duration, mut f: impl FnMut() -> bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disk_watermarks_rejections_breakers_and_blocks_on_real_numbers_and_read_only_mode() {
-    // A write pool of one thread and a queue of one: a concurrent bulk load is rejected.
-    let cluster = OpenSearchCluster::start(
+    // A write pool of one thread and a queue of one: a concurrent bulk load is rejected. And
+    // an open-files limit of 4096, below the 65535 OpenSearch asks for (ES-N-02).
+    let cluster = OpenSearchCluster::start_with_nofile(
         1,
         &[
             ("thread_pool.write.size", "1"),
             ("thread_pool.write.queue_size", "1"),
         ],
+        Some(4096),
     );
     eprintln!("OpenSearch: 1 node started in {:?}", cluster.started_in);
     let inst = instance(&cluster);
@@ -552,7 +554,9 @@ async fn disk_watermarks_rejections_breakers_and_blocks_on_real_numbers_and_read
 
     // Rejections: ES-T-01 on the node's own counters, over two samples.
     let mut c = collector(&cluster);
-    c.collect().await.unwrap();
+    let s = c.collect().await.unwrap();
+    let n02 = finding(&s, "ES-N-02", "node-1");
+    assert_eq!(n02.evidence["max_file_descriptors"], json!(4096), "{n02:?}");
     let rejected = bulk_load(&cluster, "logs", 8, 6);
     assert!(rejected > 0, "a one-thread write pool rejected nothing");
     let s = c.collect().await.unwrap();

@@ -37,6 +37,7 @@ static SLOT: Mutex<()> = Mutex::new(());
 
 /// Runs the JVM and sends it each signal named on stdin; SIGKILL when stdin closes.
 const GUARD: &str = r#"exec 3<&0
+[ -n "$NOFILE" ] && ulimit -n "$NOFILE"
 "$@" </dev/null &
 pid=$!
 (while read -r sig <&3; do kill -s "$sig" "$pid" 2>/dev/null; done; kill -s KILL "$pid" 2>/dev/null) &
@@ -125,6 +126,8 @@ pub struct OpenSearchNode {
     pub http_port: u16,
     pub transport_port: u16,
     dir: PathBuf,
+    /// The open-files limit of the process (`ulimit -n`), when not the test's own.
+    nofile: Option<u32>,
     child: Option<(Child, ChildStdin)>,
 }
 
@@ -158,6 +161,10 @@ impl OpenSearchNode {
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(GUARD)
+            .env(
+                "NOFILE",
+                self.nofile.map(|n| n.to_string()).unwrap_or_default(),
+            )
             .arg("opensearch-guard")
             .arg(java())
             .args(jvm_args(&self.dir, &home))
@@ -229,6 +236,11 @@ impl OpenSearchCluster {
     /// Starts `n` nodes (1 ≤ n ≤ 3) with `extra` node settings (`key: value` lines of
     /// opensearch.yml, for every node) and waits until the health API lists all of them.
     pub fn start(n: usize, extra: &[(&str, &str)]) -> Self {
+        Self::start_with_nofile(n, extra, None)
+    }
+
+    /// Like `start`, with every node's open-files limit set to `nofile` (`ulimit -n`).
+    pub fn start_with_nofile(n: usize, extra: &[(&str, &str)], nofile: Option<u32>) -> Self {
         assert!((1..=3).contains(&n), "1 to 3 nodes");
         let home = home();
         assert!(
@@ -258,6 +270,7 @@ impl OpenSearchCluster {
                 http_port: *http_port,
                 transport_port: *transport_port,
                 dir: ndir,
+                nofile,
                 child: None,
             });
         }
