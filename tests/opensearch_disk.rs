@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::es_product::*;
 use common::executor;
@@ -297,6 +297,52 @@ async fn disk_watermarks_rejections_breakers_and_blocks_on_real_numbers_and_read
     let s = c.collect().await.unwrap();
     let h07 = finding(&s, "ES-H-07", "logs");
     assert_eq!(h07.evidence["blocks"], json!(["logs (index.blocks.write)"]));
+
+    // A long multi-search (a cancellable task: tens of thousands of searches one at a time),
+    // cancelled by ES-FIX-09 — verified by the task list, and the client gets its answer early.
+    let port = cluster.nodes[0].http_port;
+    let body: String = (0..60_000)
+        .map(|_| "{\"index\":\"logs\"}\n{\"query\":{\"match_all\":{}}}\n")
+        .collect();
+    let begun = Instant::now();
+    let search = std::thread::spawn(move || {
+        common::opensearch::http(
+            port,
+            "POST",
+            "/_msearch?max_concurrent_searches=1",
+            Some(body),
+        )
+    });
+    let mut task = String::new();
+    wait_until("the multi-search task", Duration::from_secs(20), || {
+        let v = cluster.ok("GET", "/_tasks?actions=indices:data/read/msearch", None);
+        task = v["nodes"]
+            .as_object()
+            .and_then(|nodes| nodes.values().next())
+            .and_then(|n| n["tasks"].as_object())
+            .and_then(|t| t.keys().next().cloned())
+            .unwrap_or_default();
+        !task.is_empty()
+    });
+    let ctx = PlanContext::for_instance(&inst, &s.facts);
+    let step = EsRepairs
+        .build("ES-FIX-09", &params(&[("task", &task)]), &ctx)
+        .unwrap();
+    apply(&executor, backend.as_mut(), &step, None).await;
+    let (code, answer) = search.join().unwrap().unwrap();
+    let took = begun.elapsed();
+    assert!(
+        answer.to_string().contains("cancelled"),
+        "HTTP {code} after {took:?}: the searches after the cancel were cancelled: {}",
+        answer.to_string().chars().take(300).collect::<String>()
+    );
+    assert!(
+        cluster
+            .traced_from(OPAQUE_ID_REPAIR)
+            .iter()
+            .any(|r| r.method == "POST" && r.uri == format!("/_tasks/{task}/_cancel")),
+        "the cancel is in the node's record"
+    );
 
     // Read-only mode: the plan of a finding is refused before anything is sent, and the
     // node's record shows the product sent only allowlisted reads from here on.

@@ -439,7 +439,7 @@ pub fn http(
     s.set_read_timeout(Some(Duration::from_secs(60)))
         .map_err(|e| e.to_string())?;
     let body = body.unwrap_or_default();
-    let content_type = if path.starts_with("/_bulk") || path.contains("/_bulk") {
+    let content_type = if path.contains("_bulk") || path.contains("_msearch") {
         "application/x-ndjson"
     } else {
         "application/json"
