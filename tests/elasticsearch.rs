@@ -286,6 +286,18 @@ async fn disk_flood_stage_blocks_and_rejections_are_critical() {
         .find(|f| f.evidence.contains_key("indices"))
         .unwrap();
     let step = plan_for_finding(&EsRepairs, blocked, &ctx).steps.remove(0);
+    // Refused while the node is past the high watermark (the cluster would block it again).
+    let err = executor
+        .execute(backend.as_mut(), &step, &Confirmation::default())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("precheck: node node-1 disk 97.0% ≥ high watermark 90.0%"),
+        "{err}"
+    );
+    assert!(server.with(|c| c.indices[0].read_only_allow_delete));
+    server.with(|c| c.nodes[0].disk_available = 40 << 30);
     apply(&executor, backend.as_mut(), &step).await;
     assert!(server.with(|c| !c.indices[0].read_only_allow_delete));
     let step = EsRepairs.build("ES-FIX-05", &Map::new(), &ctx).unwrap();

@@ -10,10 +10,12 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod es_product;
 pub mod kafka_cluster;
 pub mod kube_app;
 pub mod llm_server;
 pub mod mariadb;
+pub mod opensearch;
 
 use std::sync::Arc;
 

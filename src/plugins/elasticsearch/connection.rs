@@ -8,7 +8,7 @@ use std::time::Duration;
 use elasticsearch::auth::Credentials;
 use elasticsearch::cert::{Certificate, CertificateValidation};
 use elasticsearch::http::Method;
-use elasticsearch::http::headers::HeaderMap;
+use elasticsearch::http::headers::{HeaderMap, HeaderValue, X_OPAQUE_ID};
 use elasticsearch::http::transport::{SingleNodeConnectionPool, Transport, TransportBuilder};
 use serde_json::Value;
 
@@ -34,6 +34,13 @@ impl std::fmt::Debug for EsTarget {
             .finish_non_exhaustive()
     }
 }
+
+/// The `X-Opaque-Id` of the collector's, the tools' and the executor's reads: Elasticsearch
+/// and OpenSearch write it into their slow logs, task list, deprecation log and HTTP tracer,
+/// so an operator can tell this program's requests from the applications'.
+pub const OPAQUE_ID_READ: &str = "kubestack-ai";
+/// The `X-Opaque-Id` of the repair executor's writes.
+pub const OPAQUE_ID_REPAIR: &str = "kubestack-ai-repair";
 
 /// A reply: status and JSON body (or the text for the `_cat` text views and hot threads).
 #[derive(Debug, Clone, PartialEq)]
@@ -118,12 +125,14 @@ impl EsTarget {
                 transport: self.transport(timeout, true)?,
                 endpoint: self.endpoint.clone(),
                 timeout,
+                opaque_id: OPAQUE_ID_READ,
             },
             anonymous: if self.has_credentials() {
                 Some(EsHttp {
                     transport: self.transport(timeout, false)?,
                     endpoint: self.endpoint.clone(),
                     timeout,
+                    opaque_id: OPAQUE_ID_READ,
                 })
             } else {
                 None
@@ -137,6 +146,7 @@ impl EsTarget {
             transport: self.transport(timeout, true)?,
             endpoint: self.endpoint.clone(),
             timeout,
+            opaque_id: OPAQUE_ID_REPAIR,
         })
     }
 }
@@ -150,6 +160,8 @@ pub struct EsHttp {
     transport: Transport,
     endpoint: String,
     timeout: Duration,
+    /// Sent as `X-Opaque-Id` with every request.
+    opaque_id: &'static str,
 }
 
 impl EsHttp {
@@ -174,16 +186,11 @@ impl EsHttp {
         };
         let endpoint = self.endpoint.clone();
         let body = body.map(|b| b.to_string());
+        let mut headers = HeaderMap::new();
+        headers.insert(X_OPAQUE_ID, HeaderValue::from_static(self.opaque_id));
         let response = self
             .transport
-            .send(
-                m,
-                path,
-                HeaderMap::new(),
-                None::<&()>,
-                body,
-                Some(self.timeout),
-            )
+            .send(m, path, headers, None::<&()>, body, Some(self.timeout))
             .await
             .map_err(|e| {
                 if e.is_timeout() {
@@ -192,9 +199,21 @@ impl EsHttp {
                         millis: self.timeout.as_millis() as u64,
                     }
                 } else {
-                    PluginError::Unreachable {
-                        endpoint: endpoint.clone(),
-                        reason: source_chain(&e),
+                    let reason = source_chain(&e);
+                    // Something answered, but not in HTTP: most often a node's transport port
+                    // (9300), which a real node answers with a line of plain text.
+                    if reason.contains("invalid HTTP") {
+                        PluginError::Protocol {
+                            endpoint: endpoint.clone(),
+                            reason: format!(
+                                "{method} {path}: the port answered, but not in HTTP — is this a node's transport port (9300) rather than its HTTP port (9200)? ({reason})"
+                            ),
+                        }
+                    } else {
+                        PluginError::Unreachable {
+                            endpoint: endpoint.clone(),
+                            reason,
+                        }
                     }
                 }
             })?;

@@ -24,7 +24,7 @@ crate::plugins::builtin_plugin!(
     ElasticsearchPlugin,
     kind: InstanceKind::Elasticsearch,
     name: "elasticsearch",
-    versions: "Elasticsearch 7.10–9.x, OpenSearch 1–2 (REST API; tested against an in-process server)",
+    versions: "Elasticsearch 7.10–9.x, OpenSearch 1–2 (REST API; tested against OpenSearch 2.19 nodes and an in-process Elasticsearch model)",
     rules: rules::RULE_IDS,
     collector: EsCollector,
     tools: tools::EsTools,

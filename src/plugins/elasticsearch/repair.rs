@@ -159,6 +159,8 @@ fn cluster_settings() -> Command {
 }
 
 /// A persistent cluster-settings step: captured, restored with the old values, verified.
+/// A transient value of the same key would shadow the persistent one (transient wins), so the
+/// step clears it; the rollback puts each section back as it was.
 fn cluster_settings_step(
     a: &ActionSpec,
     ctx: &PlanContext<'_>,
@@ -170,12 +172,16 @@ fn cluster_settings_step(
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect();
+    let transient: Map<String, Value> = sets
+        .iter()
+        .map(|(k, _)| (k.to_string(), Value::Null))
+        .collect();
     a.step(
         ctx,
         vec![request(
             "PUT",
             "/_cluster/settings",
-            Some(json!({"persistent": persistent})),
+            Some(json!({"persistent": persistent, "transient": transient})),
         )],
         vec![request(
             "GET",
@@ -280,7 +286,13 @@ impl RepairCatalog for EsRepairs {
                 RollbackSpec::NotNeeded("it only resets the failure counters and retries".into()),
                 Some(Probe {
                     command: request("GET", "/_cat/shards?format=json&h=index,shard,state,unassigned.reason", None),
-                    check: Check::ReplyLacks("ALLOCATION_FAILED".into()),
+                    // Right after the reroute the failed shard is INITIALIZING, which has no
+                    // reason to show: judged then, a retry that is about to fail again passed
+                    // (seen on a real node with a corrupt shard). So nothing may be initializing.
+                    check: Check::All(vec![
+                        Check::ReplyLacks("ALLOCATION_FAILED".into()),
+                        Check::ReplyLacks("INITIALIZING".into()),
+                    ]),
                     within: Duration::from_secs(30),
                 }),
                 "Retries every shard whose allocation failed too often; a persistent cause fails again."),
@@ -356,7 +368,9 @@ impl RepairCatalog for EsRepairs {
                 a.step(ctx, vec![request("POST", "/_cluster/reroute", Some(body.clone()))],
                     vec![request("POST", "/_cluster/reroute?dry_run=true&filter_path=acknowledged,explanations", Some(body))],
                     RollbackSpec::Irreversible("acknowledged writes missing from the stale copy are lost; only a snapshot restore brings them back".into()),
-                    Some(Probe { command: request("GET", &format!("/_cat/shards/{index}?format=json&h=shard,prirep,state"), None), check: Check::ReplyLacks("UNASSIGNED".into()), within: Duration::from_secs(30) }),
+                    // The catalog's check: the index is no longer red. Its replicas may stay
+                    // unassigned (the node that held the lost primary is gone).
+                    Some(Probe { command: request("GET", &format!("/_cluster/health/{index}?filter_path=status"), None), check: Check::ReplyLacks("\"red\"".into()), within: Duration::from_secs(30) }),
                     "Promotes an out-of-date copy to primary: the index is no longer red, but recent writes are gone.")
             }
             "ES-FIX-11" => {
@@ -442,9 +456,11 @@ impl RepairCatalog for EsRepairs {
                     .get("max_shards_per_node")
                     .and_then(Value::as_u64)
                     .unwrap_or(1000);
+                // …and by at least one: a fifth of a small limit rounds down to nothing.
+                let raised = per_node.saturating_add((per_node / 5).max(1));
                 wanted.push((
                     "ES-FIX-12",
-                    [("n".to_string(), Value::from(per_node + per_node / 5))]
+                    [("n".to_string(), Value::from(raised))]
                         .into_iter()
                         .collect(),
                 ));
@@ -497,7 +513,7 @@ mod tests {
         let s = EsRepairs.build("ES-FIX-02", &Map::new(), &ctx).unwrap();
         assert_eq!(
             s.commands[0].to_string(),
-            r#"PUT /_cluster/settings {"persistent":{"cluster.routing.allocation.enable":null}}"#
+            r#"PUT /_cluster/settings {"persistent":{"cluster.routing.allocation.enable":null},"transient":{"cluster.routing.allocation.enable":null}}"#
         );
         for bad in ["*", "_all", "logs/../x", "Logs", "a,b"] {
             assert!(

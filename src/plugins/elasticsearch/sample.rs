@@ -100,6 +100,9 @@ pub struct EsSample {
     pub explicit_settings: Vec<String>,
     /// Indices with `index.blocks.read_only_allow_delete: true`.
     pub read_only_indices: Vec<String>,
+    /// `(index, block)` for the blocks set by hand that refuse writes: `index.blocks.write`,
+    /// `index.blocks.read_only`.
+    pub write_blocked_indices: Vec<(String, String)>,
     /// Master-eligible node count (from `_nodes`).
     pub master_eligible: Option<usize>,
     pub data_nodes: Option<usize>,
@@ -250,6 +253,11 @@ pub fn parse_explanation(v: &Value) -> Explanation {
             .unwrap_or(0),
         no_deciders: no,
     }
+}
+
+/// A setting that is `true` (settings come back as strings).
+fn is_true(v: Option<&Value>) -> bool {
+    matches!(v, Some(Value::Bool(true))) || v.and_then(Value::as_str) == Some("true")
 }
 
 fn rows(v: &Value) -> Vec<&Value> {
@@ -436,14 +444,19 @@ pub async fn collect_sample(r: &EsReader) -> Result<EsSample, PluginError> {
             if let Some(map) = v.as_object() {
                 for (index, x) in map {
                     let blocked = x.pointer("/settings/index/blocks/read_only_allow_delete");
-                    if matches!(blocked, Some(Value::Bool(true)))
-                        || blocked.and_then(Value::as_str) == Some("true")
-                    {
+                    if is_true(blocked) {
                         out.read_only_indices.push(index.clone());
+                    }
+                    for block in ["write", "read_only"] {
+                        if is_true(x.pointer(&format!("/settings/index/blocks/{block}"))) {
+                            out.write_blocked_indices
+                                .push((index.clone(), format!("index.blocks.{block}")));
+                        }
                     }
                 }
             }
             out.read_only_indices.sort();
+            out.write_blocked_indices.sort();
         }
         Err(e) => out.unavailable.push(("index blocks", e.to_string())),
     }

@@ -76,12 +76,53 @@ impl EsWriteBackend {
         self.checked(method, path, reply)
     }
 
+    /// ES-FIX-04's precheck (catalog §5.3): lifting the flood-stage block is refused while a
+    /// node is at or above its high watermark — the cluster would put the block back at once
+    /// (Elasticsearch ≥ 7.4 and OpenSearch lift it themselves once below).
+    async fn precheck(&mut self, method: &str, body: Option<&Value>) -> Result<(), PluginError> {
+        let lifts_block = method.eq_ignore_ascii_case("PUT")
+            && body
+                .and_then(|b| b.get("index.blocks.read_only_allow_delete"))
+                .is_some_and(Value::is_null);
+        if !lifts_block {
+            return Ok(());
+        }
+        if self.reader.is_none() {
+            self.reader = Some(self.target.reader(self.timeout)?);
+        }
+        let Some(r) = self.reader.as_ref() else {
+            unreachable!("built above")
+        };
+        let sample = super::sample::collect_sample(r).await?;
+        if sample.disks.is_empty() && sample.nodes.is_empty() {
+            return Err(PluginError::Refused(
+                "ES-FIX-04 precheck: the nodes' disk use could not be read".into(),
+            ));
+        }
+        let past = super::rules::nodes_past_high(&sample);
+        if past.is_empty() {
+            return Ok(());
+        }
+        let list: Vec<String> = past
+            .iter()
+            .map(|(node, used, high)| {
+                format!("node {node} disk {used:.1}% ≥ high watermark {high:.1}%")
+            })
+            .collect();
+        Err(PluginError::Refused(format!(
+            "ES-FIX-04 precheck: {} — the cluster would put the block back; free disk first \
+             (ES-FIX-06) or raise the watermarks for a while (ES-FIX-05)",
+            list.join("; ")
+        )))
+    }
+
     async fn write_reply(
         &mut self,
         command: &Command,
         token: &ExecutorToken,
     ) -> Result<Reply, PluginError> {
         let (method, path, body) = Self::parts(command)?;
+        self.precheck(method, body.as_ref()).await?;
         if self.writer.is_none() {
             self.writer = Some(self.target.writer(self.timeout, token)?);
         }
@@ -175,6 +216,8 @@ impl ConfigDialect for EsSettings {
 }
 
 /// The rollback of a settings step: the same request with each key set to its captured value.
+/// A cluster-settings step names both sections (`persistent`, and `transient` to clear a
+/// shadowing value): each is put back to what it held, `null` where the key was unset.
 fn restore_settings(
     step: &RepairStep,
     keys: &[String],
@@ -184,32 +227,52 @@ fn restore_settings(
     let (method, path) = (command.argv.first()?, command.argv.get(1)?);
     let mut body: Value = serde_json::from_str(command.argv.get(2)?).ok()?;
     let old = |k: &str| captured.iter().find_map(|(_, r)| r.get(k).cloned());
+    // The captured reply's own sections (flat settings), for a cluster-settings step.
+    let captured_body: Option<Value> = captured
+        .iter()
+        .find_map(|(_, r)| r.get("_body").map(text_of))
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let was_in = |section: &str, k: &str| -> Value {
+        captured_body
+            .as_ref()
+            .and_then(|b| b.get(section)?.get(k).cloned())
+            .unwrap_or(Value::Null)
+    };
     let mut lines = Vec::new();
-    {
-        let target = match body.get_mut("persistent") {
-            Some(p) => p,
-            None => &mut body,
-        };
-        let obj = target.as_object_mut()?;
-        for k in keys {
-            let before = old(k);
-            let new = obj.get(k).cloned().unwrap_or(Value::Null);
-            lines.push(format!(
-                "{k}: {} → {}",
-                before
-                    .as_ref()
-                    .map_or("(unset)".to_string(), |b| if *b == Reply::Nil {
-                        "(unset)".into()
-                    } else {
-                        text_of(b)
-                    }),
-                if new.is_null() {
-                    "(default)".to_string()
+    let cluster_step = body.get("persistent").is_some();
+    for k in keys {
+        let before = old(k);
+        let new = body
+            .get("persistent")
+            .unwrap_or(&body)
+            .get(k)
+            .cloned()
+            .unwrap_or(Value::Null);
+        lines.push(format!(
+            "{k}: {} → {}",
+            before
+                .as_ref()
+                .map_or("(unset)".to_string(), |b| if *b == Reply::Nil {
+                    "(unset)".into()
                 } else {
-                    new.to_string().trim_matches('"').to_string()
+                    text_of(b)
+                }),
+            if new.is_null() {
+                "(default)".to_string()
+            } else {
+                new.to_string().trim_matches('"').to_string()
+            }
+        ));
+        if cluster_step {
+            for section in ["persistent", "transient"] {
+                let old_value = was_in(section, k);
+                if let Some(obj) = body.get_mut(section).and_then(Value::as_object_mut) {
+                    obj.insert(k.clone(), old_value);
                 }
-            ));
-            obj.insert(k.clone(), restore_value(before.as_ref()));
+            }
+        } else {
+            body.as_object_mut()?
+                .insert(k.clone(), restore_value(before.as_ref()));
         }
     }
     let restore =

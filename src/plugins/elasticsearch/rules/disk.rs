@@ -84,19 +84,9 @@ fn watermarks(input: &RuleInput<'_>, total: u64) -> Watermarks {
     }
 }
 
-pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
-    let s = input.cur;
-    if s.setting("cluster.routing.allocation.disk.threshold_enabled") == Some("false") {
-        out.push(
-            Finding::new("ES-D-04", Severity::Warning, "disk", "disk watermarks are disabled",
-                "cluster.routing.allocation.disk.threshold_enabled=false: nodes can fill to 100 % and fail.",
-                "Turn disk threshold protection back on.")
-                .with("threshold_enabled", false)
-                .with("threshold", "false (src: default true)"),
-        );
-    }
-    // Per node: `_cat/allocation` when read, else the nodes' fs stats.
-    let disks: Vec<(String, u64, u64)> = if s.disks.is_empty() {
+/// `(node, used bytes, total bytes)`: `_cat/allocation` when read, else the nodes' fs stats.
+fn node_disks(s: &super::EsSample) -> Vec<(String, u64, u64)> {
+    if s.disks.is_empty() {
         s.nodes
             .iter()
             .map(|n| {
@@ -112,7 +102,43 @@ pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
             .iter()
             .map(|d| (d.node.clone(), d.used, d.total))
             .collect()
+    }
+}
+
+/// The nodes at or above their effective high watermark, `(node, used %, high %)` — none when
+/// disk protection is off. While one is, the cluster keeps (or puts back) the flood-stage
+/// block, so ES-FIX-04 is refused (the catalog's precheck).
+pub fn nodes_past_high(sample: &super::EsSample) -> Vec<(String, f64, f64)> {
+    if sample.setting("cluster.routing.allocation.disk.threshold_enabled") == Some("false") {
+        return Vec::new();
+    }
+    let input = RuleInput {
+        cur: sample,
+        prev: None,
     };
+    node_disks(sample)
+        .into_iter()
+        .filter(|(_, _, total)| *total > 0)
+        .filter_map(|(node, used, total)| {
+            let pct = used as f64 / total as f64 * 100.0;
+            let high = watermarks(&input, total).high;
+            (pct >= high).then_some((node, pct, high))
+        })
+        .collect()
+}
+
+pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
+    let s = input.cur;
+    if s.setting("cluster.routing.allocation.disk.threshold_enabled") == Some("false") {
+        out.push(
+            Finding::new("ES-D-04", Severity::Warning, "disk", "disk watermarks are disabled",
+                "cluster.routing.allocation.disk.threshold_enabled=false: nodes can fill to 100 % and fail.",
+                "Turn disk threshold protection back on.")
+                .with("threshold_enabled", false)
+                .with("threshold", "false (src: default true)"),
+        );
+    }
+    let disks = node_disks(s);
     let disabled = s.setting("cluster.routing.allocation.disk.threshold_enabled") == Some("false");
     for (node, used, total) in disks.into_iter().filter(|(_, _, t)| *t > 0 && !disabled) {
         let pct = used as f64 / total as f64 * 100.0;
@@ -210,6 +236,25 @@ mod tests {
         assert!(
             has(&fired(&s, None), "ES-D-01", "INFO"),
             "an explicit watermark wins"
+        );
+        // ES-FIX-04's precheck: 40 % used is past a 30 % high watermark, not past 90 %.
+        assert!(nodes_past_high(&s).is_empty());
+        s.settings.insert(
+            "cluster.routing.allocation.disk.watermark.high".into(),
+            "30%".into(),
+        );
+        s.explicit_settings
+            .push("cluster.routing.allocation.disk.watermark.high".into());
+        let past = nodes_past_high(&s);
+        assert_eq!(past.len(), 1, "{past:?}");
+        assert!((past[0].1 - 40.0).abs() < 0.1 && (past[0].2 - 30.0).abs() < 0.1);
+        s.settings.insert(
+            "cluster.routing.allocation.disk.threshold_enabled".into(),
+            "false".into(),
+        );
+        assert!(
+            nodes_past_high(&s).is_empty(),
+            "protection off: no precheck"
         );
     }
 }

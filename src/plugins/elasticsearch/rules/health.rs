@@ -1,5 +1,5 @@
-//! ES-H-01 … 06: cluster status, why shards are unassigned, allocation disabled, exhausted
-//! retries, delayed allocation, master backlog.
+//! ES-H-01 … 07: cluster status, why shards are unassigned, allocation disabled, exhausted
+//! retries, delayed allocation, master backlog, write blocks set by hand.
 
 use super::RuleInput;
 use crate::diagnose::{Finding, Severity};
@@ -157,6 +157,27 @@ pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
         );
     }
 
+    // ES-H-07: blocks set by hand that refuse writes (the flood-stage block is ES-D-03).
+    if !s.write_blocked_indices.is_empty() {
+        let list: Vec<String> = s
+            .write_blocked_indices
+            .iter()
+            .map(|(i, b)| format!("{i} ({b})"))
+            .collect();
+        out.push(
+            Finding::new("ES-H-07", Severity::Warning, "health",
+                format!("{} index(es) refuse writes: {}", list.len(), list.join(", ")),
+                "Indexing into them fails with cluster_block_exception (FORBIDDEN/8/index write or \
+                 FORBIDDEN/5/index read-only). Such a block is set by hand or by a tool — before a \
+                 shrink, a clone or a snapshot — and is sometimes left behind.",
+                "Find out who set it and why; when its job is done, remove it: PUT <index>/_settings \
+                 {\"index.blocks.write\": null} (manual: the block is often intended).")
+                .with("indices", s.write_blocked_indices.iter().map(|(i, _)| i.clone()).collect::<Vec<_>>())
+                .with("blocks", list)
+                .with("threshold", "index.blocks.write or index.blocks.read_only = true (src: index blocks)"),
+        );
+    }
+
     // ES-H-06: master backlog.
     let pending = s.health_u64("number_of_pending_tasks");
     let waiting = s.health_u64("task_max_waiting_in_queue_millis");
@@ -220,5 +241,8 @@ mod tests {
             has(&f, "ES-H-01", "CRIT") && has(&f, "ES-H-02", "CRIT") && has(&f, "ES-H-03", "CRIT"),
             "{f:?}"
         );
+        assert!(!has(&f, "ES-H-07", "WARN"));
+        s.write_blocked_indices = vec![("logs".into(), "index.blocks.write".into())];
+        assert!(has(&fired(&s, None), "ES-H-07", "WARN"));
     }
 }

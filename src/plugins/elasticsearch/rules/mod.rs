@@ -6,7 +6,7 @@ mod health;
 mod resources;
 mod security;
 
-pub use disk::{Watermarks, effective_used_pct};
+pub use disk::{Watermarks, effective_used_pct, nodes_past_high};
 
 use super::sample::{EsSample, NodeStats};
 use crate::diagnose::{Finding, sort_findings};
@@ -41,6 +41,7 @@ pub const RULE_IDS: &[&str] = &[
     "ES-H-04",
     "ES-H-05",
     "ES-H-06",
+    "ES-H-07",
     "ES-D-01",
     "ES-D-02",
     "ES-D-03",
