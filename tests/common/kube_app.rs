@@ -62,6 +62,13 @@ impl KubeApp {
             })
             .collect();
         state.kube.current = kube.current.clone();
+        // `[kubernetes] namespaces` as the interactive start applies it.
+        for (context, namespaces) in &config.kubernetes.namespaces {
+            state.kube.scopes.insert(
+                context.clone(),
+                kubestack_ai::kube::NamespaceScope::parse(&namespaces.join(",")),
+            );
+        }
         let audit = dir.path().join("audit.jsonl");
         let executor =
             Executor::new(&config.safety, Arc::new(AuditChain::open(&audit).unwrap())).unwrap();

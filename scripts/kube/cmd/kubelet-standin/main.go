@@ -3,8 +3,8 @@
 // runtime:
 //
 //	GET /containerLogs/{namespace}/{pod}/{container}  follow, tailLines (tail), sinceSeconds,
-//	    sinceTime, limitBytes, timestamps, previous — decoded into v1.PodLogOptions as the
-//	    kubelet decodes them, answered with the kubelet's status codes
+//	    sinceTime, limitBytes, timestamps, previous — the query of v1.PodLogOptions, validated
+//	    and answered with the kubelet's status codes
 //	GET /portForward/{namespace}/{pod}[/{uid}]         SPDY or websocket (v4.channel.k8s.io),
 //	    served by k8s.io/cri-streaming's portforward package — the kubelet's own code
 //
@@ -20,7 +20,8 @@
 //	                                               to {port} of the pod reach
 //
 // A pod is on this node when ROOT/pods/{ns}/{pod} exists; otherwise 404 as the kubelet answers.
-// Every request is logged to stderr as `kubelet-standin: METHOD PATH?QUERY -> STATUS`.
+// Every request is logged to stderr as `kubelet-standin: METHOD PATH?QUERY` when it arrives and,
+// but for port-forwards, `kubelet-standin: METHOD PATH?QUERY -> STATUS` when it ends.
 // It listens with TLS on --listen (host:0 picks a port) with a self-signed certificate made at
 // start (the apiserver does not verify the kubelet's certificate unless told to) and writes the
 // chosen address to --addr-file once listening.
@@ -43,6 +44,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -50,7 +52,7 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cri-streaming/pkg/streaming/portforward"
 )
 
@@ -128,6 +130,8 @@ func logged(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		// A followed log stays open: say it started, and how it ended.
+		fmt.Fprintf(os.Stderr, "kubelet-standin: %s %s\n", r.Method, r.URL.RequestURI())
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r)
 		fmt.Fprintf(os.Stderr, "kubelet-standin: %s %s -> %d\n", r.Method, r.URL.RequestURI(), sw.status)
@@ -144,13 +148,43 @@ func podDir(namespace, pod string) (string, bool) {
 	return dir, err == nil && st.IsDir()
 }
 
-var parameterCodec = func() runtime.ParameterCodec {
-	scheme := runtime.NewScheme()
-	if err := v1.AddToScheme(scheme); err != nil {
-		panic(err)
+// decodeLogOptions reads the query parameters of v1.PodLogOptions (the kubelet decodes them
+// with the API's parameter codec; the same names and types here).
+func decodeLogOptions(query url.Values) (*v1.PodLogOptions, error) {
+	opts := &v1.PodLogOptions{}
+	var err error
+	boolean := func(name string, into *bool) {
+		if v, ok := query[name]; ok && err == nil && len(v) > 0 {
+			if v[0] == "" {
+				*into = true
+				return
+			}
+			*into, err = strconv.ParseBool(v[0])
+		}
 	}
-	return runtime.NewParameterCodec(scheme)
-}()
+	integer := func(name string) *int64 {
+		if v, ok := query[name]; ok && err == nil && len(v) > 0 {
+			var n int64
+			n, err = strconv.ParseInt(v[0], 10, 64)
+			return &n
+		}
+		return nil
+	}
+	boolean("follow", &opts.Follow)
+	boolean("previous", &opts.Previous)
+	boolean("timestamps", &opts.Timestamps)
+	boolean("insecureSkipTLSVerifyBackend", &opts.InsecureSkipTLSVerifyBackend)
+	opts.TailLines = integer("tailLines")
+	opts.LimitBytes = integer("limitBytes")
+	opts.SinceSeconds = integer("sinceSeconds")
+	if v := query.Get("sinceTime"); v != "" && err == nil {
+		var t time.Time
+		t, err = time.Parse(time.RFC3339, v)
+		opts.SinceTime = &metav1.Time{Time: t}
+	}
+	opts.Container = query.Get("container")
+	return opts, err
+}
 
 func containerLogs(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/containerLogs/"), "/")
@@ -166,8 +200,8 @@ func containerLogs(w http.ResponseWriter, r *http.Request) {
 			delete(query, "tailLines")
 		}
 	}
-	opts := &v1.PodLogOptions{}
-	if err := parameterCodec.DecodeParameters(query, v1.SchemeGroupVersion, opts); err != nil {
+	opts, err := decodeLogOptions(query)
+	if err != nil {
 		http.Error(w, `{"message": "Unable to decode query."}`, http.StatusBadRequest)
 		return
 	}
@@ -186,13 +220,16 @@ func containerLogs(w http.ResponseWriter, r *http.Request) {
 		name = container + ".previous.log"
 	}
 	path := filepath.Join(dir, name)
-	f, err := os.Open(path)
-	if err != nil {
-		if opts.Previous {
+	if opts.Previous {
+		if _, err := os.Stat(path); err != nil {
 			http.Error(w, fmt.Sprintf("previous terminated container %q in pod %q not found", container, pod), http.StatusBadRequest)
-		} else {
-			http.Error(w, fmt.Sprintf("container %q in pod %q is not available", container, pod), http.StatusBadRequest)
+			return
 		}
+	}
+	// A running container that has written nothing yet has an empty log.
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		http.Error(w, fmt.Sprintf("container %q in pod %q is not available: %v", container, pod, err), http.StatusBadRequest)
 		return
 	}
 	defer f.Close()
