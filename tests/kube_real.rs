@@ -98,6 +98,43 @@ async fn the_context_probe_reports_the_real_version() {
         }
         other => panic!("a wrong token is not Up: {other:?}"),
     }
+    // A CA that did not sign the apiserver's certificate: refused before any request.
+    let dir = tempfile::tempdir().unwrap();
+    let (key, crt) = (dir.path().join("other.key"), dir.path().join("other.crt"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ])
+        .args(["-subj", "/CN=another-ca", "-days", "1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&crt)
+        .output()
+        .expect("openssl");
+    assert!(made.status.success(), "{made:?}");
+    let mut kc = k.kubeconfig(&[("dev", "viewer", "default")]);
+    {
+        use base64::Engine;
+        let cluster = kc.clusters[0].cluster.as_mut().unwrap();
+        cluster.certificate_authority_data =
+            Some(base64::engine::general_purpose::STANDARD.encode(std::fs::read(&crt).unwrap()));
+    }
+    let before = k.audit_of("viewer").len();
+    let state = probe_context(kc, "dev", Duration::from_secs(5)).await;
+    match state {
+        ContextState::Down { error } => assert!(
+            error.to_lowercase().contains("certificate") || error.contains("UnknownIssuer"),
+            "{error}"
+        ),
+        other => panic!("a server the CA did not sign is not Up: {other:?}"),
+    }
+    assert_eq!(k.audit_of("viewer").len(), before, "no request got through");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -385,6 +422,23 @@ async fn the_watch_inventory_sees_status_written_by_the_status_subresource_and_d
     )
     .await;
 
+    // Warning events about its pods, as the kubelet reports them; one about another pod.
+    for (pod, reason, message) in [
+        (
+            "cache-2",
+            "BackOff",
+            "Back-off restarting failed container main",
+        ),
+        ("cache-1", "Unhealthy", "Readiness probe failed: NOAUTH"),
+        ("batch", "BackOff", "not the instance's"),
+    ] {
+        real::event(
+            &admin,
+            &obj::event(ns, "Pod", pod, "Warning", reason, message),
+        )
+        .await;
+    }
+
     let mut w = Watched::start(k, "operator", NamespaceScope::parse(ns)).await;
     w.until("the initial lists", 20, ClusterStore::is_synced)
         .await;
@@ -441,9 +495,22 @@ async fn the_watch_inventory_sees_status_written_by_the_status_subresource_and_d
         .into_iter()
         .map(|f| f.id)
         .collect();
-    assert!(
-        ids.contains(&"K8S-POD-01".into()) && ids.contains(&"K8S-POD-03".into()),
-        "{ids:?}"
+    for id in [
+        "K8S-POD-01",
+        "K8S-POD-03",
+        "K8S-EVT-BackOff",
+        "K8S-EVT-Unhealthy",
+    ] {
+        assert!(ids.contains(&id.to_string()), "{id} not in {ids:?}");
+    }
+    let backoff = kubestack_ai::kube::rules::instance_findings(cache, &w.store)
+        .into_iter()
+        .find(|f| f.id == "K8S-EVT-BackOff")
+        .unwrap();
+    assert_eq!(
+        backoff.evidence["objects"],
+        json!(["Pod/cache-2"]),
+        "not the other pod's event"
     );
 
     // Live: the kubelet's next status write makes cache-1 ready and OOM-kills cache-0; a
@@ -468,6 +535,10 @@ async fn the_watch_inventory_sees_status_written_by_the_status_subresource_and_d
         ),
     )
     .await;
+    // cache-2 runs again, after nine restarts.
+    let mut recovered = real::status_for("docker.io/bitnami/redis:7.2", PodHealth::Ready);
+    recovered.container_statuses.as_mut().unwrap()[0].restart_count = 9;
+    real::set_pod_status(&admin, ns, "cache-2", &recovered).await;
     Api::<Pod>::namespaced(admin.clone(), ns)
         .delete("pending", &DeleteParams::default().grace_period(0))
         .await
@@ -475,19 +546,24 @@ async fn the_watch_inventory_sees_status_written_by_the_status_subresource_and_d
     w.until("the status changes", 10, |s| {
         let get = |n: &str| s.pods.get(&(ns.to_string(), n.to_string()));
         get("cache-1").is_some_and(PodRow::is_ready)
+            && get("cache-2").is_some_and(|p| p.is_ready() && p.restarts == 9)
             && get("cache-0").is_some_and(|p| p.last_terminated.as_deref() == Some("OOMKilled"))
             && get("pending").is_none()
     })
     .await;
     let found = discover(&w.store);
-    let ids: Vec<String> = kubestack_ai::kube::rules::instance_findings(&found[0], &w.store)
-        .into_iter()
-        .map(|f| f.id)
-        .collect();
-    assert!(
-        ids.contains(&"K8S-POD-02".into()) && !ids.contains(&"K8S-POD-03".into()),
-        "{ids:?}"
-    );
+    let findings = kubestack_ai::kube::rules::instance_findings(&found[0], &w.store);
+    let pods_of = |id: &str| {
+        findings
+            .iter()
+            .find(|f| f.id == id)
+            .map(|f| f.evidence["pods"].clone())
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(pods_of("K8S-POD-01"), json!(["cache-0"]), "{findings:?}");
+    assert_eq!(pods_of("K8S-POD-02"), json!(["cache-0"]), "{findings:?}");
+    assert_eq!(pods_of("K8S-POD-05"), json!(["cache-2"]), "{findings:?}");
+    assert_eq!(pods_of("K8S-POD-03"), Value::Null, "all running pods ready");
     // The inventory only read: lists and watches, nothing else, by the product's user.
     let verbs: std::collections::BTreeSet<String> = audit_in(k, "operator", ns)
         .iter()

@@ -468,3 +468,16 @@ pub async fn secret(client: &Client, namespace: &str, name: &str, key: &str, val
     .await
     .unwrap_or_else(|e| panic!("create secret {namespace}/{name}: {e}"));
 }
+
+/// Creates an Event (core/v1), as a kubelet or controller reports one.
+pub async fn event(client: &Client, event: &k8s_openapi::api::core::v1::Event) {
+    let ns = event.metadata.namespace.as_deref().unwrap();
+    let mut v = for_create(event);
+    // The builder's time for the in-process server; the API server wants both timestamps.
+    v["firstTimestamp"] = v["lastTimestamp"].clone();
+    v["source"] = json!({"component": "kubelet", "host": "node-1"});
+    let api: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(client.clone(), ns);
+    api.create(&PostParams::default(), &serde_json::from_value(v).unwrap())
+        .await
+        .unwrap_or_else(|e| panic!("create event in {ns}: {e}"));
+}
