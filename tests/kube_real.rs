@@ -588,7 +588,7 @@ fn instance_in(ns: &str) -> InstanceConfig {
     InstanceConfig {
         context: Some("dev".into()),
         ..InstanceConfig::new(
-            &format!("{ns}/cache"),
+            format!("{ns}/cache"),
             InstanceKind::Redis,
             "redis://127.0.0.1:1",
         )
