@@ -73,7 +73,7 @@ const MUTATING: [&str; 5] = ["create", "update", "patch", "delete", "deletecolle
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_context_probe_reports_the_real_version() {
+async fn the_context_probe_tokens_and_client_certificates_on_the_real_apiserver() {
     let k = real::cluster();
     let state = probe_context(
         k.kubeconfig(&[("dev", "viewer", "default")]),
@@ -135,6 +135,51 @@ async fn the_context_probe_reports_the_real_version() {
         other => panic!("a server the CA did not sign is not Up: {other:?}"),
     }
     assert_eq!(k.audit_of("viewer").len(), before, "no request got through");
+
+    // A client certificate the cluster's CA signed: the apiserver knows the user by its CN and
+    // its group by O, and RBAC answers for it.
+    let (ccert, ckey) = k.client_cert();
+    let state = probe_context(
+        k.kubeconfig_with_cert("dev", &ccert, &ckey),
+        "dev",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(
+        matches!(&state, ContextState::Up { version } if *version == k.version),
+        "{state:?}"
+    );
+    let c = client_for(
+        k.kubeconfig_with_cert("dev", &ccert, &ckey),
+        "dev",
+        Duration::from_secs(5),
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(access::check(&c, &Access::logs("default")).await.is_ok());
+    let e = access::check(&c, &Access::port_forward("default"))
+        .await
+        .unwrap_err();
+    assert!(e.starts_with("not allowed: create pods/portforward"), "{e}");
+    let ev = k.wait_audit("the certificate user's review", |e| {
+        e["user"]["username"] == "cert-viewer"
+    });
+    assert_eq!(ev["user"]["groups"][0], "kubestack:viewers", "{ev}");
+    // One signed by another CA (the self-signed one above): the apiserver does not take it.
+    let state = probe_context(
+        k.kubeconfig_with_cert("dev", &crt, &key),
+        "dev",
+        Duration::from_secs(5),
+    )
+    .await;
+    match state {
+        ContextState::Down { error } => assert!(
+            error.contains("401") || error.to_lowercase().contains("unauthorized"),
+            "{error}"
+        ),
+        other => panic!("a certificate the cluster did not sign is not Up: {other:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

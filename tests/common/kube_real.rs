@@ -189,6 +189,32 @@ impl RealKube {
         out
     }
 
+    /// A kubeconfig whose one context `ctx` signs in with a client certificate and key (PEM
+    /// files) instead of a token.
+    pub fn kubeconfig_with_cert(&self, ctx: &str, cert: &Path, key: &Path) -> Kubeconfig {
+        use base64::Engine;
+        let b64 = |p: &Path| {
+            base64::engine::general_purpose::STANDARD
+                .encode(fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+        };
+        let text = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n  - name: real\n    cluster: {{server: \"{}\", certificate-authority-data: \"{}\"}}\nusers:\n  - name: cert\n    user: {{client-certificate-data: \"{}\", client-key-data: \"{}\"}}\ncontexts:\n  - {{name: {ctx}, context: {{cluster: real, user: cert, namespace: default}}}}\ncurrent-context: {ctx}\n",
+            self.url,
+            b64(&self.dir.join("ca.crt")),
+            b64(cert),
+            b64(key)
+        );
+        Kubeconfig::from_yaml(&text).expect("kubeconfig")
+    }
+
+    /// The client certificate and key of user `cert-viewer` (group of the viewers).
+    pub fn client_cert(&self) -> (PathBuf, PathBuf) {
+        (
+            PathBuf::from(self.env("KUBE_CLIENT_CERT")),
+            PathBuf::from(self.env("KUBE_CLIENT_KEY")),
+        )
+    }
+
     /// Writes [`Self::kubeconfig_text`] to `path`.
     pub fn write_kubeconfig(&self, path: &Path, contexts: &[(&str, &str, &str)]) {
         fs::write(path, self.kubeconfig_text(contexts)).expect("write kubeconfig");
