@@ -383,6 +383,25 @@ async fn the_watch_inventory_sees_status_written_by_the_status_subresource_and_d
         },
     };
     real::redis_statefulset(k, &admin, ns, "cache", health, None).await;
+    // A fourth replica the scheduler cannot place, owned by the StatefulSet.
+    let set_uid = Api::<StatefulSet>::namespaced(admin.clone(), ns)
+        .get("cache")
+        .await
+        .unwrap()
+        .metadata
+        .uid
+        .unwrap();
+    let mut fourth = obj::statefulset_pod(
+        ns,
+        "cache",
+        "redis",
+        "docker.io/bitnami/redis:7.2",
+        6379,
+        3,
+        PodHealth::Unschedulable,
+    );
+    fourth.metadata.owner_references.as_mut().unwrap()[0].uid = set_uid;
+    real::create_pod(&admin, &fourth).await;
     // A bare pod OOM-killed and crash looping; one the scheduler cannot place.
     real::create_pod(
         &admin,
@@ -488,7 +507,7 @@ async fn the_watch_inventory_sees_status_written_by_the_status_subresource_and_d
     w.until("the initial lists", 20, ClusterStore::is_synced)
         .await;
     assert!(w.errors.is_empty(), "{:?}", w.errors);
-    assert_eq!(w.store.pods.len(), 8, "{:?}", w.store.pods.keys());
+    assert_eq!(w.store.pods.len(), 9, "{:?}", w.store.pods.keys());
     let p = w.pod(ns, "cache-0");
     assert_eq!(
         (p.status.as_str(), p.phase.as_str(), p.is_ready()),
@@ -533,7 +552,7 @@ async fn the_watch_inventory_sees_status_written_by_the_status_subresource_and_d
         "{found:?}"
     );
     let cache = &found[0];
-    assert_eq!((cache.ready, cache.restarts, cache.pods.len()), (1, 9, 3));
+    assert_eq!((cache.ready, cache.restarts, cache.pods.len()), (1, 9, 4));
     assert_eq!(cache.service.as_deref(), Some("cache"));
     assert_eq!(found[2].pods, ["orders-db-5d8f7c9b4-x2x7q"]);
     let ids: Vec<String> = kubestack_ai::kube::rules::instance_findings(cache, &w.store)
@@ -545,6 +564,7 @@ async fn the_watch_inventory_sees_status_written_by_the_status_subresource_and_d
         "K8S-POD-03",
         "K8S-EVT-BackOff",
         "K8S-EVT-Unhealthy",
+        "K8S-POD-04",
     ] {
         assert!(ids.contains(&id.to_string()), "{id} not in {ids:?}");
     }
@@ -609,6 +629,7 @@ async fn the_watch_inventory_sees_status_written_by_the_status_subresource_and_d
     assert_eq!(pods_of("K8S-POD-02"), json!(["cache-0"]), "{findings:?}");
     assert_eq!(pods_of("K8S-POD-05"), json!(["cache-2"]), "{findings:?}");
     assert_eq!(pods_of("K8S-POD-03"), Value::Null, "all running pods ready");
+    assert_eq!(pods_of("K8S-POD-04"), json!(["cache-3"]), "{findings:?}");
     // The inventory only read: lists and watches, nothing else, by the product's user.
     let verbs: std::collections::BTreeSet<String> = audit_in(k, "operator", ns)
         .iter()
