@@ -641,6 +641,70 @@ async fn the_watch_inventory_sees_status_written_by_the_status_subresource_and_d
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_rbac_refuses_are_reported_then_recover_when_a_binding_appears_and_metrics_are_absent()
+ {
+    use kubestack_ai::kube::store::MetricsState;
+    let k = real::cluster();
+    let admin = k.client("admin").await;
+    let ns = "denied";
+    real::namespace(&admin, ns).await;
+    real::redis_statefulset(k, &admin, ns, "cache", |_| PodHealth::Ready, None).await;
+    // `nobody` may not list anything: each watcher reports the apiserver's 403.
+    let mut w = Watched::start(k, "nobody", NamespaceScope::parse(ns)).await;
+    w.until("a 403", 20, |s| {
+        s.errors.values().any(|e| e.contains("403"))
+    })
+    .await;
+    assert!(
+        w.errors.iter().any(|e| e.contains("forbidden")),
+        "{:?}",
+        w.errors
+    );
+    let refused = k.wait_audit("the refused list", |e| {
+        e["user"]["username"] == "nobody"
+            && e["verb"] == "list"
+            && e["objectRef"]["namespace"] == ns
+    });
+    assert_eq!(refused["responseStatus"]["code"], 403, "{refused}");
+    // RBAC grants it now: `view` in this namespace. The watchers' retries list and sync.
+    let bindings: Api<k8s_openapi::api::rbac::v1::RoleBinding> = Api::namespaced(admin.clone(), ns);
+    bindings
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+                "metadata": {"name": "nobody-views"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "nobody"}]
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    w.until("the lists after the binding", 60, |s| {
+        s.is_synced() && s.pods.len() == 3
+    })
+    .await;
+    assert!(
+        w.store.errors.is_empty(),
+        "cleared once a list succeeds: {:?}",
+        w.store.errors
+    );
+    // No metrics-server: API discovery does not list metrics.k8s.io, so it is never asked.
+    w.until("metrics absent", 20, |s| s.metrics == MetricsState::Absent)
+        .await;
+    let nobody = k.audit_of("nobody");
+    assert!(
+        nobody.iter().any(|(l, _)| l == "get /apis"),
+        "API discovery"
+    );
+    assert!(
+        !nobody.iter().any(|(l, _)| l.contains("metrics.k8s.io")),
+        "the metrics path was asked: {:?}",
+        nobody.iter().map(|(l, _)| l).collect::<Vec<_>>()
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 
 fn params(pairs: &[(&str, &str)]) -> Map<String, Value> {
