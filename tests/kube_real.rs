@@ -4,10 +4,12 @@
 //! pod status is written through `pods/status`, as a kubelet does; pod logs and port-forwards
 //! go through the apiserver to a kubelet stand-in registered as a Node. What is checked, each
 //! on the apiserver's own record (its objects, its audit log) or the stand-in's request log:
-//! the watch inventory and pod health, discovery, SelfSubjectAccessReview for three users and a
-//! denied verb, repairs (server-side dry run, then applied, verified, rolled back), a read-only
-//! context that sends no mutating verb at all, logs and a port-forward to a real redis-server,
-//! and a 10,000-pod fleet listed and watched.
+//! the context probe with tokens and client certificates (and a CA that did not sign the
+//! server), the watch inventory and pod health, discovery and the pod and event rules, lists
+//! RBAC refuses recovering when a binding appears, metrics.k8s.io absent,
+//! SelfSubjectAccessReview for three users and a denied verb, repairs (server-side dry run, then
+//! applied, verified, rolled back), a read-only context that sends no mutating verb at all, logs
+//! and a port-forward to a real redis-server, and a 10,000-pod fleet listed and watched.
 
 mod common;
 
