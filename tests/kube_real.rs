@@ -13,6 +13,7 @@
 
 mod common;
 
+use chrono::Timelike;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -705,6 +706,181 @@ async fn lists_rbac_refuses_are_reported_then_recover_when_a_binding_appears_and
         "the metrics path was asked: {:?}",
         nobody.iter().map(|(l, _)| l).collect::<Vec<_>>()
     );
+}
+
+/// Lists of `ns` by `user` so far, as audited.
+fn lists_in(k: &RealKube, user: &str, ns: &str) -> Vec<String> {
+    audit_in(k, user, ns)
+        .into_iter()
+        .filter(|(l, _)| l.starts_with("list "))
+        .map(|(l, _)| l)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watches_cut_mid_stream_resume_from_their_resource_version_without_listing_again() {
+    let k = real::cluster();
+    let admin = k.client("admin").await;
+    let ns = "resume";
+    real::namespace(&admin, ns).await;
+    real::redis_statefulset(k, &admin, ns, "cache", |_| PodHealth::Ready, None).await;
+    let relay = real::Relay::start(k.addr()).await;
+    let client = client_for(
+        k.kubeconfig_at(&relay.url(), &[("operator", "operator", ns)]),
+        "operator",
+        Duration::from_secs(5),
+        None,
+    )
+    .await
+    .unwrap();
+    let (tx, rx) = mpsc::channel(64);
+    let cancel = CancellationToken::new();
+    spawn_watchers(client, &NamespaceScope::parse(ns), tx, cancel.clone());
+    let mut w = Watched {
+        store: ClusterStore::default(),
+        rx,
+        errors: Vec::new(),
+        cancel,
+    };
+    w.until("the lists", 20, |s| s.is_synced() && s.pods.len() == 3)
+        .await;
+    let lists = lists_in(k, "operator", ns);
+    assert_eq!(
+        lists.len(),
+        5,
+        "pods, statefulsets, deployments, services, events: {lists:?}"
+    );
+    let before = relay.accepted();
+    for round in 0..2 {
+        // The network cuts every stream; the cluster changes meanwhile.
+        relay.cut();
+        let health = if round == 0 {
+            PodHealth::NotReady
+        } else {
+            PodHealth::Ready
+        };
+        real::set_pod_status(
+            &admin,
+            ns,
+            "cache-1",
+            &real::status_for("docker.io/bitnami/redis:7.2", health.clone()),
+        )
+        .await;
+        w.until("the change after the cut", 30, |s| {
+            s.pods
+                .get(&(ns.to_string(), "cache-1".to_string()))
+                .is_some_and(|p| p.is_ready() == (health == PodHealth::Ready))
+        })
+        .await;
+    }
+    assert!(relay.accepted() > before, "the watchers connected again");
+    // Resumed by watches from the last resourceVersion they had; not one new list.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(lists_in(k, "operator", ns), lists, "no list after the cuts");
+    let pod_watches: Vec<String> = audit_in(k, "operator", ns)
+        .into_iter()
+        .filter(|(l, e)| {
+            l.starts_with(&format!("watch /api/v1/namespaces/{ns}/pods?"))
+                && e["stage"] == "ResponseStarted"
+        })
+        .map(|(l, _)| l)
+        .collect();
+    assert!(pod_watches.len() >= 3, "{pod_watches:?}");
+    assert!(
+        pod_watches.iter().all(|l| l.contains("resourceVersion=")),
+        "{pod_watches:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_followed_log_cut_mid_stream_resumes_without_losing_or_repeating_a_line() {
+    let k = real::cluster();
+    let admin = k.client("admin").await;
+    let ns = "logresume";
+    real::namespace(&admin, ns).await;
+    real::redis_statefulset(k, &admin, ns, "cache", |_| PodHealth::Ready, None).await;
+    let relay = real::Relay::start(k.addr()).await;
+    let client = client_for(
+        k.kubeconfig_at(&relay.url(), &[("operator", "operator", ns)]),
+        "operator",
+        Duration::from_secs(5),
+        None,
+    )
+    .await
+    .unwrap();
+    // Lines within one second: `sinceTime` (whole seconds) cannot split them.
+    let base = chrono::Utc::now().with_nanosecond(0).unwrap() - chrono::Duration::seconds(2);
+    for n in 0..3 {
+        k.log(
+            ns,
+            "cache-0",
+            "main",
+            base + chrono::Duration::microseconds(n),
+            &format!("line {n}"),
+        );
+    }
+    let (tx, mut rx) = mpsc::channel(64);
+    let cancel = CancellationToken::new();
+    tokio::spawn(stream_logs(
+        client,
+        ns.into(),
+        vec!["cache-0".into()],
+        LogOptions::default(),
+        tx,
+        cancel.clone(),
+    ));
+    let mut lines: Vec<String> = Vec::new();
+    let mut states: Vec<String> = Vec::new();
+    let mut cut = false;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while lines.len() < 5 {
+        if !cut && lines.len() == 3 {
+            relay.cut();
+            // Written while the stream is down, in the same second as the last line shown.
+            for n in 3..5 {
+                k.log(
+                    ns,
+                    "cache-0",
+                    "main",
+                    base + chrono::Duration::microseconds(n),
+                    &format!("line {n}"),
+                );
+            }
+            cut = true;
+        }
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(PodLogEvent::Lines(l))) => lines.extend(l.into_iter().map(|l| l.text)),
+            Ok(Some(PodLogEvent::State { text, .. })) => states.push(text),
+            Ok(Some(PodLogEvent::Dropped(_))) => {}
+            other => panic!("waiting for the lines: {other:?}; got {lines:?}, states {states:?}"),
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    while let Ok(ev) = rx.try_recv() {
+        if let PodLogEvent::Lines(l) = ev {
+            lines.extend(l.into_iter().map(|l| l.text));
+        }
+    }
+    cancel.cancel();
+    assert_eq!(
+        lines,
+        ["line 0", "line 1", "line 2", "line 3", "line 4"],
+        "states {states:?}"
+    );
+    assert!(
+        states.iter().any(|t| t.starts_with("reconnecting")),
+        "{states:?}"
+    );
+    // The apiserver passed the resume's sinceTime to the kubelet.
+    let asked: Vec<String> = k
+        .kubelet_requests()
+        .into_iter()
+        .filter(|r| {
+            r.starts_with(&format!("GET /containerLogs/{ns}/cache-0/main?")) && !r.contains(" -> ")
+        })
+        .collect();
+    assert_eq!(asked.len(), 2, "{asked:?}");
+    assert!(asked[1].contains("sinceTime="), "{asked:?}");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -507,3 +507,85 @@ pub async fn event(client: &Client, event: &k8s_openapi::api::core::v1::Event) {
         .await
         .unwrap_or_else(|e| panic!("create event in {ns}: {e}"));
 }
+
+impl RealKube {
+    /// The apiserver's `host:port`.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.url
+            .trim_start_matches("https://")
+            .parse()
+            .expect("the apiserver's address")
+    }
+
+    /// As [`Self::kubeconfig`], with the server at `url` (a [`Relay`] in front of it).
+    pub fn kubeconfig_at(&self, url: &str, contexts: &[(&str, &str, &str)]) -> Kubeconfig {
+        let text = self.kubeconfig_text(contexts).replace(&self.url, url);
+        Kubeconfig::from_yaml(&text).expect("kubeconfig")
+    }
+}
+
+/// A TCP relay on loopback in front of the apiserver whose connections the test cuts at a
+/// chosen moment — what a load balancer or a network does to a long watch. TLS passes through
+/// untouched (the apiserver's certificate names 127.0.0.1).
+pub struct Relay {
+    pub port: u16,
+    cut: tokio::sync::watch::Sender<u64>,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Relay {
+    pub async fn start(to: std::net::SocketAddr) -> Relay {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("relay listener");
+        let port = listener.local_addr().expect("relay address").port();
+        let (cut, rx) = tokio::sync::watch::channel(0u64);
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = accepted.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((mut down, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                let mut rx = rx.clone();
+                rx.borrow_and_update();
+                tokio::spawn(async move {
+                    let Ok(mut up) = tokio::net::TcpStream::connect(to).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut down, &mut up) => {}
+                        _ = rx.changed() => {}
+                    }
+                });
+            }
+        });
+        Relay {
+            port,
+            cut,
+            accepted,
+            task,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.port)
+    }
+
+    /// Closes every connection open now (new ones are relayed as before).
+    pub fn cut(&self) {
+        self.cut.send_modify(|n| *n += 1);
+    }
+
+    /// Connections accepted so far.
+    pub fn accepted(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.task.abort();
+        self.cut();
+    }
+}
