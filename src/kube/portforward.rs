@@ -346,7 +346,10 @@ fn backoff(failures: u32) -> Duration {
         .min(BACKOFF_MAX)
 }
 
-type Upstream = (kube::api::Portforwarder, u16);
+/// The error channel of a forward: the kubelet writes why it could not reach the pod's port.
+type ErrorChannel = std::pin::Pin<Box<dyn std::future::Future<Output = Option<String>> + Send>>;
+
+type Upstream = (kube::api::Portforwarder, u16, Option<ErrorChannel>);
 
 /// Picks a ready pod (keeping `prefer` while it is ready) and opens a forward to it.
 async fn open(
@@ -384,34 +387,72 @@ async fn open(
         .portforward(&pod, &[target.port])
         .await
         .map_err(|e| super::contexts::scrub(&super::contexts::describe(&e)))?;
-    // The API server reports a port it cannot reach on the error channel.
-    if let Some(err) = pf.take_error(target.port)
-        && let Ok(Some(msg)) = tokio::time::timeout(Duration::from_millis(100), err).await
-    {
-        return Err(super::contexts::scrub(&msg));
+    // The kubelet reports a port it cannot reach on the error channel — usually at once; a
+    // message that comes later (a slow node, a busy API server) is read when the stream ends.
+    let mut errors: Option<ErrorChannel> = pf
+        .take_error(target.port)
+        .map(|f| Box::pin(f) as ErrorChannel);
+    if let Some(err) = errors.as_mut() {
+        match tokio::time::timeout(Duration::from_millis(100), err).await {
+            Ok(Some(msg)) => return Err(super::contexts::scrub(&msg)),
+            // Closed without a message: nothing more will come (and it must not be polled again).
+            Ok(None) => errors = None,
+            Err(_) => {}
+        }
     }
-    Ok((pod, (pf, target.port)))
+    Ok((pod, (pf, target.port, errors)))
 }
 
 async fn carry(
-    mut local: TcpStream,
-    (mut pf, port): Upstream,
+    local: TcpStream,
+    (mut pf, port, errors): Upstream,
     relay: Option<Arc<dyn Relay>>,
     router: Arc<dyn Router>,
 ) -> Result<(), String> {
-    let mut upstream = pf
+    let upstream = pf
         .take_stream(port)
         .ok_or_else(|| "the forward has no stream".to_string())?;
-    let r = match relay {
-        Some(relay) => relay.carry(local, Box::new(upstream), router).await,
-        None => {
-            let r = tokio::io::copy_bidirectional(&mut local, &mut upstream).await;
-            drop(upstream);
-            r.map(|_| ()).map_err(|e| e.to_string())
+    let mut errors = errors;
+    let outcome = {
+        // The connection's bytes: a plugin's relay, or a plain copy both ways.
+        let copy = async move {
+            match relay {
+                Some(relay) => relay.carry(local, Box::new(upstream), router).await,
+                None => {
+                    let (mut local, mut upstream) = (local, upstream);
+                    tokio::io::copy_bidirectional(&mut local, &mut upstream)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                }
+            }
+        };
+        tokio::pin!(copy);
+        loop {
+            match errors.as_mut() {
+                // The kubelet's message ends the connection: the stream carries nothing more.
+                Some(err) => tokio::select! {
+                    r = &mut copy => break r,
+                    msg = err => match msg {
+                        Some(m) => {
+                            errors = None;
+                            break Err(super::contexts::scrub(&m));
+                        }
+                        // Closed without a message; it must not be polled again.
+                        None => errors = None,
+                    },
+                },
+                None => break (&mut copy).await,
+            }
         }
     };
+    // The stream ended as the message came: the message says more than the end.
+    let late = errors.and_then(futures::FutureExt::now_or_never).flatten();
     pf.abort();
-    r
+    match late {
+        Some(m) => Err(super::contexts::scrub(&m)),
+        None => outcome,
+    }
 }
 
 #[cfg(test)]

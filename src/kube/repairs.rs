@@ -582,6 +582,12 @@ impl WriteBackend for KubeBackend {
                     (Some(u), Some(o)) if u != o => {
                         Ok(format!("a new pod took its place (uid {u})"))
                     }
+                    // A pod on a node is deleted gracefully: the API server marks it and the
+                    // kubelet removes it once its containers have stopped (within the pod's
+                    // terminationGracePeriodSeconds, 30 s by default): the deletion is done.
+                    _ if field(&now, "status") == Some("Terminating") => Ok(
+                        "the pod is terminating (deletion accepted; the kubelet removes it when its containers stop)".into(),
+                    ),
                     _ => Err("the pod is still there".into()),
                 }
             }

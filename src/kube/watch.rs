@@ -155,11 +155,13 @@ async fn run_watcher<K>(
 /// A watcher error in one line, with the API server's message when there is one.
 fn describe(e: &watcher::Error) -> String {
     let text = match e {
-        watcher::Error::InitialListFailed(k)
-        | watcher::Error::WatchStartFailed(k)
-        | watcher::Error::WatchFailed(k) => {
-            format!("{e}: {}", super::contexts::describe(k))
+        // Not `{e}`: kube's text of an API error carries the whole Status in Debug form, and
+        // the line is cut at 200 characters — a real apiserver's 403 lost its code and reason.
+        watcher::Error::InitialListFailed(k) => format!("list: {}", super::contexts::describe(k)),
+        watcher::Error::WatchStartFailed(k) => {
+            format!("watch start: {}", super::contexts::describe(k))
         }
+        watcher::Error::WatchFailed(k) => format!("watch: {}", super::contexts::describe(k)),
         watcher::Error::WatchError(s) => format!("watch: {} ({})", s.message, s.code),
         other => other.to_string(),
     };
@@ -319,6 +321,27 @@ async fn poll_metrics(client: Client, scope: NamespaceScope, tx: mpsc::Sender<St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_list_keeps_its_code_and_reason_in_the_line() {
+        // What a real kube-apiserver answers a user RBAC gives nothing.
+        let status: kube::core::Status = serde_json::from_value(serde_json::json!({
+            "status": "Failure",
+            "code": 403,
+            "reason": "Forbidden",
+            "message": "pods is forbidden: User \"nobody\" cannot list resource \"pods\" in API group \"\" in the namespace \"denied\"",
+            "details": {"kind": "pods"}
+        }))
+        .unwrap();
+        let e = watcher::Error::InitialListFailed(kube::Error::Api(Box::new(status)));
+        let line = describe(&e);
+        assert!(
+            line.starts_with("list: HTTP 403: pods is forbidden: User \"nobody\" cannot list"),
+            "{line}"
+        );
+        assert!(line.ends_with("in the namespace \"denied\""), "{line}");
+        assert!(!line.contains("Status {"), "{line}");
+    }
 
     #[test]
     fn scopes_parse_and_are_remembered_per_context() {

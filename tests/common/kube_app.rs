@@ -1,6 +1,6 @@
 //! The terminal UI's loop over a cluster, without a terminal: the reducer (`AppState`), the real
 //! `Controller` (watchers, port-forwards, Secret reads, the executor, the AI) against the
-//! in-process API server, keys in and events back until a condition holds.
+//! in-process API server or the real one (tests/common/kube_real.rs), keys in and events back until a condition holds.
 #![allow(dead_code)]
 
 use std::sync::Arc;
@@ -36,7 +36,18 @@ impl KubeApp {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kubeconfig");
         api.write_kubeconfig(&path, "dev", "payments").unwrap();
-        let kube = load_from(&[path], None).unwrap();
+        KubeApp::start_from(dir, &path, "dev", config).await
+    }
+
+    /// Starts the watchers of `context` (the current one of the kubeconfig at `path`, kept in
+    /// `dir`) with `config`.
+    pub async fn start_from(
+        dir: tempfile::TempDir,
+        path: &std::path::Path,
+        context: &str,
+        config: AppConfig,
+    ) -> KubeApp {
+        let kube = load_from(&[path.to_path_buf()], None).unwrap();
         let (mut state, _) = build_state(&config, Keymap::builtin(), Vec::new());
         state.kube.contexts = kube
             .contexts
@@ -51,6 +62,13 @@ impl KubeApp {
             })
             .collect();
         state.kube.current = kube.current.clone();
+        // `[kubernetes] namespaces` as the interactive start applies it.
+        for (context, namespaces) in &config.kubernetes.namespaces {
+            state.kube.scopes.insert(
+                context.clone(),
+                kubestack_ai::kube::NamespaceScope::parse(&namespaces.join(",")),
+            );
+        }
         let audit = dir.path().join("audit.jsonl");
         let executor =
             Executor::new(&config.safety, Arc::new(AuditChain::open(&audit).unwrap())).unwrap();
@@ -69,7 +87,7 @@ impl KubeApp {
         )
         .with_kubeconfig(kube.kubeconfig.clone())
         .with_cancel(cancel.clone());
-        controller.watch_cluster("dev", state.namespace_scope());
+        controller.watch_cluster(context, state.namespace_scope());
         KubeApp {
             state,
             controller,

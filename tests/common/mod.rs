@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 pub mod es_product;
 pub mod kafka_cluster;
 pub mod kube_app;
+pub mod kube_real;
 pub mod llm_server;
 pub mod mariadb;
 pub mod opensearch;
