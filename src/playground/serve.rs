@@ -73,10 +73,13 @@ async fn real_topics(bootstrap: &str) -> Result<i32, String> {
 /// place (yellow), the disk watermarks sit below what the disk uses (ES-D rules on real
 /// numbers). Write rejections come from the node's tiny write queue under the bulk load below.
 async fn real_es_faults(base: &str) -> Result<(), String> {
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .map_err(|e| e.to_string())?;
+    let http = {
+        crate::plugins::redis::connection::install_crypto_provider();
+        reqwest::Client::builder()
+    }
+    .timeout(Duration::from_secs(20))
+    .build()
+    .map_err(|e| e.to_string())?;
     let put = |path: &'static str, body: serde_json::Value| {
         let req = http.put(format!("{base}{path}")).json(&body);
         async move {
@@ -114,9 +117,12 @@ async fn real_es_faults(base: &str) -> Result<(), String> {
 /// Bulk loads, several at once, every second: a node started with a write queue of one rejects
 /// some (ES-T-01 on real counters).
 async fn real_es_load(base: String) {
-    let http = match reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
+    let http = match {
+        crate::plugins::redis::connection::install_crypto_provider();
+        reqwest::Client::builder()
+    }
+    .timeout(Duration::from_secs(10))
+    .build()
     {
         Ok(h) => h,
         Err(_) => return,
