@@ -173,10 +173,29 @@ impl Drop for KafkaBroker {
     }
 }
 
+/// The TLS and SASL listeners of a secure test broker (broker 1 of
+/// [`KafkaCluster::start_secure`]), beside its PLAINTEXT listener, which the test's own
+/// clients keep using.
+#[derive(Debug, Clone)]
+pub struct SecureListeners {
+    /// SASL_SSL with PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 (users below).
+    pub sasl_ssl_port: u16,
+    /// SSL with `ssl.client.auth=required`: a client certificate signed by the test CA.
+    pub mtls_port: u16,
+}
+
+/// The PLAIN user (a JAAS entry of the listener) and the SCRAM users (created by
+/// `kafka-storage format --add-scram`) of the secure broker: (user, password).
+pub const PLAIN_USER: (&str, &str) = ("plainuser", "plain-Secret-1");
+pub const SCRAM256_USER: (&str, &str) = ("scram256user", "scram256-Secret-1");
+pub const SCRAM512_USER: (&str, &str) = ("scram512user", "scram512-Secret-1");
+
 /// A running cluster of `n` brokers (ids 1…n; node 1 is also the controller).
 pub struct KafkaCluster {
     pub cluster_id: String,
     pub brokers: Vec<KafkaBroker>,
+    /// The TLS/SASL listeners, when started with [`KafkaCluster::start_secure`].
+    pub secure: Option<SecureListeners>,
     /// Seconds from the first `java` to every broker answering metadata.
     pub started_in: Duration,
     dir: tempfile::TempDir,
@@ -186,6 +205,17 @@ pub struct KafkaCluster {
 impl KafkaCluster {
     /// Formats and starts `n` brokers (1 ≤ n ≤ 3) and waits until metadata lists all of them.
     pub fn start(n: usize) -> Self {
+        Self::start_with(n, None)
+    }
+
+    /// One broker with a SASL_SSL listener (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) and an SSL
+    /// listener that requires a client certificate, both with the certificates in `certs`
+    /// (`server.pem` as a PEM keystore, `ca.crt` as the truststore), beside PLAINTEXT.
+    pub fn start_secure(certs: &Path) -> Self {
+        Self::start_with(1, Some(certs))
+    }
+
+    fn start_with(n: usize, certs: Option<&Path>) -> Self {
         assert!((1..=3).contains(&n), "1 to 3 brokers");
         let slot = SLOT.lock().unwrap_or_else(|p| p.into_inner());
         let dir = tempfile::Builder::new()
@@ -194,12 +224,20 @@ impl KafkaCluster {
             .expect("temp dir");
         let controller_port = super::free_port();
         let cluster_id = cluster_id(dir.path());
+        let secure = certs.map(|_| SecureListeners {
+            sasl_ssl_port: super::free_port(),
+            mtls_port: super::free_port(),
+        });
         let mut brokers = Vec::new();
         for id in 1..=n as i32 {
             let bdir = dir.path().join(format!("broker-{id}"));
             fs::create_dir_all(&bdir).expect("broker dir");
             let port = super::free_port();
-            write_config(&bdir, id, n, port, controller_port);
+            let tls = match (certs, &secure) {
+                (Some(c), Some(l)) if id == 1 => Some((c, l)),
+                _ => None,
+            };
+            write_config(&bdir, id, n, port, controller_port, tls);
             brokers.push(KafkaBroker {
                 id,
                 port,
@@ -223,6 +261,22 @@ impl KafkaCluster {
                     .arg(classpath())
                     .args(["kafka.tools.StorageTool", "format", "-t", &cluster_id, "-c"])
                     .arg(b.dir.join("server.properties"))
+                    // SCRAM credentials go into the metadata log the controller (node 1)
+                    // bootstraps from.
+                    .args(if secure.is_some() && b.id == 1 {
+                        [SCRAM256_USER, SCRAM512_USER]
+                            .iter()
+                            .zip(["SCRAM-SHA-256", "SCRAM-SHA-512"])
+                            .flat_map(|((u, p), m)| {
+                                [
+                                    "--add-scram".to_string(),
+                                    format!("{m}=[name={u},password={p}]"),
+                                ]
+                            })
+                            .collect::<Vec<_>>()
+                    } else {
+                        Vec::new()
+                    })
                     .stdout(out.try_clone().expect("format.log"))
                     .stderr(out)
                     .spawn()
@@ -244,6 +298,7 @@ impl KafkaCluster {
         let mut cluster = KafkaCluster {
             cluster_id,
             brokers,
+            secure,
             started_in: Duration::ZERO,
             dir,
             _slot: slot,
@@ -466,15 +521,47 @@ impl KafkaCluster {
     }
 }
 
-fn write_config(dir: &Path, id: i32, n: usize, port: u16, controller_port: u16) {
+fn write_config(
+    dir: &Path,
+    id: i32,
+    n: usize,
+    port: u16,
+    controller_port: u16,
+    tls: Option<(&Path, &SecureListeners)>,
+) {
     let rf = n.min(3);
+    let mut advertised = format!("PLAINTEXT://127.0.0.1:{port}");
+    let mut protocols = "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT".to_string();
+    let mut tls_props = String::new();
+    if let Some((certs, l)) = tls {
+        advertised.push_str(&format!(
+            ",SASL_SSL://127.0.0.1:{},MTLS://127.0.0.1:{}",
+            l.sasl_ssl_port, l.mtls_port
+        ));
+        protocols.push_str(",SASL_SSL:SASL_SSL,MTLS:SSL");
+        let (pu, pp) = PLAIN_USER;
+        tls_props = format!(
+            "ssl.keystore.type=PEM
+ssl.keystore.location={keystore}
+ssl.truststore.type=PEM
+ssl.truststore.location={ca}
+listener.name.mtls.ssl.client.auth=required
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_{pu}=\"{pp}\";
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+",
+            keystore = certs.join("server.pem").display(),
+            ca = certs.join("ca.crt").display(),
+        );
+    }
     let (roles, listeners) = if id == 1 {
         (
             "broker,controller",
-            format!("PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}"),
+            format!("{},CONTROLLER://127.0.0.1:{controller_port}", advertised),
         )
     } else {
-        ("broker", format!("PLAINTEXT://127.0.0.1:{port}"))
+        ("broker", advertised.clone())
     };
     let props = format!(
         "process.roles={roles}
@@ -482,9 +569,10 @@ node.id={id}
 controller.quorum.voters=1@127.0.0.1:{controller_port}
 controller.listener.names=CONTROLLER
 listeners={listeners}
-advertised.listeners=PLAINTEXT://127.0.0.1:{port}
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+advertised.listeners={advertised}
+listener.security.protocol.map={protocols}
 inter.broker.listener.name=PLAINTEXT
+{tls_props}
 log.dirs={data}
 num.partitions=1
 default.replication.factor=1

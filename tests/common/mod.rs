@@ -15,6 +15,7 @@ pub mod kube_app;
 pub mod llm_server;
 pub mod mariadb;
 pub mod tansu;
+pub mod tls_certs;
 
 use std::sync::Arc;
 

@@ -1,12 +1,14 @@
 //! The Kafka plugin (catalog §4): read-only collection through librdkafka, the KFK-… rules
 //! with Burrow-style lag windows, the AI's read-only tools, and the repairs rdkafka can carry out.
 
+mod client_errors;
 mod collector;
 pub mod connection;
 pub mod lag;
 pub mod repair;
 pub mod rules;
 pub mod sample;
+pub mod security;
 pub mod tools;
 mod writer;
 
@@ -23,7 +25,7 @@ crate::plugins::builtin_plugin!(
     KafkaPlugin,
     kind: InstanceKind::Kafka,
     name: "kafka",
-    versions: "Apache Kafka 2.x–4.x and Kafka-protocol brokers, PLAINTEXT (librdkafka 2.12)",
+    versions: "Apache Kafka 2.x–4.x and Kafka-protocol brokers; PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL with PLAIN or SCRAM (librdkafka 2.12)",
     rules: rules::RULE_IDS,
     collector: KafkaCollector,
     tools: tools::KafkaTools,
