@@ -456,19 +456,17 @@ mod tests {
         assert_eq!(display_key(&[]), "");
     }
 
-    /// The problems a config file's text gives, as `key: problem` lines.
+    /// The problems a config text gives, as `key: problem` lines (parsed and validated
+    /// without figment's environment layer: other tests set `KUBESTACK_*` variables).
     fn problems_of(text: &str) -> Vec<String> {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("config.toml");
-        std::fs::write(&path, text).unwrap();
-        match load_config(Some(&path), &CliOverrides::default()) {
-            Ok(_) => Vec::new(),
-            Err(ConfigError::Invalid(p)) => p
-                .into_iter()
-                .map(|p| format!("{}: {}", p.key, p.problem))
-                .collect(),
-            Err(e) => vec![e.to_string()],
-        }
+        let config: AppConfig = match toml::from_str(text) {
+            Ok(c) => c,
+            Err(e) => return vec![e.to_string()],
+        };
+        validate(&config, &|_| "test".to_string())
+            .into_iter()
+            .map(|p| format!("{}: {}", p.key, p.problem))
+            .collect()
     }
 
     #[test]
