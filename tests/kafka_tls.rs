@@ -237,7 +237,7 @@ async fn sasl_ssl_with_plain_and_scram_and_mutual_tls_collect_as_the_configured_
     let typed = Confirmation {
         typed_name: Some("secure".into()),
     };
-    let (executor, _audit_dir) = executor(SafetyMode::Confirm);
+    let (executor, audit_dir) = executor(SafetyMode::Confirm);
     let mut backend = executor.open_backend(&instance, &config()).unwrap();
     let prepared = executor.prepare(backend.as_mut(), &step).await.unwrap();
     executor
@@ -319,6 +319,35 @@ async fn sasl_ssl_with_plain_and_scram_and_mutual_tls_collect_as_the_configured_
         "{out}"
     );
     assert!(!out.contains("Wrong-Scram-Pw"), "{out}");
+
+    // No password in any file the product wrote: the executor's audit log, the CLI's log and
+    // data files (the password files the test wrote are the only exception).
+    let mut files = Vec::new();
+    let mut stack = vec![audit_dir.path().to_path_buf(), dir.path().to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if !path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("pw-"))
+            {
+                files.push(path);
+            }
+        }
+    }
+    assert!(
+        files.iter().any(|f| f.ends_with("audit.jsonl")),
+        "the audit log was written: {files:?}"
+    );
+    for f in &files {
+        let text = String::from_utf8_lossy(&std::fs::read(f).unwrap()).into_owned();
+        for (_, pw) in [PLAIN_USER, SCRAM256_USER, SCRAM512_USER] {
+            assert!(!text.contains(pw), "{} holds a password", f.display());
+        }
+        assert!(!text.contains("Wrong-Scram-Pw"), "{}", f.display());
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -137,6 +137,24 @@ pub fn kafka_security_protocol(
     }
 }
 
+/// A `username` or password reference on a Kafka instance without SASL: refused in a config
+/// file (the user meant something by it), ignored at connect time (a Kubernetes credential
+/// rule without a `kind` may hand them to a discovered Kafka).
+pub fn kafka_unused_credentials(
+    instance: &super::InstanceConfig,
+) -> Option<(&'static str, String)> {
+    let sasl = kafka_security_protocol(instance).is_ok_and(|p| p.is_sasl());
+    let has = instance.username.is_some()
+        || instance.password_env.is_some()
+        || instance.password_file.is_some();
+    (has && !sasl).then(|| {
+        (
+            "username",
+            "username and password_env/password_file are SASL credentials for Kafka: set sasl_mechanism (and security_protocol SASL_SSL)".to_string(),
+        )
+    })
+}
+
 /// What is wrong with the connection settings of a Kafka instance, as (field, problem).
 pub fn kafka_security_problems(instance: &super::InstanceConfig) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
@@ -180,14 +198,7 @@ pub fn kafka_security_problems(instance: &super::InstanceConfig) -> Vec<(&'stati
                 ));
             }
         }
-        (false, None) => {
-            if instance.username.is_some() || has_password {
-                out.push((
-                    "username",
-                    "username and password_env/password_file are SASL credentials for Kafka: set sasl_mechanism (and security_protocol SASL_SSL)".into(),
-                ));
-            }
-        }
+        (false, None) => {}
     }
     if !protocol.is_tls() {
         for (field, set) in [

@@ -311,7 +311,9 @@ fn validate(config: &AppConfig, origin_of: &dyn Fn(&str) -> String) -> Vec<Confi
         }
         if matches!(inst.kind, InstanceKind::Kafka | InstanceKind::Mysql) {
             let problems = if inst.kind == InstanceKind::Kafka {
-                super::kafka_security_problems(inst)
+                let mut p = super::kafka_security_problems(inst);
+                p.extend(super::kafka_unused_credentials(inst));
+                p
             } else {
                 super::mysql_tls_problems(inst)
             };
@@ -507,6 +509,14 @@ mod tests {
         assert!(
             p.iter()
                 .any(|l| l.contains("sasl_mechanism") && l.contains("GSSAPI")),
+            "{p:?}"
+        );
+        let no_sasl = "[[instances]]\nname = \"k\"\nkind = \"kafka\"\nurl = \"kafka://b:9092\"\nusername = \"u\"\n";
+        let p = problems_of(no_sasl);
+        assert!(
+            p.iter().any(
+                |l| l.starts_with("instances[0].username:") && l.contains("set sasl_mechanism")
+            ),
             "{p:?}"
         );
         let on_redis = "[[instances]]\nname = \"r\"\nkind = \"redis\"\nurl = \"redis://h:6379\"\nsasl_mechanism = \"PLAIN\"\nssl_mode = \"required\"\n";

@@ -17,7 +17,7 @@ pub use instance::{
 };
 pub use kafka::{
     KAFKA_TLS_SCHEME, KafkaRulesConfig, KafkaSecurityProtocol, SaslMechanism,
-    kafka_security_problems, kafka_security_protocol,
+    kafka_security_problems, kafka_security_protocol, kafka_unused_credentials,
 };
 pub use kubernetes::{KubeCredential, KubernetesConfig, SecretKeyRef, SecretValue};
 pub use load::{
