@@ -203,6 +203,29 @@ async fn sasl_ssl_with_plain_and_scram_and_mutual_tls_collect_as_the_configured_
             );
         }
     }
+    // SASL_PLAINTEXT, SCRAM-SHA-256, by security_protocol alone.
+    let mut i = InstanceConfig::new(
+        "sasl-plain",
+        InstanceKind::Kafka,
+        format!(
+            "kafka://127.0.0.1:{}",
+            cluster.secure.as_ref().unwrap().sasl_plaintext_port
+        ),
+    );
+    i.security_protocol = Some(KafkaSecurityProtocol::SaslPlaintext);
+    i.sasl_mechanism = Some(SaslMechanism::ScramSha256);
+    i.username = Some(SCRAM256_USER.0.into());
+    i.password_file = Some(password_file(dir.path(), SCRAM256_USER.1));
+    let s = collect(&i).await.unwrap();
+    assert_eq!(metric(&s, "lag:reports"), Some(20.0), "{:?}", s.metrics);
+    let sent = listeners_and_principals(&cluster);
+    assert!(
+        sent.iter().any(|(a, l, p)| a == "OFFSET_FETCH"
+            && l == "SASL_PLAINTEXT"
+            && p == "User:scram256user"),
+        "{sent:?}"
+    );
+
     let s = collect(&mtls(&cluster, &certs)).await.unwrap();
     assert_eq!(metric(&s, "lag:reports"), Some(20.0), "{:?}", s.metrics);
     let sent = listeners_and_principals(&cluster);
@@ -275,10 +298,7 @@ async fn sasl_ssl_with_plain_and_scram_and_mutual_tls_collect_as_the_configured_
     );
     // Not one request of the product's came in over the PLAINTEXT listener.
     let sent = listeners_and_principals(&cluster);
-    assert!(
-        sent.iter().all(|(_, l, _)| l == "SASL_SSL" || l == "MTLS"),
-        "{sent:?}"
-    );
+    assert!(sent.iter().all(|(_, l, _)| l != "PLAINTEXT"), "{sent:?}");
 
     // The command line: a config file with the password by reference, `diagnose` over
     // SASL_SSL with SCRAM-SHA-256 — exit code from the findings, never 3 (unknown).
@@ -420,6 +440,27 @@ async fn wrong_password_unknown_ca_missing_client_certificate_and_plaintext_fail
                 i
             },
             &["cannot reach", "bad certificate"],
+        ),
+        (
+            "a broker certificate for another host name",
+            {
+                let mut i = InstanceConfig::new(
+                    "wrong-host",
+                    InstanceKind::Kafka,
+                    format!(
+                        "kafka+ssl://127.0.0.1:{}",
+                        cluster.secure.as_ref().unwrap().wrong_host_port
+                    ),
+                );
+                i.tls_ca_file = Some(certs.path("ca.crt"));
+                i
+            },
+            &[
+                "cannot reach",
+                "TLS:",
+                "certificate verify failed",
+                "name the host dialled",
+            ],
         ),
         (
             "a plaintext client at the SASL_SSL port",

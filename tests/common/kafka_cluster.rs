@@ -182,6 +182,10 @@ pub struct SecureListeners {
     pub sasl_ssl_port: u16,
     /// SSL with `ssl.client.auth=required`: a client certificate signed by the test CA.
     pub mtls_port: u16,
+    /// SASL_PLAINTEXT (the same users, no TLS).
+    pub sasl_plaintext_port: u16,
+    /// SSL with a certificate for `db.example.invalid`, not for the address dialled.
+    pub wrong_host_port: u16,
 }
 
 /// The PLAIN user (a JAAS entry of the listener) and the SCRAM users (created by
@@ -208,8 +212,9 @@ impl KafkaCluster {
         Self::start_with(n, None)
     }
 
-    /// One broker with a SASL_SSL listener (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) and an SSL
-    /// listener that requires a client certificate, both with the certificates in `certs`
+    /// One broker with a SASL_SSL listener (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512), an SSL
+    /// listener that requires a client certificate, a SASL_PLAINTEXT listener and an SSL
+    /// listener whose certificate names another host, with the certificates in `certs`
     /// (`server.pem` as a PEM keystore, `ca.crt` as the truststore), beside PLAINTEXT.
     pub fn start_secure(certs: &Path) -> Self {
         Self::start_with(1, Some(certs))
@@ -227,6 +232,8 @@ impl KafkaCluster {
         let secure = certs.map(|_| SecureListeners {
             sasl_ssl_port: super::free_port(),
             mtls_port: super::free_port(),
+            sasl_plaintext_port: super::free_port(),
+            wrong_host_port: super::free_port(),
         });
         let mut brokers = Vec::new();
         for id in 1..=n as i32 {
@@ -535,10 +542,11 @@ fn write_config(
     let mut tls_props = String::new();
     if let Some((certs, l)) = tls {
         advertised.push_str(&format!(
-            ",SASL_SSL://127.0.0.1:{},MTLS://127.0.0.1:{}",
-            l.sasl_ssl_port, l.mtls_port
+            ",SASL_SSL://127.0.0.1:{},MTLS://127.0.0.1:{},SASL_PLAINTEXT://127.0.0.1:{},WRONGHOST://127.0.0.1:{}",
+            l.sasl_ssl_port, l.mtls_port, l.sasl_plaintext_port, l.wrong_host_port
         ));
-        protocols.push_str(",SASL_SSL:SASL_SSL,MTLS:SSL");
+        protocols
+            .push_str(",SASL_SSL:SASL_SSL,MTLS:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,WRONGHOST:SSL");
         let (pu, pp) = PLAIN_USER;
         tls_props = format!(
             "ssl.keystore.type=PEM
@@ -550,7 +558,13 @@ sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
 listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_{pu}=\"{pp}\";
 listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_{pu}=\"{pp}\";
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.wronghost.ssl.keystore.type=PEM
+listener.name.wronghost.ssl.keystore.location={wrong_host}
 ",
+            wrong_host = certs.join("wrong-host.pem").display(),
             keystore = certs.join("server.pem").display(),
             ca = certs.join("ca.crt").display(),
         );

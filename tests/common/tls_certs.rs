@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// A directory of PEM files: `ca.crt`, `server.crt`/`server.key`/`server.pem` (key and
-/// certificate in one file, Kafka's PEM keystore), `wrong-host.crt`/`wrong-host.key`,
+/// certificate in one file, Kafka's PEM keystore), `wrong-host.crt`/`.key`/`.pem`,
 /// `client.crt`/`client.key`, `other-ca.crt`.
 pub struct TestCerts {
     dir: tempfile::TempDir,
@@ -129,12 +129,14 @@ impl TestCerts {
             "ca",
             "extendedKeyUsage=clientAuth\n",
         );
-        let pem = [
-            std::fs::read_to_string(d.join("server.key")).expect("server.key"),
-            std::fs::read_to_string(d.join("server.crt")).expect("server.crt"),
-        ]
-        .concat();
-        std::fs::write(d.join("server.pem"), pem).expect("server.pem");
+        for name in ["server", "wrong-host"] {
+            let pem = [
+                std::fs::read_to_string(d.join(format!("{name}.key"))).expect("key"),
+                std::fs::read_to_string(d.join(format!("{name}.crt"))).expect("crt"),
+            ]
+            .concat();
+            std::fs::write(d.join(format!("{name}.pem")), pem).expect("pem");
+        }
         TestCerts { dir }
     }
 

@@ -78,9 +78,16 @@ pub fn explain(
         };
     }
     if let Some(reason) = pick(&[RDKafkaErrorCode::SSL]) {
+        // librdkafka words a certificate for another host exactly like an unknown CA (its
+        // hint names ssl.ca.location only): say what else it can mean.
+        let note = if reason.contains("certificate verify failed") {
+            " — the broker's certificate must chain to tls_ca_file (or a system root) and name the host dialled (the bootstrap host, then each broker's advertised host)"
+        } else {
+            ""
+        };
         return PluginError::Unreachable {
             endpoint: endpoint.to_string(),
-            reason: format!("TLS: {reason}"),
+            reason: format!("TLS: {reason}{note}"),
         };
     }
     let link_failed = matches!(
@@ -154,6 +161,7 @@ mod tests {
         )];
         let e = explain(&tls, "e", true, unreachable()).to_string();
         assert!(e.contains("TLS: SSL handshake failed"), "{e}");
+        assert!(e.contains("name the host dialled"), "{e}");
         let down = [(
             RDKafkaErrorCode::AllBrokersDown,
             "1/1 brokers are down".to_string(),
