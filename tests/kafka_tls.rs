@@ -192,6 +192,16 @@ async fn sasl_ssl_with_plain_and_scram_and_mutual_tls_collect_as_the_configured_
         );
         assert_eq!(metric(&s, "brokers"), Some(1.0));
         assert_eq!(metric(&s, "lag:reports"), Some(20.0), "{:?}", s.metrics);
+        let said = format!(
+            "connected over SASL_SSL ({} as {})",
+            mechanism.as_str(),
+            user.0
+        );
+        assert!(
+            s.logs.iter().any(|l| l.text.contains(&said)),
+            "{said} not in {:?}",
+            s.logs.iter().map(|l| &l.text).collect::<Vec<_>>()
+        );
         // Every request went over SASL_SSL as this user, the group's OffsetFetch included.
         let sent = listeners_and_principals(&cluster);
         let mine: Vec<_> = sent
