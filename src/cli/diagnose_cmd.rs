@@ -32,10 +32,10 @@ pub fn resolve_target(loaded: &LoadedConfig, target: &str) -> Result<InstanceCon
         Some("redis" | "rediss") => InstanceKind::Redis,
         Some("mysql") => InstanceKind::Mysql,
         Some("elasticsearch" | "elasticsearch+https") => InstanceKind::Elasticsearch,
-        Some("kafka") => InstanceKind::Kafka,
+        Some("kafka" | "kafka+ssl") => InstanceKind::Kafka,
         Some(scheme) => {
             return Err(format!(
-                "unsupported URL scheme `{scheme}` (supported: redis, rediss, mysql, kafka, elasticsearch, elasticsearch+https)"
+                "unsupported URL scheme `{scheme}` (supported: redis, rediss, mysql, kafka, kafka+ssl, elasticsearch, elasticsearch+https)"
             ));
         }
         None => return Err("empty URL".into()),

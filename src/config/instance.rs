@@ -54,15 +54,29 @@ pub struct InstanceConfig {
     /// Path of a file holding the password (trailing newline ignored).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_file: Option<PathBuf>,
-    /// PEM CA certificate to verify a `rediss://` server (default: the system's web roots).
+    /// PEM CA certificate to verify a TLS server (`rediss://`, `elasticsearch+https://`, Kafka
+    /// over SSL/SASL_SSL, MySQL with `ssl_mode` verify-ca/verify-identity); default: the
+    /// system's (or the public web) roots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_ca_file: Option<PathBuf>,
     /// PEM client certificate for mutual TLS (with `tls_key_file`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_cert_file: Option<PathBuf>,
-    /// PEM client key for mutual TLS (with `tls_cert_file`).
+    /// PEM client key for mutual TLS (with `tls_cert_file`), unencrypted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_key_file: Option<PathBuf>,
+    /// Kafka: `PLAINTEXT`, `SSL`, `SASL_PLAINTEXT` or `SASL_SSL` (default: from the url's
+    /// scheme and `sasl_mechanism`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_protocol: Option<super::KafkaSecurityProtocol>,
+    /// Kafka: `PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512`, with `username` and
+    /// `password_env`/`password_file`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sasl_mechanism: Option<super::SaslMechanism>,
+    /// MySQL: `disabled`, `preferred`, `required`, `verify-ca` or `verify-identity` (default:
+    /// `verify-ca` with a `tls_ca_file`, else `disabled`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_mode: Option<super::MysqlSslMode>,
     /// Inventory group (e.g. a team or service); instances without one go under `static`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
@@ -96,6 +110,9 @@ impl InstanceConfig {
             tls_ca_file: None,
             tls_cert_file: None,
             tls_key_file: None,
+            security_protocol: None,
+            sasl_mechanism: None,
+            ssl_mode: None,
             group: None,
             tags: Vec::new(),
             groups: Vec::new(),
@@ -161,6 +178,9 @@ impl fmt::Debug for InstanceConfig {
             .field("tls_ca_file", &self.tls_ca_file)
             .field("tls_cert_file", &self.tls_cert_file)
             .field("tls_key_file", &self.tls_key_file)
+            .field("security_protocol", &self.security_protocol)
+            .field("sasl_mechanism", &self.sasl_mechanism)
+            .field("ssl_mode", &self.ssl_mode)
             .field("group", &self.group)
             .field("tags", &self.tags)
             .field("groups", &self.groups)

@@ -288,25 +288,49 @@ fn validate(config: &AppConfig, origin_of: &dyn Fn(&str) -> String) -> Vec<Confi
                 "`groups` is for kind kafka only".into(),
             );
         }
-        if inst.kind == InstanceKind::Kafka {
-            if has_tls_files
-                || inst.username.is_some()
-                || inst.password_env.is_some()
-                || inst.password_file.is_some()
-            {
-                push(
-                    &key("username"),
-                    "instances",
-                    "Kafka is reached over PLAINTEXT only: TLS files and SASL credentials are not supported yet".into(),
-                );
+        if inst.kind != InstanceKind::Kafka {
+            for (field, set) in [
+                ("security_protocol", inst.security_protocol.is_some()),
+                ("sasl_mechanism", inst.sasl_mechanism.is_some()),
+            ] {
+                if set {
+                    push(
+                        &key(field),
+                        "instances",
+                        format!("`{field}` is for kind kafka only"),
+                    );
+                }
             }
-        } else if has_tls_files && inst.kind == InstanceKind::Mysql {
+        }
+        if inst.ssl_mode.is_some() && inst.kind != InstanceKind::Mysql {
             push(
-                &key("tls_ca_file"),
+                &key("ssl_mode"),
                 "instances",
-                "TLS to MySQL is not supported yet (use a loopback port-forward or an SSH tunnel)"
-                    .into(),
+                "`ssl_mode` is for kind mysql only".into(),
             );
+        }
+        if matches!(inst.kind, InstanceKind::Kafka | InstanceKind::Mysql) {
+            let problems = if inst.kind == InstanceKind::Kafka {
+                let mut p = super::kafka_security_problems(inst);
+                p.extend(super::kafka_unused_credentials(inst));
+                p
+            } else {
+                super::mysql_tls_problems(inst)
+            };
+            for (field, problem) in problems {
+                push(&key(field), "instances", problem);
+            }
+            for (field, path) in [
+                ("tls_ca_file", &inst.tls_ca_file),
+                ("tls_cert_file", &inst.tls_cert_file),
+                ("tls_key_file", &inst.tls_key_file),
+            ] {
+                if let Some(path) = path
+                    && let Err(problem) = readable_file(path)
+                {
+                    push(&key(field), "instances", problem);
+                }
+            }
         } else if inst.kind == InstanceKind::Elasticsearch {
             if inst.tls_cert_file.is_some() {
                 push(
@@ -340,16 +364,32 @@ fn validate(config: &AppConfig, origin_of: &dyn Fn(&str) -> String) -> Vec<Confi
     problems
 }
 
+/// A TLS file named in the config must be a file this process can read (checked at load, so
+/// the error names the key instead of surfacing as a handshake failure later).
+fn readable_file(path: &Path) -> Result<(), String> {
+    match std::fs::File::open(path) {
+        Ok(f) if f.metadata().is_ok_and(|m| m.is_file()) => Ok(()),
+        Ok(_) => Err(format!("`{}` is not a file", path.display())),
+        Err(e) => Err(format!("cannot read `{}`: {e}", path.display())),
+    }
+}
+
 /// Checks the endpoint of a configured instance.
 pub fn validate_url_for(instance: &super::InstanceConfig) -> Result<url::Url, String> {
     validate_url(instance.kind, &instance.url)
 }
 
-/// `kafka://host:port[,host:port…]`: every broker must have a host and a port; the first is
-/// returned as a URL.
+/// `kafka://host:port[,host:port…]` (or `kafka+ssl://…`): every broker must have a host and a
+/// port; the first is returned as a URL.
 fn validate_kafka_url(raw: &str) -> Result<url::Url, String> {
-    let Some(list) = raw.trim().strip_prefix("kafka://") else {
-        return Err("a Kafka url is kafka://host:port[,host:port…]".into());
+    let raw = raw.trim();
+    let Some(list) = raw
+        .strip_prefix("kafka://")
+        .or_else(|| raw.strip_prefix(super::KAFKA_TLS_SCHEME))
+    else {
+        return Err(
+            "a Kafka url is kafka://host:port[,host:port…] (or kafka+ssl://… for TLS)".into(),
+        );
     };
     let mut first = None;
     for part in list.trim_end_matches('/').split(',') {
@@ -360,7 +400,7 @@ fn validate_kafka_url(raw: &str) -> Result<url::Url, String> {
         }
         if !url.username().is_empty() {
             return Err(
-                "credentials in a Kafka url are not supported (PLAINTEXT listeners only)".into(),
+                "credentials in a Kafka url are not supported: set username, password_env or password_file and sasl_mechanism".into(),
             );
         }
         first.get_or_insert(url);
@@ -416,6 +456,138 @@ mod tests {
         let path = ["instances", "1", "url"].map(String::from);
         assert_eq!(display_key(&path), "instances[1].url");
         assert_eq!(display_key(&[]), "");
+    }
+
+    /// The problems a config text gives, as `key: problem` lines (parsed and validated
+    /// without figment's environment layer: other tests set `KUBESTACK_*` variables).
+    fn problems_of(text: &str) -> Vec<String> {
+        let config: AppConfig = match toml::from_str(text) {
+            Ok(c) => c,
+            Err(e) => return vec![e.to_string()],
+        };
+        validate(&config, &|_| "test".to_string())
+            .into_iter()
+            .map(|p| format!("{}: {}", p.key, p.problem))
+            .collect()
+    }
+
+    #[test]
+    fn kafka_tls_and_sasl_are_accepted_and_bad_combinations_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, "pem").unwrap();
+        let ok = format!(
+            "[[instances]]\nname = \"k\"\nkind = \"kafka\"\nurl = \"kafka+ssl://b1:9093,b2:9093\"\n\
+             sasl_mechanism = \"SCRAM-SHA-512\"\nusername = \"app\"\npassword_env = \"KAFKA_PW\"\n\
+             tls_ca_file = \"{}\"\n",
+            ca.display()
+        );
+        assert_eq!(problems_of(&ok), Vec::<String>::new());
+        let explicit = "[[instances]]\nname = \"k\"\nkind = \"kafka\"\nurl = \"kafka://b:9093\"\n\
+             security_protocol = \"sasl_ssl\"\nsasl_mechanism = \"PLAIN\"\nusername = \"app\"\npassword_file = \"pw\"\n";
+        assert_eq!(problems_of(explicit), Vec::<String>::new());
+
+        let no_user = "[[instances]]\nname = \"k\"\nkind = \"kafka\"\nurl = \"kafka+ssl://b:9093\"\n\
+             sasl_mechanism = \"PLAIN\"\npassword_env = \"X\"\n";
+        let p = problems_of(no_user);
+        assert!(
+            p.iter()
+                .any(|l| l
+                    .starts_with("instances[0].username: sasl_mechanism PLAIN needs a username")),
+            "{p:?}"
+        );
+        let missing_ca = "[[instances]]\nname = \"k\"\nkind = \"kafka\"\nurl = \"kafka+ssl://b:9093\"\n\
+             tls_ca_file = \"/nonexistent/kafka-ca.pem\"\n";
+        let p = problems_of(missing_ca);
+        assert!(
+            p.iter().any(|l| l
+                .starts_with("instances[0].tls_ca_file: cannot read `/nonexistent/kafka-ca.pem`")),
+            "{p:?}"
+        );
+        let gssapi = "[[instances]]\nname = \"k\"\nkind = \"kafka\"\nurl = \"kafka://b:9092\"\nsasl_mechanism = \"GSSAPI\"\n";
+        let p = problems_of(gssapi);
+        assert!(
+            p.iter()
+                .any(|l| l.contains("sasl_mechanism") && l.contains("GSSAPI")),
+            "{p:?}"
+        );
+        let no_sasl = "[[instances]]\nname = \"k\"\nkind = \"kafka\"\nurl = \"kafka://b:9092\"\nusername = \"u\"\n";
+        let p = problems_of(no_sasl);
+        assert!(
+            p.iter().any(
+                |l| l.starts_with("instances[0].username:") && l.contains("set sasl_mechanism")
+            ),
+            "{p:?}"
+        );
+        let on_redis = "[[instances]]\nname = \"r\"\nkind = \"redis\"\nurl = \"redis://h:6379\"\nsasl_mechanism = \"PLAIN\"\nssl_mode = \"required\"\n";
+        let p = problems_of(on_redis);
+        assert!(
+            p.iter()
+                .any(|l| l.contains("`sasl_mechanism` is for kind kafka only")),
+            "{p:?}"
+        );
+        assert!(
+            p.iter()
+                .any(|l| l.contains("`ssl_mode` is for kind mysql only")),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn mysql_ssl_modes_are_accepted_and_bad_combinations_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, "pem").unwrap();
+        for mode in [
+            "disabled",
+            "preferred",
+            "required",
+            "verify-ca",
+            "VERIFY_IDENTITY",
+        ] {
+            let text = format!(
+                "[[instances]]\nname = \"m\"\nkind = \"mysql\"\nurl = \"mysql://app@db:3306\"\nssl_mode = \"{mode}\"\n"
+            );
+            assert_eq!(problems_of(&text), Vec::<String>::new(), "{mode}");
+        }
+        let with_ca = format!(
+            "[[instances]]\nname = \"m\"\nkind = \"mysql\"\nurl = \"mysql://app@db:3306\"\ntls_ca_file = \"{}\"\n",
+            ca.display()
+        );
+        assert_eq!(problems_of(&with_ca), Vec::<String>::new());
+        let disabled_ca = format!("{with_ca}ssl_mode = \"disabled\"\n");
+        let p = problems_of(&disabled_ca);
+        assert!(
+            p.iter().any(|l| l.starts_with(
+                "instances[0].tls_ca_file: tls_ca_file is set but ssl_mode is disabled"
+            )),
+            "{p:?}"
+        );
+        let required_ca = format!("{with_ca}ssl_mode = \"required\"\n");
+        let p = problems_of(&required_ca);
+        assert!(
+            p.iter().any(|l| l.starts_with("instances[0].ssl_mode:")),
+            "{p:?}"
+        );
+        let bad = "[[instances]]\nname = \"m\"\nkind = \"mysql\"\nurl = \"mysql://app@db:3306\"\nssl_mode = \"verify-full\"\n";
+        let p = problems_of(bad);
+        assert!(
+            p.iter()
+                .any(|l| l.contains("ssl_mode") && l.contains("verify-full")),
+            "{p:?}"
+        );
+        let missing_key = "[[instances]]\nname = \"m\"\nkind = \"mysql\"\nurl = \"mysql://app@db:3306\"\nssl_mode = \"required\"\n\
+             tls_cert_file = \"/nonexistent/client.crt\"\n";
+        let p = problems_of(missing_key);
+        assert!(
+            p.iter().any(|l| l.contains("mutual TLS needs both")),
+            "{p:?}"
+        );
+        assert!(
+            p.iter()
+                .any(|l| l.starts_with("instances[0].tls_cert_file: cannot read")),
+            "{p:?}"
+        );
     }
 
     #[test]

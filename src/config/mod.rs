@@ -15,13 +15,16 @@ pub use instance::{
     CredentialError, InstanceConfig, InstanceKind, decode_userinfo, instance_secrets,
     resolve_password, strip_credentials,
 };
-pub use kafka::KafkaRulesConfig;
+pub use kafka::{
+    KAFKA_TLS_SCHEME, KafkaRulesConfig, KafkaSecurityProtocol, SaslMechanism,
+    kafka_security_problems, kafka_security_protocol, kafka_unused_credentials,
+};
 pub use kubernetes::{KubeCredential, KubernetesConfig, SecretKeyRef, SecretValue};
 pub use load::{
     CliOverrides, CollectorOverrides, ConfigError, ConfigProblem, LoadedConfig, SafetyOverrides,
     load_config, validate_url, validate_url_for,
 };
-pub use mysql::MysqlRulesConfig;
+pub use mysql::{MysqlRulesConfig, MysqlSslMode, mysql_ssl_mode, mysql_tls_problems};
 pub use paths::AppPaths;
 pub use template::CONFIG_TEMPLATE;
 

@@ -48,3 +48,79 @@ impl Default for MysqlRulesConfig {
         }
     }
 }
+
+/// `ssl_mode` of a MySQL/MariaDB instance, with the MySQL client's `--ssl-mode` meanings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MysqlSslMode {
+    /// No TLS.
+    #[serde(rename = "disabled", alias = "DISABLED")]
+    Disabled,
+    /// TLS when the server offers it, plain otherwise; the certificate is not checked.
+    #[serde(rename = "preferred", alias = "PREFERRED")]
+    Preferred,
+    /// TLS or no connection; the certificate is not checked.
+    #[serde(rename = "required", alias = "REQUIRED")]
+    Required,
+    /// TLS, and the server's chain must lead to `tls_ca_file` (or a public root); the host
+    /// name is not compared.
+    #[serde(rename = "verify-ca", alias = "VERIFY_CA", alias = "verify_ca")]
+    VerifyCa,
+    /// As `verify-ca`, and the certificate must name the host of the url.
+    #[serde(
+        rename = "verify-identity",
+        alias = "VERIFY_IDENTITY",
+        alias = "verify_identity"
+    )]
+    VerifyIdentity,
+}
+
+impl MysqlSslMode {
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MysqlSslMode::Disabled => "disabled",
+            MysqlSslMode::Preferred => "preferred",
+            MysqlSslMode::Required => "required",
+            MysqlSslMode::VerifyCa => "verify-ca",
+            MysqlSslMode::VerifyIdentity => "verify-identity",
+        }
+    }
+}
+
+/// The mode an instance connects with: `ssl_mode` when set; else `verify-ca` when a
+/// `tls_ca_file` is given (as the MySQL client does with `--ssl-ca` alone), `disabled` otherwise.
+pub fn mysql_ssl_mode(instance: &super::InstanceConfig) -> MysqlSslMode {
+    match instance.ssl_mode {
+        Some(m) => m,
+        None if instance.tls_ca_file.is_some() => MysqlSslMode::VerifyCa,
+        None => MysqlSslMode::Disabled,
+    }
+}
+
+/// What is wrong with the TLS settings of a MySQL instance, as (field, problem).
+pub fn mysql_tls_problems(instance: &super::InstanceConfig) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    let mode = mysql_ssl_mode(instance);
+    if mode == MysqlSslMode::Disabled {
+        for (field, set) in [
+            ("tls_ca_file", instance.tls_ca_file.is_some()),
+            ("tls_cert_file", instance.tls_cert_file.is_some()),
+        ] {
+            if set {
+                out.push((field, format!("{field} is set but ssl_mode is disabled")));
+            }
+        }
+    }
+    if matches!(mode, MysqlSslMode::Preferred | MysqlSslMode::Required)
+        && instance.tls_ca_file.is_some()
+    {
+        out.push((
+            "ssl_mode",
+            format!(
+                "ssl_mode {} does not check the certificate, so tls_ca_file would be ignored (use verify-ca or verify-identity)",
+                mode.as_str()
+            ),
+        ));
+    }
+    out
+}

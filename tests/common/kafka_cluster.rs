@@ -176,10 +176,33 @@ impl Drop for KafkaBroker {
     }
 }
 
+/// The TLS and SASL listeners of a secure test broker (broker 1 of
+/// [`KafkaCluster::start_secure`]), beside its PLAINTEXT listener, which the test's own
+/// clients keep using.
+#[derive(Debug, Clone)]
+pub struct SecureListeners {
+    /// SASL_SSL with PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 (users below).
+    pub sasl_ssl_port: u16,
+    /// SSL with `ssl.client.auth=required`: a client certificate signed by the test CA.
+    pub mtls_port: u16,
+    /// SASL_PLAINTEXT (the same users, no TLS).
+    pub sasl_plaintext_port: u16,
+    /// SSL with a certificate for `db.example.invalid`, not for the address dialled.
+    pub wrong_host_port: u16,
+}
+
+/// The PLAIN user (a JAAS entry of the listener) and the SCRAM users (created by
+/// `kafka-storage format --add-scram`) of the secure broker: (user, password).
+pub const PLAIN_USER: (&str, &str) = ("plainuser", "plain-Secret-1");
+pub const SCRAM256_USER: (&str, &str) = ("scram256user", "scram256-Secret-1");
+pub const SCRAM512_USER: (&str, &str) = ("scram512user", "scram512-Secret-1");
+
 /// A running cluster of `n` brokers (ids 1…n; node 1 is also the controller).
 pub struct KafkaCluster {
     pub cluster_id: String,
     pub brokers: Vec<KafkaBroker>,
+    /// The TLS/SASL listeners, when started with [`KafkaCluster::start_secure`].
+    pub secure: Option<SecureListeners>,
     /// Seconds from the first `java` to every broker answering metadata.
     pub started_in: Duration,
     dir: tempfile::TempDir,
@@ -189,17 +212,29 @@ pub struct KafkaCluster {
 impl KafkaCluster {
     /// Formats and starts `n` brokers (1 ≤ n ≤ 3) and waits until metadata lists all of them.
     pub fn start(n: usize) -> Self {
-        Self::start_with(n, |_| None)
+        Self::start_with(n, |_| None, None)
     }
 
     /// As [`start`](Self::start), each broker with a second listener, `EXTERNAL`, that
     /// advertises `advertise(id)` (`host:port`) — as a broker in a pod advertises its in-cluster
     /// name. The brokers talk to each other on the first listener.
     pub fn start_advertising(n: usize, advertise: impl Fn(i32) -> String) -> Self {
-        Self::start_with(n, |id| Some(advertise(id)))
+        Self::start_with(n, |id| Some(advertise(id)), None)
     }
 
-    fn start_with(n: usize, advertise: impl Fn(i32) -> Option<String>) -> Self {
+    /// One broker with a SASL_SSL listener (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512), an SSL
+    /// listener that requires a client certificate, a SASL_PLAINTEXT listener and an SSL
+    /// listener whose certificate names another host, with the certificates in `certs`
+    /// (`server.pem` as a PEM keystore, `ca.crt` as the truststore), beside PLAINTEXT.
+    pub fn start_secure(certs: &Path) -> Self {
+        Self::start_with(1, |_| None, Some(certs))
+    }
+
+    fn start_with(
+        n: usize,
+        advertise: impl Fn(i32) -> Option<String>,
+        certs: Option<&Path>,
+    ) -> Self {
         assert!((1..=3).contains(&n), "1 to 3 brokers");
         let slot = SLOT.lock().unwrap_or_else(|p| p.into_inner());
         let dir = tempfile::Builder::new()
@@ -208,13 +243,31 @@ impl KafkaCluster {
             .expect("temp dir");
         let controller_port = super::free_port();
         let cluster_id = cluster_id(dir.path());
+        let secure = certs.map(|_| SecureListeners {
+            sasl_ssl_port: super::free_port(),
+            mtls_port: super::free_port(),
+            sasl_plaintext_port: super::free_port(),
+            wrong_host_port: super::free_port(),
+        });
         let mut brokers = Vec::new();
         for id in 1..=n as i32 {
             let bdir = dir.path().join(format!("broker-{id}"));
             fs::create_dir_all(&bdir).expect("broker dir");
             let port = super::free_port();
             let external = advertise(id).map(|name| (super::free_port(), name));
-            write_config(&bdir, id, n, port, controller_port, external.as_ref());
+            let tls = match (certs, &secure) {
+                (Some(c), Some(l)) if id == 1 => Some((c, l)),
+                _ => None,
+            };
+            write_config(
+                &bdir,
+                id,
+                n,
+                port,
+                controller_port,
+                external.as_ref(),
+                tls,
+            );
             brokers.push(KafkaBroker {
                 id,
                 port,
@@ -239,6 +292,22 @@ impl KafkaCluster {
                     .arg(classpath())
                     .args(["kafka.tools.StorageTool", "format", "-t", &cluster_id, "-c"])
                     .arg(b.dir.join("server.properties"))
+                    // SCRAM credentials go into the metadata log the controller (node 1)
+                    // bootstraps from.
+                    .args(if secure.is_some() && b.id == 1 {
+                        [SCRAM256_USER, SCRAM512_USER]
+                            .iter()
+                            .zip(["SCRAM-SHA-256", "SCRAM-SHA-512"])
+                            .flat_map(|((u, p), m)| {
+                                [
+                                    "--add-scram".to_string(),
+                                    format!("{m}=[name={u},password={p}]"),
+                                ]
+                            })
+                            .collect::<Vec<_>>()
+                    } else {
+                        Vec::new()
+                    })
                     .stdout(out.try_clone().expect("format.log"))
                     .stderr(out)
                     .spawn()
@@ -260,6 +329,7 @@ impl KafkaCluster {
         let mut cluster = KafkaCluster {
             cluster_id,
             brokers,
+            secure,
             started_in: Duration::ZERO,
             dir,
             _slot: slot,
@@ -489,21 +559,56 @@ fn write_config(
     port: u16,
     controller_port: u16,
     external: Option<&(u16, String)>,
+    tls: Option<(&Path, &SecureListeners)>,
 ) {
     let rf = n.min(3);
-    let (roles, mut listeners) = if id == 1 {
+    let mut advertised = format!("PLAINTEXT://127.0.0.1:{port}");
+    let mut protocols = "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT".to_string();
+    let mut tls_props = String::new();
+    if let Some((certs, l)) = tls {
+        advertised.push_str(&format!(
+            ",SASL_SSL://127.0.0.1:{},MTLS://127.0.0.1:{},SASL_PLAINTEXT://127.0.0.1:{},WRONGHOST://127.0.0.1:{}",
+            l.sasl_ssl_port, l.mtls_port, l.sasl_plaintext_port, l.wrong_host_port
+        ));
+        protocols
+            .push_str(",SASL_SSL:SASL_SSL,MTLS:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,WRONGHOST:SSL");
+        let (pu, pp) = PLAIN_USER;
+        tls_props = format!(
+            "ssl.keystore.type=PEM
+ssl.keystore.location={keystore}
+ssl.truststore.type=PEM
+ssl.truststore.location={ca}
+listener.name.mtls.ssl.client.auth=required
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_{pu}=\"{pp}\";
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_{pu}=\"{pp}\";
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.wronghost.ssl.keystore.type=PEM
+listener.name.wronghost.ssl.keystore.location={wrong_host}
+",
+            wrong_host = certs.join("wrong-host.pem").display(),
+            keystore = certs.join("server.pem").display(),
+            ca = certs.join("ca.crt").display(),
+        );
+    }
+    // The listeners bound here: what is advertised, but EXTERNAL on loopback.
+    let mut bound = advertised.clone();
+    if let Some((ext, name)) = external {
+        bound.push_str(&format!(",EXTERNAL://127.0.0.1:{ext}"));
+        advertised.push_str(&format!(",EXTERNAL://{name}"));
+        protocols.push_str(",EXTERNAL:PLAINTEXT");
+    }
+    let (roles, listeners) = if id == 1 {
         (
             "broker,controller",
-            format!("PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}"),
+            format!("{bound},CONTROLLER://127.0.0.1:{controller_port}"),
         )
     } else {
-        ("broker", format!("PLAINTEXT://127.0.0.1:{port}"))
+        ("broker", bound)
     };
-    let mut advertised = format!("PLAINTEXT://127.0.0.1:{port}");
-    if let Some((ext, name)) = external {
-        listeners.push_str(&format!(",EXTERNAL://127.0.0.1:{ext}"));
-        advertised.push_str(&format!(",EXTERNAL://{name}"));
-    }
     let props = format!(
         "process.roles={roles}
 node.id={id}
@@ -511,8 +616,9 @@ controller.quorum.voters=1@127.0.0.1:{controller_port}
 controller.listener.names=CONTROLLER
 listeners={listeners}
 advertised.listeners={advertised}
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,EXTERNAL:PLAINTEXT
+listener.security.protocol.map={protocols}
 inter.broker.listener.name=PLAINTEXT
+{tls_props}
 log.dirs={data}
 num.partitions=1
 default.replication.factor=1

@@ -19,12 +19,37 @@ pub struct MariaDb {
     pub port: u16,
     pub dir: tempfile::TempDir,
     child: Option<Child>,
+    /// TLS for the test's own root sessions (a server that requires secure transport).
+    root_tls: Option<mysql_async::SslOpts>,
 }
 
 impl MariaDb {
+    /// A server with TLS from `certs` (`ca.crt`, `{cert}.crt`, `{cert}.key`) and
+    /// `require_secure_transport=ON`: a plain TCP client is refused. The test's own root
+    /// sessions use TLS without checking the certificate.
+    pub fn start_tls(certs: &std::path::Path, cert: &str, extra: &[&str]) -> Self {
+        let mut args = vec![
+            format!("--ssl-ca={}", certs.join("ca.crt").display()),
+            format!("--ssl-cert={}", certs.join(format!("{cert}.crt")).display()),
+            format!("--ssl-key={}", certs.join(format!("{cert}.key")).display()),
+            "--require-secure-transport=ON".to_string(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let server = Self::start_with(&refs, true);
+        server.wait_ready();
+        server
+    }
+
     /// Installs a fresh datadir and starts the server with `extra` options, waiting until it
     /// accepts connections.
     pub fn start(extra: &[&str]) -> Self {
+        let server = Self::start_with(extra, false);
+        server.wait_ready();
+        server
+    }
+
+    fn start_with(extra: &[&str], tls: bool) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
         // Its own tmpdir: concurrent bootstraps in a shared /tmp collide on temporary-table
@@ -76,13 +101,16 @@ impl MariaDb {
             .unwrap_or_else(|e| {
                 panic!("cannot start mariadbd ({e}); scripts/test installs mariadb-server")
             });
-        let server = MariaDb {
+        MariaDb {
             port,
             dir,
             child: Some(child),
-        };
-        server.wait_ready();
-        server
+            root_tls: tls.then(|| {
+                mysql_async::SslOpts::default()
+                    .with_danger_accept_invalid_certs(true)
+                    .with_danger_skip_domain_validation(true)
+            }),
+        }
     }
 
     fn wait_ready(&self) {
@@ -116,6 +144,7 @@ impl MariaDb {
             .ip_or_hostname("127.0.0.1")
             .tcp_port(self.port)
             .user(Some("root"))
+            .ssl_opts(self.root_tls.clone())
             .prefer_socket(false);
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {

@@ -17,6 +17,7 @@ pub mod kube_real;
 pub mod llm_server;
 pub mod mariadb;
 pub mod opensearch;
+pub mod tls_certs;
 
 use std::sync::Arc;
 

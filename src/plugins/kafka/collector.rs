@@ -266,13 +266,14 @@ impl KafkaCollector {
                 LogLevel::Info,
                 "cluster",
                 format!(
-                    "cluster {} — {} broker(s), {} topic(s), controller {}",
+                    "cluster {} — {} broker(s), {} topic(s), controller {}; connected over {}",
                     s.meta.cluster_id.as_deref().unwrap_or("(id unknown)"),
                     s.meta.brokers.len(),
                     s.meta.topics.len(),
                     s.meta
                         .controller
-                        .map_or("unknown".to_string(), |c| c.to_string())
+                        .map_or("unknown".to_string(), |c| c.to_string()),
+                    self.target.security.describe()
                 ),
             ));
             if let Some(Answer::Unsupported(why)) = &s.groups {

@@ -15,6 +15,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::{Offset, TopicPartitionList};
 
+use super::security::KafkaSecurity;
 use crate::config::InstanceConfig;
 use crate::plugins::PluginError;
 use crate::repair::ExecutorToken;
@@ -27,6 +28,8 @@ pub struct KafkaTarget {
     /// `host:port,host:port`.
     pub bootstrap: String,
     pub timeout: Duration,
+    /// TLS and SASL, the same for every client built from this target.
+    pub security: KafkaSecurity,
 }
 
 /// A broker request the broker does not answer (the mock cluster, old brokers): shown as a
@@ -125,15 +128,17 @@ impl KafkaTarget {
         crate::config::validate_url_for(instance).map_err(|reason| {
             PluginError::Config(format!("instance `{}`: url: {reason}", instance.name))
         })?;
-        let list = instance
-            .url
-            .trim()
-            .trim_start_matches("kafka://")
+        let url = instance.url.trim();
+        let list = url
+            .strip_prefix("kafka://")
+            .or_else(|| url.strip_prefix(crate::config::KAFKA_TLS_SCHEME))
+            .unwrap_or(url)
             .trim_end_matches('/');
         Ok(KafkaTarget {
             endpoint: instance.endpoint(),
             bootstrap: list.split(',').map(str::trim).collect::<Vec<_>>().join(","),
             timeout,
+            security: KafkaSecurity::from_instance(instance)?,
         })
     }
 
@@ -150,6 +155,7 @@ impl KafkaTarget {
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("log_level", "3");
+        self.security.apply(&mut c);
         c
     }
 
@@ -207,13 +213,35 @@ pub struct KafkaReader {
 }
 
 impl KafkaReader {
+    /// The error of a failed request on the read-only consumer, in the words of the TLS
+    /// library or the broker when librdkafka queued them (client_errors.rs).
+    fn failure(&self, e: &KafkaError) -> PluginError {
+        let endpoint = &self.target.endpoint;
+        // SAFETY: the consumer owns the handle and outlives this call.
+        let events = unsafe {
+            super::client_errors::drain_error_events(self.consumer.client().native_ptr())
+        };
+        let tls = self.target.security.protocol.is_tls();
+        match super::client_errors::explain(&events, endpoint, tls, classify(e, endpoint)) {
+            PluginError::Auth { endpoint, reason } => PluginError::Auth {
+                endpoint,
+                reason: self.target.security.scrub(&reason),
+            },
+            PluginError::Unreachable { endpoint, reason } => PluginError::Unreachable {
+                endpoint,
+                reason: self.target.security.scrub(&reason),
+            },
+            other => other,
+        }
+    }
+
     /// Brokers, topics with partitions, cluster id and controller.
     pub fn metadata(&self) -> Result<ClusterMeta, PluginError> {
         let t = self.target.timeout;
         let md = self
             .consumer
             .fetch_metadata(None, t)
-            .map_err(|e| classify(&e, &self.target.endpoint))?;
+            .map_err(|e| self.failure(&e))?;
         let topics = md
             .topics()
             .iter()
@@ -262,7 +290,7 @@ impl KafkaReader {
     pub fn watermarks(&self, topic: &str, partition: i32) -> Result<(i64, i64), PluginError> {
         self.consumer
             .fetch_watermarks(topic, partition, self.target.timeout)
-            .map_err(|e| classify(&e, &self.target.endpoint))
+            .map_err(|e| self.failure(&e))
     }
 
     /// Consumer groups with state and member count; brokers that cannot list groups say so.
@@ -281,7 +309,7 @@ impl KafkaReader {
             Err(e) if is_unsupported(&e) => Ok(Answer::Unsupported(format!(
                 "this broker does not list consumer groups ({e})"
             ))),
-            Err(e) => Err(classify(&e, &self.target.endpoint)),
+            Err(e) => Err(self.failure(&e)),
         }
     }
 

@@ -2,12 +2,14 @@
 //! with Burrow-style lag windows, the AI's read-only tools, and the repairs rdkafka can carry out.
 
 pub mod advertised;
+mod client_errors;
 mod collector;
 pub mod connection;
 pub mod lag;
 pub mod repair;
 pub mod rules;
 pub mod sample;
+pub mod security;
 pub mod tools;
 mod writer;
 
@@ -24,7 +26,7 @@ crate::plugins::builtin_plugin!(
     KafkaPlugin,
     kind: InstanceKind::Kafka,
     name: "kafka",
-    versions: "Apache Kafka 2.x–4.x and Kafka-protocol brokers, PLAINTEXT (librdkafka 2.12)",
+    versions: "Apache Kafka 2.x–4.x and Kafka-protocol brokers; PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL with PLAIN or SCRAM (librdkafka 2.12)",
     rules: rules::RULE_IDS,
     collector: KafkaCollector,
     tools: tools::KafkaTools,

@@ -25,6 +25,7 @@ use mysql_async::{Conn, OptsBuilder, Row, Value};
 
 use super::grants::writing_privileges;
 use super::sql_text::{SqlMode, check_read_only_in};
+use super::tls::MysqlTls;
 use crate::config::{InstanceConfig, resolve_password, strip_credentials};
 use crate::plugins::PluginError;
 use crate::repair::ExecutorToken;
@@ -157,6 +158,11 @@ pub struct MysqlTarget {
     pub user: String,
     password: Option<String>,
     db: Option<String>,
+    /// `ssl_mode` and its certificates, the same for every connection of the instance.
+    pub tls: MysqlTls,
+    /// Whether a plain login refused with 1045 succeeded over TLS — asked once per target
+    /// (explain_plain_refusal), shared by its clones.
+    plain_refusal_over_tls: std::sync::Arc<std::sync::Mutex<Option<bool>>>,
 }
 
 impl std::fmt::Debug for MysqlTarget {
@@ -195,6 +201,8 @@ impl MysqlTarget {
             user,
             password,
             db: (!db.is_empty()).then(|| db.to_string()),
+            tls: MysqlTls::from_instance(instance)?,
+            plain_refusal_over_tls: Default::default(),
         })
     }
 
@@ -203,8 +211,9 @@ impl MysqlTarget {
         matches!(self.host.as_str(), "127.0.0.1" | "localhost" | "::1")
     }
 
-    fn opts(&self) -> OptsBuilder {
+    fn opts(&self, tls: &MysqlTls) -> OptsBuilder {
         OptsBuilder::default()
+            .ssl_opts(tls.ssl_opts())
             .ip_or_hostname(self.host.clone())
             .tcp_port(self.port)
             .user(Some(self.user.clone()))
@@ -217,13 +226,80 @@ impl MysqlTarget {
     }
 
     async fn open(&self, connect_timeout: Duration) -> Result<Conn, PluginError> {
-        match tokio::time::timeout(connect_timeout, Conn::new(self.opts())).await {
-            Err(_) => Err(PluginError::Timeout {
-                endpoint: self.endpoint.clone(),
-                millis: connect_timeout.as_millis() as u64,
-            }),
-            Ok(Err(e)) => Err(self.classify(&e)),
-            Ok(Ok(conn)) => Ok(conn),
+        let attempt = |tls: MysqlTls| async move {
+            match tokio::time::timeout(connect_timeout, Conn::new(self.opts(&tls))).await {
+                Err(_) => Err(None),
+                Ok(Err(e)) => Err(Some(e)),
+                Ok(Ok(conn)) => Ok(conn),
+            }
+        };
+        let timeout = || PluginError::Timeout {
+            endpoint: self.endpoint.clone(),
+            millis: connect_timeout.as_millis() as u64,
+        };
+        match attempt(self.tls.clone()).await {
+            Ok(conn) => Ok(conn),
+            // `preferred`: a server that offers no TLS is spoken to in plain text.
+            Err(Some(mysql_async::Error::Driver(
+                mysql_async::DriverError::NoClientSslFlagFromServer,
+            ))) if self.tls.falls_back_to_plain() => match attempt(MysqlTls::disabled()).await {
+                Ok(conn) => Ok(conn),
+                Err(Some(e)) => Err(self.classify(&e)),
+                Err(None) => Err(timeout()),
+            },
+            Err(Some(e)) => Err(self.explain_plain_refusal(self.classify(&e)).await),
+            Err(None) => Err(timeout()),
+        }
+    }
+
+    /// A plain login refused with "Access denied" may be `require_secure_transport=ON`: MariaDB
+    /// answers a plain login with that error. The same login is tried over TLS (without
+    /// checking the certificate, only to tell the two apart): when it succeeds, the error says
+    /// so. Once per target: against a server without TLS the attempt ends after the greeting,
+    /// which the server counts as a handshake error towards `max_connect_errors` — a collector
+    /// that retried it on every reconnect could get its host blocked.
+    async fn explain_plain_refusal(&self, e: PluginError) -> PluginError {
+        let PluginError::Auth { endpoint, reason } = e else {
+            return e;
+        };
+        if self.tls.ssl_opts().is_some() || !reason.contains("ERROR 1045") {
+            return PluginError::Auth { endpoint, reason };
+        }
+        let known = *self
+            .plain_refusal_over_tls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let succeeds = match known {
+            Some(answer) => answer,
+            None => {
+                let over_tls = tokio::time::timeout(
+                    Duration::from_secs(3),
+                    Conn::new(self.opts(&MysqlTls::unverified())),
+                )
+                .await;
+                let answer = match over_tls {
+                    Ok(Ok(conn)) => {
+                        let _ = conn.disconnect().await;
+                        true
+                    }
+                    _ => false,
+                };
+                *self
+                    .plain_refusal_over_tls
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()) = Some(answer);
+                answer
+            }
+        };
+        PluginError::Auth {
+            endpoint,
+            reason: if succeeds {
+                format!(
+                    "{reason} — the same login succeeds over TLS: the server refuses unencrypted connections (require_secure_transport=ON); set ssl_mode (verify-identity, verify-ca or required)"
+                )
+            } else {
+                reason
+            },
         }
     }
 
@@ -331,10 +407,25 @@ impl MysqlTarget {
                     },
                 }
             }
+            // The TLS library's words (an unknown CA, a host name the certificate does not
+            // name): the link cannot be made as configured.
+            mysql_async::Error::Io(mysql_async::IoError::Tls(tls)) => PluginError::Unreachable {
+                endpoint,
+                reason: format!("TLS (ssl_mode {}): {tls}", self.tls.mode.as_str()),
+            },
             mysql_async::Error::Io(io) => PluginError::Unreachable {
                 endpoint,
                 reason: io.to_string(),
             },
+            mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer) => {
+                PluginError::Protocol {
+                    endpoint,
+                    reason: format!(
+                        "the server does not offer TLS and ssl_mode is {} (use preferred or disabled to connect without it)",
+                        self.tls.mode.as_str()
+                    ),
+                }
+            }
             other => PluginError::Protocol {
                 endpoint,
                 reason: other.to_string(),

@@ -11,6 +11,7 @@ pub mod sample;
 pub mod select_guard;
 pub mod sql_functions;
 pub mod sql_text;
+pub mod tls;
 pub mod tools;
 mod writer;
 
@@ -27,7 +28,7 @@ crate::plugins::builtin_plugin!(
     MysqlPlugin,
     kind: InstanceKind::Mysql,
     name: "mysql",
-    versions: "MySQL 8.0/8.4, MariaDB 10.5–11.x (validated on MariaDB 10.11)",
+    versions: "MySQL 8.0/8.4, MariaDB 10.5–11.x (validated on MariaDB 10.11); TLS with ssl_mode disabled … verify-identity",
     rules: rules::RULE_IDS,
     collector: MysqlCollector,
     tools: tools::MysqlTools,
