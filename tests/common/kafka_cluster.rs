@@ -259,15 +259,7 @@ impl KafkaCluster {
                 (Some(c), Some(l)) if id == 1 => Some((c, l)),
                 _ => None,
             };
-            write_config(
-                &bdir,
-                id,
-                n,
-                port,
-                controller_port,
-                external.as_ref(),
-                tls,
-            );
+            write_config(&bdir, id, n, port, controller_port, external.as_ref(), tls);
             brokers.push(KafkaBroker {
                 id,
                 port,
