@@ -1842,3 +1842,106 @@ async fn ten_thousand_pods_are_listed_in_pages_and_watched() {
     assert_eq!(lists_after, lists_before, "events, not a new list");
     let _ = pods.list(&ListParams::default().limit(1)).await.unwrap();
 }
+
+/// Issue 12 item 5 through the real apiserver: three real Kafka brokers advertise in-cluster
+/// names that do not resolve here; the product's forward (WebSocket to the apiserver, the
+/// kubelet's portforward code behind it) carries the Kafka relay, which dials every broker
+/// through its own pod — the stand-in's request log shows a forward to each — and the collector
+/// reads every leader's watermarks and the group's lag.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kafka_cluster_advertising_in_cluster_names_is_collected_through_the_real_apiserver() {
+    use common::kafka_cluster::KafkaCluster;
+    use kubestack_ai::config::{InstanceConfig, InstanceKind};
+    use kubestack_ai::plugins::plugin_for;
+    use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+
+    let k = real::cluster();
+    let admin = k.client("admin").await;
+    let ns = "streaming";
+    real::namespace(&admin, ns).await;
+    let cluster = KafkaCluster::start_advertising(3, |id| {
+        format!(
+            "kafka-{}.kafka-headless.{ns}.svc.cluster.local:9092",
+            id - 1
+        )
+    });
+    cluster.create_topic("orders", 3, 3, &[], None).await;
+    for p in 0..3 {
+        cluster.produce("orders", p, 30);
+    }
+    let group: BaseConsumer = cluster
+        .client()
+        .set("group.id", "billing")
+        .create()
+        .unwrap();
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    for p in 0..3 {
+        tpl.add_partition_offset("orders", p, rdkafka::Offset::Offset(10))
+            .unwrap();
+    }
+    group.commit(&tpl, CommitMode::Sync).unwrap();
+    let external: Vec<std::net::SocketAddr> = cluster
+        .brokers
+        .iter()
+        .map(|b| ([127, 0, 0, 1], b.external.as_ref().unwrap().0).into())
+        .collect();
+    real::statefulset(
+        k,
+        &admin,
+        (ns, "kafka", "kafka", "docker.io/bitnami/kafka:3.7", 9092),
+        |_| PodHealth::Ready,
+        |i| Some(external[i]),
+    )
+    .await;
+
+    let client = product_client(k, "operator", ns).await;
+    let pf = portforward::start(
+        client,
+        ForwardTarget {
+            namespace: ns.into(),
+            selector: "app.kubernetes.io/instance=kafka".into(),
+            pods: (0..3).map(|i| format!("kafka-{i}")).collect(),
+            port: 9092,
+            review_access: true,
+            relay: plugin_for(InstanceKind::Kafka).forward_relay(),
+            service: Some("kafka".into()),
+        },
+    )
+    .await
+    .unwrap();
+    let instance = InstanceConfig::new(
+        "events",
+        InstanceKind::Kafka,
+        format!("kafka://{}", pf.local),
+    );
+    let mut config = kubestack_ai::config::AppConfig::default();
+    config.kafka.request_timeout_ms = 5000;
+    let mut collector = plugin_for(InstanceKind::Kafka)
+        .collector(&instance, &config)
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let s = collector.collect().await.unwrap();
+        let metric = |id: &str| s.metrics.iter().find(|m| m.id == id).map(|m| m.value);
+        if metric("lag:billing") == Some(60.0) {
+            assert_eq!(metric("brokers"), Some(3.0));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no lag through the real apiserver: {:?}, forward {:?}",
+            s.metrics,
+            pf.state.borrow()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let kubelet = k.kubelet_requests();
+    for i in 0..3 {
+        assert!(
+            kubelet
+                .iter()
+                .any(|r| r.starts_with(&format!("GET /portForward/{ns}/kafka-{i}"))),
+            "no forward to kafka-{i}: {kubelet:?}"
+        );
+    }
+}

@@ -439,8 +439,28 @@ pub async fn redis_statefulset(
     forward: Option<std::net::SocketAddr>,
 ) {
     const IMAGE: &str = "docker.io/bitnami/redis:7.2";
+    statefulset(
+        kube,
+        client,
+        (namespace, name, "redis", IMAGE, 6379),
+        health,
+        |_| forward,
+    )
+    .await;
+}
+
+/// A StatefulSet of three pods `(namespace, name, app, image, port)` with its Service, created
+/// through the real API as [`redis_statefulset`] describes; pod `i`'s `port` reaches
+/// `forward(i)`.
+pub async fn statefulset(
+    kube: &RealKube,
+    client: &Client,
+    (namespace, name, app, image, port): (&str, &str, &str, &str, u16),
+    health: impl Fn(usize) -> PodHealth,
+    forward: impl Fn(usize) -> Option<std::net::SocketAddr>,
+) {
     let sets: Api<StatefulSet> = Api::namespaced(client.clone(), namespace);
-    let set = obj::statefulset(namespace, name, "redis", IMAGE, 6379, 3);
+    let set = obj::statefulset(namespace, name, app, image, port, 3);
     let created = sets
         .create(
             &PostParams::default(),
@@ -455,14 +475,14 @@ pub async fn redis_statefulset(
         if h == PodHealth::Ready {
             ready += 1;
         }
-        let mut pod = obj::statefulset_pod(namespace, name, "redis", IMAGE, 6379, i, h);
+        let mut pod = obj::statefulset_pod(namespace, name, app, image, port, i, h);
         if let Some(owners) = pod.metadata.owner_references.as_mut() {
             owners[0].uid = uid.clone();
         }
         let pod_name = format!("{name}-{i}");
         kube.on_node(namespace, &pod_name);
-        if let Some(addr) = forward {
-            kube.forward(namespace, &pod_name, 6379, addr);
+        if let Some(addr) = forward(i) {
+            kube.forward(namespace, &pod_name, port, addr);
         }
         create_pod(client, &pod).await;
     }
@@ -478,7 +498,7 @@ pub async fn redis_statefulset(
     services
         .create(
             &PostParams::default(),
-            &serde_json::from_value(for_create(&obj::service(namespace, name, 6379))).unwrap(),
+            &serde_json::from_value(for_create(&obj::service(namespace, name, port))).unwrap(),
         )
         .await
         .unwrap_or_else(|e| panic!("create service {namespace}/{name}: {e}"));
