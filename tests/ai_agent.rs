@@ -189,7 +189,11 @@ async fn without_a_model_the_rule_engine_answers_labelled_offline() {
     .await
     .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success());
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         stdout.starts_with("Offline analysis (built-in rule engine"),
         "{stdout}"

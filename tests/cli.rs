@@ -188,6 +188,23 @@ fn bad_configuration_names_the_file_the_key_and_the_problem() {
         "{t}"
     );
 
+    // A misspelt section is refused by the variable's name; the scripts' own KUBESTACK_*
+    // variables (scripts/test exports KUBESTACK_KUBE_BIN) are not the program's to refuse.
+    let out = sb.run(
+        &["config", "validate"],
+        &[("KUBESTACK_COLLECTR__INTERVAL_SECS", "5")],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("KUBESTACK_COLLECTR"), "{}", text(&out));
+    let out = sb.run(
+        &["config", "validate"],
+        &[
+            ("KUBESTACK_KUBE_BIN", "/opt/kube/bin"),
+            ("KUBESTACK_FUZZ_SECS", "0"),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+
     let out = sb.run(&["--config", "/nonexistent/k.toml", "config", "show"], &[]);
     assert!(!out.status.success());
     assert!(text(&out).contains("/nonexistent/k.toml"), "{}", text(&out));

@@ -92,6 +92,7 @@ pub fn load_config(
         .merge(Toml::file(&paths.config_file))
         .merge(
             Env::prefixed("KUBESTACK_")
+                .filter(|key| is_config_variable(key.as_str()))
                 .split("__")
                 .ignore(&["config", "log", "test_panic"]),
         )
@@ -111,6 +112,31 @@ pub fn load_config(
         paths,
         file_found,
     })
+}
+
+/// The config file's top-level keys, as `KUBESTACK_<KEY>` variables name them.
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "theme",
+    "log_level",
+    "collector",
+    "ui",
+    "redis",
+    "mysql",
+    "kafka",
+    "ai",
+    "safety",
+    "kubernetes",
+    "instances",
+];
+
+/// Whether a `KUBESTACK_*` variable (`key`: the name after the prefix) is meant for the
+/// configuration: a top-level key, or a section's key (`SECTION__KEY`, where a misspelt section
+/// is still an error that names the variable). Other single names — `KUBESTACK_KUBE_BIN`,
+/// `KUBESTACK_FUZZ_SECS` and the like, which the project's scripts and a CI's environment use —
+/// are not the program's and must not stop it from starting.
+fn is_config_variable(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.contains("__") || TOP_LEVEL_KEYS.contains(&key.as_str())
 }
 
 /// `password_file = "pw"` and the `tls_*_file`s are relative to the config file's directory.
@@ -597,5 +623,35 @@ mod tests {
         let err = validate_url(InstanceKind::Redis, "http://h:1").unwrap_err();
         assert!(err.contains("`http`"), "{err}");
         assert!(validate_url(InstanceKind::Redis, "not a url").is_err());
+    }
+
+    #[test]
+    fn only_variables_that_name_the_configuration_are_read_as_configuration() {
+        // Every top-level key of the configuration is in the list…
+        let value = serde_json::to_value(AppConfig::default()).unwrap();
+        let mut keys: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.push("instances");
+        for k in keys {
+            assert!(TOP_LEVEL_KEYS.contains(&k), "{k} is not in TOP_LEVEL_KEYS");
+            assert!(is_config_variable(&k.to_ascii_uppercase()));
+        }
+        // …sections' keys and misspelt sections are read (the latter to be refused by name)…
+        assert!(is_config_variable("COLLECTOR__INTERVAL_SECS"));
+        assert!(is_config_variable("COLLECTR__INTERVAL_SECS"));
+        // …and the scripts' own variables are not.
+        for other in [
+            "KUBE_BIN",
+            "FUZZ_SECS",
+            "KAFKA_CACHE",
+            "OPENSEARCH_CACHE",
+            "GO_CACHE",
+        ] {
+            assert!(!is_config_variable(other), "{other}");
+        }
     }
 }
