@@ -58,6 +58,12 @@ async fn cluster() -> KafkaCluster {
 /// The StatefulSet `kafka` with its pods, each pod's port-forward reaching its broker's
 /// `EXTERNAL` listener (the one that advertises the in-cluster name).
 fn workload(api: &KubeApi, cluster: &KafkaCluster) {
+    pods_forwarding_to(api, |i| cluster.brokers[i].external.as_ref().unwrap().0);
+}
+
+/// The StatefulSet `kafka`, its three ready pods and Service; pod `i`'s port-forward reaches
+/// loopback port `port(i)`.
+fn pods_forwarding_to(api: &KubeApi, port: impl Fn(usize) -> u16) {
     api.apply(&obj::statefulset(NS, "kafka", "kafka", IMAGE, 9092, 3));
     for i in 0..3 {
         api.apply(&obj::statefulset_pod(
@@ -69,8 +75,7 @@ fn workload(api: &KubeApi, cluster: &KafkaCluster) {
             i,
             PodHealth::Ready,
         ));
-        let (port, _) = cluster.brokers[i].external.clone().unwrap();
-        api.set_forward(NS, &format!("kafka-{i}"), ([127, 0, 0, 1], port).into());
+        api.set_forward(NS, &format!("kafka-{i}"), ([127, 0, 0, 1], port(i)).into());
     }
     api.apply(&obj::service(NS, "kafka", 9092));
 }
@@ -241,20 +246,9 @@ async fn a_broker_name_that_is_no_pod_of_the_instance_is_named_in_the_forward_st
         format!("kafka-7.kafka-headless.{NS}.svc.cluster.local:9092")
     });
     let api = KubeApi::start().await;
-    api.apply(&obj::statefulset(NS, "kafka", "kafka", IMAGE, 9092, 3));
-    let (port, _) = cluster.brokers[0].external.clone().unwrap();
-    for i in 0..3 {
-        api.apply(&obj::statefulset_pod(
-            NS,
-            "kafka",
-            "kafka",
-            IMAGE,
-            9092,
-            i,
-            PodHealth::Ready,
-        ));
-        api.set_forward(NS, &format!("kafka-{i}"), ([127, 0, 0, 1], port).into());
-    }
+    // Every pod reaches the one broker, which advertises a name none of them has.
+    let port = cluster.brokers[0].external.as_ref().unwrap().0;
+    pods_forwarding_to(&api, |_| port);
     let fwd = forward(&api, true).await;
     let mut c = collector(&fwd);
     let _ = c.collect().await;

@@ -14,9 +14,8 @@
 //! `requests.log`): the server's own record of what a client sent, by client id.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -26,15 +25,10 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
+use super::guarded::{Guarded, log_tail};
+
 /// One cluster at a time per test binary: three JVMs are the machine's budget.
 static SLOT: Mutex<()> = Mutex::new(());
-
-/// Runs the JVM and sends it each signal named on stdin; SIGKILL when stdin closes.
-const GUARD: &str = r#"exec 3<&0
-"$@" </dev/null &
-pid=$!
-(while read -r sig <&3; do kill -s "$sig" "$pid" 2>/dev/null; done; kill -s KILL "$pid" 2>/dev/null) &
-wait "$pid""#;
 
 /// The directory of the broker's jars: `KAFKA_LIBS`, else the cache `scripts/kafka/fetch`
 /// fills for the version its pom names.
@@ -95,7 +89,7 @@ pub struct KafkaBroker {
     /// (a pod's in-cluster name that does not resolve here): see [`KafkaCluster::start_advertising`].
     pub external: Option<(u16, String)>,
     dir: PathBuf,
-    child: Option<(Child, ChildStdin)>,
+    process: Guarded,
 }
 
 impl KafkaBroker {
@@ -106,73 +100,49 @@ impl KafkaBroker {
 
     /// Whether its process is running.
     pub fn is_running(&self) -> bool {
-        self.child.is_some()
+        self.process.is_running()
     }
 
     /// The last lines of its server log, for failure messages.
     pub fn log_tail(&self, lines: usize) -> String {
-        let mut out = String::new();
-        for f in ["server.log", "stdout.log"] {
-            let text = fs::read_to_string(self.dir.join(f)).unwrap_or_default();
-            let all: Vec<&str> = text.lines().collect();
-            out.push_str(&format!("--- broker {} {f}\n", self.id));
-            out.push_str(&all[all.len().saturating_sub(lines)..].join("\n"));
-            out.push('\n');
-        }
-        out
+        log_tail(
+            &self.dir,
+            &["server.log", "stdout.log"],
+            &format!("broker {}", self.id),
+            lines,
+        )
     }
 
     fn spawn(&mut self) {
-        let stdout = fs::File::create(self.dir.join("stdout.log")).expect("stdout.log");
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(GUARD)
-            .arg("kafka-guard")
-            .arg(java())
-            .args([
-                "-Xms64m",
-                "-Xmx256m",
-                "-XX:+UseSerialGC",
-                // C1 only: a test broker lives a minute; full JIT would cost more CPU than it saves.
-                "-XX:TieredStopAtLevel=1",
-                "-XX:-UsePerfData",
-                "-Djava.awt.headless=true",
-            ])
-            .arg(format!(
+        let args: Vec<std::ffi::OsString> = [
+            "-Xms64m",
+            "-Xmx256m",
+            "-XX:+UseSerialGC",
+            // C1 only: a test broker lives a minute; full JIT would cost more CPU than it saves.
+            "-XX:TieredStopAtLevel=1",
+            "-XX:-UsePerfData",
+            "-Djava.awt.headless=true",
+        ]
+        .iter()
+        .map(Into::into)
+        .chain([
+            format!(
                 "-Dlog4j2.configurationFile={}",
                 self.dir.join("log4j2.properties").display()
-            ))
-            .arg("-cp")
-            .arg(classpath())
-            .arg("kafka.Kafka")
-            .arg(self.dir.join("server.properties"))
-            .stdin(Stdio::piped())
-            .stdout(stdout.try_clone().expect("stdout.log"))
-            .stderr(stdout)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start java for Kafka ({e}); a JDK 17+ is needed"));
-        let stdin = child.stdin.take().expect("piped stdin");
-        self.child = Some((child, stdin));
+            )
+            .into(),
+            "-cp".into(),
+            classpath().into(),
+            "kafka.Kafka".into(),
+            self.dir.join("server.properties").into(),
+        ])
+        .collect();
+        self.process = Guarded::spawn(&java(), &args, &self.dir, None, "Kafka");
     }
 
-    /// Sends `signal` (TERM: a controlled shutdown; KILL: a crash) and waits for the exit —
-    /// at most 30 s, then SIGKILL (closing the guard's stdin).
+    /// Sends `signal` (TERM: a controlled shutdown; KILL: a crash) and waits for the exit.
     fn signal(&mut self, signal: &str) {
-        if let Some((mut child, mut stdin)) = self.child.take() {
-            let _ = writeln!(stdin, "{signal}");
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            drop(stdin);
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for KafkaBroker {
-    fn drop(&mut self) {
-        self.signal("KILL");
+        self.process.signal(signal);
     }
 }
 
@@ -265,7 +235,7 @@ impl KafkaCluster {
                 port,
                 external,
                 dir: bdir,
-                child: None,
+                process: Guarded::default(),
             });
         }
         let begun = Instant::now();

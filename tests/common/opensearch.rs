@@ -26,22 +26,15 @@ use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::guarded::{Guarded, log_tail};
+
 /// One cluster at a time per test binary: three JVMs are the machine's budget.
 static SLOT: Mutex<()> = Mutex::new(());
-
-/// Runs the JVM and sends it each signal named on stdin; SIGKILL when stdin closes.
-const GUARD: &str = r#"exec 3<&0
-[ -n "$NOFILE" ] && ulimit -n "$NOFILE"
-"$@" </dev/null &
-pid=$!
-(while read -r sig <&3; do kill -s "$sig" "$pid" 2>/dev/null; done; kill -s KILL "$pid" 2>/dev/null) &
-wait "$pid""#;
 
 /// The `X-Opaque-Id` the tests' own requests carry.
 pub const TEST_OPAQUE_ID: &str = "test";
@@ -128,7 +121,7 @@ pub struct OpenSearchNode {
     dir: PathBuf,
     /// The open-files limit of the process (`ulimit -n`), when not the test's own.
     nofile: Option<u32>,
-    child: Option<(Child, ChildStdin)>,
+    process: Guarded,
 }
 
 impl OpenSearchNode {
@@ -139,58 +132,30 @@ impl OpenSearchNode {
 
     /// Whether its process is running.
     pub fn is_running(&self) -> bool {
-        self.child.is_some()
+        self.process.is_running()
     }
 
     /// The last lines of its logs, for failure messages.
     pub fn log_tail(&self, lines: usize) -> String {
-        let mut out = String::new();
-        for f in ["logs/server.log", "stdout.log"] {
-            let text = fs::read_to_string(self.dir.join(f)).unwrap_or_default();
-            let all: Vec<&str> = text.lines().collect();
-            out.push_str(&format!("--- {} {f}\n", self.name));
-            out.push_str(&all[all.len().saturating_sub(lines)..].join("\n"));
-            out.push('\n');
-        }
-        out
+        log_tail(
+            &self.dir,
+            &["logs/server.log", "stdout.log"],
+            &self.name,
+            lines,
+        )
     }
 
     fn spawn(&mut self) {
-        let home = home();
-        let stdout = fs::File::create(self.dir.join("stdout.log")).expect("stdout.log");
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(GUARD)
-            .env(
-                "NOFILE",
-                self.nofile.map(|n| n.to_string()).unwrap_or_default(),
-            )
-            .arg("opensearch-guard")
-            .arg(java())
-            .args(jvm_args(&self.dir, &home))
-            .current_dir(&self.dir)
-            .stdin(Stdio::piped())
-            .stdout(stdout.try_clone().expect("stdout.log"))
-            .stderr(stdout)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start java for OpenSearch ({e}); a JDK 17+ is needed")
-            });
-        let stdin = child.stdin.take().expect("piped stdin");
-        self.child = Some((child, stdin));
+        let args: Vec<std::ffi::OsString> = jvm_args(&self.dir, &home())
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        self.process = Guarded::spawn(&java(), &args, &self.dir, self.nofile, "OpenSearch");
     }
 
     /// Sends `signal` and waits for the exit — at most 30 s, then SIGKILL.
     fn signal(&mut self, signal: &str) {
-        if let Some((mut child, mut stdin)) = self.child.take() {
-            let _ = writeln!(stdin, "{signal}");
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            drop(stdin);
-            let _ = child.wait();
-        }
+        self.process.signal(signal);
     }
 
     /// What its HTTP tracer recorded, oldest first.
@@ -214,12 +179,6 @@ impl OpenSearchNode {
                 })
             })
             .collect()
-    }
-}
-
-impl Drop for OpenSearchNode {
-    fn drop(&mut self) {
-        self.signal("KILL");
     }
 }
 
@@ -271,7 +230,7 @@ impl OpenSearchCluster {
                 transport_port: *transport_port,
                 dir: ndir,
                 nofile,
-                child: None,
+                process: Guarded::default(),
             });
         }
         let begun = Instant::now();
@@ -417,10 +376,10 @@ impl OpenSearchCluster {
 impl OpenSearchNode {
     /// Whether the process it should be running has ended (its guard is a zombie or gone).
     fn has_exited(&self) -> bool {
-        let Some((child, _)) = &self.child else {
+        let Some(pid) = self.process.pid() else {
             return false;
         };
-        let stat = fs::read_to_string(format!("/proc/{}/stat", child.id())).unwrap_or_default();
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
         // pid (comm) STATE …
         stat.rsplit_once(") ")
             .is_none_or(|(_, rest)| rest.starts_with('Z'))
