@@ -247,7 +247,7 @@ impl Router for Shared {
         if let Some(addr) = self.routes.lock().ok()?.get(&key) {
             return Some((addr.ip().to_string(), i32::from(addr.port())));
         }
-        let Ok(remote) = u16::try_from(port) else {
+        let Some(remote) = u16::try_from(port).ok().filter(|p| *p != 0) else {
             self.report(format!("a server advertises {host}:{port}, not a port"));
             return None;
         };
@@ -488,5 +488,60 @@ mod tests {
             pod_for_host("broker.example.com", &pods(1), None),
             Some(PodChoice::Pod("kafka-0".into()))
         );
+    }
+
+    /// The forward's router against hostile advertised addresses: ports out of range, names of
+    /// no pod, the same name twice, more names than the cap. Nothing is dialled here.
+    #[tokio::test]
+    async fn hostile_advertised_addresses_are_refused_and_said() {
+        let client =
+            Client::try_from(kube::Config::new("http://127.0.0.1:9".parse().unwrap())).unwrap();
+        let (tx, rx) = watch::channel(ForwardState::Idle);
+        let shared = Arc::new_cyclic(|me| Shared {
+            me: me.clone(),
+            client,
+            base: ForwardTarget {
+                namespace: "streaming".into(),
+                selector: String::new(),
+                pods: pods(3),
+                port: 9092,
+                review_access: false,
+                relay: None,
+                service: None,
+            },
+            tx,
+            stop: CancellationToken::new(),
+            routes: Mutex::new(HashMap::new()),
+        });
+        for port in [-1, 0, 0x1_0000, i32::MIN, i32::MAX] {
+            assert_eq!(shared.route("kafka-0.h", port), None, "{port}");
+            assert!(
+                matches!(&*rx.borrow(), ForwardState::Problem(p) if p.contains("not a port")),
+                "{port}: {:?}",
+                rx.borrow()
+            );
+        }
+        assert_eq!(shared.route("卡夫卡-9.无头", 9092), None);
+        assert!(
+            matches!(&*rx.borrow(), ForwardState::Problem(p) if p.contains("卡夫卡-9.无头") && p.contains("kafka-0, kafka-1, kafka-2")),
+            "{:?}",
+            rx.borrow()
+        );
+        // A name is given one listener, however often it is advertised.
+        let a = shared.route("kafka-1.h", 9092).unwrap();
+        assert_eq!(a.0, "127.0.0.1");
+        assert_eq!(shared.route("kafka-1.h", 9092), Some(a.clone()));
+        shared.resolved();
+        assert_eq!(*rx.borrow(), ForwardState::Idle);
+        // No more than MAX_ROUTES listeners, whatever a reply names.
+        let mut opened = 1;
+        for port in 1..=(MAX_ROUTES as i32 + 10) {
+            if shared.route("kafka-2.h", port).is_some() {
+                opened += 1;
+            }
+        }
+        assert_eq!(opened, MAX_ROUTES);
+        assert!(matches!(&*rx.borrow(), ForwardState::Problem(p) if p.contains("more than")));
+        shared.stop.cancel();
     }
 }
