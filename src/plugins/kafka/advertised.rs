@@ -639,4 +639,80 @@ mod tests {
             .unwrap();
         assert_eq!(brokers_of(12, &new).0, vec![(1, "127.0.0.1".into(), 9093)]);
     }
+
+    struct NoRoutes;
+    impl Router for NoRoutes {
+        fn route(&self, _: &str, _: i32) -> Option<(String, i32)> {
+            None
+        }
+        fn report(&self, _: String) {}
+        fn resolved(&self) {}
+    }
+
+    /// A local client and the relay between it and `upstream` (a broker the test plays).
+    async fn relayed(
+        upstream: tokio::io::DuplexStream,
+    ) -> (TcpStream, tokio::task::JoinHandle<Result<(), String>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (local, _) = listener.accept().await.unwrap();
+        let task = tokio::spawn(KafkaRelay.carry(local, Box::new(upstream), Arc::new(NoRoutes)));
+        (client, task)
+    }
+
+    /// A broker that dies half way through a reply: the relay ends with a reason that says so,
+    /// and the client's connection closes instead of hanging.
+    #[tokio::test]
+    async fn a_reply_cut_off_mid_frame_ends_the_connection_with_the_reason() {
+        let (broker, upstream) = tokio::io::duplex(1 << 16);
+        let (mut client, task) = relayed(upstream).await;
+        let (mut br, mut bw) = tokio::io::split(broker);
+        // A Metadata v12 request…
+        let mut req = vec![0, 3, 0, 12, 0, 0, 0, 42, 0xff, 0xff, 0];
+        let mut framed = (req.len() as u32).to_be_bytes().to_vec();
+        framed.append(&mut req);
+        client.write_all(&framed).await.unwrap();
+        let mut got = vec![0u8; framed.len()];
+        br.read_exact(&mut got).await.unwrap();
+        assert_eq!(got, framed, "the request passes unchanged");
+        // …answered with 100 bytes announced and 10 sent, then the broker is gone.
+        bw.write_all(&100u32.to_be_bytes()).await.unwrap();
+        bw.write_all(&[0u8; 10]).await.unwrap();
+        drop(bw);
+        drop(br);
+        let r = tokio::time::timeout(std::time::Duration::from_secs(5), task)
+            .await
+            .expect("the relay ends")
+            .unwrap();
+        assert!(r.unwrap_err().contains("cut off"));
+        let mut rest = Vec::new();
+        let n = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            client.read_to_end(&mut rest),
+        )
+        .await
+        .expect("the client is not left hanging")
+        .unwrap_or(0);
+        assert_eq!(n, 0, "no half reply reaches the client");
+    }
+
+    /// A peer that announces a 4 GiB frame is refused before anything is allocated for it.
+    #[tokio::test]
+    async fn an_absurd_frame_length_is_refused() {
+        let (broker, upstream) = tokio::io::duplex(1 << 16);
+        let (mut client, task) = relayed(upstream).await;
+        let (_br, mut bw) = tokio::io::split(broker);
+        client
+            .write_all(&[0, 0, 0, 8, 0, 3, 0, 1, 0, 0, 0, 1])
+            .await
+            .unwrap();
+        bw.write_all(&u32::MAX.to_be_bytes()).await.unwrap();
+        let r = tokio::time::timeout(std::time::Duration::from_secs(5), task)
+            .await
+            .expect("the relay ends")
+            .unwrap();
+        assert!(r.unwrap_err().contains("not the Kafka protocol"));
+    }
 }
