@@ -337,7 +337,7 @@ fn main() {
                 feed(&mut state, &mut ctl, tick, ev);
             }
             // Back to the inventory while the answer streams (Esc would cancel it).
-            state.input = kubestack_ai::app::InputTarget::None;
+            state.mode = kubestack_ai::app::Mode::Normal;
             state.focus = kubestack_ai::app::PaneId::Inventory;
         }
         if let Some(i) = state.chat.generating {

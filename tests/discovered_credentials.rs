@@ -14,7 +14,7 @@ use common::RedisServer;
 use common::kube_app::{KubeApp, discovered, phase};
 use common::llm_server::{LlmServer, Reply, openai_text_stream, openai_tool_call_stream};
 use kubestack_ai::ai::plan::ProposedPlan;
-use kubestack_ai::app::{ChatMessage, Health, InputTarget, PaneId, StepPhase};
+use kubestack_ai::app::{ChatInput, ChatMessage, Health, Mode, PaneId, StepPhase};
 use kubestack_ai::config::{
     InstanceKind, KubeCredential, ProfileConfig, ProviderKind, SecretKeyRef,
 };
@@ -141,7 +141,7 @@ async fn the_ai_tools_of_a_discovered_instance_log_in_with_the_secret() {
     .await;
     let mut c = connected(Some(&llm)).await;
     c.app.state.focus = PaneId::Chat;
-    c.app.state.input = InputTarget::Chat;
+    c.app.state.mode = Mode::Chat(ChatInput);
     c.app.keys("why is it slow");
     c.app.key(crossterm::event::KeyCode::Enter);
     assert_eq!(c.app.state.chat.generating, Some(c.cache), "asked");
@@ -219,7 +219,7 @@ async fn the_own_account_guard_knows_the_login_user_of_a_discovered_instance() {
         &mut c,
         &format!(r#"{{"plan":[{{"action":"RDS-FIX-14","params":{{"user":"{USER}"}}}}]}}"#),
     );
-    let plan = c.app.state.repair.as_ref().unwrap().plan.clone();
+    let plan = c.app.state.repair().unwrap().plan.clone();
     assert!(plan.steps.is_empty(), "{plan:?}");
     assert!(
         plan.manual
@@ -233,7 +233,7 @@ async fn the_own_account_guard_knows_the_login_user_of_a_discovered_instance() {
         &mut c,
         r#"{"plan":[{"action":"RDS-FIX-14","params":{"user":"default"}}]}"#,
     );
-    let plan = c.app.state.repair.as_ref().unwrap().plan.clone();
+    let plan = c.app.state.repair().unwrap().plan.clone();
     assert_eq!(plan.steps.len(), 1, "{plan:?}");
     c.app.key(crossterm::event::KeyCode::Esc);
     let mut admin = c.redis.client_with_password(Some(ADMIN_PW));

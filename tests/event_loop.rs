@@ -8,8 +8,8 @@ use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use kubestack_ai::ai::agent::ChatEvent;
 use kubestack_ai::app::fixtures::{sample_snapshot, sample_state};
 use kubestack_ai::app::{
-    AppEvent, AppState, ChatRole, Effect, EffectHandler, InputTarget, LoopStats, Overlay, PaneId,
-    RunOptions, SupervisorCommand, run_event_loop,
+    AppEvent, AppState, ChatRole, Effect, EffectHandler, LoopStats, Mode, PaneId, RunOptions,
+    SupervisorCommand, run_event_loop,
 };
 use kubestack_ai::theme::Theme;
 use ratatui::Terminal;
@@ -101,9 +101,9 @@ async fn help_focus_filter_and_quit_through_the_loop() {
         run_script(&mut state, events, &mut Recorder::default()).await
     };
     assert!(state.quit, "q quits");
-    assert_eq!(state.overlay, Overlay::None, "Esc closed the help");
+    assert!(!state.mode.is_overlay(), "Esc closed the help");
     assert_eq!(state.focus, PaneId::Logs, "three Tabs reach the logs");
-    assert_eq!(state.input, InputTarget::None, "Enter left the filter line");
+    assert_eq!(state.mode, Mode::Normal, "Enter left the filter line");
     let logs = &state.instances[0].logs;
     assert_eq!(logs.filter().map(|f| f.query()), Some("KEYS"));
     assert!(logs.match_count() > 0);
@@ -222,7 +222,10 @@ async fn the_sent_overlay_shows_the_last_payload() {
     events.extend("sent".chars().map(key));
     events.push(code(KeyCode::Enter));
     let (mut terminal, _) = run_script(&mut state, events, &mut Recorder::default()).await;
-    assert_eq!(state.overlay, Overlay::Sent { scroll: 0 });
+    assert_eq!(
+        state.mode,
+        Mode::Sent(kubestack_ai::app::ScrollView { scroll: 0 })
+    );
     let shown = redraw(&mut terminal, &state);
     assert!(
         shown.contains("Last payload sent") && shown.contains("[REDACTED:password#1]"),
@@ -239,7 +242,7 @@ async fn the_palette_runs_a_named_action() {
     events.push(key('q'));
     run_script(&mut state, events, &mut Recorder::default()).await;
     assert!(state.zoomed, "palette ran `zoom`");
-    assert_eq!(state.overlay, Overlay::None);
+    assert_eq!(state.mode, Mode::Normal);
 }
 
 #[tokio::test]

@@ -254,8 +254,8 @@ async fn kubeconfig_files_merge_contexts_are_probed_without_blocking_and_switchi
 
 fn palette(state: &mut AppState, command: &str) -> Vec<Effect> {
     state.apply(Action::OpenPalette);
-    if let kubestack_ai::app::Overlay::Palette { query, .. } = &mut state.overlay {
-        *query = command.to_string();
+    if let kubestack_ai::app::Mode::Palette(palette) = &mut state.mode {
+        palette.query = command.to_string();
     }
     state.apply(Action::Submit)
 }

@@ -235,8 +235,7 @@ async fn a_redis_in_the_cluster_is_discovered_and_diagnosed_through_a_port_forwa
         h.controller.handle(e, &h.state);
     }
     h.until("the preview", |s| {
-        s.repair
-            .as_ref()
+        s.repair()
             .and_then(|m| m.steps[0].prepared.as_ref())
             .is_some_and(|p| p.preview.contains("server dry run accepted"))
     })
@@ -327,8 +326,8 @@ async fn a_redis_in_the_cluster_is_discovered_and_diagnosed_through_a_port_forwa
 
 fn palette(state: &mut AppState, command: &str) -> Vec<kubestack_ai::app::Effect> {
     state.apply(kubestack_ai::app::Action::OpenPalette);
-    if let kubestack_ai::app::Overlay::Palette { query, .. } = &mut state.overlay {
-        *query = command.to_string();
+    if let kubestack_ai::app::Mode::Palette(palette) = &mut state.mode {
+        palette.query = command.to_string();
     }
     state.apply(kubestack_ai::app::Action::Submit)
 }

@@ -28,7 +28,7 @@ fn ready(p: &Option<StepPhase>) -> bool {
 /// name of a dangerous step) and waits for the executor's refusal.
 async fn prepare_and_confirm(app: &mut KubeApp, why: &str) -> String {
     app.until("the step's preview", |s| ready(&phase(s))).await;
-    let m = app.state.repair.as_ref().unwrap();
+    let m = app.state.repair().unwrap();
     let step = m.step().unwrap().clone();
     let p = phase(&app.state);
     assert_eq!(p, Some(StepPhase::Ready), "{}: {p:?}", step.action);
@@ -131,7 +131,7 @@ async fn walk_every_kubernetes_repair(safety: SafetyConfig, why: &str) {
     app.state.instances[i].chat.push(ChatMessage::plan(plan));
     app.state.focus = PaneId::Chat;
     app.keys("p");
-    assert_eq!(app.state.repair.as_ref().unwrap().plan.steps.len(), 3);
+    assert_eq!(app.state.repair().unwrap().plan.steps.len(), 3);
     let restart = prepare_and_confirm(&mut app, why).await;
     assert!(restart.contains("kind=StatefulSet name=cache"), "{restart}");
     app.key(KeyCode::Enter); // Next step

@@ -1184,7 +1184,7 @@ fn ready(p: &Option<StepPhase>) -> bool {
 /// waits for the executor's refusal.
 async fn prepare_and_confirm(app: &mut KubeApp, why: &str) -> String {
     app.until("the step's preview", |s| ready(&phase(s))).await;
-    let m = app.state.repair.as_ref().unwrap();
+    let m = app.state.repair().unwrap();
     let step = m.step().unwrap().clone();
     let p = phase(&app.state);
     assert_eq!(p, Some(StepPhase::Ready), "{}: {p:?}", step.action);

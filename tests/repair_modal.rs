@@ -94,8 +94,7 @@ impl Driver {
         loop {
             let phase = self
                 .state
-                .repair
-                .as_ref()
+                .repair()
                 .and_then(|m| m.state().map(|s| s.phase.clone()));
             if phase.as_ref().is_some_and(&done) {
                 return;
@@ -189,7 +188,7 @@ async fn a_finding_is_repaired_step_by_step_and_verified() {
         assert!(screen.contains(needle), "missing {needle:?}\n{screen}");
     }
     // The focus starts on the safe choice: Enter now would skip.
-    let m = d.state.repair.as_ref().unwrap();
+    let m = d.state.repair().unwrap();
     assert_eq!(m.buttons()[m.button], kubestack_ai::app::ModalButton::Skip);
 
     d.keys("b");
@@ -209,13 +208,13 @@ async fn a_finding_is_repaired_step_by_step_and_verified() {
 
     // Next step: CONFIG REWRITE — abort the rest with Esc.
     d.key(KeyCode::Tab); // Roll back is not offered after success: Next, Close
-    let m = d.state.repair.as_ref().unwrap();
+    let m = d.state.repair().unwrap();
     assert_eq!(m.buttons()[m.button], kubestack_ai::app::ModalButton::Close);
     d.key(KeyCode::BackTab);
     d.key(KeyCode::Enter);
     d.until("the second step", is_ready).await;
     d.key(KeyCode::Esc);
-    assert!(d.state.repair.is_none());
+    assert!(d.state.repair().is_none());
     assert_eq!(
         d.events_when(8).await,
         [
@@ -249,7 +248,7 @@ async fn a_dangerous_step_takes_the_typed_name_and_read_only_refuses() {
     );
     // Keys type into the name field: `y` is a letter here, not "apply".
     d.keys("cachy");
-    assert_eq!(d.state.repair.as_ref().unwrap().typed, "cachy");
+    assert_eq!(d.state.repair().unwrap().typed, "cachy");
     d.key(KeyCode::Tab); // Apply
     d.key(KeyCode::Enter);
     d.until("the refusal", |p| matches!(p, StepPhase::Refused(_)))

@@ -23,7 +23,7 @@ use kubestack_ai::ai::agent::{AskJob, ChatEvent, run_ask};
 use kubestack_ai::ai::provider::{LlmRequest, Turn, TurnRole, build_body};
 use kubestack_ai::ai::redact::{RedactionPolicy, Redactor};
 use kubestack_ai::app::fixtures::sample_state;
-use kubestack_ai::app::{Action, AppEvent, AppState, Overlay, RepairModal, StepPhase, StepState};
+use kubestack_ai::app::{Action, AppEvent, AppState, Mode, RepairModal, StepPhase, StepState};
 use kubestack_ai::config::{
     AppConfig, InstanceConfig, InstanceKind, ProfileConfig, ProviderKind, SafetyConfig, SafetyMode,
     SecretValue,
@@ -307,7 +307,7 @@ async fn planted_secrets_never_reach_the_provider_or_the_sent_overlay() {
         }
         assert!(sent.contains("[REDACTED:"), "seed {seed}: nothing sent?");
         state.apply(Action::ShowSent);
-        assert!(matches!(state.overlay, Overlay::Sent { .. }));
+        assert!(matches!(state.mode, Mode::Sent(_)));
         let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
         terminal
             .draw(|f| kubestack_ai::ui::draw(f, &state, &theme))
@@ -431,7 +431,7 @@ async fn repair_secrets_and_acl_hashes_never_reach_the_audit_log_or_the_modal() 
         );
 
         let mut state: AppState = sample_state(5);
-        state.repair = Some(RepairModal {
+        state.mode = Mode::Repair(RepairModal {
             instance: 0,
             plan: plan.clone(),
             index: 0,
@@ -444,7 +444,6 @@ async fn repair_secrets_and_acl_hashes_never_reach_the_audit_log_or_the_modal() 
             typed: String::new(),
             show_rollback: true,
         });
-        state.overlay = Overlay::Repair;
         let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
         terminal
             .draw(|f| kubestack_ai::ui::draw(f, &state, &theme))

@@ -199,7 +199,7 @@ impl AppState {
     /// A vacated slot a new instance may take: its tasks have ended, and no open repair or
     /// answer in progress still points at it.
     pub(super) fn reusable_slot(&self) -> Option<usize> {
-        let repair = self.repair.as_ref().map(|m| m.instance);
+        let repair = self.repair().map(|m| m.instance);
         self.instances.iter().enumerate().position(|(i, v)| {
             v.kube.as_ref().is_some_and(|b| b.removed && b.live == 0)
                 && repair != Some(i)

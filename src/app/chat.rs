@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui_textarea::TextArea;
 
-use super::state::{AppState, Effect, InputTarget, Overlay};
+use super::command::{self, Extra, Place, Run};
+use super::state::{AppState, Effect};
 use crate::ai::agent::ChatEvent;
 use crate::ai::context::ContextExtras;
 use crate::ai::plan::{ProposedPlan, fenced_blocks};
@@ -100,13 +101,17 @@ pub struct ChatState {
     budget_usd: f64,
 }
 
-/// The slash commands, for `/help`.
-pub const SLASH_HELP: &str = "/logs 5m QUESTION — add the log lines of a time window · /metrics QUESTION — \
-every metric with its range · /findings QUESTION — findings with full evidence · /config QUESTION — \
-the runtime configuration the collector read · /copy N — copy code \
-block N (OSC 52) · /clear — forget this conversation · /help. Keys: Enter send, Alt-Enter newline, \
-Up recall, Esc cancel, Ctrl-R regenerate. Palette: `:sent` shows the last payload, `:model NAME` \
-switches profile.";
+/// The chat keys and palette commands `/help` mentions after the slash commands.
+const CHAT_KEYS_HELP: &str = "Keys: Enter send, Alt-Enter newline, Up recall, Esc cancel, \
+Ctrl-R regenerate. Palette: `:sent` shows the last payload, `:model NAME` switches profile.";
+
+/// The `/help` text: every slash command of the command table, then the keys.
+pub fn slash_help() -> String {
+    let commands: Vec<String> = command::help_rows(Place::Slash)
+        .map(|(usage, description)| format!("{usage} — {description}"))
+        .collect();
+    format!("{} · {CHAT_KEYS_HELP}", commands.join(" · "))
+}
 
 fn new_editor() -> TextArea<'static> {
     let mut editor = TextArea::default();
@@ -158,31 +163,30 @@ impl ChatState {
     }
 }
 
-/// Splits leading slash commands off a question.
+/// Splits leading slash commands that add context (`/logs 5m`, `/metrics` …, per the command
+/// table) off a question.
 pub fn parse_slash(text: &str) -> (ContextExtras, String) {
     let mut extras = ContextExtras::default();
     let mut rest = text.trim();
-    loop {
-        if let Some(r) = rest.strip_prefix("/metrics") {
-            extras.all_metrics = true;
-            rest = r.trim_start();
-        } else if let Some(r) = rest.strip_prefix("/config") {
-            extras.config = true;
-            rest = r.trim_start();
-        } else if let Some(r) = rest.strip_prefix("/findings") {
-            extras.full_findings = true;
-            rest = r.trim_start();
-        } else if let Some(r) = rest.strip_prefix("/logs") {
-            let r = r.trim_start();
-            let (window, after) = r.split_once(' ').unwrap_or((r, ""));
-            extras.logs_since_secs = parse_window(window).or(Some(300));
-            rest = if parse_window(window).is_some() {
-                after.trim_start()
-            } else {
-                r
-            };
-        } else {
+    while let Some(line) = rest.strip_prefix('/') {
+        let (word, after) = line.split_once(' ').unwrap_or((line, ""));
+        let Some(Run::Extra(extra)) = command::find(Place::Slash, word).map(|c| c.run) else {
             break;
+        };
+        let after = after.trim_start();
+        rest = after;
+        match extra {
+            Extra::Metrics => extras.all_metrics = true,
+            Extra::Config => extras.config = true,
+            Extra::Findings => extras.full_findings = true,
+            Extra::Logs => {
+                let (window, question) = after.split_once(' ').unwrap_or((after, ""));
+                let secs = parse_window(window);
+                extras.logs_since_secs = secs.or(Some(300));
+                if secs.is_some() {
+                    rest = question.trim_start();
+                }
+            }
         }
     }
     (extras, rest.to_string())
@@ -215,52 +219,24 @@ impl AppState {
         let Some(view) = self.instances.get_mut(instance) else {
             return Vec::new();
         };
-        match text.as_str() {
-            "/clear" => {
-                view.chat.clear();
-                view.chat_scroll = None;
-                return vec![Effect::SaveChat(instance)];
-            }
-            "/export" => {
-                return vec![Effect::Export {
-                    instance,
-                    path: None,
-                }];
-            }
-            "/help" => {
-                view.chat
-                    .push(ChatMessage::new(ChatRole::Notice, SLASH_HELP));
-                return Vec::new();
-            }
-            _ => {}
-        }
-        if let Some(n) = text.strip_prefix("/copy") {
-            let blocks: Vec<String> = view
-                .chat
-                .iter()
-                .flat_map(|m| fenced_blocks(&m.text))
-                .collect();
-            let effect = n
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .and_then(|n| blocks.get(n.checked_sub(1)?).cloned());
-            return match effect {
-                Some(code) => {
+        if let Some(line) = text.strip_prefix('/') {
+            let word = line.split(' ').next().unwrap_or_default();
+            let known = command::find(Place::Slash, word).map(|c| c.run);
+            let looks_like_command = !word.is_empty() && word.chars().all(|c| c.is_alphabetic());
+            match known {
+                // Context for the question: asked below.
+                Some(Run::Extra(_)) => {}
+                Some(_) => return self.run_slash(instance, &text),
+                None if looks_like_command => {
                     view.chat.push(ChatMessage::new(
                         ChatRole::Notice,
-                        format!("copied code block{n} to the clipboard (OSC 52)"),
+                        format!("/{word}: no such command (/help lists them)"),
                     ));
-                    vec![Effect::Copy(code)]
+                    return Vec::new();
                 }
-                None => {
-                    view.chat.push(ChatMessage::new(
-                        ChatRole::Notice,
-                        format!("no code block{n}: there are {}", blocks.len()),
-                    ));
-                    Vec::new()
-                }
-            };
+                // A path or the like: part of the question.
+                None => {}
+            }
         }
         if self.chat.generating.is_some() {
             view.chat.push(ChatMessage::new(
@@ -292,6 +268,62 @@ impl AppState {
             question,
             extras,
         }]
+    }
+
+    /// A chat command that is not a question (`/clear`, `/copy N`, `/export`, `/help`).
+    fn run_slash(&mut self, instance: usize, text: &str) -> Vec<Effect> {
+        let Some(view) = self.instances.get_mut(instance) else {
+            return Vec::new();
+        };
+        let invocation = match command::parse(Place::Slash, text.trim_start_matches('/')) {
+            Ok(i) => i,
+            Err(e) => {
+                view.chat.push(ChatMessage::new(ChatRole::Notice, e));
+                return Vec::new();
+            }
+        };
+        match invocation.run {
+            Run::Clear => {
+                view.chat.clear();
+                view.chat_scroll = None;
+                vec![Effect::SaveChat(instance)]
+            }
+            Run::Export => vec![Effect::Export {
+                instance,
+                path: None,
+            }],
+            Run::SlashHelp => {
+                view.chat
+                    .push(ChatMessage::new(ChatRole::Notice, slash_help()));
+                Vec::new()
+            }
+            Run::Copy => {
+                let blocks: Vec<String> = view
+                    .chat
+                    .iter()
+                    .flat_map(|m| fenced_blocks(&m.text))
+                    .collect();
+                let n = invocation.args;
+                let code = n
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|n| blocks.get(n.checked_sub(1)?).cloned());
+                let (note, effects) = match code {
+                    Some(code) => (
+                        format!("copied code block {n} to the clipboard (OSC 52)"),
+                        vec![Effect::Copy(code)],
+                    ),
+                    None => (
+                        format!("no code block {n}: there are {}", blocks.len()),
+                        Vec::new(),
+                    ),
+                };
+                view.chat.push(ChatMessage::new(ChatRole::Notice, note));
+                effects
+            }
+            // The palette's commands are not offered in the chat.
+            _ => Vec::new(),
+        }
     }
 
     /// Asks the last question again, dropping its answer.
@@ -419,12 +451,6 @@ impl AppState {
         if let Some(view) = self.instances.get_mut(self.selected) {
             view.chat.push(ChatMessage::new(ChatRole::Notice, msg));
         }
-    }
-
-    /// Opens the `:sent` overlay.
-    pub(super) fn show_sent(&mut self) {
-        self.overlay = Overlay::Sent { scroll: 0 };
-        self.input = InputTarget::None;
     }
 }
 

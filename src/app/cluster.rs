@@ -2,10 +2,8 @@
 //! shown (`:ns`, remembered per context), discovered middleware as inventory instances, and
 //! connecting one (port-forward + plugin) when it is selected.
 
-use crossterm::event::{KeyCode, KeyEvent};
-
 use super::instance_view::InstanceView;
-use super::state::{AppState, Effect, Overlay};
+use super::state::{AppState, Effect};
 use crate::config::{InstanceConfig, InstanceKind};
 use crate::kube::{Discovered, NamespaceScope, PodRow, StoreUpdate, discover};
 
@@ -435,49 +433,5 @@ impl AppState {
                     || p.node.as_deref().is_some_and(|n| n.contains(&q))
             })
             .collect()
-    }
-
-    pub(super) fn edit_pods_filter(&mut self, key: KeyEvent) {
-        if let Overlay::Pods { filter, selected } = &mut self.overlay {
-            match key.code {
-                KeyCode::Char(c) => filter.push(c),
-                KeyCode::Backspace => {
-                    filter.pop();
-                }
-                _ => return,
-            }
-            *selected = 0;
-        }
-    }
-
-    /// Enter on a pod: select the discovered instance it belongs to (if any) and close.
-    pub(super) fn submit_pods(&mut self) -> Vec<Effect> {
-        let Overlay::Pods { filter, selected } = &self.overlay else {
-            return Vec::new();
-        };
-        let target = self
-            .pod_rows(filter)
-            .get(*selected)
-            .map(|p| (p.namespace.clone(), p.name.clone()));
-        self.overlay = Overlay::None;
-        let Some((ns, name)) = target else {
-            return Vec::new();
-        };
-        let owner = self.instances.iter().position(|v| {
-            v.kube.as_ref().is_some_and(|b| {
-                !b.removed && b.found.namespace == ns && b.found.pods.contains(&name)
-            })
-        });
-        match owner {
-            Some(i) => {
-                self.selected = i;
-                // Chosen explicitly: connect now, like Enter in the inventory.
-                return self.attach_now();
-            }
-            None => self.notices.push(format!(
-                "pods: {ns}/{name} is not part of a discovered instance"
-            )),
-        }
-        Vec::new()
     }
 }

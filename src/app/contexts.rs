@@ -1,8 +1,48 @@
 //! The kubeconfig's contexts in the app: their probe states, the current one, and switching
 //! with `:ctx NAME` — the executor is told, so plans pinned to another context are refused.
 
+use super::layer::{Layer, Mode, Outcome, selection_delta};
+use super::logs_view::step;
 use super::state::{AppState, Effect};
+use crate::keymap::{Action, Section};
 use crate::kube::{ContextState, KubeContext};
+
+/// The open context picker (`C`, or `:ctx` without a name).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ContextsPicker {
+    /// Index into `KubeView::contexts`.
+    pub selected: usize,
+}
+
+impl Layer for ContextsPicker {
+    fn section(&self) -> Section {
+        Section::Contexts
+    }
+
+    fn on_action(&mut self, action: Action, app: &mut AppState) -> Outcome {
+        match action {
+            Action::Close => Outcome::close(),
+            Action::Submit => {
+                let name = app
+                    .kube
+                    .contexts
+                    .get(self.selected)
+                    .map(|(c, _)| c.name.clone());
+                Outcome::Close(match name {
+                    Some(n) => app.switch_context(&n),
+                    None => Vec::new(),
+                })
+            }
+            _ => {
+                if let Some(delta) = selection_delta(action, app.page()) {
+                    let max = app.kube.contexts.len().saturating_sub(1);
+                    self.selected = step(self.selected, delta, max);
+                }
+                Outcome::stay()
+            }
+        }
+    }
+}
 
 /// The contexts and what is known of each (the inventory's header and the status bar), and
 /// the current context's cluster.
@@ -70,7 +110,7 @@ impl AppState {
             .as_ref()
             .and_then(|c| self.kube.contexts.iter().position(|(x, _)| &x.name == c))
             .unwrap_or(0);
-        self.overlay = super::state::Overlay::Contexts { selected };
+        self.mode = Mode::Contexts(ContextsPicker { selected });
     }
 
     /// `:ctx NAME`: switch when the context exists (and probe it again), else say which do.
@@ -111,5 +151,86 @@ impl AppState {
         effects.extend(others.into_iter().filter_map(|i| self.detach_instance(i)));
         effects.extend(self.restart_watch(name.to_string(), scope));
         effects
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::fixtures::sample_state;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    fn with_contexts(names: &[&str], current: &str) -> AppState {
+        let mut state = sample_state(1);
+        state.kube.contexts = names
+            .iter()
+            .map(|n| {
+                let context = KubeContext {
+                    name: (*n).into(),
+                    cluster: (*n).into(),
+                    namespace: None,
+                    server: None,
+                };
+                (context, ContextState::Connecting)
+            })
+            .collect();
+        state.kube.current = Some(current.into());
+        state
+    }
+
+    fn press(state: &mut AppState, code: KeyCode) -> Vec<Effect> {
+        state.on_key(KeyEvent::new(code, KeyModifiers::NONE))
+    }
+
+    #[test]
+    fn the_picker_opens_on_the_current_context_and_moves_within_the_list() {
+        // (keys after `C`, selected)
+        let cases: &[(&[KeyCode], usize)] = &[
+            (&[], 1),
+            (&[KeyCode::Down], 2),
+            (&[KeyCode::Down, KeyCode::Down], 2),
+            (&[KeyCode::Up, KeyCode::Up], 0),
+            (&[KeyCode::Tab], 2),
+            (&[KeyCode::Char('j')], 1), // not bound in [contexts], and no filter to type
+        ];
+        for (keys, selected) in cases {
+            let mut state = with_contexts(&["a", "b", "c"], "b");
+            press(&mut state, KeyCode::Char('C'));
+            for code in *keys {
+                press(&mut state, *code);
+            }
+            assert_eq!(
+                state.mode,
+                Mode::Contexts(ContextsPicker {
+                    selected: *selected
+                }),
+                "{keys:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn enter_switches_and_esc_does_not() {
+        let mut state = with_contexts(&["a", "b"], "a");
+        press(&mut state, KeyCode::Char('C'));
+        press(&mut state, KeyCode::Down);
+        let effects = press(&mut state, KeyCode::Enter);
+        assert_eq!(state.mode, Mode::Normal);
+        assert_eq!(state.kube.current.as_deref(), Some("b"));
+        assert!(effects.contains(&Effect::SwitchContext { name: "b".into() }));
+
+        let mut state = with_contexts(&["a", "b"], "a");
+        press(&mut state, KeyCode::Char('C'));
+        press(&mut state, KeyCode::Down);
+        assert!(press(&mut state, KeyCode::Esc).is_empty());
+        assert_eq!(state.kube.current.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn without_a_kubeconfig_the_picker_says_so() {
+        let mut state = sample_state(1);
+        state.apply(Action::Contexts);
+        assert_eq!(state.mode, Mode::Normal);
+        assert!(state.notices.iter().any(|n| n.starts_with("ctx: ")));
     }
 }

@@ -1,138 +1,142 @@
-//! The `:` command palette: its query editing, the commands that take an argument
-//! (`:mode`, `:model`, `:export`) and running the chosen entry.
+//! The `:` command palette layer: the query typed, the entry selected, Tab completion, and
+//! Enter turning the line into an `Invocation` from the command table.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 
-use super::action::{ACTIONS, Action};
-use super::state::{AppState, Effect, Overlay};
+use super::command::{self, ArgValues, Command, Invocation, Place, palette_entries};
+use super::layer::{Layer, Outcome, edit_line, paste_line, selection_delta};
+use super::logs_view::step;
+use super::state::AppState;
 use crate::config::SafetyMode;
+use crate::keymap::{Action, Section};
 
-/// Palette commands that take an argument (typed after `:`; Enter runs what is typed).
-pub const ARGUMENT_COMMANDS: &[(&str, &str)] = &[
-    (
-        "mode read-only|suggest|confirm [REASON]",
-        "Switch the safety mode; leaving read-only needs a reason (audited)",
-    ),
-    ("model NAME", "Switch the AI profile ([ai.profiles.NAME])"),
-    (
-        "ctx [NAME]",
-        "Switch the Kubernetes context (no name: the picker); repairs are pinned to it",
-    ),
-    (
-        "ns all|NAME [NAME…]",
-        "Show all namespaces or only these (remembered per context)",
-    ),
-    (
-        "logs since 5m|tail N|previous|current|all|pod NAME|pods|timestamps|wrap",
-        "Pod log streams of a discovered instance; display toggles",
-    ),
-    (
-        "export [PATH]",
-        "Write the incident report of the selected instance",
-    ),
+/// The `:log` options offered by Tab.
+const LOG_OPTIONS: &[&str] = &[
+    "since",
+    "tail",
+    "previous",
+    "current",
+    "all",
+    "pod",
+    "pods",
+    "timestamps",
+    "wrap",
 ];
 
-pub fn palette_entries(query: &str) -> Vec<(Action, &'static str, &'static str)> {
-    let q = query.to_lowercase();
-    ACTIONS
-        .iter()
-        .filter(|(a, _, _)| {
-            !matches!(
-                a,
-                Action::Close
-                    | Action::Submit
-                    | Action::Newline
-                    | Action::Regenerate
-                    | Action::RepairConfirm
-                    | Action::RepairSkip
-                    | Action::RepairRollback
-                    | Action::ToggleRollback
-            )
-        })
-        .filter(|(_, name, desc)| {
-            q.is_empty() || name.contains(&q) || desc.to_lowercase().contains(&q)
-        })
-        .copied()
-        .collect()
+/// The open palette.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Palette {
+    /// What is typed after `:`.
+    pub query: String,
+    /// Index into `entries()`.
+    pub selected: usize,
+}
+
+impl Palette {
+    /// The commands listed for the query.
+    pub fn entries(&self) -> Vec<&'static Command> {
+        palette_entries(&self.query)
+    }
+
+    /// Enter: the typed line when its first word is a command and it has an argument or the
+    /// selection was not moved; else the selected entry; else a notice naming what was typed.
+    fn submit(&self) -> Result<Invocation, String> {
+        let line = self.query.trim();
+        let word = line.split(' ').next().unwrap_or_default();
+        let exact = command::find(Place::Palette, word).is_some();
+        if exact && (line.contains(' ') || self.selected == 0) {
+            return command::parse(Place::Palette, line);
+        }
+        match self.entries().get(self.selected) {
+            Some(c) => command::parse(Place::Palette, c.name),
+            None if line.is_empty() => Err(String::new()),
+            None => command::parse(Place::Palette, line),
+        }
+    }
+}
+
+impl Layer for Palette {
+    fn section(&self) -> Section {
+        Section::Palette
+    }
+
+    fn on_action(&mut self, action: Action, app: &mut AppState) -> Outcome {
+        let delta = match action {
+            Action::Close => return Outcome::close(),
+            Action::Submit => {
+                return match self.submit() {
+                    Ok(invocation) => Outcome::Run(invocation),
+                    Err(e) => {
+                        if !e.is_empty() {
+                            app.notices.push(e);
+                        }
+                        Outcome::close()
+                    }
+                };
+            }
+            Action::Complete => {
+                match command::complete(&self.query, |values| app.arg_candidates(values)) {
+                    Some(q) => {
+                        self.query = q;
+                        self.selected = 0;
+                        return Outcome::stay();
+                    }
+                    None => 1, // nothing to complete: Tab moves on, as it always did
+                }
+            }
+            _ => match selection_delta(action, app.page()) {
+                Some(delta) => delta,
+                None => return Outcome::stay(),
+            },
+        };
+        let n = self.entries().len();
+        self.selected = step(self.selected, delta, n.saturating_sub(1));
+        Outcome::stay()
+    }
+
+    fn on_key(&mut self, key: KeyEvent, _app: &mut AppState) -> Outcome {
+        if edit_line(&mut self.query, &key) {
+            self.selected = 0;
+        }
+        Outcome::stay()
+    }
+
+    fn on_paste(&mut self, text: &str, _app: &mut AppState) -> Outcome {
+        paste_line(&mut self.query, text);
+        self.selected = 0;
+        Outcome::stay()
+    }
 }
 
 impl AppState {
-    /// Enter on the palette: a command with an argument, or the selected entry; `None` when
-    /// the palette is not open.
-    pub(super) fn submit_palette(&mut self) -> Option<Vec<Effect>> {
-        if let Overlay::Palette { query, selected } = &self.overlay {
-            if let Some(name) = query.strip_prefix("model ") {
-                let name = name.trim().to_string();
-                self.overlay = Overlay::None;
-                self.switch_model(&name);
-                return Some(Vec::new());
-            }
-            if let Some(rest) = query.strip_prefix("mode ") {
-                let rest = rest.trim().to_string();
-                self.overlay = Overlay::None;
-                let (name, reason) = rest.split_once(' ').unwrap_or((rest.as_str(), ""));
-                return Some(match SafetyMode::parse(name) {
-                    Some(mode) => vec![Effect::SetMode {
-                        mode,
-                        reason: reason.trim().to_string(),
-                    }],
-                    None => {
-                        self.notices.push(format!(
-                            "mode: `{name}` is not a mode (read-only, suggest, confirm)"
-                        ));
-                        Vec::new()
-                    }
-                });
-            }
-            if query.trim() == "ctx" {
-                self.overlay = Overlay::None;
-                self.open_context_picker();
-                return Some(Vec::new());
-            }
-            if let Some(name) = query.strip_prefix("ctx ") {
-                let name = name.trim().to_string();
-                self.overlay = Overlay::None;
-                return Some(self.switch_context(&name));
-            }
-            if query == "ns" || query.starts_with("ns ") {
-                let arg = query.trim_start_matches("ns").trim().to_string();
-                self.overlay = Overlay::None;
-                return Some(self.switch_namespaces(&arg));
-            }
-            if let Some(args) = query.strip_prefix("logs ") {
-                let args = args.trim().to_string();
-                self.overlay = Overlay::None;
-                return Some(self.logs_command(&args));
-            }
-            if let Some(path) = query.strip_prefix("export ") {
-                let path = path.trim().to_string();
-                self.overlay = Overlay::None;
-                return Some(vec![Effect::Export {
-                    instance: self.selected,
-                    path: (!path.is_empty()).then(|| std::path::PathBuf::from(path)),
-                }]);
-            }
-            let entries = palette_entries(query);
-            let chosen = entries.get(*selected).map(|(a, _, _)| *a);
-            self.overlay = Overlay::None;
-            return Some(match chosen {
-                Some(action) => self.apply(action),
-                None => Vec::new(),
-            });
-        }
-        None
-    }
-
-    pub(super) fn edit_palette_query(&mut self, key: KeyEvent) {
-        if let Overlay::Palette { query, selected } = &mut self.overlay {
-            match key.code {
-                KeyCode::Char(c) => query.push(c),
-                KeyCode::Backspace => {
-                    query.pop();
-                }
-                _ => return,
-            }
-            *selected = 0;
+    /// The values an argument can take, for Tab in the palette.
+    pub(super) fn arg_candidates(&self, values: ArgValues) -> Vec<String> {
+        match values {
+            ArgValues::None | ArgValues::Free => Vec::new(),
+            ArgValues::Modes => [
+                SafetyMode::ReadOnly,
+                SafetyMode::Suggest,
+                SafetyMode::Confirm,
+            ]
+            .iter()
+            .map(|m| m.as_str().into())
+            .collect(),
+            ArgValues::Profiles => std::iter::once("offline".to_string())
+                .chain(self.chat.profiles.iter().cloned())
+                .collect(),
+            ArgValues::Contexts => self
+                .kube
+                .contexts
+                .iter()
+                .map(|(c, _)| c.name.clone())
+                .collect(),
+            ArgValues::Namespaces => std::iter::once("all".to_string())
+                .chain(self.kube.store.namespaces())
+                .collect(),
+            ArgValues::LogOptions => LOG_OPTIONS.iter().map(|o| o.to_string()).collect(),
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

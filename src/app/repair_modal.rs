@@ -4,12 +4,13 @@
 //! needs the instance name typed; after each step the verification result is shown and, when
 //! it fails, the rollback is offered first.
 
-use super::state::{AppState, Effect, Overlay};
+use super::layer::Mode;
+use super::state::{AppState, Effect};
 use crate::ai::plan::ProposedPlan;
 use crate::config::SafetyMode;
 use crate::plugins::plugin_for;
 use crate::repair::catalog::{PlanContext, plan_for_finding, plan_from_proposal};
-use crate::repair::{Confirmation, PreparedStep, RepairPlan, RepairStep, Risk};
+use crate::repair::{PreparedStep, RepairPlan, RepairStep, Risk};
 
 /// Where one step is.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,7 +106,7 @@ pub struct RepairModal {
 }
 
 impl RepairModal {
-    fn new(instance: usize, plan: RepairPlan) -> Self {
+    pub(super) fn new(instance: usize, plan: RepairPlan) -> Self {
         let steps = plan
             .steps
             .iter()
@@ -184,7 +185,7 @@ impl RepairModal {
         }
     }
 
-    fn focused(&self) -> Option<ModalButton> {
+    pub(super) fn focused(&self) -> Option<ModalButton> {
         self.buttons().get(self.button).copied()
     }
 }
@@ -281,145 +282,8 @@ impl AppState {
                 step: plan.steps[0].clone(),
             });
         }
-        self.repair = Some(RepairModal::new(instance, plan));
-        self.overlay = Overlay::Repair;
+        self.mode = Mode::Repair(RepairModal::new(instance, plan));
         effects
-    }
-
-    /// A key typed while a dangerous step waits for the instance name.
-    pub(super) fn repair_type(&mut self, c: Option<char>) {
-        if let Some(m) = self.repair.as_mut() {
-            match c {
-                Some(c) => m.typed.push(c),
-                None => {
-                    m.typed.pop();
-                }
-            }
-        }
-    }
-
-    /// Moves the button focus.
-    pub(super) fn repair_focus(&mut self, delta: isize) {
-        if let Some(m) = self.repair.as_mut() {
-            let n = m.buttons().len();
-            if n > 0 {
-                m.button = (m.button as isize + delta).rem_euclid(n as isize) as usize;
-            }
-        }
-    }
-
-    /// Shows or hides the rollback commands.
-    pub(super) fn repair_toggle_rollback(&mut self) {
-        if let Some(m) = self.repair.as_mut() {
-            m.show_rollback = !m.show_rollback;
-        }
-    }
-
-    /// Enter: presses the focused button.
-    pub(super) fn repair_press(&mut self) -> Vec<Effect> {
-        match self.repair.as_ref().and_then(RepairModal::focused) {
-            Some(b) => self.repair_button(b),
-            None => Vec::new(),
-        }
-    }
-
-    /// Carries out a button (also reached by its shortcut key when it is on screen).
-    pub(super) fn repair_button(&mut self, button: ModalButton) -> Vec<Effect> {
-        let Some(m) = self.repair.as_mut() else {
-            return Vec::new();
-        };
-        if !m.buttons().contains(&button) {
-            return Vec::new();
-        }
-        let Some(step) = m.step().cloned() else {
-            self.close_repair();
-            return Vec::new();
-        };
-        let i = m.index;
-        match button {
-            ModalButton::Apply => {
-                let prepared = m.steps[i].prepared.clone();
-                m.steps[i].phase = StepPhase::Running;
-                let confirmation = Confirmation {
-                    typed_name: (step.risk == Risk::Dangerous).then(|| m.typed.clone()),
-                };
-                vec![Effect::RepairExecute {
-                    instance: m.instance,
-                    index: i,
-                    step,
-                    confirmation,
-                    prepared,
-                }]
-            }
-            ModalButton::Skip => {
-                m.steps[i].phase = StepPhase::Skipped;
-                let mut effects = vec![Effect::RepairSkip { step }];
-                effects.extend(self.repair_advance());
-                effects
-            }
-            ModalButton::Abort => {
-                self.close_repair();
-                vec![Effect::RepairAbort { step }]
-            }
-            ModalButton::RollBack => {
-                let Some(prepared) = m.steps[i].prepared.clone() else {
-                    return Vec::new();
-                };
-                m.steps[i].phase = StepPhase::RollingBack;
-                vec![Effect::RepairRollback {
-                    instance: m.instance,
-                    index: i,
-                    step,
-                    prepared,
-                }]
-            }
-            ModalButton::Next => self.repair_advance(),
-            ModalButton::Close => {
-                self.close_repair();
-                Vec::new()
-            }
-        }
-    }
-
-    fn repair_advance(&mut self) -> Vec<Effect> {
-        let Some(m) = self.repair.as_mut() else {
-            return Vec::new();
-        };
-        m.index += 1;
-        m.button = 0;
-        m.typed.clear();
-        m.show_rollback = false;
-        match m.plan.steps.get(m.index) {
-            Some(step) => vec![Effect::RepairPrepare {
-                instance: m.instance,
-                index: m.index,
-                step: step.clone(),
-            }],
-            None => Vec::new(),
-        }
-    }
-
-    /// Esc: aborts the rest of the plan (audited) unless it is finished, and closes.
-    pub(super) fn repair_escape(&mut self) -> Vec<Effect> {
-        let pending = self.repair.as_ref().and_then(|m| {
-            let busy = m.state().is_some_and(|s| {
-                matches!(
-                    s.phase,
-                    StepPhase::Preparing | StepPhase::Ready | StepPhase::PrepareFailed(_)
-                )
-            });
-            busy.then(|| m.step().cloned()).flatten()
-        });
-        self.close_repair();
-        match pending {
-            Some(step) => vec![Effect::RepairAbort { step }],
-            None => Vec::new(),
-        }
-    }
-
-    fn close_repair(&mut self) {
-        self.repair = None;
-        self.overlay = Overlay::None;
     }
 
     /// Folds an executor result in.
@@ -434,7 +298,7 @@ impl AppState {
             }
             return;
         }
-        let Some(m) = self.repair.as_mut() else {
+        let Mode::Repair(m) = &mut self.mode else {
             return; // the modal was closed meanwhile; the audit log has the outcome
         };
         let (index, phase) = match event {

@@ -3,16 +3,20 @@
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::action::Action;
 use super::chat::ChatState;
+use super::command::{Invocation, Run};
 use super::event::AppEvent;
 use super::instance_view::InstanceView;
+use super::layer::Mode;
 use super::logs_view::{LogDisplay, LogsViewState, step};
-use super::palette::palette_entries;
+use super::palette::Palette;
+use super::pods_picker::PodsPicker;
 use super::repair_modal::RepairModal;
+use super::scroll_view::ScrollView;
+use super::text_input::{ChatInput, FilterInput};
 use crate::ai::context::ContextExtras;
 use crate::config::SafetyMode;
-use crate::keymap::{KeyChord, Keymap, Section};
+use crate::keymap::{Action, KeyChord, Keymap, Section};
 use crate::model::LogFilter;
 use crate::repair::{Confirmation, PreparedStep, RepairPlan, RepairStep};
 
@@ -57,42 +61,6 @@ impl PaneId {
             PaneId::Chat => "Chat with AI",
         }
     }
-}
-
-/// What floats above the panes.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Overlay {
-    None,
-    Help {
-        scroll: usize,
-    },
-    Palette {
-        query: String,
-        selected: usize,
-    },
-    /// The exact last payload sent to a model (`:sent`).
-    Sent {
-        scroll: usize,
-    },
-    /// The repair modal (its state is `AppState::repair`).
-    Repair,
-    /// The current context's pods, `filter` typed live, `selected` among the matches.
-    Pods {
-        filter: String,
-        selected: usize,
-    },
-    /// The context picker.
-    Contexts {
-        selected: usize,
-    },
-}
-
-/// Where typed characters go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InputTarget {
-    None,
-    Filter,
-    Chat,
 }
 
 /// Side effects the runtime performs for the reducer.
@@ -203,18 +171,14 @@ pub struct AppState {
     pub selected: usize,
     pub focus: PaneId,
     pub zoomed: bool,
-    pub overlay: Overlay,
-    pub input: InputTarget,
-    /// The log filter being typed (applied live).
-    pub filter_draft: String,
+    /// The current mode: normal, a text input, or the overlay on top (with its state).
+    pub mode: Mode,
     pub findings_selected: usize,
     pub logs_view: LogsViewState,
     pub chat: ChatState,
     /// Problems to show on screen (broken theme or keymap file …).
     pub notices: Vec<String>,
     pub keymap: Keymap,
-    /// The repair modal, while open.
-    pub repair: Option<RepairModal>,
     /// The kubeconfig's contexts.
     pub kube: super::contexts::KubeView,
     /// The executor's safety policy (the status bar badge, the modal's mode line).
@@ -234,16 +198,13 @@ impl AppState {
             selected: 0,
             focus: PaneId::Inventory,
             zoomed: false,
-            overlay: Overlay::None,
-            input: InputTarget::None,
-            filter_draft: String::new(),
+            mode: Mode::Normal,
             findings_selected: 0,
             logs_view: LogsViewState::default(),
             log_display: LogDisplay::default(),
             chat: ChatState::new(&crate::config::AiConfig::default()),
             notices,
             keymap,
-            repair: None,
             kube: super::contexts::KubeView::default(),
             safety: crate::repair::SafetyPolicy::default(),
             rows: 24,
@@ -254,6 +215,14 @@ impl AppState {
     /// The selected instance.
     pub fn current(&self) -> Option<&InstanceView> {
         self.instances.get(self.selected)
+    }
+
+    /// The repair modal, while it is open.
+    pub fn repair(&self) -> Option<&RepairModal> {
+        match &self.mode {
+            Mode::Repair(m) => Some(m),
+            _ => None,
+        }
     }
 
     fn current_mut(&mut self) -> Option<&mut InstanceView> {
@@ -273,17 +242,10 @@ impl AppState {
                 (true, Vec::new())
             }
             AppEvent::Input(Event::Paste(text)) => {
-                match self.input {
-                    InputTarget::Chat => {
-                        self.chat.editor.insert_str(text);
-                    }
-                    InputTarget::Filter => {
-                        self.filter_draft.push_str(&text.replace(['\r', '\n'], " "));
-                        self.apply_filter_draft();
-                    }
-                    InputTarget::None => return (false, Vec::new()),
+                match self.with_layer(|layer, app| layer.on_paste(&text, app)) {
+                    Some(effects) => (true, effects),
+                    None => (false, Vec::new()),
                 }
-                (true, Vec::new())
             }
             AppEvent::Input(_) => (false, Vec::new()),
             AppEvent::Snapshot { instance, .. }
@@ -375,118 +337,100 @@ impl AppState {
         }
     }
 
-    /// Dispatches a key through the keymap of the current mode.
+    /// Dispatches a key: to the layer on top (its keymap section, then its text handler), or
+    /// in normal mode to the focused pane's section, then `[global]`.
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         if key.kind == KeyEventKind::Release {
             return Vec::new();
         }
         let chord = KeyChord::from_event(&key);
-        match &self.overlay {
-            Overlay::Help { .. } | Overlay::Sent { .. } => {
-                return match self.keymap.lookup(Section::Help, &chord) {
-                    Some(action) => self.apply(action),
-                    None => Vec::new(),
-                };
-            }
-            Overlay::Palette { .. } => {
-                if let Some(action) = self.keymap.lookup(Section::Palette, &chord) {
-                    return self.apply(action);
-                }
-                self.edit_palette_query(key);
-                return Vec::new();
-            }
-            Overlay::Pods { .. } => {
-                if let Some(action) = self.keymap.lookup(Section::Palette, &chord) {
-                    return self.apply(action);
-                }
-                self.edit_pods_filter(key);
-                return Vec::new();
-            }
-            Overlay::Contexts { .. } => {
-                return match self.keymap.lookup(Section::Palette, &chord) {
-                    Some(action) => self.apply(action),
-                    None => Vec::new(),
-                };
-            }
-            Overlay::Repair => {
-                let typing = self.repair.as_ref().is_some_and(|m| m.wants_name());
-                let plain = !key
-                    .modifiers
-                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
-                match key.code {
-                    KeyCode::Char(c) if typing && plain => self.repair_type(Some(c)),
-                    KeyCode::Backspace if typing => self.repair_type(None),
-                    _ => {
-                        if let Some(action) = self.keymap.lookup(Section::Repair, &chord) {
-                            return self.apply(action);
-                        }
-                    }
-                }
-                return Vec::new();
-            }
-            Overlay::None => {}
-        }
-        match self.input {
-            InputTarget::Filter => {
-                if let Some(action) = self.keymap.lookup(Section::Input, &chord) {
-                    return self.apply(action);
-                }
-                match key.code {
-                    KeyCode::Char(c) => self.filter_draft.push(c),
-                    KeyCode::Backspace => {
-                        self.filter_draft.pop();
-                    }
-                    _ => return Vec::new(),
-                }
-                self.apply_filter_draft();
-                Vec::new()
-            }
-            InputTarget::Chat => {
-                if let Some(action) = self.keymap.lookup(Section::Input, &chord) {
-                    return self.apply(action);
-                }
-                if !self.recall_input(&key) {
-                    self.chat.editor.input(key);
-                }
-                Vec::new()
-            }
-            InputTarget::None => {
-                let action = self
-                    .keymap
-                    .lookup(self.focus.section(), &chord)
-                    .or_else(|| self.keymap.lookup(Section::Global, &chord));
-                match action {
-                    Some(action) => self.apply(action),
-                    None => Vec::new(),
-                }
-            }
+        let Some(layer) = self.mode.layer_mut() else {
+            let action = self
+                .keymap
+                .lookup(self.focus.section(), &chord)
+                .or_else(|| self.keymap.lookup(Section::Global, &chord));
+            return match action {
+                Some(action) => self.apply_normal(action),
+                None => Vec::new(),
+            };
+        };
+        let plain_text = matches!(key.code, KeyCode::Char(_) | KeyCode::Backspace)
+            && !key
+                .modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        let bound = if layer.typing_first() && plain_text {
+            None
+        } else {
+            self.keymap.lookup(layer.section(), &chord)
+        };
+        let effects = match bound {
+            Some(action) => self.with_layer(|layer, app| layer.on_action(action, app)),
+            None => self.with_layer(|layer, app| layer.on_key(key, app)),
+        };
+        effects.unwrap_or_default()
+    }
+
+    /// Applies a named action (from a key, the palette or a test) to the layer on top, or in
+    /// normal mode to the panes.
+    pub fn apply(&mut self, action: Action) -> Vec<Effect> {
+        match self.with_layer(|layer, app| layer.on_action(action, app)) {
+            Some(effects) => effects,
+            None => self.apply_normal(action),
         }
     }
 
-    /// Applies a named action (from a key or the palette).
-    pub fn apply(&mut self, action: Action) -> Vec<Effect> {
-        if self.overlay == Overlay::Repair {
-            return self.apply_in_repair(action);
+    /// Runs a command from the command table (the palette's Enter, a picker's choice), in
+    /// normal mode: the one place that says what each command does.
+    pub fn run(&mut self, invocation: Invocation) -> Vec<Effect> {
+        let args = invocation.args.as_str();
+        match invocation.run {
+            Run::Action(action) => self.apply(action),
+            Run::Mode => {
+                let (name, reason) = args.split_once(' ').unwrap_or((args, ""));
+                match SafetyMode::parse(name) {
+                    Some(mode) => vec![Effect::SetMode {
+                        mode,
+                        reason: reason.trim().to_string(),
+                    }],
+                    None => {
+                        self.notices.push(format!(
+                            "mode: `{name}` is not a mode (read-only, suggest, confirm)"
+                        ));
+                        Vec::new()
+                    }
+                }
+            }
+            Run::Model => {
+                self.switch_model(args);
+                Vec::new()
+            }
+            Run::Context if args.is_empty() => {
+                self.open_context_picker();
+                Vec::new()
+            }
+            Run::Context => self.switch_context(args),
+            Run::Namespaces => self.switch_namespaces(args),
+            Run::Logs => self.logs_command(args),
+            Run::Export => vec![Effect::Export {
+                instance: self.selected,
+                path: (!args.is_empty()).then(|| std::path::PathBuf::from(args)),
+            }],
+            // The chat's own commands run where the message is sent (`send_chat`).
+            Run::Clear | Run::Copy | Run::SlashHelp | Run::Extra(_) => Vec::new(),
         }
+    }
+
+    /// An action in normal mode: the panes, and opening layers.
+    fn apply_normal(&mut self, action: Action) -> Vec<Effect> {
         match action {
             Action::Quit => {
                 self.quit = true;
                 return vec![Effect::Quit];
             }
-            Action::ToggleHelp => {
-                self.overlay = match self.overlay {
-                    Overlay::Help { .. } => Overlay::None,
-                    _ => Overlay::Help { scroll: 0 },
-                };
-            }
-            Action::OpenPalette => {
-                self.overlay = Overlay::Palette {
-                    query: String::new(),
-                    selected: 0,
-                };
-            }
+            Action::ToggleHelp => self.mode = Mode::Help(ScrollView::default()),
+            Action::OpenPalette => self.mode = Mode::Palette(Palette::default()),
             Action::FocusNext => {
-                let opening = self.focus == PaneId::Inventory && self.overlay == Overlay::None;
+                let opening = self.focus == PaneId::Inventory;
                 self.cycle_focus(1);
                 // Enter (or Tab) opens the selected instance: a discovered one connects now,
                 // without waiting for the cursor's rest timer.
@@ -497,28 +441,15 @@ impl AppState {
             Action::FocusPrev => self.cycle_focus(PANE_ORDER.len() - 1),
             Action::ToggleZoom => self.zoomed = !self.zoomed,
             Action::Close => {
-                let chat_active = self.input == InputTarget::Chat
-                    || (self.focus == PaneId::Chat && self.overlay == Overlay::None);
-                if chat_active && self.chat.generating.is_some() {
+                if self.focus == PaneId::Chat && self.chat.generating.is_some() {
                     return self.cancel_answer();
                 }
-                self.close();
+                self.zoomed = false;
             }
             Action::Regenerate => return self.regenerate(),
-            Action::ShowSent => self.show_sent(),
+            Action::ShowSent => self.mode = Mode::Sent(ScrollView::default()),
             Action::Contexts => self.open_context_picker(),
-            Action::Pods => {
-                self.overlay = Overlay::Pods {
-                    filter: String::new(),
-                    selected: 0,
-                };
-            }
-            Action::Submit => return self.submit(),
-            Action::Newline => {
-                if self.input == InputTarget::Chat {
-                    self.chat.editor.insert_newline();
-                }
-            }
+            Action::Pods => self.mode = Mode::Pods(PodsPicker::default()),
             Action::SelectNext => self.move_selection(1),
             Action::SelectPrev => self.move_selection(-1),
             Action::SelectFirst => self.move_selection(isize::MIN),
@@ -527,17 +458,10 @@ impl AppState {
             Action::PageUp => self.move_selection(-(self.page() as isize)),
             Action::StartFilter => {
                 self.focus = PaneId::Logs;
-                self.input = InputTarget::Filter;
-                self.filter_draft = self
-                    .current()
-                    .and_then(|v| v.logs.filter())
-                    .map(|f| f.query().to_string())
-                    .unwrap_or_default();
+                let current = self.current().and_then(|v| v.logs.filter());
+                self.mode = Mode::Filter(FilterInput::editing(current));
             }
-            Action::ClearFilter => {
-                self.filter_draft.clear();
-                self.apply_filter_draft();
-            }
+            Action::ClearFilter => self.apply_log_filter(""),
             Action::NextMatch => self.jump_to_match(true),
             Action::PrevMatch => self.jump_to_match(false),
             Action::ToggleFollow => {
@@ -554,7 +478,7 @@ impl AppState {
             }
             Action::FocusChat => {
                 self.focus = PaneId::Chat;
-                self.input = InputTarget::Chat;
+                self.mode = Mode::Chat(ChatInput);
             }
             Action::Reconnect => return vec![Effect::Reconnect(self.selected)],
             Action::Export => {
@@ -565,7 +489,11 @@ impl AppState {
             }
             Action::Repair => return self.open_repair_for_finding(),
             Action::ApplyPlan => return self.open_repair_from_chat(),
-            Action::RepairConfirm
+            // Only layers have something to submit, complete, or confirm.
+            Action::Submit
+            | Action::Complete
+            | Action::Newline
+            | Action::RepairConfirm
             | Action::RepairSkip
             | Action::RepairRollback
             | Action::ToggleRollback => {}
@@ -573,31 +501,7 @@ impl AppState {
         Vec::new()
     }
 
-    fn apply_in_repair(&mut self, action: Action) -> Vec<Effect> {
-        use super::repair_modal::ModalButton;
-        match action {
-            Action::Close => self.repair_escape(),
-            Action::Submit => self.repair_press(),
-            Action::FocusNext | Action::SelectNext => {
-                self.repair_focus(1);
-                Vec::new()
-            }
-            Action::FocusPrev | Action::SelectPrev => {
-                self.repair_focus(-1);
-                Vec::new()
-            }
-            Action::RepairConfirm => self.repair_button(ModalButton::Apply),
-            Action::RepairSkip => self.repair_button(ModalButton::Skip),
-            Action::RepairRollback => self.repair_button(ModalButton::RollBack),
-            Action::ToggleRollback => {
-                self.repair_toggle_rollback();
-                Vec::new()
-            }
-            _ => Vec::new(),
-        }
-    }
-
-    fn page(&self) -> usize {
+    pub(super) fn page(&self) -> usize {
         usize::from(self.rows / 4).max(3)
     }
 
@@ -609,68 +513,8 @@ impl AppState {
         self.focus = PANE_ORDER[(i + step) % PANE_ORDER.len()];
     }
 
-    fn close(&mut self) {
-        if self.overlay != Overlay::None {
-            self.overlay = Overlay::None;
-        } else if self.input != InputTarget::None {
-            self.input = InputTarget::None;
-        } else if self.zoomed {
-            self.zoomed = false;
-        }
-    }
-
-    fn submit(&mut self) -> Vec<Effect> {
-        if let Some(effects) = self.submit_palette() {
-            return effects;
-        }
-        if let Overlay::Pods { .. } = self.overlay {
-            return self.submit_pods();
-        }
-        if let Overlay::Contexts { selected } = self.overlay {
-            self.overlay = Overlay::None;
-            let name = self
-                .kube
-                .contexts
-                .get(selected)
-                .map(|(c, _)| c.name.clone());
-            return match name {
-                Some(n) => self.switch_context(&n),
-                None => Vec::new(),
-            };
-        }
-        match self.input {
-            InputTarget::Filter => {
-                self.apply_filter_draft();
-                self.input = InputTarget::None;
-            }
-            InputTarget::Chat => return self.send_chat(),
-            InputTarget::None => {}
-        }
-        Vec::new()
-    }
-
+    /// Moves the selection of the focused pane.
     fn move_selection(&mut self, delta: isize) {
-        if let Overlay::Help { scroll } | Overlay::Sent { scroll } = &mut self.overlay {
-            *scroll = step(*scroll, delta, usize::MAX / 2);
-            return;
-        }
-        if let Overlay::Palette { query, selected } = &mut self.overlay {
-            let n = palette_entries(query).len();
-            *selected = step(*selected, delta, n.saturating_sub(1));
-            return;
-        }
-        if let Overlay::Contexts { selected } = &mut self.overlay {
-            *selected = step(*selected, delta, self.kube.contexts.len().saturating_sub(1));
-            return;
-        }
-        if let Overlay::Pods { filter, selected } = &self.overlay {
-            let n = self.pod_rows(filter).len();
-            let new = step(*selected, delta, n.saturating_sub(1));
-            if let Overlay::Pods { selected, .. } = &mut self.overlay {
-                *selected = new;
-            }
-            return;
-        }
         match self.focus {
             PaneId::Inventory => {
                 let visible = self.visible_instances();
@@ -717,8 +561,9 @@ impl AppState {
         }
     }
 
-    fn apply_filter_draft(&mut self) {
-        let filter = LogFilter::new(&self.filter_draft);
+    /// Applies a log filter to the selected instance (empty: none).
+    pub(super) fn apply_log_filter(&mut self, query: &str) {
+        let filter = LogFilter::new(query);
         self.logs_view.cursor = None;
         if let Some(v) = self.current_mut() {
             v.set_log_filter(filter);

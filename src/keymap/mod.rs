@@ -4,13 +4,13 @@
 //! unbinding them with `"none"`). Help and the command palette are generated from here, so
 //! what the screen says is what the keys do.
 
+mod action;
 mod key;
 
+pub use action::{ACTIONS, Action};
 pub use key::KeyChord;
 
 use std::path::Path;
-
-use crate::app::Action;
 
 /// The built-in keymap file.
 pub const DEFAULT_KEYMAP: &str = include_str!("../../keymaps/default.toml");
@@ -29,6 +29,10 @@ pub enum Section {
     Help,
     /// The command palette.
     Palette,
+    /// The pods picker (`P`); unbound keys type its filter.
+    Pods,
+    /// The Kubernetes context picker (`C`).
+    Contexts,
     /// A text input line (log filter, chat editor).
     Input,
     /// The repair modal.
@@ -36,7 +40,7 @@ pub enum Section {
 }
 
 /// Sections in file and help order.
-pub const SECTIONS: [(Section, &str); 10] = [
+pub const SECTIONS: [(Section, &str); 12] = [
     (Section::Global, "global"),
     (Section::Inventory, "inventory"),
     (Section::Metrics, "metrics"),
@@ -45,6 +49,8 @@ pub const SECTIONS: [(Section, &str); 10] = [
     (Section::Chat, "chat"),
     (Section::Help, "help"),
     (Section::Palette, "palette"),
+    (Section::Pods, "pods"),
+    (Section::Contexts, "contexts"),
     (Section::Input, "input"),
     (Section::Repair, "repair"),
 ];

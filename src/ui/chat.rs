@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, BorderType, Paragraph};
 
 use super::markdown::{self, MarkdownState};
 use super::pane_block;
-use crate::app::{AppState, ChatMessage, ChatRole, InputTarget, InstanceView};
+use crate::app::{AppState, ChatMessage, ChatRole, InstanceView, Mode};
 use crate::theme::Theme;
 
 /// Shown when no model profile is active.
@@ -269,7 +269,7 @@ pub(super) fn render(
         frame.render_widget(Paragraph::new(rows), messages);
     }
 
-    let typing = state.input == InputTarget::Chat;
+    let typing = matches!(state.mode, Mode::Chat(_));
     let border = if typing {
         theme.border_focused
     } else {

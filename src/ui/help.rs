@@ -1,4 +1,4 @@
-//! The `?` overlay, generated from the keymap registry.
+//! The `?` overlay, generated from the keymap registry and the command table.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -8,6 +8,7 @@ use ratatui::widgets::Paragraph;
 
 use super::popup;
 use crate::app::AppState;
+use crate::app::command::{Place, help_rows};
 use crate::theme::Theme;
 
 /// Help lines: per section, keys sharing an action and description are joined.
@@ -40,20 +41,28 @@ pub fn help_lines<'a>(state: &AppState, theme: &Theme) -> Vec<Line<'a>> {
             ]));
         }
     }
-    lines.push(Line::from(Span::styled(
-        "[commands with an argument — type after `:`]",
-        Style::default()
-            .fg(theme.accent)
-            .add_modifier(Modifier::BOLD),
-    )));
-    for (usage, desc) in crate::app::ARGUMENT_COMMANDS {
-        lines.push(Line::from(vec![
-            Span::styled(
-                format!("  :{usage:<40} "),
-                Style::default().add_modifier(Modifier::BOLD),
-            ),
-            Span::raw(*desc),
-        ]));
+    for (place, title) in [
+        (Place::Palette, "[commands — type after `:`, Tab completes]"),
+        (
+            Place::Slash,
+            "[chat commands — type at the start of a message]",
+        ),
+    ] {
+        lines.push(Line::from(Span::styled(
+            title,
+            Style::default()
+                .fg(theme.accent)
+                .add_modifier(Modifier::BOLD),
+        )));
+        for (usage, desc) in help_rows(place) {
+            lines.push(Line::from(vec![
+                Span::styled(
+                    format!("  {usage:<40} "),
+                    Style::default().add_modifier(Modifier::BOLD),
+                ),
+                Span::raw(desc),
+            ]));
+        }
     }
     lines
 }

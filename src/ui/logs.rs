@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{muted_line, pane_block};
-use crate::app::{AppState, InputTarget};
+use crate::app::{AppState, Mode};
 use crate::model::{LogFilter, LogLevel, LogLine};
 use crate::theme::Theme;
 
@@ -71,7 +71,7 @@ pub(super) fn render(
     let block = pane_block(Line::from(title), focused, theme);
     let mut inner = block.inner(area);
     frame.render_widget(block, area);
-    if state.input == InputTarget::Filter && inner.height > 0 {
+    if let (Mode::Filter(input), true) = (&state.mode, inner.height > 0) {
         let prompt = Line::from(vec![
             Span::styled(
                 "/",
@@ -79,7 +79,7 @@ pub(super) fn render(
                     .fg(theme.accent)
                     .add_modifier(Modifier::BOLD),
             ),
-            Span::raw(state.filter_draft.clone()),
+            Span::raw(input.draft.clone()),
             Span::styled("▏", Style::default().fg(theme.accent)),
         ]);
         let bottom = Rect {

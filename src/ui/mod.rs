@@ -20,7 +20,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
 
-use crate::app::{AppState, Overlay, PaneId};
+use crate::app::{AppState, Mode, PaneId};
 use crate::theme::Theme;
 
 /// Smallest area the dashboard lays out; below it a notice is shown instead.
@@ -80,20 +80,14 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) {
         }
     }
     status_bar::render(frame, status, state, theme);
-    match &state.overlay {
-        Overlay::Help { scroll } => help::render(frame, main, state, theme, *scroll),
-        Overlay::Palette { query, selected } => {
-            palette::render(frame, main, state, theme, query, *selected)
-        }
-        Overlay::Sent { scroll } => sent::render(frame, main, state, theme, *scroll),
-        Overlay::Repair => repair::render(frame, main, state, theme),
-        Overlay::Pods { filter, selected } => {
-            pods::render_overlay(frame, main, state, theme, filter, *selected)
-        }
-        Overlay::Contexts { selected } => {
-            pods::render_contexts(frame, main, state, theme, *selected)
-        }
-        Overlay::None => {}
+    match &state.mode {
+        Mode::Help(view) => help::render(frame, main, state, theme, view.scroll),
+        Mode::Palette(palette) => palette::render(frame, main, state, theme, palette),
+        Mode::Sent(view) => sent::render(frame, main, state, theme, view.scroll),
+        Mode::Repair(modal) => repair::render(frame, main, state, modal, theme),
+        Mode::Pods(picker) => pods::render_overlay(frame, main, state, theme, picker),
+        Mode::Contexts(picker) => pods::render_contexts(frame, main, state, theme, picker),
+        Mode::Normal | Mode::Filter(_) | Mode::Chat(_) => {}
     }
 }
 

@@ -1,4 +1,5 @@
-//! The `:` command palette: every named action, filtered as you type, with its key.
+//! The `:` command palette: the command table, filtered as you type, with each command's
+//! argument signature and key.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -7,7 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
 use super::pane_block;
-use crate::app::{ARGUMENT_COMMANDS, AppState, palette_entries};
+use crate::app::command::Run;
+use crate::app::{AppState, Palette};
 use crate::keymap::SECTIONS;
 use crate::theme::Theme;
 
@@ -16,12 +18,12 @@ pub(super) fn render(
     area: Rect,
     state: &AppState,
     theme: &Theme,
-    query: &str,
-    selected: usize,
+    palette: &Palette,
 ) {
-    let entries = palette_entries(query);
+    let (query, selected) = (palette.query.as_str(), palette.selected);
+    let entries = palette.entries();
     let width = area.width.min(72);
-    let height = (entries.len() as u16 + 3 + ARGUMENT_COMMANDS.len() as u16)
+    let height = (entries.len() as u16 + 3)
         .min(area.height.saturating_sub(2))
         .max(4);
     let rect = Rect {
@@ -50,20 +52,34 @@ pub(super) fn render(
     ])];
     let visible = height.saturating_sub(3) as usize;
     let offset = selected.saturating_sub(visible.saturating_sub(1));
-    for (i, (action, name, desc)) in entries.iter().enumerate().skip(offset).take(visible) {
-        let key = state
-            .keymap
-            .key_for(*action, &all_sections)
-            .map(|k| k.to_string())
-            .unwrap_or_default();
-        let mut line = Line::from(vec![
-            Span::styled(
-                format!("{name:<14} "),
-                Style::default().add_modifier(Modifier::BOLD),
-            ),
-            Span::raw(format!("{desc:<44} ")),
-            Span::styled(key, Style::default().fg(theme.muted)),
-        ]);
+    for (i, command) in entries.iter().enumerate().skip(offset).take(visible) {
+        let key = match command.run {
+            Run::Action(action) => state
+                .keymap
+                .key_for(action, &all_sections)
+                .map(|k| k.to_string())
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
+        let name_style = if command.takes_args() {
+            Style::default().fg(theme.accent)
+        } else {
+            Style::default().add_modifier(Modifier::BOLD)
+        };
+        let mut line = if command.takes_args() {
+            // The signature says what to type; the description is the second line's job in
+            // help, here it follows when there is room.
+            Line::from(vec![
+                Span::styled(format!("{} ", command.usage()), name_style),
+                Span::styled(command.description, Style::default().fg(theme.muted)),
+            ])
+        } else {
+            Line::from(vec![
+                Span::styled(format!("{:<14} ", command.name), name_style),
+                Span::raw(format!("{:<44} ", command.description)),
+                Span::styled(key, Style::default().fg(theme.muted)),
+            ])
+        };
         if i == selected {
             line = line.style(
                 Style::default()
@@ -73,22 +89,12 @@ pub(super) fn render(
         }
         lines.push(line);
     }
-    let word = query.split_whitespace().next().unwrap_or("").to_lowercase();
-    let with_argument: Vec<_> = ARGUMENT_COMMANDS
-        .iter()
-        .filter(|(usage, _)| word.is_empty() || usage.starts_with(&word))
-        .collect();
-    if entries.is_empty() && with_argument.is_empty() {
+    if entries.is_empty() {
+        let word = query.split_whitespace().next().unwrap_or_default();
         lines.push(Line::from(Span::styled(
-            "no matching command",
+            format!("no command `{word}` (Enter says so; Esc closes)"),
             Style::default().fg(theme.muted),
         )));
-    }
-    for (usage, desc) in with_argument {
-        lines.push(Line::from(vec![
-            Span::styled(format!("{usage} "), Style::default().fg(theme.accent)),
-            Span::styled(desc.to_string(), Style::default().fg(theme.muted)),
-        ]));
     }
     frame.render_widget(Paragraph::new(lines).block(block), rect);
 }

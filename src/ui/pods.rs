@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{ellipsize, muted_line, popup};
-use crate::app::AppState;
+use crate::app::{AppState, ContextsPicker, PodsPicker};
 use crate::kube::PodRow;
 use crate::kube::store::MetricsState;
 use crate::theme::Theme;
@@ -78,9 +78,9 @@ pub(super) fn render_overlay(
     area: Rect,
     state: &AppState,
     theme: &Theme,
-    filter: &str,
-    selected: usize,
+    picker: &PodsPicker,
 ) {
+    let (filter, selected) = (picker.filter.as_str(), picker.selected);
     let (rect, block) = popup(
         frame,
         area,
@@ -221,8 +221,9 @@ pub(super) fn render_contexts(
     area: Rect,
     state: &AppState,
     theme: &Theme,
-    selected: usize,
+    picker: &ContextsPicker,
 ) {
+    let selected = picker.selected;
     let (rect, block) = popup(
         frame,
         area,

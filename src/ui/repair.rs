@@ -229,10 +229,13 @@ fn buttons(m: &RepairModal, theme: &Theme) -> Line<'static> {
     Line::from(spans)
 }
 
-pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
-    let Some(m) = &state.repair else {
-        return;
-    };
+pub(super) fn render(
+    frame: &mut Frame,
+    area: Rect,
+    state: &AppState,
+    m: &RepairModal,
+    theme: &Theme,
+) {
     let instance = state
         .instances
         .get(m.instance)

@@ -6,22 +6,24 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::app::{Action, AppState, InputTarget, Overlay};
+use crate::app::{Action, AppState, Mode};
 use crate::config::SafetyMode;
 use crate::keymap::Section;
 use crate::theme::Theme;
 
 /// The mode label shown at the left.
 pub fn mode_label(state: &AppState) -> &'static str {
-    match (&state.overlay, state.input) {
-        (Overlay::Help { .. }, _) => "HELP",
-        (Overlay::Sent { .. }, _) => "SENT",
-        (Overlay::Palette { .. }, _) => "COMMAND",
-        (Overlay::Repair, _) => "REPAIR",
-        (_, InputTarget::Filter) => "FILTER",
-        (_, InputTarget::Chat) => "CHAT",
-        _ if state.zoomed => "ZOOM",
-        _ => "NORMAL",
+    match &state.mode {
+        Mode::Help(_) => "HELP",
+        Mode::Sent(_) => "SENT",
+        Mode::Palette(_) => "COMMAND",
+        Mode::Repair(_) => "REPAIR",
+        Mode::Pods(_) => "PODS",
+        Mode::Contexts(_) => "CONTEXT",
+        Mode::Filter(_) => "FILTER",
+        Mode::Chat(_) => "CHAT",
+        Mode::Normal if state.zoomed => "ZOOM",
+        Mode::Normal => "NORMAL",
     }
 }
 

@@ -160,7 +160,6 @@ pub fn discovered(state: &AppState, name: &str) -> Option<usize> {
 /// The phase of the repair step on screen.
 pub fn phase(state: &AppState) -> Option<kubestack_ai::app::StepPhase> {
     state
-        .repair
-        .as_ref()
+        .repair()
         .and_then(|m| m.state().map(|s| s.phase.clone()))
 }

@@ -26,6 +26,8 @@ pub enum Action {
     Close,
     /// Accept the input line or palette entry (Enter).
     Submit,
+    /// Complete the command name or argument typed in the palette (Tab).
+    Complete,
     /// Insert a newline in the chat editor.
     Newline,
     /// Ask the last question again.
@@ -107,6 +109,11 @@ pub const ACTIONS: &[(Action, &str, &str)] = &[
     ),
     (Action::Close, "close", "Close the overlay or input"),
     (Action::Submit, "submit", "Accept the input"),
+    (
+        Action::Complete,
+        "complete",
+        "Complete the command or its argument",
+    ),
     (
         Action::Newline,
         "newline",
