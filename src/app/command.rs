@@ -238,7 +238,7 @@ pub const COMMANDS: &[Command] = &[
     with_arg(
         P,
         "logs",
-        "since 5m|tail N|previous|current|all|pod NAME|pods|timestamps|wrap",
+        "since 5m|tail N|previous|current|all|pod NAME|pods|container NAME|timestamps|wrap",
         A::LogOptions,
         true,
         Run::Logs,

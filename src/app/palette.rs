@@ -19,6 +19,7 @@ const LOG_OPTIONS: &[&str] = &[
     "all",
     "pod",
     "pods",
+    "container",
     "timestamps",
     "wrap",
 ];

@@ -296,4 +296,28 @@ mod tests {
             assert_eq!(map.lookup(Section::Global, &chord("q")), Some(Action::Quit));
         }
     }
+
+    #[test]
+    fn the_pickers_have_their_own_sections_with_the_palette_keys() {
+        let map = Keymap::builtin();
+        for key in ["esc", "enter", "down", "up", "tab"] {
+            for section in [Section::Pods, Section::Contexts] {
+                let expected = match map.lookup(Section::Palette, &chord(key)) {
+                    Some(Action::Complete) => Some(Action::SelectNext),
+                    other => other,
+                };
+                assert_eq!(map.lookup(section, &chord(key)), expected, "{key}");
+            }
+        }
+        // A keymap file of before the picker sections still loads, and a new one can use them.
+        let mut map = Keymap::builtin();
+        map.overlay("[palette]\n\"ctrl-n\" = \"select_next\"\n")
+            .unwrap();
+        map.overlay("[pods]\n\"ctrl-n\" = \"select_next\"\n[contexts]\nq = \"close\"\n")
+            .unwrap();
+        assert_eq!(
+            map.lookup(Section::Contexts, &chord("q")),
+            Some(Action::Close)
+        );
+    }
 }
