@@ -3,6 +3,7 @@
 
 mod attach_policy;
 mod chat;
+mod chat_render;
 mod cluster;
 mod cluster_tasks;
 pub mod command;
@@ -29,6 +30,7 @@ mod text_input;
 pub use crate::keymap::{ACTIONS, Action};
 pub use attach_policy::AttachPolicy;
 pub use chat::{ChatMessage, ChatMeter, ChatRole, ChatState, parse_slash, slash_help};
+pub use chat_render::ChatRenderCache;
 pub use cluster::KubeBinding;
 pub use contexts::{ContextsPicker, KubeView};
 pub use controller::Controller;

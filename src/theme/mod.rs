@@ -5,6 +5,18 @@ use std::path::Path;
 use ratatui::style::Color;
 use serde::Deserialize;
 
+/// The syntect themes a KubeStack-AI theme may name as `code_theme` (`none` = no highlighting).
+pub const CODE_THEMES: &[&str] = &[
+    "none",
+    "base16-ocean.dark",
+    "base16-eighties.dark",
+    "base16-mocha.dark",
+    "base16-ocean.light",
+    "InspiredGitHub",
+    "Solarized (dark)",
+    "Solarized (light)",
+];
+
 /// Built-in themes, embedded from the repository's `themes/` directory.
 pub const BUILTIN_THEMES: [(&str, &str); 3] = [
     ("dark", include_str!("../../themes/dark.toml")),
@@ -75,10 +87,10 @@ macro_rules! theme_slots {
                     self.name = name;
                 }
                 if let Some(code) = file.code_theme {
-                    if !crate::ui::markdown::CODE_THEMES.contains(&code.as_str()) {
+                    if !CODE_THEMES.contains(&code.as_str()) {
                         return Err(format!(
                             "code_theme: `{code}` is not a code theme (one of: {})",
-                            crate::ui::markdown::CODE_THEMES.join(", ")
+                            CODE_THEMES.join(", ")
                         ));
                     }
                     self.code_theme = code;

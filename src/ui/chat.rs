@@ -67,36 +67,18 @@ struct Entry {
     started: bool,
 }
 
-/// The chat pane's cache of rendered rows, per conversation, for one width and theme.
-/// Appending a token costs the rendering of at most the current line: no re-parse of the
-/// history, and a frame only copies the visible rows.
+/// The chat pane's rendered rows, per conversation, for one width and theme (kept in the
+/// instance's `ChatRenderCache`). Appending a token costs the rendering of at most the current
+/// line: no re-parse of the history, and a frame only copies the visible rows.
 #[derive(Default)]
-pub struct ChatRenderCache {
+struct RowCache {
     width: usize,
     theme: String,
     entries: Vec<Entry>,
-    /// Top row, total rows and height of the last frame (for scrolling).
-    viewport: (usize, usize, usize),
 }
 
-impl std::fmt::Debug for ChatRenderCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChatRenderCache")
-            .field("width", &self.width)
-            .field("messages", &self.entries.len())
-            .field("viewport", &self.viewport)
-            .finish()
-    }
-}
-
-impl ChatRenderCache {
-    /// Top row, total rows and height of the last frame.
-    pub fn viewport(&self) -> (usize, usize, usize) {
-        self.viewport
-    }
-
-    /// Rows rendered and cached so far (for tests and benchmarks).
-    pub fn cached_rows(&self) -> usize {
+impl RowCache {
+    fn cached_rows(&self) -> usize {
         self.entries.iter().map(|e| e.rows.len()).sum()
     }
 
@@ -209,7 +191,8 @@ fn visible_rows(
     width: usize,
     height: usize,
 ) -> Vec<Line<'static>> {
-    let mut cache = view.chat_render.borrow_mut();
+    let mut slot = view.chat_render.borrow_mut();
+    let cache = slot.view_state::<RowCache>();
     let mut rows: Vec<Line<'static>> = Vec::new();
     if state.chat.profile.is_none() && view.chat.is_empty() {
         let hint = Span::styled(NOT_CONFIGURED, Style::default().fg(theme.muted));
@@ -219,7 +202,7 @@ fn visible_rows(
     let total = rows.len() + cache.cached_rows() + tail.len();
     let max_top = total.saturating_sub(height);
     let top = view.chat_scroll.map_or(max_top, |t| t.min(max_top));
-    cache.viewport = (top, total, height);
+    let cached_rows = cache.cached_rows();
     // Walk whole messages to the first visible row: a frame costs the visible rows, not the
     // length of the conversation.
     let mut skip = top;
@@ -239,6 +222,7 @@ fn visible_rows(
         out.extend_from_slice(&part[skip..skip + take]);
         skip = 0;
     }
+    slot.record_frame((top, total, height), cached_rows);
     out
 }
 

@@ -15,18 +15,6 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::theme::Theme;
 
-/// The syntect themes a KubeStack-AI theme may name as `code_theme` (`none` = no highlighting).
-pub const CODE_THEMES: &[&str] = &[
-    "none",
-    "base16-ocean.dark",
-    "base16-eighties.dark",
-    "base16-mocha.dark",
-    "base16-ocean.light",
-    "InspiredGitHub",
-    "Solarized (dark)",
-    "Solarized (light)",
-];
-
 fn syntaxes() -> &'static SyntaxSet {
     static SET: OnceLock<SyntaxSet> = OnceLock::new();
     SET.get_or_init(SyntaxSet::load_defaults_newlines)

@@ -1,7 +1,6 @@
 //! Views: each pane renders from a shared borrow of the state; nothing here mutates it.
 
 mod chat;
-pub use chat::ChatRenderCache;
 mod findings;
 mod help;
 mod inventory;
