@@ -484,4 +484,57 @@ mod tests {
             ["redis-cli INFO\n", "CONFIG GET maxmemory\n"]
         );
     }
+
+    fn send(state: &mut AppState, text: &str) -> Vec<Effect> {
+        state.chat.editor.insert_str(text);
+        state.send_chat()
+    }
+
+    fn last_notice(state: &AppState) -> String {
+        state.instances[0]
+            .chat
+            .last()
+            .map(|m| m.text.clone())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn chat_commands_come_from_the_table() {
+        use crate::app::fixtures::sample_state;
+        let mut state = sample_state(1);
+        assert!(send(&mut state, "/help").is_empty());
+        let help = last_notice(&state);
+        for c in command::offered(Place::Slash) {
+            assert!(help.contains(&format!("/{}", c.usage())), "{help}");
+        }
+        assert!(send(&mut state, "/frobnicate now").is_empty());
+        assert!(last_notice(&state).contains("/frobnicate: no such command"));
+        assert!(send(&mut state, "/copy").is_empty());
+        assert!(last_notice(&state).contains("/copy: needs N"));
+        assert!(send(&mut state, "/copy 9").is_empty());
+        assert!(last_notice(&state).contains("no code block 9"));
+        assert_eq!(
+            send(&mut state, "/export"),
+            [Effect::Export {
+                instance: 0,
+                path: None
+            }]
+        );
+        // A path is part of the question, and context commands lead into it.
+        let effects = send(&mut state, "/var/log is full?");
+        assert!(
+            matches!(&effects[..], [Effect::Ask { question, .. }] if question == "/var/log is full?"),
+            "{effects:?}"
+        );
+        state.chat.generating = None;
+        let effects = send(&mut state, "/metrics /logs 2h why?");
+        assert!(
+            matches!(&effects[..], [Effect::Ask { question, extras, .. }]
+                if question == "why?" && extras.all_metrics
+                    && extras.logs_since_secs == Some(7200)),
+            "{effects:?}"
+        );
+        assert_eq!(send(&mut state, "/clear"), [Effect::SaveChat(0)]);
+        assert!(state.instances[0].chat.is_empty());
+    }
 }

@@ -151,6 +151,7 @@ impl AppState {
             Outcome::Stay(effects) => {
                 // A layer never opens another one itself (it returns `Run`), so the slot is
                 // still empty and the layer goes back.
+                debug_assert_eq!(self.mode, Mode::Normal, "a layer set the mode itself");
                 self.mode = mode;
                 effects
             }

@@ -91,3 +91,24 @@ pub(super) fn render(
         rect,
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::command::COMMANDS;
+    use crate::app::fixtures::sample_state;
+
+    #[test]
+    fn help_lists_every_command_of_the_table() {
+        let state = sample_state(1);
+        let theme = Theme::builtin("dark").expect("built-in theme");
+        let text: Vec<String> = help_lines(&state, &theme)
+            .iter()
+            .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+            .collect();
+        for c in COMMANDS {
+            let usage = format!("{}{}", c.sigil(), c.usage());
+            assert!(text.iter().any(|l| l.contains(&usage)), "{usage} missing");
+        }
+    }
+}
