@@ -8,6 +8,7 @@ pub mod ai;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod diagnose;
 pub mod keymap;
 pub mod kube;
