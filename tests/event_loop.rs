@@ -7,10 +7,9 @@ use std::time::Duration;
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use kubestack_ai::ai::agent::ChatEvent;
 use kubestack_ai::app::fixtures::{sample_snapshot, sample_state};
-use kubestack_ai::app::{
-    AppEvent, AppState, ChatRole, Effect, EffectHandler, LoopStats, Mode, PaneId, RunOptions,
-    SupervisorCommand, run_event_loop,
-};
+use kubestack_ai::app::{AppEvent, AppState, ChatRole, Effect, Mode, PaneId};
+use kubestack_ai::runtime::{EffectHandler, LoopStats, RunOptions, run_event_loop};
+use kubestack_ai::services::collect::SupervisorCommand;
 use kubestack_ai::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

@@ -226,7 +226,7 @@ async fn kubeconfig_files_merge_contexts_are_probed_without_blocking_and_switchi
         .unwrap(),
     );
     let (tx, mut rx) = tokio::sync::mpsc::channel(8);
-    let mut controller = kubestack_ai::app::Controller::new(
+    let mut controller = kubestack_ai::runtime::Router::new(
         Vec::new(),
         common::fast_config(),
         tx,
@@ -234,7 +234,7 @@ async fn kubeconfig_files_merge_contexts_are_probed_without_blocking_and_switchi
         executor.clone(),
     )
     .with_kubeconfig(Some(kc));
-    use kubestack_ai::app::EffectHandler;
+    use kubestack_ai::runtime::EffectHandler;
     controller.handle(
         Effect::SwitchContext {
             name: "prod-eu".into(),

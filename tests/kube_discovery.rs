@@ -11,12 +11,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{RedisServer, buffer_text, fast_config};
-use kubestack_ai::app::{AppEvent, AppState, Controller, EffectHandler, Health, build_state};
+use kubestack_ai::app::{AppEvent, AppState, Health, build_state};
 use kubestack_ai::config::{KubeCredential, SafetyMode, SecretKeyRef};
 use kubestack_ai::keymap::Keymap;
 use kubestack_ai::kube::{ContextState, load_from};
 use kubestack_ai::playground::kube_api::KubeApi;
 use kubestack_ai::playground::kube_objects::{self as obj, PodHealth};
+use kubestack_ai::runtime::{EffectHandler, Router};
 use kubestack_ai::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -70,7 +71,7 @@ fn cluster(api: &KubeApi, redis: &RedisServer) {
 
 struct Harness {
     state: AppState,
-    controller: Controller,
+    controller: Router,
     rx: mpsc::Receiver<AppEvent>,
     _cancel: tokio_util::sync::DropGuard,
     _dirs: Vec<tempfile::TempDir>,
@@ -114,7 +115,7 @@ impl Harness {
         let (tx, rx) = mpsc::channel(1024);
         let cancel = CancellationToken::new();
         let data = tempfile::tempdir().unwrap();
-        let mut controller = Controller::new(
+        let mut controller = Router::new(
             Vec::new(),
             config,
             tx,

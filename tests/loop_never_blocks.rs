@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kubestack_ai::app::{AppEvent, Controller, Effect, EffectHandler, build_state};
+use kubestack_ai::app::{AppEvent, Effect, build_state};
 use kubestack_ai::config::{AppConfig, InstanceConfig, InstanceKind, SafetyMode};
 use kubestack_ai::keymap::Keymap;
 use kubestack_ai::kube::load_from;
@@ -16,6 +16,7 @@ use kubestack_ai::playground::kube_objects::{self as obj, PodHealth};
 use kubestack_ai::plugins::InstanceFacts;
 use kubestack_ai::repair::catalog::{PlanContext, RepairCatalog};
 use kubestack_ai::repair::{AuditChain, AuditEvent, Executor, RepairPlan, verify_chain};
+use kubestack_ai::runtime::{EffectHandler, Router};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
@@ -46,7 +47,7 @@ fn k8s_step(action: &str, params: &[(&str, &str)]) -> kubestack_ai::repair::Repa
 }
 
 struct App {
-    controller: Controller,
+    controller: Router,
     state: kubestack_ai::app::AppState,
     rx: mpsc::Receiver<AppEvent>,
     audit: std::path::PathBuf,
@@ -66,7 +67,7 @@ fn app(kubeconfig: Option<kube::config::Kubeconfig>) -> App {
     executor.set_kubeconfig(kubeconfig.clone());
     executor.set_current_context(Some("dev".into()));
     let (tx, rx) = mpsc::channel(64);
-    let controller = Controller::new(
+    let controller = Router::new(
         Vec::new(),
         config,
         tx,

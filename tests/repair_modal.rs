@@ -13,13 +13,12 @@ use common::{
 };
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use kubestack_ai::ai::plan::ProposedPlan;
-use kubestack_ai::app::{
-    AppEvent, AppState, ChatMessage, Controller, EffectHandler, PaneId, StepPhase, build_state,
-};
+use kubestack_ai::app::{AppEvent, AppState, ChatMessage, PaneId, StepPhase, build_state};
 use kubestack_ai::config::{AppConfig, SafetyMode};
 use kubestack_ai::keymap::Keymap;
 use kubestack_ai::plugins::plugin_for;
 use kubestack_ai::repair::{AuditChain, AuditEvent, Executor, verify_chain};
+use kubestack_ai::runtime::{EffectHandler, Router};
 use kubestack_ai::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -27,7 +26,7 @@ use tokio::sync::mpsc;
 
 struct Driver {
     state: AppState,
-    controller: Controller,
+    controller: Router,
     rx: mpsc::Receiver<AppEvent>,
     terminal: Terminal<TestBackend>,
     theme: Theme,
@@ -56,7 +55,7 @@ impl Driver {
             Executor::new(&config.safety, Arc::new(AuditChain::open(&audit).unwrap())).unwrap();
         state.safety = executor.policy();
         let (tx, rx) = mpsc::channel(64);
-        let controller = Controller::new(
+        let controller = Router::new(
             Vec::new(),
             config,
             tx,

@@ -6,8 +6,9 @@ mod common;
 use std::time::Duration;
 
 use common::{RedisServer, fast_config, redis_instance};
-use kubestack_ai::app::{AppEvent, Health, SupervisorCommand, SupervisorTiming, supervise};
+use kubestack_ai::app::{AppEvent, Health};
 use kubestack_ai::plugins::plugin_for;
+use kubestack_ai::services::collect::{SupervisorCommand, SupervisorTiming, supervise};
 use tokio::sync::mpsc;
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;

@@ -13,8 +13,8 @@ use super::provider::{
     stream_completion,
 };
 use super::redact::Redactor;
+use super::tools::ToolRunner;
 use crate::config::ProfileConfig;
-use crate::plugins::ToolRunner;
 
 /// What the UI (or `analyze`) sees of an answer in progress.
 #[derive(Debug, Clone, PartialEq)]

@@ -8,3 +8,4 @@ pub mod plan;
 pub mod provider;
 pub mod redact;
 pub mod sse;
+pub mod tools;

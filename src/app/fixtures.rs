@@ -2,8 +2,8 @@
 
 use chrono::{Duration, Utc};
 
+use super::build::build_state;
 use super::event::Health;
-use super::runtime::build_state;
 use super::state::AppState;
 use crate::config::{AppConfig, InstanceConfig, InstanceKind};
 use crate::diagnose::{Finding, Severity};

@@ -1,48 +1,49 @@
-//! The application: one event loop over one inbound channel, plain state with a reducer,
-//! and one supervisor task per instance.
+//! The application's state and its reducer: plain data, events in, state changes and effects
+//! out. Nothing here performs I/O — the runtime hands the effects to the services, and the UI
+//! only borrows this state to draw it.
 
+mod ask;
 mod attach_policy;
+mod build;
 mod chat;
 mod chat_render;
 mod cluster;
-mod cluster_tasks;
 pub mod command;
 mod contexts;
-mod controller;
 mod event;
 pub mod fixtures;
 mod instance_view;
-mod io_worker;
 mod layer;
 mod logs_view;
 mod palette;
 mod pods_picker;
 mod repair_layer;
 mod repair_modal;
-mod runtime;
+mod report;
+mod resume;
 mod scroll_view;
-pub mod session;
 mod state;
-mod supervisor;
 mod text_input;
 
 /// Actions live with the keymap (keys map to them); re-exported for the app's callers.
 pub use crate::keymap::{ACTIONS, Action};
+pub use ask::{ask_request, build_context, health_problem};
 pub use attach_policy::AttachPolicy;
+pub use build::build_state;
 pub use chat::{ChatMessage, ChatMeter, ChatRole, ChatState, parse_slash, slash_help};
 pub use chat_render::ChatRenderCache;
 pub use cluster::KubeBinding;
 pub use contexts::{ContextsPicker, KubeView};
-pub use controller::Controller;
-pub use event::{AppEvent, Health, ResolvedLogin};
 pub use instance_view::{Badge, FindingView, InstanceView};
 pub use layer::{Layer, Mode, Outcome};
 pub use logs_view::LogsViewState;
 pub use palette::Palette;
 pub use pods_picker::PodsPicker;
 pub use repair_modal::{ModalButton, RepairEvent, RepairModal, StepPhase, StepState};
-pub use runtime::{EffectHandler, LoopStats, RunOptions, build_state, run_event_loop};
+pub use report::incident_report;
+pub use resume::resume_sessions;
 pub use scroll_view::ScrollView;
 pub use state::{AppState, Effect, PANE_ORDER, PaneId};
-pub use supervisor::{SupervisorCommand, SupervisorTiming, backoff_delay, supervise};
 pub use text_input::{ChatInput, FilterInput};
+// The events the reducer takes come from the services below it.
+pub use crate::services::{AppEvent, Health, ResolvedLogin};

@@ -9,9 +9,10 @@ use color_eyre::eyre::Result;
 use tokio::sync::mpsc;
 
 use crate::ai::agent::{AskJob, ChatEvent, run_ask};
-use crate::ai::context::{ContextExtras, build_context};
+use crate::ai::context::ContextExtras;
 use crate::ai::offline::offline_analysis;
 use crate::ai::redact::{RedactionPolicy, Redactor};
+use crate::app::build_context;
 use crate::app::{Health, InstanceView};
 use crate::config::{AppConfig, InstanceConfig, LoadedConfig};
 use crate::plugins::plugin_for;
@@ -61,12 +62,7 @@ pub async fn analyze(
     {
         redactor.add_known_secret(&key, "api_key");
     }
-    let health_problem = match &view.health {
-        Health::Down { error, .. }
-        | Health::AuthFailed { error }
-        | Health::Misconfigured { error } => Some(error.clone()),
-        _ => None,
-    };
+    let health_problem = crate::app::health_problem(&view.health).map(str::to_string);
     let findings: Vec<_> = view.findings.iter().map(|f| f.finding.clone()).collect();
     let job = AskJob {
         profile,

@@ -9,17 +9,15 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::Controller;
-use crate::app::session::{SessionStore, resume_sessions};
-use crate::app::{
-    AppEvent, Health, RunOptions, SupervisorCommand, SupervisorTiming, build_state, run_event_loop,
-    supervise,
-};
+use crate::app::{AppEvent, Health, build_state, resume_sessions};
 use crate::config::LoadedConfig;
 use crate::keymap::Keymap;
 use crate::plugins::plugin_for;
 use crate::repair::audit::default_audit_path;
 use crate::repair::{AuditChain, Executor};
+use crate::runtime::{Router, RunOptions, run_event_loop};
+use crate::services::collect::{SupervisorCommand, SupervisorTiming, supervise};
+use crate::services::sessions::SessionStore;
 use crate::theme::Theme;
 
 /// Capacity of the inbound channel; producers wait when the UI falls behind.
@@ -121,9 +119,9 @@ pub fn run(loaded: LoadedConfig, context: Option<&str>) -> Result<i32> {
             cancel.clone(),
         )));
         tasks.push(tokio::spawn(forward_signals(tx.clone(), cancel.clone())));
-        // The controller keeps a sender for the answers it streams back into the loop.
+        // The services keep a sender for the results they send back into the loop.
         let tx_probe = tx.clone();
-        let mut controller = Controller::new(
+        let mut controller = Router::new(
             commands,
             config.clone(),
             tx,
@@ -145,7 +143,7 @@ pub fn run(loaded: LoadedConfig, context: Option<&str>) -> Result<i32> {
             tasks.push(tokio::spawn(reprobe_contexts(
                 kubeconfig,
                 kube.contexts.iter().map(|c| c.name.clone()).collect(),
-                Duration::from_millis(config.collector.connect_timeout_ms.max(1000)),
+                crate::services::cluster::kube_timeout(&config.collector),
                 tx_probe.clone(),
                 cancel.clone(),
             )));

@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod portforward;
 pub mod repairs;
 pub mod rules;
+pub mod secret;
 pub mod store;
 pub mod tools;
 pub mod watch;

@@ -201,17 +201,7 @@ pub trait Collector: Send {
     fn reset(&mut self);
 }
 
-/// Read-only diagnostic tools a plugin offers the AI for one instance.
-pub trait ToolRunner: Send {
-    /// The tools, with JSON-schema parameters.
-    fn specs(&self) -> Vec<crate::ai::provider::ToolSpec>;
-    /// Runs one tool; an `Err` is a message for the model (bad arguments, refused, down).
-    fn call<'a>(
-        &'a mut self,
-        name: &'a str,
-        args: &'a serde_json::Value,
-    ) -> BoxFuture<'a, Result<String, String>>;
-}
+pub use crate::ai::tools::ToolRunner;
 
 /// A middleware plugin: identity, a collector factory and the AI's read-only tools.
 pub trait Plugin: Send + Sync {

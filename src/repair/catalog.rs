@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::plan::{
     Command, PlanTarget, Probe, Provenance, RepairPlan, RepairStep, Risk, RollbackSpec,
 };
-use crate::ai::plan::ProposedPlan;
+use super::proposal::ProposedPlan;
 use crate::config::InstanceConfig;
 use crate::diagnose::Finding;
 use crate::plugins::InstanceFacts;

@@ -8,6 +8,7 @@ pub mod check;
 pub mod executor;
 pub mod plan;
 pub mod policy;
+pub mod proposal;
 pub mod reply;
 
 pub use audit::{AuditChain, AuditEntry, AuditError, AuditEvent, AuditRecord, verify_chain};

@@ -74,3 +74,13 @@ pub fn install_hooks() -> color_eyre::Result<()> {
     }));
     Ok(())
 }
+
+/// Puts text on the clipboard of the terminal (also over SSH and in tmux) with OSC 52.
+pub fn copy_osc52(text: &str) {
+    use base64::Engine as _;
+    use std::io::Write as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    let mut out = std::io::stdout();
+    let _ = write!(out, "\x1b]52;c;{encoded}\x07");
+    let _ = out.flush();
+}

@@ -7,12 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-use kubestack_ai::app::{AppEvent, AppState, Controller, EffectHandler, build_state};
+use kubestack_ai::app::{AppEvent, AppState, build_state};
 use kubestack_ai::config::AppConfig;
 use kubestack_ai::keymap::Keymap;
 use kubestack_ai::kube::{ContextState, load_from};
 use kubestack_ai::playground::kube_api::KubeApi;
 use kubestack_ai::repair::{AuditChain, Executor};
+use kubestack_ai::runtime::{EffectHandler, Router};
 use kubestack_ai::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -22,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 /// The app on context `dev` (namespace `payments`) of `api`.
 pub struct KubeApp {
     pub state: AppState,
-    pub controller: Controller,
+    pub controller: Router,
     pub rx: mpsc::Receiver<AppEvent>,
     /// The executor's audit log.
     pub audit: std::path::PathBuf,
@@ -78,7 +79,7 @@ impl KubeApp {
         let (tx, rx) = mpsc::channel(1024);
         let cancel = CancellationToken::new();
         let data = tempfile::tempdir().unwrap();
-        let mut controller = Controller::new(
+        let mut controller = Router::new(
             Vec::new(),
             config,
             tx,

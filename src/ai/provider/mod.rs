@@ -168,7 +168,7 @@ pub fn api_key(profile: &ProfileConfig) -> Result<Option<String>, LlmError> {
 
 /// A client for model requests (rustls with the ring provider).
 pub fn http_client(profile: &ProfileConfig) -> Result<reqwest::Client, LlmError> {
-    crate::plugins::redis::connection::install_crypto_provider();
+    crate::crypto::install_provider();
     reqwest::Client::builder()
         .connect_timeout(retry_after::secs(
             profile.timeout_secs.min(30.0),

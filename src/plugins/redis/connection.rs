@@ -254,13 +254,7 @@ impl RedisTarget {
     }
 }
 
-/// Selects ring as rustls's process-wide provider once (a no-op if one is already set).
-pub fn install_crypto_provider() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}
+pub use crate::crypto::install_provider as install_crypto_provider;
 
 /// Reads the configured TLS files; `None` when none is set (system roots are used).
 fn tls_certificates(instance: &InstanceConfig) -> Result<Option<TlsCertificates>, PluginError> {

@@ -256,7 +256,7 @@ impl AuditChain {
     pub fn at(path: &Path) -> Self {
         AuditChain {
             path: path.to_path_buf(),
-            user: crate::app::session::os_user(),
+            user: crate::private_file::os_user(),
             segment_bytes: SEGMENT_BYTES,
             state: Mutex::new(()),
         }
@@ -356,7 +356,7 @@ impl AuditChain {
         }
         let record = written.ok_or_else(|| io_err(&self.path, "no record to write"))?;
         let head = format!("{} {prev}\n", record.seq);
-        crate::app::session::write_private(&head_path(&self.path), head.as_bytes())
+        crate::private_file::write_private(&head_path(&self.path), head.as_bytes())
             .and_then(|()| segments::sync_dir(&self.path))
             .map_err(|e| io_err(&head_path(&self.path), e))?;
         Ok(record)

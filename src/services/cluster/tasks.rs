@@ -1,91 +1,22 @@
-//! The controller's Kubernetes tasks: the watchers of the current context (restarted on `:ctx`
-//! and `:ns`), and connecting a discovered instance — credentials from a Secret, a port-forward
-//! to a ready pod, and a supervisor whose collector goes through the forward.
+//! The cluster service's tasks: the watchers of the current context (restarted on `:ctx` and
+//! `:ns`), connecting a discovered instance — credentials from a Secret, a port-forward to a
+//! ready pod, and a collector whose connections go through the forward — and its pod logs.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Secret;
 use kube::config::Kubeconfig;
-use kube::{Api, Client};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::event::{AppEvent, Health, ResolvedLogin};
-use super::supervisor::{SupervisorCommand, SupervisorTiming, supervise};
 use crate::ai::redact::Redactor;
 use crate::config::{AppConfig, InstanceConfig, InstanceKind, SecretValue};
 use crate::kube::portforward::{ForwardTarget, PortForward};
 use crate::kube::store::Resource;
 use crate::kube::{Discovered, NamespaceScope, StoreUpdate, client_for, spawn_watchers};
 use crate::plugins::plugin_for;
-
-/// Runs a Kubernetes task on a thread of its own with a small runtime, until it returns: kube
-/// runs exec credential plugins (`aws eks get-token`, kubelogin …) synchronously when it
-/// refreshes a token, and that must never hold a worker of the UI's runtime. Tasks the job
-/// spawns (watchers, the forward, the instance's supervisor) live on that runtime and end with it.
-pub(super) fn spawn_isolated<F>(name: &str, job: F)
-where
-    F: std::future::Future<Output = ()> + Send + 'static,
-{
-    spawn_isolated_until(name, job, None);
-}
-
-/// `spawn_isolated`, holding `guard` until the job and every task it spawned are gone (its
-/// runtime dropped): nothing the job started can send an event after the guard drops.
-pub(super) fn spawn_isolated_until<F>(name: &str, job: F, guard: Option<Arc<ReleaseGuard>>)
-where
-    F: std::future::Future<Output = ()> + Send + 'static,
-{
-    let label = name.to_string();
-    let spawned = std::thread::Builder::new()
-        .name(format!("kube-{name}"))
-        .spawn(move || {
-            match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => {
-                    rt.block_on(job);
-                    drop(rt);
-                }
-                Err(e) => tracing::error!("cannot start a runtime for {label}: {e}"),
-            }
-            drop(guard);
-        });
-    if let Err(e) = spawned {
-        tracing::error!("cannot start a thread for {name}: {e}");
-    }
-}
-
-/// Shared by the tasks of one attachment of a discovered instance (forward, collector, log
-/// streams); when the last holder lets go, `AppEvent::Released` tells the loop that nothing
-/// more comes from that attachment, so a vacated slot can be given to another instance.
-#[derive(Debug)]
-pub(super) struct ReleaseGuard {
-    pub instance: usize,
-    pub events: mpsc::Sender<AppEvent>,
-}
-
-impl Drop for ReleaseGuard {
-    fn drop(&mut self) {
-        let event = AppEvent::Released {
-            instance: self.instance,
-        };
-        match self.events.try_send(event) {
-            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
-            // Never wait here (this may be the loop's thread): a short-lived thread waits.
-            Err(mpsc::error::TrySendError::Full(event)) => {
-                let events = self.events.clone();
-                let _ = std::thread::Builder::new()
-                    .name("kube-release".into())
-                    .spawn(move || {
-                        let _ = events.blocking_send(event);
-                    });
-            }
-        }
-    }
-}
+use crate::services::collect::{SupervisorCommand, SupervisorTiming, supervise};
+use crate::services::event::{AppEvent, Health, ResolvedLogin};
 
 /// Runs the watchers of `context` until `cancel`, forwarding their batches to the loop.
 pub(super) async fn watch_cluster(
@@ -137,47 +68,6 @@ pub(super) struct AttachJob {
     /// SelfSubjectAccessReviews may be sent (POSTs: not in a read-only context, see
     /// `Executor::withholds_mutating_requests`).
     pub access_reviews: bool,
-}
-
-/// The key of a Secret as text; the value never appears in an error. With `review`, asks a
-/// SelfSubjectAccessReview first.
-pub async fn read_secret(
-    client: &Client,
-    namespace: &str,
-    name: &str,
-    key: &str,
-    review: bool,
-) -> Result<String, String> {
-    if review {
-        crate::kube::access::check(
-            client,
-            &crate::kube::access::Access::secret(namespace, name),
-        )
-        .await?;
-    }
-    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
-    let secret = api.get(name).await.map_err(|e| {
-        format!(
-            "secret {namespace}/{name}: {}",
-            crate::kube::contexts::scrub(&crate::kube::contexts::describe(&e))
-        )
-    })?;
-    let bytes = secret
-        .data
-        .as_ref()
-        .and_then(|d| d.get(key))
-        .map(|b| b.0.clone())
-        .or_else(|| {
-            secret
-                .string_data
-                .as_ref()
-                .and_then(|d| d.get(key))
-                .map(|s| s.clone().into_bytes())
-        })
-        .ok_or_else(|| format!("secret {namespace}/{name} has no key `{key}`"))?;
-    String::from_utf8(bytes)
-        .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
-        .map_err(|_| format!("secret {namespace}/{name} key `{key}` is not UTF-8 text"))
 }
 
 /// `url` with its host and port replaced by the forward's loopback address.
@@ -232,7 +122,7 @@ pub(super) async fn attach(job: AttachJob) {
                 .await;
         }
     };
-    let timeout = Duration::from_millis(app.collector.connect_timeout_ms.max(1000));
+    let timeout = super::kube_timeout(&app.collector);
     let client = match client_for(kubeconfig, &context, timeout, None).await {
         Ok(c) => c,
         Err(e) => return fail(format!("context {context}: {e}")).await,
@@ -249,7 +139,9 @@ pub(super) async fn attach(job: AttachJob) {
                 .namespace
                 .clone()
                 .unwrap_or_else(|| found.namespace.clone());
-            match read_secret(&client, &ns, &r.name, &r.key, access_reviews).await {
+            match crate::kube::secret::read_secret(&client, &ns, &r.name, &r.key, access_reviews)
+                .await
+            {
                 Ok(pw) => {
                     config.password_value = Some(SecretValue(pw));
                     // The one function every redactor is filled from.

@@ -1,5 +1,10 @@
-//! The UI loop: receive events, reduce them into state, redraw at most once per frame and
-//! only when something changed. It never awaits network I/O — only its channel.
+//! What runs: the UI loop — receive events, reduce them into state, redraw at most once per
+//! frame and only when something changed; it never awaits network I/O, only its channel — and
+//! the router that hands the reducer's effects to the services.
+
+mod router;
+
+pub use router::Router;
 
 use std::time::Duration;
 
@@ -8,12 +13,9 @@ use ratatui::backend::Backend;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::event::AppEvent;
-use super::instance_view::InstanceView;
-use super::state::{AppState, Effect};
-use super::supervisor::SupervisorCommand;
-use crate::config::AppConfig;
-use crate::keymap::Keymap;
+use crate::app::{AppState, Effect};
+use crate::services::AppEvent;
+use crate::services::collect::SupervisorCommand;
 use crate::theme::Theme;
 
 /// Loop settings.
@@ -36,7 +38,7 @@ pub trait EffectHandler {
     fn handle(&mut self, effect: Effect, state: &AppState);
 }
 
-/// Supervisors only: `Reconnect` reaches the instance's supervisor; other effects are ignored.
+/// The configured instances' collectors only: `Reconnect` reaches the instance's supervisor; other effects are ignored.
 impl EffectHandler for Vec<mpsc::Sender<SupervisorCommand>> {
     fn handle(&mut self, effect: Effect, _state: &AppState) {
         if let Effect::Reconnect(i) = effect
@@ -46,42 +48,6 @@ impl EffectHandler for Vec<mpsc::Sender<SupervisorCommand>> {
             let _ = tx.try_send(SupervisorCommand::Reconnect);
         }
     }
-}
-
-/// The state for a configuration: instances grouped for the inventory (groups sorted by name,
-/// config order kept within a group). Returns the state and the config index of each view.
-pub fn build_state(
-    config: &AppConfig,
-    keymap: Keymap,
-    notices: Vec<String>,
-) -> (AppState, Vec<usize>) {
-    let mut order: Vec<usize> = (0..config.instances.len()).collect();
-    order.sort_by(|a, b| {
-        config.instances[*a]
-            .group_name()
-            .cmp(config.instances[*b].group_name())
-            .then(a.cmp(b))
-    });
-    let views = order
-        .iter()
-        .map(|&i| {
-            let inst = &config.instances[i];
-            let endpoint = inst.endpoint();
-            InstanceView::new(
-                inst.clone(),
-                endpoint,
-                config.ui.metrics_history,
-                config.ui.log_buffer_lines,
-            )
-        })
-        .collect();
-    let mut state = AppState::new(views, keymap, notices);
-    state.chat = super::chat::ChatState::new(&config.ai);
-    state.kube.history = config.ui.metrics_history;
-    state.kube.log_lines = config.ui.log_buffer_lines;
-    state.kube.attach.delay = Duration::from_millis(config.kubernetes.attach_delay_ms);
-    state.kube.attach.max_attached = config.kubernetes.max_attached;
-    (state, order)
 }
 
 /// Runs the loop until quit, a shutdown event, or the channel closing.
