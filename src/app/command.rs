@@ -47,8 +47,8 @@ pub enum Extra {
     Config,
 }
 
-/// What a command does; the reducer matches it in one place (`AppState::run`, and the chat's
-/// `send_chat` for the slash commands).
+/// What a command does; the reducer matches it in one place (`AppState::run_command`, and
+/// the chat's `send_chat` for the slash commands).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Run {
     /// Apply an action (no argument).

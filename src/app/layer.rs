@@ -156,7 +156,7 @@ impl AppState {
                 effects
             }
             Outcome::Close(effects) => effects,
-            Outcome::Run(invocation) => self.run(invocation),
+            Outcome::Run(invocation) => self.run_command(invocation),
         })
     }
 }

@@ -39,6 +39,20 @@ impl Palette {
         palette_entries(&self.query)
     }
 
+    /// Enter on a command that needs an argument and has none yet (chosen from the list, or
+    /// its name typed alone): the palette fills in its name for the argument to be typed.
+    fn needs_argument(&self) -> Option<&'static Command> {
+        let typed = self.query.trim_start();
+        if typed.contains(' ') {
+            return None;
+        }
+        let command = match command::find(Place::Palette, typed) {
+            Some(c) if self.selected == 0 => c,
+            _ => *self.entries().get(self.selected)?,
+        };
+        command.required.then_some(command)
+    }
+
     /// Enter: the typed line when its first word is a command and it has an argument or the
     /// selection was not moved; else the selected entry; else a notice naming what was typed.
     fn submit(&self) -> Result<Invocation, String> {
@@ -65,6 +79,11 @@ impl Layer for Palette {
         let delta = match action {
             Action::Close => return Outcome::close(),
             Action::Submit => {
+                if let Some(command) = self.needs_argument() {
+                    self.query = format!("{} ", command.name);
+                    self.selected = 0;
+                    return Outcome::stay();
+                }
                 return match self.submit() {
                     Ok(invocation) => Outcome::Run(invocation),
                     Err(e) => {

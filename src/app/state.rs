@@ -381,7 +381,7 @@ impl AppState {
 
     /// Runs a command from the command table (the palette's Enter, a picker's choice), in
     /// normal mode: the one place that says what each command does.
-    pub fn run(&mut self, invocation: Invocation) -> Vec<Effect> {
+    pub fn run_command(&mut self, invocation: Invocation) -> Vec<Effect> {
         let args = invocation.args.as_str();
         match invocation.run {
             Run::Action(action) => self.apply(action),

@@ -85,7 +85,7 @@ fn an_unknown_command_closes_with_a_notice_naming_it() {
         state.notices
     );
     let mut state = sample_state(1);
-    keys(&mut state, "mode", &[KeyCode::Enter]);
+    keys(&mut state, "mode ", &[KeyCode::Enter]);
     assert!(
         state.notices.iter().any(|n| n.contains(":mode: needs")),
         "{:?}",
@@ -143,4 +143,36 @@ fn tab_offers_the_known_argument_values() {
         ["offline", "fast"]
     );
     assert!(state.arg_candidates(ArgValues::Free).is_empty());
+}
+
+#[test]
+fn enter_on_a_command_that_needs_an_argument_asks_for_it() {
+    // (typed, keys, query afterwards)
+    let cases: &[(&str, &[KeyCode], &str)] = &[
+        ("mode", &[KeyCode::Enter], "mode "),
+        ("safety", &[KeyCode::Enter], "mode "),
+        ("model", &[KeyCode::Enter], "model "),
+        ("logs", &[KeyCode::Enter], "logs "),
+    ];
+    for (typed, then, query) in cases {
+        let mut state = sample_state(1);
+        assert!(keys(&mut state, typed, then).is_empty(), "{typed}");
+        assert_eq!(palette(&state).query, *query, "{typed}");
+        assert!(state.notices.is_empty(), "{typed}: {:?}", state.notices);
+    }
+    // Chosen from the list.
+    let mut state = sample_state(1);
+    let at = palette_entries("mod")
+        .iter()
+        .position(|c| c.name == "model")
+        .expect("model matches");
+    let mut then = vec![KeyCode::Down; at];
+    then.push(KeyCode::Enter);
+    keys(&mut state, "mod", &then);
+    assert_eq!(palette(&state).query, "model ");
+    // An optional argument runs without it: `ctx` alone opens the picker (no kubeconfig here).
+    let mut state = sample_state(1);
+    keys(&mut state, "ctx", &[KeyCode::Enter]);
+    assert_eq!(state.mode, Mode::Normal);
+    assert!(state.notices.iter().any(|n| n.starts_with("ctx: ")));
 }
