@@ -24,6 +24,8 @@ mod scroll_view;
 pub mod session;
 mod state;
 mod supervisor;
+#[cfg(test)]
+pub(crate) mod test_state;
 mod text_input;
 
 /// Actions live with the keymap (keys map to them); re-exported for the app's callers.
