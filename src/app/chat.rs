@@ -500,8 +500,8 @@ mod tests {
 
     #[test]
     fn chat_commands_come_from_the_table() {
-        use crate::app::fixtures::sample_state;
-        let mut state = sample_state(1);
+        use crate::app::test_state::test_state;
+        let mut state = test_state();
         assert!(send(&mut state, "/help").is_empty());
         let help = last_notice(&state);
         for c in command::offered(Place::Slash) {

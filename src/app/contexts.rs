@@ -157,11 +157,11 @@ impl AppState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::fixtures::sample_state;
+    use crate::app::test_state::test_state;
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
     fn with_contexts(names: &[&str], current: &str) -> AppState {
-        let mut state = sample_state(1);
+        let mut state = test_state();
         state.kube.contexts = names
             .iter()
             .map(|n| {
@@ -228,7 +228,7 @@ mod tests {
 
     #[test]
     fn without_a_kubeconfig_the_picker_says_so() {
-        let mut state = sample_state(1);
+        let mut state = test_state();
         state.apply(Action::Contexts);
         assert_eq!(state.mode, Mode::Normal);
         assert!(state.notices.iter().any(|n| n.starts_with("ctx: ")));

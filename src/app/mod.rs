@@ -23,6 +23,8 @@ mod report;
 mod resume;
 mod scroll_view;
 mod state;
+#[cfg(test)]
+pub(crate) mod test_state;
 mod text_input;
 
 /// Actions live with the keymap (keys map to them); re-exported for the app's callers.

@@ -84,12 +84,12 @@ impl PodsPicker {
 mod tests {
     use super::*;
     use crate::app::Mode;
-    use crate::app::fixtures::sample_state;
+    use crate::app::test_state::test_state;
     use crate::kube::{PodRow, StoreUpdate};
     use crossterm::event::{KeyCode, KeyModifiers};
 
     fn with_pods(names: &[&str]) -> AppState {
-        let mut state = sample_state(1);
+        let mut state = test_state();
         state.kube.current = Some("dev".into());
         for name in names {
             state.kube.store.apply(StoreUpdate::Pod(PodRow {

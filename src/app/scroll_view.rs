@@ -36,7 +36,7 @@ impl Layer for ScrollView {
 mod tests {
     use super::*;
     use crate::app::Mode;
-    use crate::app::fixtures::sample_state;
+    use crate::app::test_state::test_state;
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
     #[test]
@@ -57,7 +57,7 @@ mod tests {
             (&[KeyCode::Char('q')], false, 0),
         ];
         for (keys, open, scroll) in cases {
-            let mut state = sample_state(1);
+            let mut state = test_state();
             for code in std::iter::once(&KeyCode::Char('?')).chain(keys.iter()) {
                 state.on_key(KeyEvent::new(*code, KeyModifiers::NONE));
             }
@@ -75,7 +75,7 @@ mod tests {
 
     #[test]
     fn the_sent_overlay_scrolls_like_the_help() {
-        let mut state = sample_state(1);
+        let mut state = test_state();
         state.apply(Action::ShowSent);
         state.apply(Action::SelectLast);
         assert!(matches!(state.mode, Mode::Sent(v) if v.scroll == usize::MAX / 2));

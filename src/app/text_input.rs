@@ -102,7 +102,7 @@ impl Layer for ChatInput {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::fixtures::sample_state;
+    use crate::app::test_state::test_state;
     use crate::app::{Effect, Mode};
     use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers};
 
@@ -140,7 +140,7 @@ mod tests {
             ),
         ];
         for (keys, filtering, query) in cases {
-            let mut state = sample_state(5);
+            let mut state = test_state();
             for k in *keys {
                 press(&mut state, *k);
             }
@@ -155,7 +155,7 @@ mod tests {
 
     #[test]
     fn a_paste_into_the_filter_becomes_one_line() {
-        let mut state = sample_state(5);
+        let mut state = test_state();
         press(&mut state, KeyCode::Char('/'));
         state.handle_event(crate::app::AppEvent::Input(crossterm::event::Event::Paste(
             "a\nb".into(),
@@ -165,7 +165,7 @@ mod tests {
 
     #[test]
     fn the_chat_editor_takes_text_and_esc_leaves_it() {
-        let mut state = sample_state(2);
+        let mut state = test_state();
         state.mode = Mode::Chat(ChatInput);
         for c in "hi q".chars() {
             press(&mut state, KeyCode::Char(c));
@@ -189,7 +189,7 @@ mod tests {
 
     #[test]
     fn enter_sends_the_question_and_keeps_the_editor_open() {
-        let mut state = sample_state(2);
+        let mut state = test_state();
         state.mode = Mode::Chat(ChatInput);
         for c in "why?".chars() {
             press(&mut state, KeyCode::Char(c));

@@ -96,11 +96,11 @@ pub(super) fn render(
 mod tests {
     use super::*;
     use crate::app::command::COMMANDS;
-    use crate::app::fixtures::sample_state;
+    use crate::app::test_state::test_state;
 
     #[test]
     fn help_lists_every_command_of_the_table() {
-        let state = sample_state(1);
+        let state = test_state();
         let theme = Theme::builtin("dark").expect("built-in theme");
         let text: Vec<String> = help_lines(&state, &theme)
             .iter()

@@ -1,7 +1,7 @@
 //! The palette layer, key in → state and outcome out, without a server.
 
 use super::*;
-use crate::app::fixtures::sample_state;
+use crate::app::test_state::test_state;
 use crate::app::{Effect, Mode};
 use crossterm::event::{KeyCode, KeyModifiers};
 
@@ -68,7 +68,7 @@ fn enter_runs_the_typed_command_or_the_selected_entry() {
         ),
     ];
     for (typed, then, mode, effects) in cases {
-        let mut state = sample_state(1);
+        let mut state = test_state();
         assert_eq!(keys(&mut state, typed, &then), effects, "{typed:?}");
         assert_eq!(state.mode, mode, "{typed:?}");
     }
@@ -76,7 +76,7 @@ fn enter_runs_the_typed_command_or_the_selected_entry() {
 
 #[test]
 fn an_unknown_command_closes_with_a_notice_naming_it() {
-    let mut state = sample_state(1);
+    let mut state = test_state();
     keys(&mut state, "frobnicate now", &[KeyCode::Enter]);
     assert_eq!(state.mode, Mode::Normal);
     assert!(
@@ -84,7 +84,7 @@ fn an_unknown_command_closes_with_a_notice_naming_it() {
         "{:?}",
         state.notices
     );
-    let mut state = sample_state(1);
+    let mut state = test_state();
     keys(&mut state, "mode ", &[KeyCode::Enter]);
     assert!(
         state.notices.iter().any(|n| n.contains(":mode: needs")),
@@ -95,7 +95,7 @@ fn an_unknown_command_closes_with_a_notice_naming_it() {
 
 #[test]
 fn typing_edits_the_query_and_resets_the_selection() {
-    let mut state = sample_state(1);
+    let mut state = test_state();
     keys(&mut state, "zq", &[KeyCode::Down, KeyCode::Backspace]);
     assert_eq!(palette(&state).query, "z");
     assert_eq!(palette(&state).selected, 0);
@@ -104,7 +104,7 @@ fn typing_edits_the_query_and_resets_the_selection() {
 
 #[test]
 fn tab_completes_and_else_moves_to_the_next_entry() {
-    let mut state = sample_state(1);
+    let mut state = test_state();
     state.chat.profiles = vec!["fast".into(), "deep".into()];
     keys(&mut state, "mode", &[KeyCode::Char('l'), KeyCode::Tab]);
     assert_eq!(palette(&state).query, "model ");
@@ -115,14 +115,14 @@ fn tab_completes_and_else_moves_to_the_next_entry() {
     assert!(effects.is_empty());
     assert_eq!(state.chat.profile.as_deref(), Some("deep"));
 
-    let mut state = sample_state(1);
+    let mut state = test_state();
     keys(&mut state, "", &[KeyCode::Tab, KeyCode::Tab]);
     assert_eq!(palette(&state).selected, 2, "an empty query: Tab moves on");
 }
 
 #[test]
 fn arrows_stay_within_the_entries() {
-    let mut state = sample_state(1);
+    let mut state = test_state();
     keys(&mut state, "zoo", &[KeyCode::Down, KeyCode::Down]);
     assert_eq!(palette(&state).selected, 0, "one entry");
     keys(&mut state, "", &[KeyCode::Up]);
@@ -131,7 +131,7 @@ fn arrows_stay_within_the_entries() {
 
 #[test]
 fn tab_offers_the_known_argument_values() {
-    let mut state = sample_state(1);
+    let mut state = test_state();
     assert_eq!(
         state.arg_candidates(ArgValues::Modes),
         ["read-only", "suggest", "confirm"]
@@ -155,13 +155,13 @@ fn enter_on_a_command_that_needs_an_argument_asks_for_it() {
         ("logs", &[KeyCode::Enter], "logs "),
     ];
     for (typed, then, query) in cases {
-        let mut state = sample_state(1);
+        let mut state = test_state();
         assert!(keys(&mut state, typed, then).is_empty(), "{typed}");
         assert_eq!(palette(&state).query, *query, "{typed}");
         assert!(state.notices.is_empty(), "{typed}: {:?}", state.notices);
     }
     // Chosen from the list.
-    let mut state = sample_state(1);
+    let mut state = test_state();
     let at = palette_entries("mod")
         .iter()
         .position(|c| c.name == "model")
@@ -171,7 +171,7 @@ fn enter_on_a_command_that_needs_an_argument_asks_for_it() {
     keys(&mut state, "mod", &then);
     assert_eq!(palette(&state).query, "model ");
     // An optional argument runs without it: `ctx` alone opens the picker (no kubeconfig here).
-    let mut state = sample_state(1);
+    let mut state = test_state();
     keys(&mut state, "ctx", &[KeyCode::Enter]);
     assert_eq!(state.mode, Mode::Normal);
     assert!(state.notices.iter().any(|n| n.starts_with("ctx: ")));

@@ -1,7 +1,7 @@
 //! The repair modal layer, key in → state and effects out, without a server or an executor.
 
 use super::*;
-use crate::app::fixtures::sample_state;
+use crate::app::test_state::test_state;
 use crate::app::{Mode, StepState};
 use crate::repair::{
     Command, PlanTarget, PreparedStep, Provenance, RepairPlan, RepairStep, RollbackSpec,
@@ -32,7 +32,7 @@ fn step(risk: Risk) -> RepairStep {
 
 /// A state with the modal open on a plan of `risks`, its first step in `phase`.
 fn open(risks: &[Risk], phase: StepPhase) -> AppState {
-    let mut state = sample_state(1);
+    let mut state = test_state();
     let plan = RepairPlan {
         steps: risks.iter().map(|r| step(*r)).collect(),
         manual: Vec::new(),
