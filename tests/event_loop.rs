@@ -4,9 +4,9 @@ mod common;
 
 use std::time::Duration;
 
+use common::fixtures::{sample_snapshot, sample_state};
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use kubestack_ai::ai::agent::ChatEvent;
-use kubestack_ai::app::fixtures::{sample_snapshot, sample_state};
 use kubestack_ai::app::{
     AppEvent, AppState, ChatRole, Effect, EffectHandler, InputTarget, LoopStats, Overlay, PaneId,
     RunOptions, SupervisorCommand, run_event_loop,

@@ -9,7 +9,6 @@ mod cluster_tasks;
 mod contexts;
 mod controller;
 mod event;
-pub mod fixtures;
 mod instance_view;
 mod io_worker;
 mod logs_view;

@@ -11,9 +11,9 @@ use kubestack_ai::app::{AppEvent, AppState, Controller, EffectHandler, build_sta
 use kubestack_ai::config::AppConfig;
 use kubestack_ai::keymap::Keymap;
 use kubestack_ai::kube::{ContextState, load_from};
-use kubestack_ai::playground::kube_api::KubeApi;
 use kubestack_ai::repair::{AuditChain, Executor};
 use kubestack_ai::theme::Theme;
+use kubestack_playground::kube_api::KubeApi;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use tokio::sync::mpsc;
