@@ -10,7 +10,6 @@ mod chat;
 mod cluster;
 mod contexts;
 mod event;
-pub mod fixtures;
 mod instance_view;
 mod logs_view;
 mod palette;
