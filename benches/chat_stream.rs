@@ -4,9 +4,12 @@
 //! Also the SSE parser fed one long event in 64-byte chunks, at 64 KiB and at 512 KiB (target:
 //! time per byte the same at both sizes — linear, no rescanning of what is buffered).
 
+#[path = "../tests/common/fixtures.rs"]
+mod fixtures;
+
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use fixtures::sample_state;
 use kubestack_ai::ai::agent::ChatEvent;
-use kubestack_ai::app::fixtures::sample_state;
 use kubestack_ai::app::{AppEvent, AppState, ChatMessage, ChatRole, PaneId};
 use kubestack_ai::theme::Theme;
 use ratatui::Terminal;

@@ -1,7 +1,10 @@
 //! One full frame of the dashboard at 200×50 with every pane populated (target: < 2 ms median).
 
+#[path = "../tests/common/fixtures.rs"]
+mod fixtures;
+
 use criterion::{Criterion, criterion_group, criterion_main};
-use kubestack_ai::app::fixtures::sample_state;
+use fixtures::sample_state;
 use kubestack_ai::app::{Action, PaneId};
 use kubestack_ai::model::LogFilter;
 use kubestack_ai::theme::Theme;

@@ -19,9 +19,9 @@ use kubestack_ai::kube::store::{PodRow, ServiceRow, WorkloadRow};
 use kubestack_ai::kube::{
     ContextState, KubeContext, NamespaceScope, StoreUpdate, client_for, load_from, spawn_watchers,
 };
-use kubestack_ai::playground::kube_api::KubeApi;
-use kubestack_ai::playground::kube_objects::fleet;
 use kubestack_ai::theme::Theme;
+use kubestack_playground::kube_api::KubeApi;
+use kubestack_playground::kube_objects::fleet;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 

@@ -17,19 +17,22 @@
 //! `harness = false` with a plain `main`: it runs once whether under `cargo bench` or, in test
 //! mode, under `cargo test --benches`.
 
+#[path = "../tests/common/fixtures.rs"]
+mod fixtures;
+
 use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use fixtures::{sample_config, sample_snapshot};
 use kubestack_ai::ai::agent::ChatEvent;
-use kubestack_ai::app::fixtures::{sample_config, sample_snapshot};
 use kubestack_ai::app::{AppEvent, AppState, Effect, build_state};
 use kubestack_ai::keymap::Keymap;
 use kubestack_ai::kube::logs::{PodLogEvent, PodLogLine};
 use kubestack_ai::kube::store::{PodRow, Resource, ServiceRow, WorkloadRow};
 use kubestack_ai::kube::{ContextState, KubeContext, StoreUpdate};
-use kubestack_ai::playground::kube_objects::{self as obj, PodHealth};
 use kubestack_ai::plugins::MetricSample;
 use kubestack_ai::theme::Theme;
+use kubestack_playground::kube_objects::{self as obj, PodHealth};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 

@@ -1,8 +1,10 @@
 //! KubeStack-AI: a full-screen terminal cockpit for SREs on call.
 //!
-//! The crate is a library plus a thin binary so that tests and benchmarks drive the same code:
-//! `app` (event loop and state), `ui` (panes), `config`, `keymap`, `theme`, `plugins`
-//! (the plugin trait and Redis), `diagnose` (findings), `model` (UI-free data), `cli`.
+//! The crate is a library plus a thin binary so that tests and benchmarks drive the same code.
+//! Each module below documents what it owns; docs/architecture.md draws the layers and how data
+//! flows between them. Not shipped here: the demo's and the tests' stand-in servers (the
+//! `kubestack-playground` crate in `playground/`) and the tests' sample dashboard
+//! (`tests/common/fixtures.rs`).
 
 pub mod ai;
 pub mod app;
@@ -14,7 +16,6 @@ pub mod keymap;
 pub mod kube;
 pub mod logging;
 pub mod model;
-pub mod playground;
 pub mod plugins;
 pub mod private_file;
 pub mod repair;

@@ -18,8 +18,8 @@ use kubestack_ai::app::{ChatInput, ChatMessage, Health, Mode, PaneId, StepPhase}
 use kubestack_ai::config::{
     InstanceKind, KubeCredential, ProfileConfig, ProviderKind, SecretKeyRef,
 };
-use kubestack_ai::playground::kube_api::KubeApi;
-use kubestack_ai::playground::kube_objects::{self as obj, PodHealth};
+use kubestack_playground::kube_api::KubeApi;
+use kubestack_playground::kube_objects::{self as obj, PodHealth};
 
 /// The login's password: only in the Secret.
 const K8S_PW: &str = "only-in-the-Secret-5521";

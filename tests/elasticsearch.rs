@@ -12,12 +12,12 @@ use std::time::Duration;
 use common::{executor, fast_config};
 use kubestack_ai::config::{AppConfig, InstanceConfig, InstanceKind, SafetyMode};
 use kubestack_ai::diagnose::diagnose_instance;
-use kubestack_ai::playground::es::{EsServer, Fault, Index};
 use kubestack_ai::plugins::elasticsearch::http_guard::check_read_only;
 use kubestack_ai::plugins::elasticsearch::repair::EsRepairs;
 use kubestack_ai::plugins::{InstanceSnapshot, PluginError, plugin_for};
 use kubestack_ai::repair::catalog::{PlanContext, RepairCatalog, plan_for_finding};
 use kubestack_ai::repair::{Confirmation, Executor, PreparedStep, RepairStep, WriteBackend};
+use kubestack_playground::es::{EsServer, Fault, Index};
 use serde_json::{Map, Value};
 
 fn es(url: &str) -> InstanceConfig {

@@ -4,9 +4,9 @@
 mod common;
 
 use kubestack_ai::config::{AppConfig, InstanceConfig, InstanceKind};
-use kubestack_ai::playground::es::{EsServer, Fault, Index};
 use kubestack_ai::plugins::elasticsearch::connection::MAX_REPLY_BYTES;
 use kubestack_ai::plugins::plugin_for;
+use kubestack_playground::es::{EsServer, Fault, Index};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reply_past_the_cap_is_an_error_naming_the_cap() {

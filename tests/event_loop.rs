@@ -4,9 +4,9 @@ mod common;
 
 use std::time::Duration;
 
+use common::fixtures::{sample_snapshot, sample_state};
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use kubestack_ai::ai::agent::ChatEvent;
-use kubestack_ai::app::fixtures::{sample_snapshot, sample_state};
 use kubestack_ai::app::{AppEvent, AppState, ChatRole, Effect, Mode, PaneId};
 use kubestack_ai::runtime::{EffectHandler, LoopStats, RunOptions, run_event_loop};
 use kubestack_ai::services::collect::SupervisorCommand;

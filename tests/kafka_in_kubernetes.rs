@@ -17,9 +17,9 @@ use kubestack_ai::app::Health;
 use kubestack_ai::config::{AppConfig, InstanceConfig, InstanceKind};
 use kubestack_ai::kube::portforward::{self, ForwardState, ForwardTarget, PortForward};
 use kubestack_ai::kube::{client_for, load_from};
-use kubestack_ai::playground::kube_api::KubeApi;
-use kubestack_ai::playground::kube_objects::{self as obj, PodHealth};
 use kubestack_ai::plugins::{Collector, InstanceSnapshot, plugin_for};
+use kubestack_playground::kube_api::KubeApi;
+use kubestack_playground::kube_objects::{self as obj, PodHealth};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 

@@ -15,8 +15,8 @@ use common::kube_app::{KubeApp, discovered};
 use common::{RedisServer, fast_config};
 use crossterm::event::KeyCode;
 use kubestack_ai::app::AppState;
-use kubestack_ai::playground::kube_api::{Kind, KubeApi};
-use kubestack_ai::playground::kube_objects::{self as obj, PodHealth};
+use kubestack_playground::kube_api::{Kind, KubeApi};
+use kubestack_playground::kube_objects::{self as obj, PodHealth};
 
 const IMAGE: &str = "docker.io/bitnami/redis:7.2";
 

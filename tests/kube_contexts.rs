@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::fixtures::sample_state;
 use k8s_openapi::apimachinery::pkg::version::Info;
-use kubestack_ai::app::fixtures::sample_state;
 use kubestack_ai::app::{Action, AppState, Effect, KubeView};
 use kubestack_ai::kube::{ContextState, load_from, probe_context};
 use kubestack_ai::theme::Theme;

@@ -15,10 +15,10 @@ use kubestack_ai::app::{AppEvent, AppState, Health, build_state};
 use kubestack_ai::config::{KubeCredential, SafetyMode, SecretKeyRef};
 use kubestack_ai::keymap::Keymap;
 use kubestack_ai::kube::{ContextState, load_from};
-use kubestack_ai::playground::kube_api::KubeApi;
-use kubestack_ai::playground::kube_objects::{self as obj, PodHealth};
 use kubestack_ai::runtime::{EffectHandler, Router};
 use kubestack_ai::theme::Theme;
+use kubestack_playground::kube_api::KubeApi;
+use kubestack_playground::kube_objects::{self as obj, PodHealth};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use tokio::sync::mpsc;
@@ -243,7 +243,7 @@ async fn a_redis_in_the_cluster_is_discovered_and_diagnosed_through_a_port_forwa
     .await;
     assert!(
         api.object(
-            kubestack_ai::playground::kube_api::Kind::Pod,
+            kubestack_playground::kube_api::Kind::Pod,
             "payments",
             "cache-2"
         )

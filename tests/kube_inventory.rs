@@ -1,4 +1,4 @@
-//! The watch-based inventory against the in-process API server (`playground::kube_api` — no
+//! The watch-based inventory against the in-process API server (`kubestack_playground::kube_api` — no
 //! kube-apiserver can be installed here): kube-runtime watchers list in pages with `continue`,
 //! then watch; a dropped stream resumes from the last resourceVersion without listing again;
 //! `410 Gone` after compaction makes them list again; 403 and malformed objects are reported;
@@ -13,8 +13,8 @@ use kubestack_ai::kube::store::{MetricsState, Resource};
 use kubestack_ai::kube::{
     ClusterStore, NamespaceScope, StoreUpdate, client_for, discover, load_from, spawn_watchers,
 };
-use kubestack_ai::playground::kube_api::{Kind, KubeApi, KubeFault};
-use kubestack_ai::playground::kube_objects::{self as obj, PodHealth};
+use kubestack_playground::kube_api::{Kind, KubeApi, KubeFault};
+use kubestack_playground::kube_objects::{self as obj, PodHealth};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 

@@ -7,8 +7,8 @@ use std::time::Duration;
 use chrono::Utc;
 use kubestack_ai::kube::client_for;
 use kubestack_ai::kube::logs::{LogOptions, MAX_LINE_BYTES, PodLogEvent, stream_logs};
-use kubestack_ai::playground::kube_api::KubeApi;
-use kubestack_ai::playground::kube_objects::{self as obj, PodHealth};
+use kubestack_playground::kube_api::KubeApi;
+use kubestack_playground::kube_objects::{self as obj, PodHealth};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 

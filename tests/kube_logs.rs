@@ -8,8 +8,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use kubestack_ai::kube::client_for;
 use kubestack_ai::kube::logs::{LogOptions, PodLogEvent, PodLogLine, stream_logs};
-use kubestack_ai::playground::kube_api::KubeApi;
-use kubestack_ai::playground::kube_objects::{self as obj, PodHealth};
+use kubestack_playground::kube_api::KubeApi;
+use kubestack_playground::kube_objects::{self as obj, PodHealth};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 

@@ -14,9 +14,9 @@ use crossterm::event::KeyCode;
 use kubestack_ai::ai::plan::ProposedPlan;
 use kubestack_ai::app::{AppState, ChatMessage, Health, PaneId, StepPhase};
 use kubestack_ai::config::{KubeCredential, SafetyConfig, SafetyMode, SecretKeyRef};
-use kubestack_ai::playground::kube_api::{Kind, KubeApi};
-use kubestack_ai::playground::kube_objects::{self as obj, PodHealth};
 use kubestack_ai::repair::{AuditEvent, Risk, verify_chain};
+use kubestack_playground::kube_api::{Kind, KubeApi};
+use kubestack_playground::kube_objects::{self as obj, PodHealth};
 
 const PW: &str = "k8s-only-Pw-3391";
 

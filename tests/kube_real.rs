@@ -39,12 +39,12 @@ use kubestack_ai::kube::{
     ClusterStore, ContextState, NamespaceScope, StoreUpdate, client_for, discover, load_from,
     probe_context, spawn_watchers,
 };
-use kubestack_ai::playground::kube_objects::{self as obj, PodHealth};
 use kubestack_ai::plugins::InstanceFacts;
 use kubestack_ai::repair::catalog::{PlanContext, RepairCatalog, plan_for_finding};
 use kubestack_ai::repair::{
     AuditChain, AuditEvent, Confirmation, Executor, RepairError, verify_chain,
 };
+use kubestack_playground::kube_objects::{self as obj, PodHealth};
 use serde_json::{Map, Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;

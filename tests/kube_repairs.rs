@@ -10,11 +10,11 @@ use kubestack_ai::config::{InstanceConfig, InstanceKind, SafetyConfig, SafetyMod
 use kubestack_ai::diagnose::Finding;
 use kubestack_ai::kube::repairs::{FACT_NAMESPACE, FACT_PODS, FACT_WORKLOAD, KubeRepairs};
 use kubestack_ai::kube::{ClusterStore, Discovered, PodRow, load_from};
-use kubestack_ai::playground::kube_api::{Kind, KubeApi};
-use kubestack_ai::playground::kube_objects::{self as obj, PodHealth};
 use kubestack_ai::plugins::InstanceFacts;
 use kubestack_ai::repair::catalog::{PlanContext, RepairCatalog, plan_for_finding};
 use kubestack_ai::repair::{AuditChain, Confirmation, Executor, RepairError};
+use kubestack_playground::kube_api::{Kind, KubeApi};
+use kubestack_playground::kube_objects::{self as obj, PodHealth};
 use serde_json::{Map, Value};
 
 struct Setup {

@@ -11,12 +11,12 @@ use kubestack_ai::config::{AppConfig, InstanceConfig, InstanceKind, SafetyMode};
 use kubestack_ai::keymap::Keymap;
 use kubestack_ai::kube::load_from;
 use kubestack_ai::kube::repairs::{FACT_NAMESPACE, FACT_PODS, FACT_WORKLOAD, KubeRepairs};
-use kubestack_ai::playground::kube_api::KubeApi;
-use kubestack_ai::playground::kube_objects::{self as obj, PodHealth};
 use kubestack_ai::plugins::InstanceFacts;
 use kubestack_ai::repair::catalog::{PlanContext, RepairCatalog};
 use kubestack_ai::repair::{AuditChain, AuditEvent, Executor, RepairPlan, verify_chain};
 use kubestack_ai::runtime::{EffectHandler, Router};
+use kubestack_playground::kube_api::KubeApi;
+use kubestack_playground::kube_objects::{self as obj, PodHealth};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 

@@ -17,12 +17,12 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::fixtures::sample_state;
 use common::llm_server::{LlmServer, Reply as LlmReply, openai_text_stream, split_every};
 use common::{RedisServer, buffer_text, fast_config, redis_instance};
 use kubestack_ai::ai::agent::{AskJob, ChatEvent, run_ask};
 use kubestack_ai::ai::provider::{LlmRequest, Turn, TurnRole, build_body};
 use kubestack_ai::ai::redact::{RedactionPolicy, Redactor};
-use kubestack_ai::app::fixtures::sample_state;
 use kubestack_ai::app::{Action, AppEvent, AppState, Mode, RepairModal, StepPhase, StepState};
 use kubestack_ai::config::{
     AppConfig, InstanceConfig, InstanceKind, ProfileConfig, ProviderKind, SafetyConfig, SafetyMode,

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use common::RedisServer;
 use common::mariadb::MariaDb;
-use kubestack_ai::playground::es::{EsServer, Fault};
+use kubestack_playground::es::{EsServer, Fault};
 
 /// The real binary in a sandbox of its own (config, data, no kubeconfig).
 struct Sandbox {

@@ -2,7 +2,7 @@
 
 mod common;
 
-use kubestack_ai::app::fixtures::sample_state;
+use common::fixtures::sample_state;
 use kubestack_ai::app::{Action, AppState};
 use kubestack_ai::theme::Theme;
 use ratatui::Terminal;
@@ -145,7 +145,7 @@ fn a_broken_user_file_is_shown_in_the_status_bar() {
     std::fs::write(&keymap, "[global]\nq = \"explode\"\n").unwrap();
     let (map, err) = kubestack_ai::keymap::Keymap::load(&keymap);
     let (state, _) = kubestack_ai::app::build_state(
-        &kubestack_ai::app::fixtures::sample_config(),
+        &common::fixtures::sample_config(),
         map,
         err.into_iter().collect(),
     );

@@ -234,7 +234,7 @@ mod tests {
     use crate::app::event::AppEvent;
     use crate::kube::StoreUpdate;
     use crate::kube::store::{PodRow, Resource, WorkloadRow};
-    use crate::playground::kube_objects::{self as obj, PodHealth};
+    use kubestack_playground::kube_objects::{self as obj, PodHealth};
 
     /// A state on context `t` with `n` discovered one-pod Redis workloads `cache-N`.
     fn state(n: usize) -> AppState {

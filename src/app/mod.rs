@@ -11,7 +11,6 @@ mod cluster;
 pub mod command;
 mod contexts;
 mod event;
-pub mod fixtures;
 mod instance_view;
 mod layer;
 mod logs_view;

@@ -85,37 +85,3 @@ pub fn incident_report(view: &InstanceView, now: DateTime<Utc>) -> String {
     }
     out
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::app::chat::ChatMessage;
-    use crate::app::fixtures::sample_state;
-
-    #[test]
-    fn the_report_has_findings_conversation_tools_and_plans() {
-        let mut state = sample_state(10);
-        let view = &mut state.instances[0];
-        view.chat
-            .push(ChatMessage::new(ChatRole::User, "why slow?"));
-        view.chat
-            .push(ChatMessage::new(ChatRole::Tool, "slowlog {} → 1.2 KiB"));
-        view.chat.push(ChatMessage::new(
-            ChatRole::Assistant,
-            "KEYS * runs every second.",
-        ));
-        let plan: crate::ai::plan::ProposedPlan = serde_json::from_str(
-            r#"{"plan":[{"action":"RDS-FIX-03","params":{"policy":"allkeys-lru"},"why":"full"}]}"#,
-        )
-        .unwrap();
-        view.chat.push(ChatMessage::plan(plan));
-        let report = incident_report(view, Utc::now());
-        assert!(report.starts_with(&format!("# Incident report — {}", view.config.name)));
-        assert!(report.contains("## Findings at export time"));
-        assert!(report.contains("| Severity | Rule |"), "{report}");
-        assert!(report.contains("### SRE ·") && report.contains("why slow?"));
-        assert!(report.contains("### Tool call ·") && report.contains("`slowlog {} → 1.2 KiB`"));
-        assert!(report.contains("plan 1 step 1: `RDS-FIX-03`"));
-        assert!(report.contains("- time window: "));
-    }
-}

@@ -108,28 +108,6 @@ pub enum Command {
         #[arg(long = "plan", value_name = "FILE")]
         plan: Option<std::path::PathBuf>,
     },
-    /// Serve the demo's Kafka (librdkafka's mock cluster) and Elasticsearch (an in-process
-    /// model) with faults, until stopped; used by scripts/demo.
-    #[command(hide = true)]
-    Playground {
-        /// Write `kafka=HOST:PORT,…` and `elasticsearch=HOST:PORT` here (default: stdout).
-        #[arg(long, value_name = "FILE")]
-        info_file: Option<std::path::PathBuf>,
-        /// Also serve an in-process Kubernetes cluster and write its kubeconfig here.
-        #[arg(long, value_name = "FILE")]
-        kubeconfig: Option<std::path::PathBuf>,
-        /// The redis-server the cluster's Redis pods port-forward to.
-        #[arg(long, value_name = "HOST:PORT")]
-        kube_redis: Option<std::net::SocketAddr>,
-        /// Drive this real Kafka cluster (topics, traffic, groups) instead of serving
-        /// librdkafka's mock cluster.
-        #[arg(long, value_name = "HOST:PORT,…")]
-        kafka: Option<String>,
-        /// Give this real OpenSearch / Elasticsearch node the demo's faults instead of
-        /// serving the in-process model.
-        #[arg(long, value_name = "http://HOST:PORT")]
-        elasticsearch: Option<String>,
-    },
     /// The audit log of repairs, mode changes and model requests.
     Audit {
         #[command(subcommand)]

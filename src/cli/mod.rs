@@ -146,27 +146,6 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Security { target, output } => {
             categories_cmd(load(), &target, output, diagnose_cmd::SECURITY_CATEGORIES)
         }
-        Command::Playground {
-            info_file,
-            kubeconfig,
-            kube_redis,
-            kafka,
-            elasticsearch,
-        } => {
-            let real = crate::playground::serve::Real {
-                kafka,
-                elasticsearch,
-            };
-            match runtime()?.block_on(crate::playground::serve::run(
-                info_file, kubeconfig, kube_redis, real,
-            )) {
-                Ok(()) => Ok(0),
-                Err(e) => {
-                    eprintln!("playground: {e}");
-                    Ok(1)
-                }
-            }
-        }
         Command::Health { output } => match load() {
             Ok(loaded) => {
                 let _log = start_logging(&loaded);

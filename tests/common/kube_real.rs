@@ -24,7 +24,7 @@ use k8s_openapi::api::core::v1::{Namespace, Pod, Secret, Service};
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client};
-use kubestack_ai::playground::kube_objects::{self as obj, PodHealth};
+use kubestack_playground::kube_objects::{self as obj, PodHealth};
 use serde_json::{Value, json};
 
 /// The running cluster.

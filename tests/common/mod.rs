@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub mod es_product;
+pub mod fixtures;
 pub mod guarded;
 pub mod kafka_cluster;
 pub mod kube_app;

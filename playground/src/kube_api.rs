@@ -1,13 +1,14 @@
-//! An in-process Kubernetes API server: no kube-apiserver can be installed on these machines, so
-//! this hyper HTTP/1.1 server speaks the parts of the real wire format the program uses —
-//! `/version`, paginated lists with `continue`, chunked watch streams (ADDED / MODIFIED /
-//! DELETED / BOOKMARK, and `410 Gone` for a resourceVersion older than its history), single
-//! objects, pod log streams with `follow`, `sinceTime`, `tailLines`, `previous` and timestamps,
-//! the port-forward WebSocket upgrade (`v4.channel.k8s.io`: an initial port frame on the data and
-//! the error channel, then `[channel, bytes…]` frames) carried to a real TCP address, Secrets,
-//! SelfSubjectAccessReview and `metrics.k8s.io`. Objects are k8s-openapi types serialised by
-//! serde. Faults: 401 without the bearer token, 403, slow replies, streams dropped mid-way,
-//! malformed objects. Every request is recorded (without bodies).
+//! An in-process Kubernetes API server, for what a real kube-apiserver cannot be made to do on
+//! demand and for the demo (no Go build): this hyper HTTP/1.1 server speaks the parts of the real
+//! wire format the program uses — `/version`, paginated lists with `continue`, chunked watch
+//! streams (ADDED / MODIFIED / DELETED / BOOKMARK, and `410 Gone` for a resourceVersion older
+//! than its history), single objects, pod log streams with `follow`, `sinceTime`, `tailLines`,
+//! `previous` and timestamps, the port-forward WebSocket upgrade (`v4.channel.k8s.io`: an
+//! initial port frame on the data and the error channel, then `[channel, bytes…]` frames)
+//! carried to a real TCP address, Secrets, SelfSubjectAccessReview and `metrics.k8s.io`. Objects
+//! are k8s-openapi types serialised by serde. Faults: 401 without the bearer token, 403, slow
+//! replies, streams dropped mid-way, malformed objects. Every request is recorded (without
+//! bodies).
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::convert::Infallible;
@@ -24,8 +25,6 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, mpsc, watch};
-
-use crate::kube::metrics::{PodMetrics, PodMetricsList};
 
 mod streams;
 
@@ -634,16 +633,26 @@ impl KubeApi {
         let ns = path
             .strip_prefix("/apis/metrics.k8s.io/v1beta1/namespaces/")
             .and_then(|r| r.split('/').next());
-        let items = metrics
+        // Written as metrics-server writes it, not with the client's own types: a client that
+        // misread the wire format must fail here rather than agree with itself.
+        let items: Vec<Value> = metrics
             .iter()
             .filter(|((n, _), _)| ns.is_none_or(|x| x == n))
-            .map(|((n, p), (cpu, mem))| PodMetrics::new(n, p, cpu, mem))
+            .map(|((n, p), (cpu, mem))| {
+                json!({
+                    "metadata": {"name": p, "namespace": n},
+                    "window": "30s",
+                    "containers": [{"name": "main", "usage": {"cpu": cpu, "memory": mem}}],
+                })
+            })
             .collect();
-        let list = PodMetricsList { items };
-        full(
-            StatusCode::OK,
-            serde_json::to_string(&list).unwrap_or_default(),
-        )
+        let list = json!({
+            "kind": "PodMetricsList",
+            "apiVersion": "metrics.k8s.io/v1beta1",
+            "metadata": {},
+            "items": items,
+        });
+        full(StatusCode::OK, list.to_string())
     }
 
     async fn resource(

@@ -22,7 +22,11 @@ fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 fn now() -> Time {
-    Time(k8s_openapi::jiff::Timestamp::now())
+    // Through chrono: jiff's own clock needs its `std` feature, which only the cockpit's
+    // dependencies turn on (this crate must build alone too).
+    use k8s_openapi::jiff::Timestamp;
+    let millis = chrono::Utc::now().timestamp_millis();
+    Time(Timestamp::from_millisecond(millis).unwrap_or(Timestamp::UNIX_EPOCH))
 }
 
 fn meta(namespace: &str, name: &str, l: &[(&str, &str)]) -> ObjectMeta {
@@ -332,7 +336,7 @@ pub fn fleet(
 /// A Redis StatefulSet `namespace/name` of three pods (health by index) with its Service, put on
 /// `api`; with `forward`, port-forwards to each pod reach that address (a real redis-server).
 pub fn redis_statefulset(
-    api: &super::kube_api::KubeApi,
+    api: &crate::kube_api::KubeApi,
     namespace: &str,
     name: &str,
     health: impl Fn(usize) -> PodHealth,
@@ -355,4 +359,14 @@ pub fn redis_statefulset(
         }
     }
     api.apply(&service(namespace, name, 6379));
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn objects_are_created_now() {
+        let created = super::now().0.as_millisecond();
+        let age = chrono::Utc::now().timestamp_millis() - created;
+        assert!((0..5_000).contains(&age), "created {age} ms ago");
+    }
 }

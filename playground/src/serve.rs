@@ -1,4 +1,4 @@
-//! `kubestack-ai playground`: serves (or drives) the demo's Kafka and Elasticsearch until it is
+//! `kubestack-playground`: serves (or drives) the demo's Kafka and Elasticsearch until it is
 //! stopped.
 //!
 //! Kafka: topic `orders` produced to continuously; group `billing` consumes slower than
@@ -20,7 +20,7 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::es::{EsServer, Index};
+use crate::es::{EsServer, Index};
 
 /// Where the demo's systems come from: real servers when given, else the stand-ins.
 #[derive(Debug, Clone, Default)]
@@ -69,17 +69,24 @@ async fn real_topics(bootstrap: &str) -> Result<i32, String> {
     Ok(last)
 }
 
+/// An HTTP client for a real node. reqwest is built with `rustls-no-provider` (the cockpit's
+/// choice: one crypto provider, ring), so the process installs ring before the first client.
+fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
+    static RING: std::sync::Once = std::sync::Once::new();
+    RING.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
 /// Gives a real node the demo's faults: `orders` wants a replica a one-node cluster cannot
 /// place (yellow), the disk watermarks sit below what the disk uses (ES-D rules on real
 /// numbers). Write rejections come from the node's tiny write queue under the bulk load below.
 async fn real_es_faults(base: &str) -> Result<(), String> {
-    let http = {
-        crate::plugins::redis::connection::install_crypto_provider();
-        reqwest::Client::builder()
-    }
-    .timeout(Duration::from_secs(20))
-    .build()
-    .map_err(|e| e.to_string())?;
+    let http = http_client(Duration::from_secs(20))?;
     let put = |path: &'static str, body: serde_json::Value| {
         let req = http.put(format!("{base}{path}")).json(&body);
         async move {
@@ -117,15 +124,8 @@ async fn real_es_faults(base: &str) -> Result<(), String> {
 /// Bulk loads, several at once, every second: a node started with a write queue of one rejects
 /// some (ES-T-01 on real counters).
 async fn real_es_load(base: String) {
-    let http = match {
-        crate::plugins::redis::connection::install_crypto_provider();
-        reqwest::Client::builder()
-    }
-    .timeout(Duration::from_secs(10))
-    .build()
-    {
-        Ok(h) => h,
-        Err(_) => return,
+    let Ok(http) = http_client(Duration::from_secs(10)) else {
+        return;
     };
     let body: String = (0..200)
         .map(|i| format!("{{\"index\":{{}}}}\n{{\"line\":{i},\"msg\":\"GET /api/orders 200\"}}\n"))
@@ -199,7 +199,7 @@ pub async fn run(
     // Kubernetes: the in-process API server with the demo's cluster, when asked for.
     let _kube = match &kubeconfig {
         Some(path) => {
-            let api = super::kube_demo::start(path, kube_redis).await?;
+            let api = crate::kube_demo::start(path, kube_redis).await?;
             info.push_str(&format!("kubernetes={}\n", api.url()));
             Some(api)
         }

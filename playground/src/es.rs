@@ -1,10 +1,12 @@
-//! An in-process Elasticsearch: no Elasticsearch or OpenSearch server can be installed on these
-//! machines, so this HTTP/1.1 server (keep-alive, Content-Length bodies) answers the REST API
-//! in the shapes the Elasticsearch documentation gives — `_cat` values as strings, flat
-//! settings, allocation explanations with deciders — from a small cluster model. The tests and
-//! `scripts/demo` (through `kubestack-ai playground`) change the model; writes change it too,
-//! so repairs are verified by what the "cluster" then reports. Faults: 401 without credentials,
-//! 403, 429 and 503 refusals, an HTML page, a cut-off body, malformed JSON, a stall. Every request is recorded.
+//! An in-process Elasticsearch, for what a real node cannot be made to do on demand and for
+//! Elasticsearch's own branches (the real-server tests run OpenSearch): this HTTP/1.1 server
+//! (keep-alive, Content-Length bodies) answers the REST API in the shapes the Elasticsearch
+//! documentation gives — `_cat` values as strings, flat settings, allocation explanations with
+//! deciders — from a small cluster model. The tests and `scripts/demo` (through the
+//! `kubestack-playground` binary) change the model; writes change it too, so repairs are
+//! verified by what the "cluster" then reports. Faults: 401 without credentials, 403, 429 and
+//! 503 refusals, an HTML page, a cut-off body, malformed JSON, a stall. Every request is
+//! recorded.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

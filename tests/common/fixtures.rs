@@ -1,15 +1,16 @@
-//! A fully populated synthetic dashboard, for render tests and the frame benchmark.
+//! A fully populated synthetic dashboard, for render tests and the benchmarks (which include
+//! this file by path: `#[path = "../tests/common/fixtures.rs"]`).
+// Each test binary and benchmark uses a different part of it.
+#![allow(dead_code)]
 
 use chrono::{Duration, Utc};
 
-use super::build::build_state;
-use super::event::Health;
-use super::state::AppState;
-use crate::config::{AppConfig, InstanceConfig, InstanceKind};
-use crate::diagnose::{Finding, Severity};
-use crate::keymap::Keymap;
-use crate::model::{LogLevel, Unit};
-use crate::plugins::{CollectedLog, InstanceFacts, InstanceSnapshot, MetricSample};
+use kubestack_ai::app::{AppState, Health, build_state};
+use kubestack_ai::config::{AppConfig, InstanceConfig, InstanceKind};
+use kubestack_ai::diagnose::{Finding, Severity};
+use kubestack_ai::keymap::Keymap;
+use kubestack_ai::model::{LogLevel, Unit};
+use kubestack_ai::plugins::{CollectedLog, InstanceFacts, InstanceSnapshot, MetricSample};
 
 /// A config with three Redis instances in two groups.
 pub fn sample_config() -> AppConfig {

@@ -1,4 +1,4 @@
-//! The demo's Kubernetes cluster (`kubestack-ai playground --kubeconfig FILE`): the in-process
+//! The demo's Kubernetes cluster (`kubestack-playground --kubeconfig FILE`): the in-process
 //! API server with 20 namespaces of web pods, a Redis StatefulSet `payments/cache` whose pods
 //! port-forward to a real redis-server (`--kube-redis`), one of them not ready, a crash-looping
 //! worker, Warning events, pod logs that keep coming and pod metrics. The kubeconfig it writes
@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::kube_api::KubeApi;
-use super::kube_objects::{self as obj, PodHealth};
+use crate::kube_api::KubeApi;
+use crate::kube_objects::{self as obj, PodHealth};
 
 /// Starts the cluster and writes its kubeconfig; returns the server (kept alive by the caller).
 pub async fn start(
