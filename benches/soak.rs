@@ -26,6 +26,7 @@ use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use fixtures::{sample_config, sample_snapshot};
 use kubestack_ai::ai::agent::ChatEvent;
 use kubestack_ai::app::{AppEvent, AppState, Effect, build_state};
+use kubestack_ai::app::{AskEffect, ClusterRequest};
 use kubestack_ai::keymap::Keymap;
 use kubestack_ai::kube::logs::{PodLogEvent, PodLogLine};
 use kubestack_ai::kube::store::{PodRow, Resource, ServiceRow, WorkloadRow};
@@ -115,18 +116,18 @@ impl FakeController {
     fn handle(&mut self, tick: u64, effects: Vec<Effect>) {
         for e in effects {
             match e {
-                Effect::AttachAfter {
+                Effect::Cluster(ClusterRequest::AttachAfter {
                     instance,
                     generation,
                     ..
-                } => self.due.push((
+                }) => self.due.push((
                     tick + REST_TICKS,
                     AppEvent::AttachDue {
                         instance,
                         generation,
                     },
                 )),
-                Effect::Attach { instance, .. } => {
+                Effect::Cluster(ClusterRequest::Attach { instance, .. }) => {
                     self.attached += 1;
                     self.due.push((
                         tick + 1,
@@ -138,11 +139,11 @@ impl FakeController {
                         },
                     ));
                 }
-                Effect::Detach { instance } => {
+                Effect::Cluster(ClusterRequest::Detach { instance }) => {
                     self.detached += 1;
                     self.due.push((tick + 2, AppEvent::Released { instance }));
                 }
-                Effect::Ask { .. } => self.asks += 1,
+                Effect::Ask(AskEffect::Question { .. }) => self.asks += 1,
                 _ => {}
             }
         }

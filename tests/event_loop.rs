@@ -7,6 +7,7 @@ use std::time::Duration;
 use common::fixtures::{sample_snapshot, sample_state};
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use kubestack_ai::ai::agent::ChatEvent;
+use kubestack_ai::app::AskEffect;
 use kubestack_ai::app::{AppEvent, AppState, ChatRole, Effect, Mode, PaneId};
 use kubestack_ai::runtime::{EffectHandler, LoopStats, RunOptions, run_event_loop};
 use kubestack_ai::services::collect::SupervisorCommand;
@@ -152,7 +153,7 @@ async fn ask_stream_regenerate_and_cancel_through_the_loop() {
         run_script(&mut state, script, &mut recorder).await
     };
     assert!(
-        matches!(&recorder.effects[0], Effect::Ask { instance: 0, question, .. } if question == "why is p99 up?")
+        matches!(&recorder.effects[0], Effect::Ask(AskEffect::Question { instance: 0, question, .. }) if question == "why is p99 up?")
     );
     let conversation = &state.instances[0].chat;
     assert_eq!(conversation[0].role, ChatRole::User);
@@ -193,9 +194,9 @@ async fn ask_stream_regenerate_and_cancel_through_the_loop() {
     let mut recorder = Recorder::default();
     run_script(&mut state, script, &mut recorder).await;
     assert!(
-        matches!(&recorder.effects[0], Effect::Ask { question, .. } if question == "why is p99 up?")
+        matches!(&recorder.effects[0], Effect::Ask(AskEffect::Question { question, .. }) if question == "why is p99 up?")
     );
-    assert_eq!(recorder.effects[1], Effect::CancelAsk);
+    assert_eq!(recorder.effects[1], Effect::Ask(AskEffect::Cancel));
     let conversation = &state.instances[0].chat;
     assert_eq!(
         conversation.len(),
@@ -349,7 +350,7 @@ async fn a_spent_session_budget_stops_further_requests_with_a_notice() {
         !recorder
             .effects
             .iter()
-            .any(|e| matches!(e, Effect::Ask { .. })),
+            .any(|e| matches!(e, Effect::Ask(AskEffect::Question { .. }))),
         "no request once the budget is spent: {:?}",
         recorder.effects
     );

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use common::fixtures::sample_state;
 use k8s_openapi::apimachinery::pkg::version::Info;
+use kubestack_ai::app::ClusterRequest;
 use kubestack_ai::app::{Action, AppState, Effect, KubeView};
 use kubestack_ai::kube::{ContextState, load_from, probe_context};
 use kubestack_ai::theme::Theme;
@@ -188,14 +189,14 @@ async fn kubeconfig_files_merge_contexts_are_probed_without_blocking_and_switchi
     assert_eq!(
         effects,
         vec![
-            Effect::SwitchContext {
+            Effect::Cluster(ClusterRequest::SwitchContext {
                 name: "prod-eu".into()
-            },
+            }),
             // The new context's cluster is watched, in the namespaces remembered for it.
-            Effect::WatchCluster {
+            Effect::Cluster(ClusterRequest::Watch {
                 context: "prod-eu".into(),
                 scope: kubestack_ai::kube::NamespaceScope::All,
-            }
+            })
         ]
     );
     assert_eq!(state.kube.current.as_deref(), Some("prod-eu"));
@@ -236,9 +237,9 @@ async fn kubeconfig_files_merge_contexts_are_probed_without_blocking_and_switchi
     .with_kubeconfig(Some(kc));
     use kubestack_ai::runtime::EffectHandler;
     controller.handle(
-        Effect::SwitchContext {
+        Effect::Cluster(ClusterRequest::SwitchContext {
             name: "prod-eu".into(),
-        },
+        }),
         &state,
     );
     assert_eq!(executor.current_context().as_deref(), Some("prod-eu"));

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use common::{RedisServer, buffer_text, fast_config};
 use kubestack_ai::app::{AppEvent, AppState, Health, build_state};
+use kubestack_ai::app::{ClusterRequest, RepairEffect};
 use kubestack_ai::config::{KubeCredential, SafetyMode, SecretKeyRef};
 use kubestack_ai::keymap::Keymap;
 use kubestack_ai::kube::{ContextState, load_from};
@@ -223,7 +224,7 @@ async fn a_redis_in_the_cluster_is_discovered_and_diagnosed_through_a_port_forwa
         .unwrap();
     let effects = h.state.apply(kubestack_ai::app::Action::Repair);
     let prepare = effects.iter().find_map(|e| match e {
-        kubestack_ai::app::Effect::RepairPrepare { step, .. } => Some(step.clone()),
+        kubestack_ai::app::Effect::Repair(RepairEffect::Prepare { step, .. }) => Some(step.clone()),
         _ => None,
     });
     let step = prepare.expect("a prepared step");
@@ -364,13 +365,19 @@ async fn logs_and_namespaces_commands() {
     let (_, e) = h
         .state
         .handle_event(AppEvent::Input(crossterm::event::Event::Key(key)));
-    assert!(matches!(e.first(), Some(Effect::Attach { .. })), "{e:?}");
-    let Some(Effect::PodLogs {
+    assert!(
+        matches!(
+            e.first(),
+            Some(Effect::Cluster(ClusterRequest::Attach { .. }))
+        ),
+        "{e:?}"
+    );
+    let Some(Effect::Cluster(ClusterRequest::PodLogs {
         pods,
         options,
         namespace,
         ..
-    }) = e.get(1)
+    })) = e.get(1)
     else {
         panic!("{e:?}")
     };
@@ -382,7 +389,7 @@ async fn logs_and_namespaces_commands() {
     // Once connected, stream options restart the instance's streams.
     let e = palette(&mut h.state, "logs pod cache-1 previous");
     assert!(
-        matches!(e.first(), Some(Effect::PodLogs { pods, options, .. }) if pods == &["cache-1".to_string()] && options.previous)
+        matches!(e.first(), Some(Effect::Cluster(ClusterRequest::PodLogs { pods, options, .. })) if pods == &["cache-1".to_string()] && options.previous)
     );
     assert!(palette(&mut h.state, "logs pod cache-9").is_empty());
     assert!(
@@ -400,10 +407,10 @@ async fn logs_and_namespaces_commands() {
     let e = palette(&mut h.state, "ns orders");
     assert_eq!(
         e,
-        vec![Effect::WatchCluster {
+        vec![Effect::Cluster(ClusterRequest::Watch {
             context: "dev".into(),
             scope: NamespaceScope::parse("orders")
-        }]
+        })]
     );
     assert_eq!(h.state.visible_instances().len(), 1);
     assert_eq!(
@@ -421,10 +428,10 @@ async fn logs_and_namespaces_commands() {
     let e = palette(&mut h.state, "ns all");
     assert_eq!(
         e,
-        vec![Effect::WatchCluster {
+        vec![Effect::Cluster(ClusterRequest::Watch {
             context: "dev".into(),
             scope: NamespaceScope::All
-        }]
+        })]
     );
     assert_eq!(h.state.visible_instances().len(), 2);
 }
@@ -489,7 +496,7 @@ async fn switching_context_disconnects_the_instances_of_the_old_one() {
 
     let effects = palette(&mut h.state, "ctx prod-eu");
     assert!(
-        effects.contains(&Effect::Detach { instance: i }),
+        effects.contains(&Effect::Cluster(ClusterRequest::Detach { instance: i })),
         "{effects:?}"
     );
     assert!(!h.state.instances[i].kube.as_ref().unwrap().attached);

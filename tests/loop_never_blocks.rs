@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kubestack_ai::app::{AppEvent, Effect, build_state};
+use kubestack_ai::app::{FileEffect, RepairEffect};
 use kubestack_ai::config::{AppConfig, InstanceConfig, InstanceKind, SafetyMode};
 use kubestack_ai::keymap::Keymap;
 use kubestack_ai::kube::load_from;
@@ -103,22 +104,22 @@ async fn a_locked_audit_log_never_stalls_the_loop() {
         // What the loop does when the modal opens, a step is skipped, the mode changes, the
         // chat is saved and a report exported.
         for effect in [
-            Effect::RepairPropose {
+            Effect::Repair(RepairEffect::Propose {
                 plan: RepairPlan {
                     steps: vec![step.clone()],
                     manual: Vec::new(),
                 },
-            },
-            Effect::RepairSkip { step: step.clone() },
-            Effect::SetMode {
+            }),
+            Effect::Repair(RepairEffect::Skip { step: step.clone() }),
+            Effect::Repair(RepairEffect::SetMode {
                 mode: SafetyMode::ReadOnly,
                 reason: "audit".into(),
-            },
-            Effect::SaveChat(0),
-            Effect::Export {
+            }),
+            Effect::Files(FileEffect::SaveChat(0)),
+            Effect::Files(FileEffect::Export {
                 instance: 0,
                 path: None,
-            },
+            }),
         ] {
             controller.handle(effect, &state);
         }
@@ -192,11 +193,11 @@ async fn a_slow_exec_credential_plugin_never_holds_the_uis_runtime() {
     // Two Kubernetes steps prepared at once: on the UI's two workers, both would block.
     for index in 0..2 {
         controller.handle(
-            Effect::RepairPrepare {
+            Effect::Repair(RepairEffect::Prepare {
                 instance: 0,
                 index,
                 step: k8s_step("K8S-FIX-02", &[("replicas", "3")]),
-            },
+            }),
             &state,
         );
     }

@@ -7,7 +7,8 @@
 
 use std::time::Duration;
 
-use super::state::{AppState, Effect};
+use super::effect::{ClusterRequest, Effect};
+use super::state::AppState;
 
 /// How the notice of the cap biting begins.
 const CAP_NOTICE: &str = "attached ";
@@ -79,11 +80,11 @@ impl AppState {
         }
         policy.generation += 1;
         policy.pending = Some((selected, policy.generation));
-        vec![Effect::AttachAfter {
+        vec![Effect::Cluster(ClusterRequest::AttachAfter {
             instance: selected,
             generation: policy.generation,
             delay: policy.delay,
-        }]
+        })]
     }
 
     /// A rest timer fired: connect if it is the current one and the cursor is still there.
@@ -166,7 +167,7 @@ impl AppState {
         b.log_states.clear();
         view.health = super::event::Health::Connecting;
         view.endpoint = "via port-forward (select to connect)".into();
-        Some(Effect::Detach { instance })
+        Some(Effect::Cluster(ClusterRequest::Detach { instance }))
     }
 
     /// Discovered instances connected now.
@@ -269,11 +270,11 @@ mod tests {
 
     fn timer(effects: &[Effect]) -> Option<(usize, u64)> {
         effects.iter().find_map(|e| match e {
-            Effect::AttachAfter {
+            Effect::Cluster(ClusterRequest::AttachAfter {
                 instance,
                 generation,
                 ..
-            } => Some((*instance, *generation)),
+            }) => Some((*instance, *generation)),
             _ => None,
         })
     }
@@ -293,7 +294,10 @@ mod tests {
         let second = timer(&e2).expect("a new timer after moving");
         assert!(second.1 > first.1);
         for e in e1.iter().chain(&e2) {
-            assert!(!matches!(e, Effect::Attach { .. }), "{e:?}");
+            assert!(
+                !matches!(e, Effect::Cluster(ClusterRequest::Attach { .. })),
+                "{e:?}"
+            );
         }
         let (dirty, effects) = s.handle_event(AppEvent::AttachDue {
             instance: first.0,
@@ -307,7 +311,7 @@ mod tests {
         });
         assert!(dirty);
         assert!(
-            matches!(effects.first(), Some(Effect::Attach { instance, .. }) if *instance == second.0)
+            matches!(effects.first(), Some(Effect::Cluster(ClusterRequest::Attach { instance, .. })) if *instance == second.0)
         );
         assert_eq!(s.attached_count(), 1);
     }

@@ -11,7 +11,8 @@ use crossterm::event::{KeyCode, KeyEvent};
 use ratatui_textarea::TextArea;
 
 use super::command::{self, Extra, Place, Run};
-use super::state::{AppState, Effect};
+use super::effect::{AskEffect, Effect, FileEffect};
+use super::state::AppState;
 use crate::ai::agent::ChatEvent;
 use crate::ai::context::ContextExtras;
 use crate::ai::plan::{ProposedPlan, fenced_blocks};
@@ -263,11 +264,11 @@ impl AppState {
         };
         view.chat.push(ChatMessage::new(ChatRole::User, text));
         self.chat.generating = Some(instance);
-        vec![Effect::Ask {
+        vec![Effect::Ask(AskEffect::Question {
             instance,
             question,
             extras,
-        }]
+        })]
     }
 
     /// A chat command that is not a question (`/clear`, `/copy N`, `/export`, `/help`).
@@ -286,12 +287,12 @@ impl AppState {
             Run::Clear => {
                 view.chat.clear();
                 view.chat_scroll = None;
-                vec![Effect::SaveChat(instance)]
+                vec![Effect::Files(FileEffect::SaveChat(instance))]
             }
-            Run::Export => vec![Effect::Export {
+            Run::Export => vec![Effect::Files(FileEffect::Export {
                 instance,
                 path: None,
-            }],
+            })],
             Run::SlashHelp => {
                 view.chat
                     .push(ChatMessage::new(ChatRole::Notice, slash_help()));
@@ -342,11 +343,11 @@ impl AppState {
         view.chat.truncate(pos + 1);
         let (extras, question) = parse_slash(&text);
         self.chat.generating = Some(instance);
-        vec![Effect::Ask {
+        vec![Effect::Ask(AskEffect::Question {
             instance,
             question,
             extras,
-        }]
+        })]
     }
 
     /// Cancels the answer in progress; the runtime drops its request.
@@ -358,7 +359,10 @@ impl AppState {
             view.chat
                 .push(ChatMessage::new(ChatRole::Notice, "cancelled"));
         }
-        vec![Effect::CancelAsk, Effect::SaveChat(instance)]
+        vec![
+            Effect::Ask(AskEffect::Cancel),
+            Effect::Files(FileEffect::SaveChat(instance)),
+        ]
     }
 
     /// Folds a chat event of `instance` in; a finished answer saves the conversation.
@@ -367,7 +371,7 @@ impl AppState {
             return Vec::new(); // a late event of a cancelled answer
         }
         let effects = if event == ChatEvent::Done {
-            vec![Effect::SaveChat(instance)]
+            vec![Effect::Files(FileEffect::SaveChat(instance))]
         } else {
             Vec::new()
         };
@@ -515,26 +519,29 @@ mod tests {
         assert!(last_notice(&state).contains("no code block 9"));
         assert_eq!(
             send(&mut state, "/export"),
-            [Effect::Export {
+            [Effect::Files(FileEffect::Export {
                 instance: 0,
                 path: None
-            }]
+            })]
         );
         // A path is part of the question, and context commands lead into it.
         let effects = send(&mut state, "/var/log is full?");
         assert!(
-            matches!(&effects[..], [Effect::Ask { question, .. }] if question == "/var/log is full?"),
+            matches!(&effects[..], [Effect::Ask(AskEffect::Question { question, .. })] if question == "/var/log is full?"),
             "{effects:?}"
         );
         state.chat.generating = None;
         let effects = send(&mut state, "/metrics /logs 2h why?");
         assert!(
-            matches!(&effects[..], [Effect::Ask { question, extras, .. }]
+            matches!(&effects[..], [Effect::Ask(AskEffect::Question { question, extras, .. })]
                 if question == "why?" && extras.all_metrics
                     && extras.logs_since_secs == Some(7200)),
             "{effects:?}"
         );
-        assert_eq!(send(&mut state, "/clear"), [Effect::SaveChat(0)]);
+        assert_eq!(
+            send(&mut state, "/clear"),
+            [Effect::Files(FileEffect::SaveChat(0))]
+        );
         assert!(state.instances[0].chat.is_empty());
     }
 }

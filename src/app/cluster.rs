@@ -2,8 +2,9 @@
 //! shown (`:ns`, remembered per context), discovered middleware as inventory instances, and
 //! connecting one (port-forward + plugin) when it is selected.
 
+use super::effect::{ClusterRequest, Effect};
 use super::instance_view::InstanceView;
-use super::state::{AppState, Effect};
+use super::state::AppState;
 use crate::config::{InstanceConfig, InstanceKind};
 use crate::kube::{Discovered, NamespaceScope, PodRow, StoreUpdate, discover};
 
@@ -242,7 +243,7 @@ impl AppState {
         self.kube.store = Default::default();
         self.kube.discovered_generation = u64::MAX;
         self.keep_selection_visible();
-        vec![Effect::WatchCluster { context, scope }]
+        vec![Effect::Cluster(ClusterRequest::Watch { context, scope })]
     }
 
     /// After the visible set changed: select the first visible instance if the selected one
@@ -271,12 +272,12 @@ impl AppState {
         b.attached = true;
         b.live += 1;
         b.forward = Some("opening port-forward…".into());
-        let attach = Effect::Attach {
+        let attach = Effect::Cluster(ClusterRequest::Attach {
             instance: self.selected,
             context: b.context.clone(),
             found: b.found.clone(),
             config: view.config.clone(),
-        };
+        });
         let mut out = vec![attach];
         out.extend(self.pod_logs_effect(self.selected));
         out
@@ -289,13 +290,13 @@ impl AppState {
             Some(p) => vec![p.clone()],
             None => b.found.pods.clone(),
         };
-        Some(Effect::PodLogs {
+        Some(Effect::Cluster(ClusterRequest::PodLogs {
             instance,
             context: b.context.clone(),
             namespace: b.found.namespace.clone(),
             pods,
             options: b.log_options.clone(),
-        })
+        }))
     }
 
     /// `:logs …`: display toggles (`timestamps`, `wrap`) for any instance; stream options

@@ -1,9 +1,10 @@
 //! The kubeconfig's contexts in the app: their probe states, the current one, and switching
 //! with `:ctx NAME` — the executor is told, so plans pinned to another context are refused.
 
+use super::effect::{ClusterRequest, Effect};
 use super::layer::{Layer, Mode, Outcome, selection_delta};
 use super::logs_view::step;
-use super::state::{AppState, Effect};
+use super::state::AppState;
 use crate::keymap::{Action, Section};
 use crate::kube::{ContextState, KubeContext};
 
@@ -136,9 +137,9 @@ impl AppState {
         self.kube.current = Some(name.to_string());
         self.apply_context_state(name, ContextState::Connecting);
         let scope = self.namespace_scope();
-        let mut effects = vec![Effect::SwitchContext {
+        let mut effects = vec![Effect::Cluster(ClusterRequest::SwitchContext {
             name: name.to_string(),
-        }];
+        })];
         // Instances of the other contexts are hidden now: stop their forwards and collectors.
         let others: Vec<usize> = (0..self.instances.len())
             .filter(|&i| {
@@ -217,7 +218,11 @@ mod tests {
         let effects = press(&mut state, KeyCode::Enter);
         assert_eq!(state.mode, Mode::Normal);
         assert_eq!(state.kube.current.as_deref(), Some("b"));
-        assert!(effects.contains(&Effect::SwitchContext { name: "b".into() }));
+        assert!(
+            effects.contains(&Effect::Cluster(ClusterRequest::SwitchContext {
+                name: "b".into()
+            }))
+        );
 
         let mut state = with_contexts(&["a", "b"], "a");
         press(&mut state, KeyCode::Char('C'));

@@ -7,11 +7,12 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 use super::command::Invocation;
 use super::contexts::ContextsPicker;
+use super::effect::Effect;
 use super::palette::Palette;
 use super::pods_picker::PodsPicker;
 use super::repair_modal::RepairModal;
 use super::scroll_view::ScrollView;
-use super::state::{AppState, Effect};
+use super::state::AppState;
 use super::text_input::{ChatInput, FilterInput};
 use crate::keymap::{Action, Section};
 

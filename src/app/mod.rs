@@ -10,6 +10,7 @@ mod chat_render;
 mod cluster;
 pub mod command;
 mod contexts;
+mod effect;
 mod event;
 mod instance_view;
 mod layer;
@@ -35,6 +36,7 @@ pub use chat::{ChatMessage, ChatMeter, ChatRole, ChatState, parse_slash, slash_h
 pub use chat_render::ChatRenderCache;
 pub use cluster::KubeBinding;
 pub use contexts::{ContextsPicker, KubeView};
+pub use effect::{AskEffect, ClusterRequest, Effect, FileEffect, RepairEffect};
 pub use instance_view::{Badge, FindingView, InstanceView};
 pub use layer::{Layer, Mode, Outcome};
 pub use logs_view::LogsViewState;
@@ -44,7 +46,7 @@ pub use repair_modal::{ModalButton, RepairEvent, RepairModal, StepPhase, StepSta
 pub use report::incident_report;
 pub use resume::resume_sessions;
 pub use scroll_view::ScrollView;
-pub use state::{AppState, Effect, PANE_ORDER, PaneId};
+pub use state::{AppState, PANE_ORDER, PaneId};
 pub use text_input::{ChatInput, FilterInput};
 // The events the reducer takes come from the services below it.
 pub use crate::services::{AppEvent, Health, ResolvedLogin};

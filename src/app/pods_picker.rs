@@ -3,9 +3,10 @@
 
 use crossterm::event::KeyEvent;
 
+use super::effect::Effect;
 use super::layer::{Layer, Outcome, edit_line, paste_line, selection_delta};
 use super::logs_view::step;
-use super::state::{AppState, Effect};
+use super::state::AppState;
 use crate::keymap::{Action, Section};
 
 /// The open pods picker.

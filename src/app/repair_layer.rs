@@ -4,9 +4,10 @@
 
 use crossterm::event::KeyEvent;
 
+use super::effect::{Effect, RepairEffect};
 use super::layer::{Layer, Outcome};
 use super::repair_modal::{ModalButton, RepairModal, StepPhase};
-use super::state::{AppState, Effect};
+use super::state::AppState;
 use crate::keymap::{Action, Section};
 use crate::repair::{Confirmation, Risk};
 
@@ -35,32 +36,34 @@ impl RepairModal {
                 let confirmation = Confirmation {
                     typed_name: (step.risk == Risk::Dangerous).then(|| self.typed.clone()),
                 };
-                Outcome::Stay(vec![Effect::RepairExecute {
+                Outcome::Stay(vec![Effect::Repair(RepairEffect::Execute {
                     instance: self.instance,
                     index: i,
                     step,
                     confirmation,
                     prepared,
-                }])
+                })])
             }
             ModalButton::Skip => {
                 self.steps[i].phase = StepPhase::Skipped;
-                let mut effects = vec![Effect::RepairSkip { step }];
+                let mut effects = vec![Effect::Repair(RepairEffect::Skip { step })];
                 effects.extend(self.advance());
                 Outcome::Stay(effects)
             }
-            ModalButton::Abort => Outcome::Close(vec![Effect::RepairAbort { step }]),
+            ModalButton::Abort => {
+                Outcome::Close(vec![Effect::Repair(RepairEffect::Abort { step })])
+            }
             ModalButton::RollBack => {
                 let Some(prepared) = self.steps[i].prepared.clone() else {
                     return Outcome::stay();
                 };
                 self.steps[i].phase = StepPhase::RollingBack;
-                Outcome::Stay(vec![Effect::RepairRollback {
+                Outcome::Stay(vec![Effect::Repair(RepairEffect::Rollback {
                     instance: self.instance,
                     index: i,
                     step,
                     prepared,
-                }])
+                })])
             }
             ModalButton::Next => Outcome::Stay(self.advance()),
             ModalButton::Close => Outcome::close(),
@@ -74,11 +77,11 @@ impl RepairModal {
         self.typed.clear();
         self.show_rollback = false;
         match self.plan.steps.get(self.index) {
-            Some(step) => vec![Effect::RepairPrepare {
+            Some(step) => vec![Effect::Repair(RepairEffect::Prepare {
                 instance: self.instance,
                 index: self.index,
                 step: step.clone(),
-            }],
+            })],
             None => Vec::new(),
         }
     }
@@ -92,9 +95,9 @@ impl RepairModal {
             )
         });
         match self.step() {
-            Some(step) if pending => {
-                Outcome::Close(vec![Effect::RepairAbort { step: step.clone() }])
-            }
+            Some(step) if pending => Outcome::Close(vec![Effect::Repair(RepairEffect::Abort {
+                step: step.clone(),
+            })]),
             _ => Outcome::close(),
         }
     }

@@ -4,8 +4,9 @@
 //! needs the instance name typed; after each step the verification result is shown and, when
 //! it fails, the rollback is offered first.
 
+use super::effect::{Effect, RepairEffect};
 use super::layer::Mode;
-use super::state::{AppState, Effect};
+use super::state::AppState;
 use crate::ai::plan::ProposedPlan;
 use crate::config::SafetyMode;
 use crate::plugins::plugin_for;
@@ -275,12 +276,12 @@ impl AppState {
         let instance = self.selected;
         let mut effects = Vec::new();
         if !plan.steps.is_empty() {
-            effects.push(Effect::RepairPropose { plan: plan.clone() });
-            effects.push(Effect::RepairPrepare {
+            effects.push(Effect::Repair(RepairEffect::Propose { plan: plan.clone() }));
+            effects.push(Effect::Repair(RepairEffect::Prepare {
                 instance,
                 index: 0,
                 step: plan.steps[0].clone(),
-            });
+            }));
         }
         self.mode = Mode::Repair(RepairModal::new(instance, plan));
         effects

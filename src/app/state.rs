@@ -5,6 +5,7 @@ use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::chat::ChatState;
 use super::command::{Invocation, Run};
+use super::effect::{Effect, FileEffect, RepairEffect};
 use super::event::AppEvent;
 use super::instance_view::InstanceView;
 use super::layer::Mode;
@@ -14,11 +15,9 @@ use super::pods_picker::PodsPicker;
 use super::repair_modal::RepairModal;
 use super::scroll_view::ScrollView;
 use super::text_input::{ChatInput, FilterInput};
-use crate::ai::context::ContextExtras;
 use crate::config::SafetyMode;
 use crate::keymap::{Action, KeyChord, Keymap, Section};
 use crate::model::LogFilter;
-use crate::repair::{Confirmation, PreparedStep, RepairPlan, RepairStep};
 
 /// The panes, in focus order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,107 +60,6 @@ impl PaneId {
             PaneId::Chat => "Chat with AI",
         }
     }
-}
-
-/// Side effects the runtime performs for the reducer.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    Quit,
-    /// Ask the supervisor of this instance to reconnect now.
-    Reconnect(usize),
-    /// Answer a question about an instance (model or offline analysis).
-    Ask {
-        instance: usize,
-        question: String,
-        extras: ContextExtras,
-    },
-    /// Drop the answer in progress (and its HTTP request).
-    CancelAsk,
-    /// Put text on the clipboard with OSC 52.
-    Copy(String),
-    /// Save the conversation of this instance to the data dir.
-    SaveChat(usize),
-    /// Write the incident report of this instance (to the default path when `None`).
-    Export {
-        instance: usize,
-        path: Option<std::path::PathBuf>,
-    },
-    /// Record a plan as proposed in the audit log.
-    RepairPropose {
-        plan: RepairPlan,
-    },
-    /// Capture a step's pre-state (reads only).
-    RepairPrepare {
-        instance: usize,
-        index: usize,
-        step: RepairStep,
-    },
-    /// Execute a confirmed step through the executor, then verify it.
-    RepairExecute {
-        instance: usize,
-        index: usize,
-        step: RepairStep,
-        confirmation: Confirmation,
-        prepared: Option<PreparedStep>,
-    },
-    /// Roll a step back with the commands built from its captured pre-state.
-    RepairRollback {
-        instance: usize,
-        index: usize,
-        step: RepairStep,
-        prepared: PreparedStep,
-    },
-    /// Record a skipped step.
-    RepairSkip {
-        step: RepairStep,
-    },
-    /// Record an aborted plan.
-    RepairAbort {
-        step: RepairStep,
-    },
-    /// Make a Kubernetes context current (the executor pins to it) and probe it.
-    SwitchContext {
-        name: String,
-    },
-    /// (Re)start the watchers of a context's cluster for these namespaces (the previous
-    /// watchers stop).
-    WatchCluster {
-        context: String,
-        scope: crate::kube::NamespaceScope,
-    },
-    /// (Re)start the log streams of a discovered instance's pods with these options.
-    PodLogs {
-        instance: usize,
-        context: String,
-        namespace: String,
-        pods: Vec<String>,
-        options: crate::kube::logs::LogOptions,
-    },
-    /// Disconnect a discovered instance (its context is no longer current): its forward,
-    /// collector and log streams stop.
-    Detach {
-        instance: usize,
-    },
-    /// Send `AppEvent::AttachDue { instance, generation }` after `delay` (the cursor resting on
-    /// a discovered instance); a newer request replaces an older one.
-    AttachAfter {
-        instance: usize,
-        generation: u64,
-        delay: std::time::Duration,
-    },
-    /// Connect a discovered instance: a port-forward to one of its ready pods, its credentials
-    /// from the Secret the config names, and a collector through the forward.
-    Attach {
-        instance: usize,
-        context: String,
-        found: crate::kube::Discovered,
-        config: crate::config::InstanceConfig,
-    },
-    /// Change the safety mode (leaving read-only needs a reason; audited).
-    SetMode {
-        mode: SafetyMode,
-        reason: String,
-    },
 }
 
 /// The whole UI state.
@@ -388,10 +286,10 @@ impl AppState {
             Run::Mode => {
                 let (name, reason) = args.split_once(' ').unwrap_or((args, ""));
                 match SafetyMode::parse(name) {
-                    Some(mode) => vec![Effect::SetMode {
+                    Some(mode) => vec![Effect::Repair(RepairEffect::SetMode {
                         mode,
                         reason: reason.trim().to_string(),
-                    }],
+                    })],
                     None => {
                         self.notices.push(format!(
                             "mode: `{name}` is not a mode (read-only, suggest, confirm)"
@@ -411,10 +309,10 @@ impl AppState {
             Run::Context => self.switch_context(args),
             Run::Namespaces => self.switch_namespaces(args),
             Run::Logs => self.logs_command(args),
-            Run::Export => vec![Effect::Export {
+            Run::Export => vec![Effect::Files(FileEffect::Export {
                 instance: self.selected,
                 path: (!args.is_empty()).then(|| std::path::PathBuf::from(args)),
-            }],
+            })],
             // The chat's own commands run where the message is sent (`send_chat`).
             Run::Clear | Run::Copy | Run::SlashHelp | Run::Extra(_) => Vec::new(),
         }
@@ -482,10 +380,10 @@ impl AppState {
             }
             Action::Reconnect => return vec![Effect::Reconnect(self.selected)],
             Action::Export => {
-                return vec![Effect::Export {
+                return vec![Effect::Files(FileEffect::Export {
                     instance: self.selected,
                     path: None,
-                }];
+                })];
             }
             Action::Repair => return self.open_repair_for_finding(),
             Action::ApplyPlan => return self.open_repair_from_chat(),

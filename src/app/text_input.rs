@@ -103,7 +103,7 @@ impl Layer for ChatInput {
 mod tests {
     use super::*;
     use crate::app::test_state::test_state;
-    use crate::app::{Effect, Mode};
+    use crate::app::{AskEffect, Effect, FileEffect, Mode};
     use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers};
 
     fn press(state: &mut AppState, code: KeyCode) -> Vec<Effect> {
@@ -196,12 +196,18 @@ mod tests {
         }
         let effects = press(&mut state, KeyCode::Enter);
         assert!(
-            matches!(&effects[..], [Effect::Ask { question, .. }] if question == "why?"),
+            matches!(&effects[..], [Effect::Ask(AskEffect::Question { question, .. })] if question == "why?"),
             "{effects:?}"
         );
         assert_eq!(state.mode, Mode::Chat(ChatInput));
         let effects = press(&mut state, KeyCode::Esc);
-        assert_eq!(effects, [Effect::CancelAsk, Effect::SaveChat(0)]);
+        assert_eq!(
+            effects,
+            [
+                Effect::Ask(AskEffect::Cancel),
+                Effect::Files(FileEffect::SaveChat(0))
+            ]
+        );
         assert_eq!(state.mode, Mode::Chat(ChatInput), "Esc cancelled first");
     }
 }

@@ -9,10 +9,10 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::EffectHandler;
-use crate::app::{AppState, Effect};
+use crate::app::{AppState, AskEffect, ClusterRequest, Effect, FileEffect, RepairEffect};
 use crate::config::AppConfig;
 use crate::services::ask::AskService;
-use crate::services::cluster::{ClusterService, PodLogsRequest};
+use crate::services::cluster::ClusterService;
 use crate::services::collect::SupervisorCommand;
 use crate::services::files::FileService;
 use crate::services::repair::RepairService;
@@ -91,7 +91,6 @@ impl Router {
 
 impl EffectHandler for Router {
     fn handle(&mut self, effect: Effect, state: &AppState) {
-        let config_of = |i: usize| state.instances.get(i).map(|v| &v.config);
         match effect {
             Effect::Quit => {}
             Effect::Copy(text) => crate::tui::copy_osc52(&text),
@@ -100,61 +99,40 @@ impl EffectHandler for Router {
                     self.reconnect_configured(i);
                 }
             }
-            // Ask
-            Effect::Ask {
+            Effect::Ask(AskEffect::Question {
                 instance,
                 question,
                 extras,
-            } => {
+            }) => {
                 let request =
                     crate::app::ask_request(state, &self.config.ai, instance, &question, &extras);
                 if let Some(request) = request {
                     self.ask.ask(request);
                 }
             }
-            Effect::CancelAsk => self.ask.cancel(),
-            // Cluster
-            Effect::SwitchContext { name } => {
-                self.repair.pin_context(&name);
-                self.cluster.probe(&name);
+            Effect::Ask(AskEffect::Cancel) => self.ask.cancel(),
+            Effect::Cluster(request) => {
+                if let ClusterRequest::Watch { context, scope } = &request {
+                    self.files.remember_scope(context, scope);
+                }
+                self.cluster.handle(request);
             }
-            Effect::WatchCluster { context, scope } => {
-                self.files.remember_scope(&context, &scope);
-                self.cluster.watch(&context, scope);
-            }
-            Effect::Attach {
-                instance,
-                context,
-                found,
-                config,
-            } => self.cluster.attach(instance, context, found, config),
-            Effect::Detach { instance } => self.cluster.detach(instance),
-            Effect::AttachAfter {
-                instance,
-                generation,
-                delay,
-            } => self.cluster.attach_after(instance, generation, delay),
-            Effect::PodLogs {
-                instance,
-                context,
-                namespace,
-                pods,
-                options,
-            } => self.cluster.pod_logs(PodLogsRequest {
-                instance,
-                context,
-                namespace,
-                pods,
-                options,
-            }),
-            // Files
-            Effect::SaveChat(instance) => {
+            Effect::Files(effect) => self.files_effect(effect, state),
+            Effect::Repair(effect) => self.repair_effect(effect, state),
+        }
+    }
+}
+
+impl Router {
+    fn files_effect(&self, effect: FileEffect, state: &AppState) {
+        match effect {
+            FileEffect::SaveChat(instance) => {
                 if let Some(view) = state.instances.get(instance) {
                     let (name, chat) = (view.config.name.clone(), view.chat.clone());
                     self.files.save_chat(instance, name, chat);
                 }
             }
-            Effect::Export { instance, path } => {
+            FileEffect::Export { instance, path } => {
                 if let Some(view) = state.instances.get(instance) {
                     let now = chrono::Utc::now();
                     let report = crate::app::incident_report(view, now);
@@ -162,39 +140,46 @@ impl EffectHandler for Router {
                         .export(instance, &view.config.name, path, now, report);
                 }
             }
-            // Repair
-            Effect::RepairPropose { plan } => self.repair.propose(state.selected, plan),
-            Effect::RepairSkip { step } => self.repair.skip(state.selected, step),
-            Effect::RepairAbort { step } => self.repair.abort(state.selected, step),
-            Effect::SetMode { mode, reason } => self.repair.set_mode(mode, reason),
-            Effect::RepairPrepare {
+        }
+    }
+
+    /// A repair effect; a step's instance config comes from the state (a discovered
+    /// instance's carries its forward's URL and login).
+    fn repair_effect(&self, effect: RepairEffect, state: &AppState) {
+        let target = |i: usize| state.instances.get(i).map(|v| &v.config);
+        match effect {
+            RepairEffect::Propose { plan } => self.repair.propose(state.selected, plan),
+            RepairEffect::Skip { step } => self.repair.skip(state.selected, step),
+            RepairEffect::Abort { step } => self.repair.abort(state.selected, step),
+            RepairEffect::SetMode { mode, reason } => self.repair.set_mode(mode, reason),
+            RepairEffect::Prepare {
                 instance,
                 index,
                 step,
             } => {
-                if let Some(target) = config_of(instance) {
+                if let Some(target) = target(instance) {
                     self.repair.prepare(target, index, step);
                 }
             }
-            Effect::RepairExecute {
+            RepairEffect::Execute {
                 instance,
                 index,
                 step,
                 confirmation,
                 prepared,
             } => {
-                if let Some(target) = config_of(instance) {
+                if let Some(target) = target(instance) {
                     self.repair
                         .execute(target, index, step, confirmation, prepared);
                 }
             }
-            Effect::RepairRollback {
+            RepairEffect::Rollback {
                 instance,
                 index,
                 step,
                 prepared,
             } => {
-                if let Some(target) = config_of(instance) {
+                if let Some(target) = target(instance) {
                     self.repair.rollback(target, index, step, prepared);
                 }
             }

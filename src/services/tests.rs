@@ -7,7 +7,7 @@ use tokio::sync::mpsc;
 
 use super::Shared;
 use super::ask::{AskRequest, AskService};
-use super::cluster::ClusterService;
+use super::cluster::{ClusterRequest, ClusterService};
 use super::event::AppEvent;
 use super::files::FileService;
 use super::repair::RepairService;
@@ -116,8 +116,16 @@ async fn the_rest_timer_is_replaced_by_a_newer_one_and_fires_once() {
     let dir = tempfile::tempdir().unwrap();
     let (tx, mut rx) = mpsc::channel(8);
     let mut cluster = ClusterService::new(shared(dir.path(), tx));
-    cluster.attach_after(1, 1, Duration::from_millis(300));
-    cluster.attach_after(2, 2, Duration::from_millis(300));
+    cluster.handle(ClusterRequest::AttachAfter {
+        instance: 1,
+        generation: 1,
+        delay: Duration::from_millis(300),
+    });
+    cluster.handle(ClusterRequest::AttachAfter {
+        instance: 2,
+        generation: 2,
+        delay: Duration::from_millis(300),
+    });
     match next(&mut rx).await {
         AppEvent::AttachDue {
             instance,
@@ -148,13 +156,18 @@ async fn without_a_kubeconfig_an_attachment_is_released_at_once_when_detached() 
         evidence: String::new(),
     };
     let inst = InstanceConfig::new("redis-付款", InstanceKind::Redis, "redis://x:6379");
-    cluster.attach(7, "dev".into(), found, inst);
+    cluster.handle(ClusterRequest::Attach {
+        instance: 7,
+        context: "dev".into(),
+        found,
+        config: inst,
+    });
     assert!(
         !cluster.reconnect(7),
         "nothing connected without a kubeconfig"
     );
     assert_eq!(cluster.attached_count(), 0);
-    cluster.detach(7);
+    cluster.handle(ClusterRequest::Detach { instance: 7 });
     match next(&mut rx).await {
         AppEvent::Released { instance } => assert_eq!(instance, 7),
         other => panic!("{other:?}"),

@@ -3,6 +3,7 @@
 use super::*;
 use crate::app::test_state::test_state;
 use crate::app::{Effect, Mode};
+use crate::app::{FileEffect, RepairEffect};
 use crossterm::event::{KeyCode, KeyModifiers};
 
 fn keys(state: &mut AppState, typed: &str, then: &[KeyCode]) -> Vec<Effect> {
@@ -38,19 +39,19 @@ fn enter_runs_the_typed_command_or_the_selected_entry() {
             "mode confirm because",
             vec![KeyCode::Enter],
             Mode::Normal,
-            vec![Effect::SetMode {
+            vec![Effect::Repair(RepairEffect::SetMode {
                 mode: SafetyMode::Confirm,
                 reason: "because".into(),
-            }],
+            })],
         ),
         (
             "export /tmp/r.md",
             vec![KeyCode::Enter],
             Mode::Normal,
-            vec![Effect::Export {
+            vec![Effect::Files(FileEffect::Export {
                 instance: 0,
                 path: Some("/tmp/r.md".into()),
-            }],
+            })],
         ),
         ("", vec![KeyCode::Esc], Mode::Normal, vec![]),
         (

@@ -1,6 +1,7 @@
 //! The repair modal layer, key in → state and effects out, without a server or an executor.
 
 use super::*;
+use crate::app::RepairEffect;
 use crate::app::test_state::test_state;
 use crate::app::{Mode, StepState};
 use crate::repair::{
@@ -79,10 +80,10 @@ fn keys_on_a_ready_step() {
         let got: Vec<&str> = effects
             .iter()
             .map(|e| match e {
-                Effect::RepairExecute { .. } => "execute",
-                Effect::RepairSkip { .. } => "skip",
-                Effect::RepairAbort { .. } => "abort",
-                Effect::RepairPrepare { .. } => "prepare",
+                Effect::Repair(RepairEffect::Execute { .. }) => "execute",
+                Effect::Repair(RepairEffect::Skip { .. }) => "skip",
+                Effect::Repair(RepairEffect::Abort { .. }) => "abort",
+                Effect::Repair(RepairEffect::Prepare { .. }) => "prepare",
                 _ => "other",
             })
             .collect();
@@ -116,7 +117,7 @@ fn a_dangerous_step_types_the_name_even_over_shortcuts() {
     press(&mut state, KeyCode::Tab);
     let effects = press(&mut state, KeyCode::Enter);
     assert!(
-        matches!(&effects[..], [Effect::RepairExecute { confirmation, .. }]
+        matches!(&effects[..], [Effect::Repair(RepairEffect::Execute { confirmation, .. })]
             if confirmation.typed_name.as_deref() == Some("syn")),
         "{effects:?}"
     );
@@ -133,8 +134,8 @@ fn skipping_prepares_the_next_step_and_esc_after_a_result_does_not_abort() {
     assert!(matches!(
         &effects[..],
         [
-            Effect::RepairSkip { .. },
-            Effect::RepairPrepare { index: 1, .. }
+            Effect::Repair(RepairEffect::Skip { .. }),
+            Effect::Repair(RepairEffect::Prepare { index: 1, .. })
         ]
     ));
     assert_eq!(modal(&state).index, 1);
@@ -149,7 +150,10 @@ fn a_failed_verification_offers_the_rollback() {
     let mut state = open(&[Risk::Safe], StepPhase::VerifyFailed("no".into()));
     assert_eq!(modal(&state).focused(), Some(ModalButton::RollBack));
     let effects = press(&mut state, KeyCode::Char('r'));
-    assert!(matches!(&effects[..], [Effect::RepairRollback { .. }]));
+    assert!(matches!(
+        &effects[..],
+        [Effect::Repair(RepairEffect::Rollback { .. })]
+    ));
     press(&mut state, KeyCode::Char('b'));
     assert!(modal(&state).show_rollback);
 }

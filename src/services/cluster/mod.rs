@@ -28,14 +28,46 @@ pub fn kube_timeout(collector: &CollectorConfig) -> Duration {
     Duration::from_millis(collector.connect_timeout_ms.max(1000))
 }
 
-/// What streaming a discovered instance's pod logs asks for.
+/// What the cockpit asks of the cluster service.
+// One request per user action or discovery batch, moved once into the service: boxing the
+// large `Attach` would cost more code than the bytes it saves.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
-pub struct PodLogsRequest {
-    pub instance: usize,
-    pub context: String,
-    pub namespace: String,
-    pub pods: Vec<String>,
-    pub options: LogOptions,
+pub enum ClusterRequest {
+    /// Make a Kubernetes context current (the executor pins to it) and probe it.
+    SwitchContext { name: String },
+    /// (Re)start the watchers of a context's cluster for these namespaces (the previous
+    /// watchers stop).
+    Watch {
+        context: String,
+        scope: NamespaceScope,
+    },
+    /// (Re)start the log streams of a discovered instance's pods with these options.
+    PodLogs {
+        instance: usize,
+        context: String,
+        namespace: String,
+        pods: Vec<String>,
+        options: LogOptions,
+    },
+    /// Disconnect a discovered instance (its context is no longer current): its forward,
+    /// collector and log streams stop.
+    Detach { instance: usize },
+    /// Send `AppEvent::AttachDue { instance, generation }` after `delay` (the cursor resting on
+    /// a discovered instance); a newer request replaces an older one.
+    AttachAfter {
+        instance: usize,
+        generation: u64,
+        delay: Duration,
+    },
+    /// Connect a discovered instance: a port-forward to one of its ready pods, its credentials
+    /// from the Secret the config names, and a collector through the forward.
+    Attach {
+        instance: usize,
+        context: String,
+        found: Discovered,
+        config: InstanceConfig,
+    },
 }
 
 /// The Kubernetes side of the running program.
@@ -69,6 +101,37 @@ impl ClusterService {
             attached: HashMap::new(),
             releases: HashMap::new(),
             attach_timer: None,
+        }
+    }
+
+    /// Carries out one request.
+    pub fn handle(&mut self, request: ClusterRequest) {
+        match request {
+            ClusterRequest::SwitchContext { name } => {
+                // From now on a plan pinned to another context is refused by the executor.
+                self.shared.executor.set_current_context(Some(name.clone()));
+                self.probe(&name);
+            }
+            ClusterRequest::Watch { context, scope } => self.watch(&context, scope),
+            ClusterRequest::PodLogs {
+                instance,
+                context,
+                namespace,
+                pods,
+                options,
+            } => self.pod_logs(instance, context, namespace, pods, options),
+            ClusterRequest::Detach { instance } => self.detach(instance),
+            ClusterRequest::AttachAfter {
+                instance,
+                generation,
+                delay,
+            } => self.attach_after(instance, generation, delay),
+            ClusterRequest::Attach {
+                instance,
+                context,
+                found,
+                config,
+            } => self.attach(instance, context, found, config),
         }
     }
 
@@ -144,7 +207,7 @@ impl ClusterService {
     }
 
     /// Connects a discovered instance: credentials, port-forward, collector.
-    pub fn attach(
+    fn attach(
         &mut self,
         instance: usize,
         context: String,
@@ -195,7 +258,7 @@ impl ClusterService {
     }
 
     /// Disconnects a discovered instance: its forward, collector and log streams stop.
-    pub fn detach(&mut self, instance: usize) {
+    fn detach(&mut self, instance: usize) {
         for token in [
             self.attach_tokens.remove(&instance),
             self.logs.remove(&instance),
@@ -210,7 +273,7 @@ impl ClusterService {
     }
 
     /// Sends `AttachDue { instance, generation }` after `delay`; a newer timer replaces this one.
-    pub fn attach_after(&mut self, instance: usize, generation: u64, delay: Duration) {
+    fn attach_after(&mut self, instance: usize, generation: u64, delay: Duration) {
         if let Some(old) = self.attach_timer.take() {
             old.abort();
         }
@@ -227,14 +290,14 @@ impl ClusterService {
     }
 
     /// (Re)starts the log streams of a discovered instance's pods.
-    pub fn pod_logs(&mut self, request: PodLogsRequest) {
-        let PodLogsRequest {
-            instance,
-            context,
-            namespace,
-            pods,
-            options,
-        } = request;
+    fn pod_logs(
+        &mut self,
+        instance: usize,
+        context: String,
+        namespace: String,
+        pods: Vec<String>,
+        options: LogOptions,
+    ) {
         if let Some(old) = self.logs.remove(&instance) {
             old.cancel();
         }
