@@ -38,7 +38,7 @@ fn rig(groups: &[&str]) -> Rig {
         .unwrap();
     let mut instance = InstanceConfig::new(
         "events",
-        InstanceKind::Kafka,
+        InstanceKind::KAFKA,
         format!("kafka://{}", mock.bootstrap_servers()),
     );
     instance.groups = groups.iter().map(|g| g.to_string()).collect();
@@ -101,7 +101,7 @@ impl Rig {
     }
 
     fn collector(&self) -> Box<dyn Collector> {
-        plugin_for(InstanceKind::Kafka)
+        plugin_for(InstanceKind::KAFKA)
             .collector(&self.instance, &self.config)
             .unwrap()
     }
@@ -242,13 +242,13 @@ async fn a_leaderless_partition_is_offline_and_a_dead_cluster_is_unreachable() {
     let (_reserved, port) = common::closed_port();
     let mut instance = InstanceConfig::new(
         "gone",
-        InstanceKind::Kafka,
+        InstanceKind::KAFKA,
         format!("kafka://127.0.0.1:{port}"),
     );
     instance.groups = vec!["g".into()];
     let mut config = fast_config();
     config.kafka.request_timeout_ms = 1500;
-    let err = plugin_for(InstanceKind::Kafka)
+    let err = plugin_for(InstanceKind::KAFKA)
         .collector(&instance, &config)
         .unwrap()
         .collect()
@@ -265,7 +265,7 @@ async fn the_tools_read_lag_topics_and_brokers() {
     let r = rig(&["billing"]);
     r.produce(2, 40);
     r.commit("billing", 2, 15);
-    let mut tools = plugin_for(InstanceKind::Kafka)
+    let mut tools = plugin_for(InstanceKind::KAFKA)
         .tools(&r.instance, &r.config)
         .unwrap();
     let lag = tools

@@ -52,7 +52,7 @@ async fn setup(read_only: &[&str]) -> Setup {
     executor.set_current_context(Some("dev".into()));
     let instance = InstanceConfig {
         context: Some("dev".into()),
-        ..InstanceConfig::new("payments/cache", InstanceKind::Redis, "redis://127.0.0.1:1")
+        ..InstanceConfig::new("payments/cache", InstanceKind::REDIS, "redis://127.0.0.1:1")
     };
     let facts = InstanceFacts {
         // The plugin's identity of the server behind the forward: not a Kubernetes pin.
@@ -76,7 +76,7 @@ async fn setup(read_only: &[&str]) -> Setup {
 /// The Redis StatefulSet as discovery reports it.
 fn cache_found() -> Discovered {
     Discovered {
-        kind: InstanceKind::Redis,
+        kind: InstanceKind::REDIS,
         namespace: "payments".into(),
         name: "cache".into(),
         workload_kind: "StatefulSet",

@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 fn instance() -> InstanceConfig {
     InstanceConfig {
         context: Some("dev".into()),
-        ..InstanceConfig::new("payments/缓存", InstanceKind::Redis, "redis://127.0.0.1:1")
+        ..InstanceConfig::new("payments/缓存", InstanceKind::REDIS, "redis://127.0.0.1:1")
     }
 }
 

@@ -263,7 +263,7 @@ mod tests {
     use crate::plugins::{CollectedLog, MetricSample};
 
     fn view() -> InstanceView {
-        let cfg = InstanceConfig::new("r1", InstanceKind::Redis, "redis://127.0.0.1:1");
+        let cfg = InstanceConfig::new("r1", InstanceKind::REDIS, "redis://127.0.0.1:1");
         InstanceView::new(cfg, "redis://127.0.0.1:1".into(), 3, 100)
     }
 

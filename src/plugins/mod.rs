@@ -1,7 +1,9 @@
 //! Middleware plugins behind one narrow trait: identity, a collector per instance, rules.
 //!
-//! A plugin turns an `[[instances]]` entry into a [`Collector`]; the collector is driven by a
-//! generic supervisor task (`app::supervisor`) in the TUI, or twice in a row by `diagnose`.
+//! Each plugin is one directory holding everything particular to its kind (its `kind.rs`
+//! descriptor, collector, rules, tools, repair catalogue and write backend), listed once in
+//! [`registry::PLUGINS`]. A plugin turns an `[[instances]]` entry into a [`Collector`]; the
+//! collector is driven by a generic supervisor task in the TUI, or twice in a row by `diagnose`.
 //! Each collection returns an owned [`InstanceSnapshot`] with metrics, new log lines and the
 //! findings of the plugin's rules.
 
@@ -10,7 +12,7 @@ use std::borrow::Cow;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 
-use crate::config::{AppConfig, InstanceConfig, InstanceKind};
+use crate::config::{AppConfig, InstanceConfig, KindRules};
 use crate::diagnose::Finding;
 use crate::model::{LogLevel, Unit};
 
@@ -213,10 +215,11 @@ pub trait ToolRunner: Send {
     ) -> BoxFuture<'a, Result<String, String>>;
 }
 
-/// A middleware plugin: identity, a collector factory and the AI's read-only tools.
-pub trait Plugin: Send + Sync {
-    /// Which instances it serves.
-    fn kind(&self) -> InstanceKind;
+/// A middleware plugin: its kind's rules and facts, a collector factory, the AI's read-only
+/// tools and its repairs.
+pub trait Plugin: KindRules {
+    /// The facts of its kind (schemes, default account, settings section, discovery hints).
+    fn descriptor(&self) -> &'static descriptor::KindDescriptor;
     /// Display name.
     fn name(&self) -> &'static str;
     /// Plugin version (the program's version for built-ins).
@@ -257,13 +260,13 @@ pub trait Plugin: Send + Sync {
 /// collector, tools and write backend the same way, so only the parts differ.
 macro_rules! builtin_plugin {
     (
-        $plugin:ty, kind: $kind:expr, name: $name:literal, versions: $versions:literal,
+        $plugin:ty, descriptor: $descriptor:expr, name: $name:literal, versions: $versions:literal,
         rules: $rules:expr, collector: $collector:ty, tools: $tools:ty, repairs: $repairs:expr,
         writer: $writer:ty $(, relay: $relay:expr)? $(,)?
     ) => {
         impl $crate::plugins::Plugin for $plugin {
-            fn kind(&self) -> $crate::config::InstanceKind {
-                $kind
+            fn descriptor(&self) -> &'static $crate::plugins::descriptor::KindDescriptor {
+                &$descriptor
             }
 
             fn name(&self) -> &'static str {
@@ -323,29 +326,14 @@ macro_rules! builtin_plugin {
 }
 pub(crate) use builtin_plugin;
 
+pub mod descriptor;
 pub mod elasticsearch;
 pub mod kafka;
 pub mod log_tail;
 pub mod mysql;
 pub mod ratio;
 pub mod redis;
+pub mod registry;
+mod unregistered;
 
-/// All built-in plugins.
-pub fn builtin_plugins() -> Vec<Box<dyn Plugin>> {
-    vec![
-        Box::new(redis::RedisPlugin),
-        Box::new(mysql::MysqlPlugin),
-        Box::new(kafka::KafkaPlugin),
-        Box::new(elasticsearch::ElasticsearchPlugin),
-    ]
-}
-
-/// The plugin serving a kind.
-pub fn plugin_for(kind: InstanceKind) -> Box<dyn Plugin> {
-    match kind {
-        InstanceKind::Redis => Box::new(redis::RedisPlugin),
-        InstanceKind::Mysql => Box::new(mysql::MysqlPlugin),
-        InstanceKind::Elasticsearch => Box::new(elasticsearch::ElasticsearchPlugin),
-        InstanceKind::Kafka => Box::new(kafka::KafkaPlugin),
-    }
-}
+pub use registry::{PLUGINS, plugin_for};

@@ -83,7 +83,8 @@ impl ActionSpec {
 pub struct PlanContext<'a> {
     pub target: PlanTarget,
     pub facts: &'a InstanceFacts,
-    /// The user the program's own connection logs in as (steps must not lock it out).
+    /// The user the program's own connection logs in as (steps must not lock it out); empty
+    /// when the instance names none, see [`PlanContext::own_user_or`].
     pub own_user: String,
 }
 
@@ -98,7 +99,17 @@ impl<'a> PlanContext<'a> {
                 context: instance.context.clone(),
             },
             facts,
-            own_user: instance.login_user(),
+            own_user: instance.login_user().unwrap_or_default(),
+        }
+    }
+
+    /// The user the program logs in as, `default` (the kind's default account) when the
+    /// instance names none.
+    pub fn own_user_or<'s>(&'s self, default: &'s str) -> &'s str {
+        if self.own_user.is_empty() {
+            default
+        } else {
+            &self.own_user
         }
     }
 }

@@ -234,7 +234,7 @@ impl Drop for RedisServer {
 
 /// A Redis instance entry pointing at `url`.
 pub fn redis_instance(name: &str, url: &str) -> InstanceConfig {
-    InstanceConfig::new(name, InstanceKind::Redis, url)
+    InstanceConfig::new(name, InstanceKind::REDIS, url)
 }
 
 /// The text of a rendered buffer, one line per row.

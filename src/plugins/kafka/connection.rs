@@ -125,7 +125,7 @@ impl KafkaTarget {
         instance: &InstanceConfig,
         timeout: Duration,
     ) -> Result<Self, PluginError> {
-        crate::config::validate_url_for(instance).map_err(|reason| {
+        crate::plugins::registry::validate_url_for(instance).map_err(|reason| {
             PluginError::Config(format!("instance `{}`: url: {reason}", instance.name))
         })?;
         let url = instance.url.trim();

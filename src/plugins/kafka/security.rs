@@ -156,7 +156,7 @@ mod tests {
     use crate::config::InstanceKind;
 
     fn kafka(url: &str) -> InstanceConfig {
-        InstanceConfig::new("events", InstanceKind::Kafka, url)
+        InstanceConfig::new("events", InstanceKind::KAFKA, url)
     }
 
     fn props(s: &KafkaSecurity) -> std::collections::HashMap<String, String> {

@@ -183,7 +183,7 @@ mod tests {
     use crate::config::InstanceKind;
 
     fn mysql() -> InstanceConfig {
-        InstanceConfig::new("db", InstanceKind::Mysql, "mysql://app@db:3306")
+        InstanceConfig::new("db", InstanceKind::MYSQL, "mysql://app@db:3306")
     }
 
     #[test]

@@ -370,7 +370,7 @@ impl RepairCatalog for RedisRepairs {
             }
             "RDS-FIX-14" => {
                 let user = required("user")?;
-                if user == ctx.own_user {
+                if user == ctx.own_user_or(super::kind::DESCRIPTOR.default_user) {
                     return Err(format!("`{user}` is the user this program logs in as: taking @dangerous from it would also take away the rollback (ACL SETUSER)"));
                 }
                 a.step(ctx, vec![cmd(&["ACL", "SETUSER", &user, "-@dangerous"])], vec![cmd(&["ACL", "GETUSER", &user])],

@@ -409,7 +409,8 @@ impl RepairCatalog for MysqlRepairs {
             ),
             "MYS-FIX-11" => {
                 let acct = account(&required("account")?)?;
-                if acct.starts_with(&format!("'{}'@", ctx.own_user)) {
+                let own = ctx.own_user_or(crate::plugins::mysql::kind::DESCRIPTOR.default_user);
+                if acct.starts_with(&format!("'{own}'@")) {
                     return Err(format!(
                         "{acct} is the account this program logs in as: changing its password here would lock the collector and this repair's own verification out — set it by hand and update password_env"
                     ));
