@@ -317,6 +317,7 @@ async fn an_offset_reset_is_refused_read_only_and_where_the_group_cannot_be_conf
     let audit = Arc::new(AuditChain::open(&dir.path().join("audit.jsonl")).unwrap());
 
     let read_only = Executor::new(
+        kubestack_ai::plugins::registry::backends(),
         &SafetyConfig {
             mode: SafetyMode::ReadOnly,
             read_only_contexts: Vec::new(),
@@ -344,7 +345,12 @@ async fn an_offset_reset_is_refused_read_only_and_where_the_group_cannot_be_conf
     assert!(err.to_string().contains("read-only"), "{err}");
     assert_eq!(r.committed("billing", 0), Some(10), "nothing was committed");
 
-    let executor = Executor::new(&SafetyConfig::default(), audit).unwrap();
+    let executor = Executor::new(
+        kubestack_ai::plugins::registry::backends(),
+        &SafetyConfig::default(),
+        audit,
+    )
+    .unwrap();
     let mut backend = executor.open_backend(&r.instance, &r.config).unwrap();
     let prepared = executor.prepare(backend.as_mut(), &step).await.unwrap();
     let err = executor
@@ -393,7 +399,12 @@ async fn adding_partitions_on_a_broker_that_does_not_answer_fails_naming_the_req
     let step = KafkaRepairs.build("KFK-FIX-08", &params, &ctx).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let audit = Arc::new(AuditChain::open(&dir.path().join("audit.jsonl")).unwrap());
-    let executor = Executor::new(&SafetyConfig::default(), audit).unwrap();
+    let executor = Executor::new(
+        kubestack_ai::plugins::registry::backends(),
+        &SafetyConfig::default(),
+        audit,
+    )
+    .unwrap();
     let mut backend = executor.open_backend(&r.instance, &r.config).unwrap();
     let prepared = executor.prepare(backend.as_mut(), &step).await.unwrap();
     assert!(

@@ -47,7 +47,8 @@ async fn setup(read_only: &[&str]) -> Setup {
         mode: SafetyMode::Confirm,
         read_only_contexts: read_only.iter().map(|s| s.to_string()).collect(),
     };
-    let executor = Executor::new(&safety, audit).unwrap();
+    let executor =
+        Executor::new(kubestack_ai::plugins::registry::backends(), &safety, audit).unwrap();
     executor.set_kubeconfig(kube.kubeconfig.clone());
     executor.set_current_context(Some("dev".into()));
     let instance = InstanceConfig {

@@ -61,8 +61,12 @@ fn app(kubeconfig: Option<kube::config::Kubeconfig>) -> App {
     };
     let (state, _) = build_state(&config, Keymap::builtin(), Vec::new());
     let audit = dir.path().join("audit.jsonl");
-    let executor =
-        Executor::new(&config.safety, Arc::new(AuditChain::open(&audit).unwrap())).unwrap();
+    let executor = Executor::new(
+        kubestack_ai::plugins::registry::backends(),
+        &config.safety,
+        Arc::new(AuditChain::open(&audit).unwrap()),
+    )
+    .unwrap();
     executor.set_kubeconfig(kubeconfig.clone());
     executor.set_current_context(Some("dev".into()));
     let (tx, rx) = mpsc::channel(64);

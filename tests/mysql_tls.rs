@@ -145,6 +145,7 @@ async fn each_ssl_mode_against_a_server_that_requires_secure_transport() {
         .unwrap();
     let audit = tempfile::tempdir().unwrap();
     let executor = Executor::new(
+        kubestack_ai::plugins::registry::backends(),
         &SafetyConfig {
             mode: SafetyMode::Confirm,
             read_only_contexts: Vec::new(),

@@ -53,7 +53,12 @@ async fn rig(extra: &[&str], mode: SafetyMode) -> Rig {
         .unwrap();
     let facts = collector.collect().await.unwrap().facts;
     Rig {
-        executor: Executor::new(&safety, Arc::new(AuditChain::open(&audit_path).unwrap())).unwrap(),
+        executor: Executor::new(
+            kubestack_ai::plugins::registry::backends(),
+            &safety,
+            Arc::new(AuditChain::open(&audit_path).unwrap()),
+        )
+        .unwrap(),
         instance,
         config,
         facts,

@@ -367,7 +367,12 @@ async fn repair_secrets_and_acl_hashes_never_reach_the_audit_log_or_the_modal() 
             mode: SafetyMode::Confirm,
             read_only_contexts: Vec::new(),
         };
-        let executor = Executor::new(&safety, Arc::new(AuditChain::open(&audit).unwrap())).unwrap();
+        let executor = Executor::new(
+            kubestack_ai::plugins::registry::backends(),
+            &safety,
+            Arc::new(AuditChain::open(&audit).unwrap()),
+        )
+        .unwrap();
         let mut backend = executor.open_backend(&instance, &config).unwrap();
         let getuser = Command::new(&["ACL", "GETUSER", "app"]);
         let step = RepairStep {

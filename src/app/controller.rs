@@ -411,7 +411,7 @@ impl Controller {
         let events = self.events.clone();
         let config = self.config.clone();
         let instance_config = view.config.clone();
-        let kubernetes = action.starts_with("K8S-");
+        let kubernetes = crate::plugins::registry::action_side(action).is_kubernetes();
         let action = action.to_string();
         let task = async move {
             match executor.open_backend_for(&action, &instance_config, &config) {
@@ -602,17 +602,8 @@ impl EffectHandler for Controller {
                     Box::pin(async move {
                         let result = executor.execute(backend, &step, &confirmation).await;
                         let ok = result.is_ok();
-                        let refused = matches!(result, Err(RepairError::Refused(_)));
-                        let result = result.map_err(|e| e.to_string());
-                        send(
-                            &events,
-                            RepairEvent::Executed {
-                                index,
-                                result,
-                                refused,
-                            },
-                        )
-                        .await;
+                        let result = result.map_err(crate::repair::StepError::from);
+                        send(&events, RepairEvent::Executed { index, result }).await;
                         if ok {
                             let prepared = prepared.unwrap_or_else(|| PreparedStep {
                                 captured: Vec::new(),

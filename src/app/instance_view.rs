@@ -153,7 +153,7 @@ impl InstanceView {
         let plugin = plugin.unwrap_or_else(|| {
             self.findings
                 .iter()
-                .filter(|f| !f.finding.id.starts_with("K8S-"))
+                .filter(|f| f.finding.source.is_instance())
                 .map(|f| f.finding.clone())
                 .collect()
         });

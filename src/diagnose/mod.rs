@@ -7,6 +7,8 @@ mod finding;
 mod oneshot;
 mod report;
 
-pub use finding::{DiagnosisStatus, Finding, Severity, findings_markdown, sort_findings};
+pub use finding::{
+    DiagnosisStatus, Finding, FindingSource, Severity, findings_markdown, sort_findings,
+};
 pub use oneshot::diagnose_instance;
 pub use report::{DiagnosisReport, TargetInfo};

@@ -23,6 +23,9 @@ pub struct ActionSpec {
     pub fixes: &'static [&'static str],
     /// Parameters: name and meaning.
     pub params: &'static [(&'static str, &'static str)],
+    /// It makes the runtime changes of the steps before it survive a restart (Redis
+    /// `CONFIG REWRITE`): a plan ends with it.
+    pub persists_config: bool,
 }
 
 impl ActionSpec {
@@ -278,7 +281,7 @@ pub fn plan_for_findings(
     if let Some(pos) = plan
         .steps
         .iter()
-        .position(|s| s.action.ends_with("-FIX-16"))
+        .position(|s| catalog.spec(&s.action).is_some_and(|a| a.persists_config))
     {
         let persist = plan.steps.remove(pos);
         plan.steps.push(persist);

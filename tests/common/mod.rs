@@ -258,7 +258,10 @@ pub fn executor(mode: SafetyMode) -> (Executor, tempfile::TempDir) {
         mode,
         read_only_contexts: Vec::new(),
     };
-    (Executor::new(&safety, audit).unwrap(), dir)
+    (
+        Executor::new(kubestack_ai::plugins::registry::backends(), &safety, audit).unwrap(),
+        dir,
+    )
 }
 
 /// Defaults with fast sampling for tests.

@@ -3,10 +3,16 @@
 //! CLI and the repair executor all go through here, so adding a kind is one directory under
 //! `plugins/` and one line in [`PLUGINS`].
 
-use crate::config::{InstanceConfig, InstanceKind, KindRules};
-use crate::kube::DiscoveryHints;
+use std::sync::Arc;
 
-use super::{Plugin, elasticsearch, kafka, mysql, redis};
+use crate::config::{AppConfig, InstanceConfig, InstanceKind, KindRules};
+use crate::diagnose::FindingSource;
+use crate::kube::DiscoveryHints;
+use crate::kube::repairs::{KubeBackend, KubeRepairs};
+use crate::repair::catalog::RepairCatalog;
+use crate::repair::{BackendFactory, ExecutorToken, WriteBackend};
+
+use super::{Plugin, PluginError, elasticsearch, kafka, mysql, redis};
 
 /// Every built-in plugin, in the order discovery tries their hints.
 pub static PLUGINS: &[&dyn Plugin] = &[
@@ -63,6 +69,56 @@ pub fn validate_url_for(instance: &InstanceConfig) -> Result<url::Url, String> {
 /// default account. Repairs must not lock it out.
 pub fn login_user(instance: &InstanceConfig) -> String {
     instance.login_user_or(plugin_for(instance.kind).descriptor().default_user)
+}
+
+/// Whose action it is: Kubernetes' when its catalogue has it, else the instance's plugin's.
+pub fn action_side(action: &str) -> FindingSource {
+    if KubeRepairs.spec(action).is_some() {
+        FindingSource::Kubernetes
+    } else {
+        FindingSource::Instance
+    }
+}
+
+/// The one choice of a repair catalogue: the instance's plugin's, or Kubernetes' for what the
+/// Kubernetes rules found and its actions.
+pub fn catalogue_for(kind: InstanceKind, side: FindingSource) -> &'static dyn RepairCatalog {
+    match side {
+        FindingSource::Instance => plugin_for(kind).repairs(),
+        FindingSource::Kubernetes => &KubeRepairs,
+    }
+}
+
+/// The executor's backends: each plugin's write backend, and Kubernetes'.
+struct RegistryBackends;
+
+impl BackendFactory for RegistryBackends {
+    fn side_of(&self, action: &str) -> FindingSource {
+        action_side(action)
+    }
+
+    fn instance_backend(
+        &self,
+        instance: &InstanceConfig,
+        config: &AppConfig,
+        token: &ExecutorToken,
+    ) -> Result<Box<dyn WriteBackend>, PluginError> {
+        plugin_for(instance.kind).write_backend(instance, config, token)
+    }
+
+    fn kubernetes_backend(
+        &self,
+        kubeconfig: kube::config::Kubeconfig,
+        context: &str,
+        _: &ExecutorToken,
+    ) -> Box<dyn WriteBackend> {
+        Box::new(KubeBackend::new(kubeconfig, context))
+    }
+}
+
+/// The backends to hand to `repair::Executor::new`.
+pub fn backends() -> Arc<dyn BackendFactory> {
+    Arc::new(RegistryBackends)
 }
 
 #[cfg(test)]

@@ -267,3 +267,34 @@ fn evidence_order() {
         None
     );
 }
+
+#[test]
+fn every_action_belongs_to_one_side_and_its_catalogue_is_picked_by_it() {
+    for a in KubeRepairs.actions() {
+        assert_eq!(action_side(a.id), FindingSource::Kubernetes, "{}", a.id);
+    }
+    for p in PLUGINS {
+        let kind = p.kind();
+        for a in p.repairs().actions() {
+            assert_eq!(action_side(a.id), FindingSource::Instance, "{}", a.id);
+            let picked = catalogue_for(kind, action_side(a.id));
+            assert!(
+                picked.spec(a.id).is_some(),
+                "{kind}: {} not in its catalogue",
+                a.id
+            );
+        }
+        assert_eq!(
+            catalogue_for(kind, FindingSource::Kubernetes).system(),
+            KubeRepairs.system()
+        );
+    }
+    // Persisting the configuration is a property of the action, not of its id.
+    let persisting: Vec<&str> = PLUGINS
+        .iter()
+        .flat_map(|p| p.repairs().actions())
+        .filter(|a| a.persists_config)
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(persisting, ["RDS-FIX-16"]);
+}
