@@ -25,8 +25,8 @@ use kube::config::Kubeconfig;
 use kube::{Api, Client};
 use serde_json::{Map, Value, json};
 
-use crate::diagnose::Finding;
-use crate::plugins::PluginError;
+use crate::model::Finding;
+use crate::model::PluginError;
 use crate::repair::catalog::{ActionSpec, PlanContext, RepairCatalog};
 use crate::repair::{
     Check, Command, ExecutorToken, PreparedStep, Probe, RepairStep, Reply, Risk, RollbackSpec,

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::discovery::Discovered;
 use super::store::ClusterStore;
-use crate::diagnose::{Finding, FindingSource, Severity};
+use crate::model::{Finding, FindingSource, Severity};
 
 /// Restarts at or above this are a WARN even when the pod runs now.
 pub const RESTARTS_WARN: u32 = 5;

@@ -57,7 +57,7 @@ impl RepairCatalog for NoRepairs {
     }
     fn for_finding(
         &self,
-        _: &crate::diagnose::Finding,
+        _: &crate::model::Finding,
         _: &PlanContext<'_>,
     ) -> (Vec<RepairStep>, Vec<String>) {
         (Vec::new(), Vec::new())

@@ -3,8 +3,8 @@
 
 use super::executor::{ExecutorToken, WriteBackend};
 use crate::config::{AppConfig, InstanceConfig};
-use crate::diagnose::FindingSource;
-use crate::plugins::PluginError;
+use crate::model::FindingSource;
+use crate::model::PluginError;
 
 /// Opens the write-capable backend of each side a step may act on.
 pub trait BackendFactory: Send + Sync {

@@ -10,8 +10,8 @@ use super::plan::{
 };
 use crate::ai::plan::ProposedPlan;
 use crate::config::InstanceConfig;
-use crate::diagnose::Finding;
-use crate::plugins::InstanceFacts;
+use crate::model::Finding;
+use crate::model::InstanceFacts;
 
 /// One action of a catalogue.
 #[derive(Debug, Clone, Copy)]

@@ -17,8 +17,8 @@ use super::plan::{Command, PreparedStep, RepairPlan, RepairStep};
 use super::policy::SafetyPolicy;
 use super::reply::Reply;
 use crate::config::{AppConfig, InstanceConfig, SafetyConfig, SafetyMode};
-use crate::diagnose::FindingSource;
-use crate::plugins::PluginError;
+use crate::model::FindingSource;
+use crate::model::PluginError;
 
 /// Proof of being the executor: the argument a write needs. Only this module constructs it.
 pub struct ExecutorToken(());

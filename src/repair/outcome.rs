@@ -34,7 +34,7 @@ mod tests {
             refused,
             StepError::Refused("refused: read-only mode".into())
         );
-        let failed = StepError::from(RepairError::Backend(crate::plugins::PluginError::Config(
+        let failed = StepError::from(RepairError::Backend(crate::model::PluginError::Config(
             "no kubeconfig".into(),
         )));
         assert_eq!(failed, StepError::Failed("no kubeconfig".into()));

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use crate::diagnose::Finding;
+use crate::model::Finding;
 use crate::repair::catalog::{ActionSpec, PlanContext, RepairCatalog, param};
 use crate::repair::{Check, Command, Probe, RepairStep, Risk, RollbackSpec};
 

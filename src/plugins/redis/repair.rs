@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::diagnose::Finding;
+use crate::model::Finding;
 use crate::repair::catalog::{
     ActionSpec, PlanContext, RepairCatalog, param, parse_bytes, random_password,
 };
@@ -553,7 +553,7 @@ mod tests {
 
     #[test]
     fn config_rewrite_is_proposed_only_where_it_can_persist() {
-        use crate::diagnose::{Finding, Severity};
+        use crate::model::{Finding, Severity};
         let finding = Finding::new("RDS-LAT-03", Severity::Info, "latency", "t", "d", "r");
         let with_file = |file: Option<&str>| InstanceFacts {
             extra: file

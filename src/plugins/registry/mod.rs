@@ -6,9 +6,9 @@
 use std::sync::Arc;
 
 use crate::config::{AppConfig, InstanceConfig, InstanceKind, KindRules};
-use crate::diagnose::FindingSource;
 use crate::kube::DiscoveryHints;
 use crate::kube::repairs::{KubeBackend, KubeRepairs};
+use crate::model::FindingSource;
 use crate::repair::catalog::RepairCatalog;
 use crate::repair::{BackendFactory, ExecutorToken, WriteBackend};
 

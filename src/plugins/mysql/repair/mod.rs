@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::diagnose::Finding;
+use crate::model::Finding;
 use crate::repair::catalog::{
     ActionSpec, PlanContext, RepairCatalog, param, parse_bytes, random_password,
 };
