@@ -146,6 +146,13 @@ pub struct CollectorConfig {
     pub client_list_max: usize,
 }
 
+impl CollectorConfig {
+    /// How long a plugin waits for a connection (its collector, tools and write backend alike).
+    pub fn connect_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.connect_timeout_ms)
+    }
+}
+
 impl Default for CollectorConfig {
     fn default() -> Self {
         CollectorConfig {

@@ -278,3 +278,49 @@ fn discover_where(
     out.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POSTGRES: InstanceKind = InstanceKind::from_static("postgres");
+
+    fn zalando(labels: &BTreeMap<String, String>) -> Option<String> {
+        labels
+            .contains_key("cluster-name")
+            .then(|| "label cluster-name".into())
+    }
+
+    /// Discovery knows kinds only by the hints it is given.
+    #[test]
+    fn a_kind_is_found_by_its_hints_alone() {
+        let hints = DiscoveryHints {
+            kind: POSTGRES,
+            names: &["postgres", "postgis"],
+            operator_labels: zalando,
+            ports: &[5432],
+        };
+        let given = [&hints];
+        let no_labels = BTreeMap::new();
+        let image = vec!["docker.io/postgis/postgis:16".to_string()];
+        assert_eq!(
+            classify(&no_labels, &image, &[], &given),
+            Some((POSTGRES, "image docker.io/postgis/postgis:16".into()))
+        );
+        let labels: BTreeMap<String, String> =
+            [("cluster-name".to_string(), "x".to_string())].into();
+        assert_eq!(
+            classify(&labels, &[], &[], &given).unwrap().1,
+            "label cluster-name"
+        );
+        assert_eq!(
+            classify(&no_labels, &[], &[5432], &given),
+            Some((POSTGRES, "port 5432".into()))
+        );
+        assert_eq!(classify(&no_labels, &image, &[5432], &[]), None);
+        let exporter = vec!["prometheuscommunity/postgres-exporter:v0.15".to_string()];
+        assert_eq!(classify(&no_labels, &exporter, &[], &given), None);
+        assert_eq!(port_for(POSTGRES, &[], &given), 5432);
+        assert_eq!(port_for(POSTGRES, &[8008, 5433], &given), 8008);
+    }
+}

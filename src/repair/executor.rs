@@ -43,13 +43,19 @@ pub trait WriteBackend: Send {
     }
     /// The preview and the rollback commands, from the captured pre-state.
     fn prepare(&self, step: &RepairStep, captured: &[(String, Reply)]) -> PreparedStep;
-    /// Judges a verification reply; `Err` says what is wrong.
+    /// Judges a verification reply against the step's probe (the shared checks unless a
+    /// system reads its replies differently); `Err` says what is wrong.
     fn judge(
         &self,
         step: &RepairStep,
         reply: &Reply,
         prepared: &PreparedStep,
-    ) -> Result<String, String>;
+    ) -> Result<String, String> {
+        let Some(probe) = &step.verify else {
+            return Ok("no probe".into());
+        };
+        super::check::judge_check(&probe.check, reply, &prepared.captured)
+    }
 }
 
 /// Why the executor did not do something.
