@@ -16,17 +16,14 @@ pub use instance::{
     CredentialError, InstanceConfig, decode_userinfo, instance_secrets, resolve_password,
     strip_credentials,
 };
-pub use kafka::{
-    KAFKA_TLS_SCHEME, KafkaRulesConfig, KafkaSecurityProtocol, SaslMechanism,
-    kafka_security_problems, kafka_security_protocol, kafka_unused_credentials,
-};
+pub use kafka::{KafkaRulesConfig, KafkaSecurityProtocol, SaslMechanism};
 pub use kind::{InstanceKind, KindRules, rules_for};
 pub use kubernetes::{KubeCredential, KubernetesConfig, SecretKeyRef, SecretValue};
 pub use load::{
     CliOverrides, CollectorOverrides, ConfigError, ConfigProblem, LoadedConfig, SafetyOverrides,
     load_config, unreadable_tls_files, validate_config,
 };
-pub use mysql::{MysqlRulesConfig, MysqlSslMode, mysql_ssl_mode, mysql_tls_problems};
+pub use mysql::{MysqlRulesConfig, MysqlSslMode};
 pub use paths::AppPaths;
 pub use template::CONFIG_TEMPLATE;
 

@@ -131,7 +131,7 @@ impl KafkaTarget {
         let url = instance.url.trim();
         let list = url
             .strip_prefix("kafka://")
-            .or_else(|| url.strip_prefix(crate::config::KAFKA_TLS_SCHEME))
+            .or_else(|| url.strip_prefix(super::kind::KAFKA_TLS_SCHEME))
             .unwrap_or(url)
             .trim_end_matches('/');
         Ok(KafkaTarget {

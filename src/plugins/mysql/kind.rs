@@ -3,9 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::{
-    InstanceConfig, InstanceKind, KindRules, mysql_tls_problems, unreadable_tls_files,
-};
+use crate::config::{InstanceConfig, InstanceKind, KindRules, MysqlSslMode, unreadable_tls_files};
 use crate::kube::DiscoveryHints;
 use crate::plugins::descriptor::{KindDescriptor, check_url};
 
@@ -53,4 +51,42 @@ impl KindRules for super::MysqlPlugin {
     fn own_instance_keys(&self) -> &'static [&'static str] {
         &["ssl_mode"]
     }
+}
+
+/// The mode an instance connects with: `ssl_mode` when set; else `verify-ca` when a
+/// `tls_ca_file` is given (as the MySQL client does with `--ssl-ca` alone), `disabled` otherwise.
+pub fn mysql_ssl_mode(instance: &InstanceConfig) -> MysqlSslMode {
+    match instance.ssl_mode {
+        Some(m) => m,
+        None if instance.tls_ca_file.is_some() => MysqlSslMode::VerifyCa,
+        None => MysqlSslMode::Disabled,
+    }
+}
+
+/// What is wrong with the TLS settings of a MySQL instance, as (field, problem).
+pub fn mysql_tls_problems(instance: &InstanceConfig) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    let mode = mysql_ssl_mode(instance);
+    if mode == MysqlSslMode::Disabled {
+        for (field, set) in [
+            ("tls_ca_file", instance.tls_ca_file.is_some()),
+            ("tls_cert_file", instance.tls_cert_file.is_some()),
+        ] {
+            if set {
+                out.push((field, format!("{field} is set but ssl_mode is disabled")));
+            }
+        }
+    }
+    if matches!(mode, MysqlSslMode::Preferred | MysqlSslMode::Required)
+        && instance.tls_ca_file.is_some()
+    {
+        out.push((
+            "ssl_mode",
+            format!(
+                "ssl_mode {} does not check the certificate, so tls_ca_file would be ignored (use verify-ca or verify-identity)",
+                mode.as_str()
+            ),
+        ));
+    }
+    out
 }

@@ -17,7 +17,8 @@ use std::path::Path;
 
 use mysql_async::{ClientIdentity, SslOpts};
 
-use crate::config::{InstanceConfig, MysqlSslMode, mysql_ssl_mode, mysql_tls_problems};
+use super::kind::{mysql_ssl_mode, mysql_tls_problems};
+use crate::config::{InstanceConfig, MysqlSslMode};
 use crate::plugins::PluginError;
 
 /// The TLS settings of one MySQL instance, read once (files included).
