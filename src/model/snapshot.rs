@@ -105,7 +105,8 @@ pub struct CollectedLog {
     pub text: String,
 }
 
-/// Identity facts of an instance, for the header and the AI context later.
+/// Identity facts of an instance, for the header, repair plans (pinned to `identity`) and the
+/// AI context.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InstanceFacts {
     pub version: Option<String>,
