@@ -64,7 +64,7 @@ async fn connected(llm: Option<&LlmServer>) -> Cluster {
     let mut config = common::fast_config();
     config.collector.interval_secs = 0.3;
     config.kubernetes.credentials = vec![KubeCredential {
-        kind: Some(InstanceKind::Redis),
+        kind: Some(InstanceKind::REDIS),
         username: Some(USER.into()),
         password_secret: Some(SecretKeyRef {
             name: "cache-auth".into(),
@@ -210,7 +210,7 @@ async fn a_plugin_repair_of_a_discovered_instance_is_prepared_and_executed_with_
 async fn the_own_account_guard_knows_the_login_user_of_a_discovered_instance() {
     let mut c = connected(None).await;
     assert_eq!(
-        c.app.state.instances[c.cache].config.login_user(),
+        kubestack_ai::plugins::registry::login_user(&c.app.state.instances[c.cache].config),
         USER,
         "the instance logs in as the Secret's user"
     );

@@ -21,11 +21,11 @@ use kubestack_playground::es::{EsServer, Fault, Index};
 use serde_json::{Map, Value};
 
 fn es(url: &str) -> InstanceConfig {
-    InstanceConfig::new("search", InstanceKind::Elasticsearch, url)
+    InstanceConfig::new("search", InstanceKind::ELASTICSEARCH, url)
 }
 
 async fn two_samples(instance: &InstanceConfig, config: &AppConfig) -> InstanceSnapshot {
-    let mut c = plugin_for(InstanceKind::Elasticsearch)
+    let mut c = plugin_for(InstanceKind::ELASTICSEARCH)
         .collector(instance, config)
         .unwrap();
     let first = c.collect().await.unwrap();
@@ -243,7 +243,7 @@ async fn disk_flood_stage_blocks_and_rejections_are_critical() {
     });
     let instance = es(&server.url());
     let config = fast_config();
-    let mut collector = plugin_for(InstanceKind::Elasticsearch)
+    let mut collector = plugin_for(InstanceKind::ELASTICSEARCH)
         .collector(&instance, &config)
         .unwrap();
     collector.collect().await.unwrap();
@@ -337,7 +337,7 @@ async fn collection_tools_and_read_only_mode_send_only_allowlisted_reads() {
     let config = fast_config();
     let s = two_samples(&instance, &config).await;
     assert!(has(&s, "ES-H-04", "CRIT"), "{:?}", ids(&s));
-    let mut tools = plugin_for(InstanceKind::Elasticsearch)
+    let mut tools = plugin_for(InstanceKind::ELASTICSEARCH)
         .tools(&instance, &config)
         .unwrap();
     for (name, args) in [
@@ -431,7 +431,7 @@ async fn credentials_401_403_html_cut_off_malformed_and_stalled_replies_are_name
     server.with(|c| c.credentials = Some(("elastic".into(), "s3cret-pw".into())));
     let config = fast_config();
     let collect = |instance: InstanceConfig, config: AppConfig| async move {
-        plugin_for(InstanceKind::Elasticsearch)
+        plugin_for(InstanceKind::ELASTICSEARCH)
             .collector(&instance, &config)
             .unwrap()
             .collect()
@@ -485,7 +485,7 @@ async fn replies_of_another_shape_are_said_on_screen_and_recovery_too() {
     server.with(|c| c.indices.push(Index::new("logs", 1, 0)));
     let instance = es(&server.url());
     let config = fast_config();
-    let mut c = plugin_for(InstanceKind::Elasticsearch)
+    let mut c = plugin_for(InstanceKind::ELASTICSEARCH)
         .collector(&instance, &config)
         .unwrap();
     let first = c.collect().await.unwrap();

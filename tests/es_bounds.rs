@@ -12,9 +12,9 @@ use kubestack_playground::es::{EsServer, Fault, Index};
 async fn a_reply_past_the_cap_is_an_error_naming_the_cap() {
     let server = EsServer::start().await;
     server.with(|c| c.indices.push(Index::new("logs", 1, 0)));
-    let instance = InstanceConfig::new("search", InstanceKind::Elasticsearch, server.url());
+    let instance = InstanceConfig::new("search", InstanceKind::ELASTICSEARCH, server.url());
     let config = AppConfig::default();
-    let mut c = plugin_for(InstanceKind::Elasticsearch)
+    let mut c = plugin_for(InstanceKind::ELASTICSEARCH)
         .collector(&instance, &config)
         .unwrap();
     c.collect().await.expect("a normal reply is read");

@@ -38,7 +38,7 @@ fn rig(groups: &[&str]) -> Rig {
         .unwrap();
     let mut instance = InstanceConfig::new(
         "events",
-        InstanceKind::Kafka,
+        InstanceKind::KAFKA,
         format!("kafka://{}", mock.bootstrap_servers()),
     );
     instance.groups = groups.iter().map(|g| g.to_string()).collect();
@@ -101,7 +101,7 @@ impl Rig {
     }
 
     fn collector(&self) -> Box<dyn Collector> {
-        plugin_for(InstanceKind::Kafka)
+        plugin_for(InstanceKind::KAFKA)
             .collector(&self.instance, &self.config)
             .unwrap()
     }
@@ -242,13 +242,13 @@ async fn a_leaderless_partition_is_offline_and_a_dead_cluster_is_unreachable() {
     let (_reserved, port) = common::closed_port();
     let mut instance = InstanceConfig::new(
         "gone",
-        InstanceKind::Kafka,
+        InstanceKind::KAFKA,
         format!("kafka://127.0.0.1:{port}"),
     );
     instance.groups = vec!["g".into()];
     let mut config = fast_config();
     config.kafka.request_timeout_ms = 1500;
-    let err = plugin_for(InstanceKind::Kafka)
+    let err = plugin_for(InstanceKind::KAFKA)
         .collector(&instance, &config)
         .unwrap()
         .collect()
@@ -265,7 +265,7 @@ async fn the_tools_read_lag_topics_and_brokers() {
     let r = rig(&["billing"]);
     r.produce(2, 40);
     r.commit("billing", 2, 15);
-    let mut tools = plugin_for(InstanceKind::Kafka)
+    let mut tools = plugin_for(InstanceKind::KAFKA)
         .tools(&r.instance, &r.config)
         .unwrap();
     let lag = tools
@@ -317,6 +317,7 @@ async fn an_offset_reset_is_refused_read_only_and_where_the_group_cannot_be_conf
     let audit = Arc::new(AuditChain::open(&dir.path().join("audit.jsonl")).unwrap());
 
     let read_only = Executor::new(
+        kubestack_ai::plugins::registry::backends(),
         &SafetyConfig {
             mode: SafetyMode::ReadOnly,
             read_only_contexts: Vec::new(),
@@ -344,7 +345,12 @@ async fn an_offset_reset_is_refused_read_only_and_where_the_group_cannot_be_conf
     assert!(err.to_string().contains("read-only"), "{err}");
     assert_eq!(r.committed("billing", 0), Some(10), "nothing was committed");
 
-    let executor = Executor::new(&SafetyConfig::default(), audit).unwrap();
+    let executor = Executor::new(
+        kubestack_ai::plugins::registry::backends(),
+        &SafetyConfig::default(),
+        audit,
+    )
+    .unwrap();
     let mut backend = executor.open_backend(&r.instance, &r.config).unwrap();
     let prepared = executor.prepare(backend.as_mut(), &step).await.unwrap();
     let err = executor
@@ -393,7 +399,12 @@ async fn adding_partitions_on_a_broker_that_does_not_answer_fails_naming_the_req
     let step = KafkaRepairs.build("KFK-FIX-08", &params, &ctx).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let audit = Arc::new(AuditChain::open(&dir.path().join("audit.jsonl")).unwrap());
-    let executor = Executor::new(&SafetyConfig::default(), audit).unwrap();
+    let executor = Executor::new(
+        kubestack_ai::plugins::registry::backends(),
+        &SafetyConfig::default(),
+        audit,
+    )
+    .unwrap();
     let mut backend = executor.open_backend(&r.instance, &r.config).unwrap();
     let prepared = executor.prepare(backend.as_mut(), &step).await.unwrap();
     assert!(

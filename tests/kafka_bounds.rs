@@ -43,7 +43,7 @@ async fn more_groups_than_the_cap_are_read_in_turn_with_bounded_clients() {
     }
     let mut instance = InstanceConfig::new(
         "events",
-        InstanceKind::Kafka,
+        InstanceKind::KAFKA,
         format!("kafka://{bootstrap}"),
     );
     instance.groups = names.clone();
@@ -82,7 +82,7 @@ async fn more_groups_than_the_cap_are_read_in_turn_with_bounded_clients() {
     let mut config = common::fast_config();
     config.kafka.max_groups = 3;
     config.kafka.request_timeout_ms = 3000;
-    let mut collector = plugin_for(InstanceKind::Kafka)
+    let mut collector = plugin_for(InstanceKind::KAFKA)
         .collector(&instance, &config)
         .unwrap();
     let mut logs = Vec::new();

@@ -108,7 +108,7 @@ async fn forward(api: &KubeApi, relay: bool) -> PortForward {
             port: 9092,
             review_access: false,
             relay: if relay {
-                plugin_for(InstanceKind::Kafka).forward_relay()
+                plugin_for(InstanceKind::KAFKA).forward_relay()
             } else {
                 None
             },
@@ -122,10 +122,10 @@ async fn forward(api: &KubeApi, relay: bool) -> PortForward {
 fn collector(fwd: &PortForward) -> Box<dyn Collector> {
     let instance = InstanceConfig::new(
         "events",
-        InstanceKind::Kafka,
+        InstanceKind::KAFKA,
         format!("kafka://{}", fwd.local),
     );
-    plugin_for(InstanceKind::Kafka)
+    plugin_for(InstanceKind::KAFKA)
         .collector(&instance, &config())
         .unwrap()
 }

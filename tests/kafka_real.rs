@@ -27,7 +27,7 @@ use serde_json::{Map, Value};
 fn instance(cluster: &KafkaCluster) -> InstanceConfig {
     InstanceConfig::new(
         "events",
-        InstanceKind::Kafka,
+        InstanceKind::KAFKA,
         format!("kafka://{}", cluster.bootstrap()),
     )
 }
@@ -39,7 +39,7 @@ fn config() -> AppConfig {
 }
 
 fn collector(cluster: &KafkaCluster) -> Box<dyn Collector> {
-    plugin_for(InstanceKind::Kafka)
+    plugin_for(InstanceKind::KAFKA)
         .collector(&instance(cluster), &config())
         .unwrap()
 }
@@ -768,7 +768,7 @@ async fn a_rebalance_held_open_by_a_member_that_stopped_polling_is_stuck() {
 
     let mut config = config();
     config.kafka.rebalance_stuck_secs = 3;
-    let mut c = plugin_for(InstanceKind::Kafka)
+    let mut c = plugin_for(InstanceKind::KAFKA)
         .collector(&instance(&cluster), &config)
         .unwrap();
     let s = collect_until(

@@ -53,7 +53,7 @@ fn sasl(
     let port = cluster.secure.as_ref().unwrap().sasl_ssl_port;
     let mut i = InstanceConfig::new(
         "secure",
-        InstanceKind::Kafka,
+        InstanceKind::KAFKA,
         format!("kafka+ssl://127.0.0.1:{port}"),
     );
     i.sasl_mechanism = Some(mechanism);
@@ -68,7 +68,7 @@ fn mtls(cluster: &KafkaCluster, certs: &TestCerts) -> InstanceConfig {
     let port = cluster.secure.as_ref().unwrap().mtls_port;
     let mut i = InstanceConfig::new(
         "mtls",
-        InstanceKind::Kafka,
+        InstanceKind::KAFKA,
         format!("kafka://127.0.0.1:{port}"),
     );
     i.security_protocol = Some(KafkaSecurityProtocol::Ssl);
@@ -86,7 +86,7 @@ async fn collect_with(
     instance: &InstanceConfig,
     config: &AppConfig,
 ) -> Result<InstanceSnapshot, PluginError> {
-    let mut c = plugin_for(InstanceKind::Kafka)
+    let mut c = plugin_for(InstanceKind::KAFKA)
         .collector(instance, config)
         .map_err(|e| PluginError::Config(e.to_string()))?;
     c.collect().await
@@ -223,7 +223,7 @@ async fn sasl_ssl_with_plain_and_scram_and_mutual_tls_collect_as_the_configured_
     // SASL_PLAINTEXT, SCRAM-SHA-256, by security_protocol alone.
     let mut i = InstanceConfig::new(
         "sasl-plain",
-        InstanceKind::Kafka,
+        InstanceKind::KAFKA,
         format!(
             "kafka://127.0.0.1:{}",
             cluster.secure.as_ref().unwrap().sasl_plaintext_port
@@ -466,7 +466,7 @@ async fn wrong_password_unknown_ca_missing_client_certificate_and_plaintext_fail
             {
                 let mut i = InstanceConfig::new(
                     "wrong-host",
-                    InstanceKind::Kafka,
+                    InstanceKind::KAFKA,
                     format!(
                         "kafka+ssl://127.0.0.1:{}",
                         cluster.secure.as_ref().unwrap().wrong_host_port
@@ -486,7 +486,7 @@ async fn wrong_password_unknown_ca_missing_client_certificate_and_plaintext_fail
             "a plaintext client at the SASL_SSL port",
             InstanceConfig::new(
                 "plain",
-                InstanceKind::Kafka,
+                InstanceKind::KAFKA,
                 format!("kafka://127.0.0.1:{sasl_port}"),
             ),
             &[

@@ -219,6 +219,7 @@ async fn kubeconfig_files_merge_contexts_are_probed_without_blocking_and_switchi
     let audit_dir = tempfile::tempdir().unwrap();
     let executor = Arc::new(
         kubestack_ai::repair::Executor::new(
+            kubestack_ai::plugins::registry::backends(),
             &Default::default(),
             Arc::new(
                 kubestack_ai::repair::AuditChain::open(&audit_dir.path().join("a.jsonl")).unwrap(),

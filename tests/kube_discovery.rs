@@ -87,7 +87,7 @@ impl Harness {
         let mut config = fast_config();
         config.collector.interval_secs = 0.3;
         config.kubernetes.credentials = vec![KubeCredential {
-            kind: Some(kubestack_ai::config::InstanceKind::Redis),
+            kind: Some(kubestack_ai::config::InstanceKind::REDIS),
             namespace: Some("pay*".into()),
             password_secret: Some(SecretKeyRef {
                 name: "cache-auth".into(),

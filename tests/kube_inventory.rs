@@ -112,12 +112,15 @@ async fn lists_in_pages_then_watches_and_discovers_the_redis_statefulset() {
         2
     );
 
-    let found = discover(&w.store);
+    let found = discover(
+        &w.store,
+        &kubestack_ai::plugins::registry::discovery_hints(),
+    );
     assert_eq!(found.len(), 1, "{found:?}");
     let r = &found[0];
     assert_eq!(
         (r.kind, r.namespace.as_str(), r.name.as_str()),
-        (InstanceKind::Redis, "payments", "cache")
+        (InstanceKind::REDIS, "payments", "cache")
     );
     assert_eq!(r.workload_kind, "StatefulSet");
     assert_eq!(r.service.as_deref(), Some("cache"));
@@ -155,7 +158,14 @@ async fn lists_in_pages_then_watches_and_discovers_the_redis_statefulset() {
         (p.restarts, p.last_terminated.as_deref()),
         (7, Some("OOMKilled"))
     );
-    assert_eq!(discover(&w.store)[0].ready, 2);
+    assert_eq!(
+        discover(
+            &w.store,
+            &kubestack_ai::plugins::registry::discovery_hints()
+        )[0]
+        .ready,
+        2
+    );
     assert!(api.delete(Kind::Pod, "team-00", "web-0000"));
     w.until("the deleted pod", |s| {
         !s.pods.contains_key(&("team-00".into(), "web-0000".into()))

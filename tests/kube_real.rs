@@ -539,7 +539,10 @@ async fn the_watch_inventory_sees_status_written_by_the_status_subresource_and_d
         "{p:?}"
     );
 
-    let found = discover(&w.store);
+    let found = discover(
+        &w.store,
+        &kubestack_ai::plugins::registry::discovery_hints(),
+    );
     let kinds: Vec<(InstanceKind, &str, &str)> = found
         .iter()
         .map(|d| (d.kind, d.name.as_str(), d.workload_kind))
@@ -547,10 +550,10 @@ async fn the_watch_inventory_sees_status_written_by_the_status_subresource_and_d
     assert_eq!(
         kinds,
         [
-            (InstanceKind::Redis, "cache", "StatefulSet"),
-            (InstanceKind::Kafka, "events-kafka", "StatefulSet"),
-            (InstanceKind::Mysql, "orders-db", "Deployment"),
-            (InstanceKind::Elasticsearch, "search-es-default-0", "Pod"),
+            (InstanceKind::REDIS, "cache", "StatefulSet"),
+            (InstanceKind::KAFKA, "events-kafka", "StatefulSet"),
+            (InstanceKind::MYSQL, "orders-db", "Deployment"),
+            (InstanceKind::ELASTICSEARCH, "search-es-default-0", "Pod"),
         ],
         "{found:?}"
     );
@@ -619,7 +622,10 @@ async fn the_watch_inventory_sees_status_written_by_the_status_subresource_and_d
             && get("pending").is_none()
     })
     .await;
-    let found = discover(&w.store);
+    let found = discover(
+        &w.store,
+        &kubestack_ai::plugins::registry::discovery_hints(),
+    );
     let findings = kubestack_ai::kube::rules::instance_findings(&found[0], &w.store);
     let pods_of = |id: &str| {
         findings
@@ -897,7 +903,7 @@ fn instance_in(ns: &str) -> InstanceConfig {
         context: Some("dev".into()),
         ..InstanceConfig::new(
             format!("{ns}/cache"),
-            InstanceKind::Redis,
+            InstanceKind::REDIS,
             "redis://127.0.0.1:1",
         )
     }
@@ -930,7 +936,8 @@ fn executor_for(
         mode: SafetyMode::Confirm,
         read_only_contexts: read_only.iter().map(|s| s.to_string()).collect(),
     };
-    let executor = Executor::new(&safety, audit).unwrap();
+    let executor =
+        Executor::new(kubestack_ai::plugins::registry::backends(), &safety, audit).unwrap();
     executor.set_kubeconfig(kube.kubeconfig.clone());
     executor.set_current_context(Some("dev".into()));
     (executor, dir)
@@ -1040,7 +1047,13 @@ async fn repairs_are_dry_run_by_the_server_then_applied_verified_and_rolled_back
     let mut w = Watched::start(k, "operator", NamespaceScope::parse(ns)).await;
     w.until("the pods", 20, |s| s.is_synced() && s.pods.len() == 3)
         .await;
-    let found = discover(&w.store).into_iter().next().unwrap();
+    let found = discover(
+        &w.store,
+        &kubestack_ai::plugins::registry::discovery_hints(),
+    )
+    .into_iter()
+    .next()
+    .unwrap();
     let findings = kubestack_ai::kube::rules::instance_findings(&found, &w.store);
     let crash = findings
         .iter()
@@ -1903,7 +1916,7 @@ async fn a_kafka_cluster_advertising_in_cluster_names_is_collected_through_the_r
             pods: (0..3).map(|i| format!("kafka-{i}")).collect(),
             port: 9092,
             review_access: true,
-            relay: plugin_for(InstanceKind::Kafka).forward_relay(),
+            relay: plugin_for(InstanceKind::KAFKA).forward_relay(),
             service: Some("kafka".into()),
         },
     )
@@ -1911,12 +1924,12 @@ async fn a_kafka_cluster_advertising_in_cluster_names_is_collected_through_the_r
     .unwrap();
     let instance = InstanceConfig::new(
         "events",
-        InstanceKind::Kafka,
+        InstanceKind::KAFKA,
         format!("kafka://{}", pf.local),
     );
     let mut config = kubestack_ai::config::AppConfig::default();
     config.kafka.request_timeout_ms = 5000;
-    let mut collector = plugin_for(InstanceKind::Kafka)
+    let mut collector = plugin_for(InstanceKind::KAFKA)
         .collector(&instance, &config)
         .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);

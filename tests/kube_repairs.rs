@@ -47,12 +47,13 @@ async fn setup(read_only: &[&str]) -> Setup {
         mode: SafetyMode::Confirm,
         read_only_contexts: read_only.iter().map(|s| s.to_string()).collect(),
     };
-    let executor = Executor::new(&safety, audit).unwrap();
+    let executor =
+        Executor::new(kubestack_ai::plugins::registry::backends(), &safety, audit).unwrap();
     executor.set_kubeconfig(kube.kubeconfig.clone());
     executor.set_current_context(Some("dev".into()));
     let instance = InstanceConfig {
         context: Some("dev".into()),
-        ..InstanceConfig::new("payments/cache", InstanceKind::Redis, "redis://127.0.0.1:1")
+        ..InstanceConfig::new("payments/cache", InstanceKind::REDIS, "redis://127.0.0.1:1")
     };
     let facts = InstanceFacts {
         // The plugin's identity of the server behind the forward: not a Kubernetes pin.
@@ -76,7 +77,7 @@ async fn setup(read_only: &[&str]) -> Setup {
 /// The Redis StatefulSet as discovery reports it.
 fn cache_found() -> Discovered {
     Discovered {
-        kind: InstanceKind::Redis,
+        kind: InstanceKind::REDIS,
         namespace: "payments".into(),
         name: "cache".into(),
         workload_kind: "StatefulSet",

@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 fn instance() -> InstanceConfig {
     InstanceConfig {
         context: Some("dev".into()),
-        ..InstanceConfig::new("payments/缓存", InstanceKind::Redis, "redis://127.0.0.1:1")
+        ..InstanceConfig::new("payments/缓存", InstanceKind::REDIS, "redis://127.0.0.1:1")
     }
 }
 
@@ -63,8 +63,12 @@ fn app(kubeconfig: Option<kube::config::Kubeconfig>) -> App {
     };
     let (state, _) = build_state(&config, Keymap::builtin(), Vec::new());
     let audit = dir.path().join("audit.jsonl");
-    let executor =
-        Executor::new(&config.safety, Arc::new(AuditChain::open(&audit).unwrap())).unwrap();
+    let executor = Executor::new(
+        kubestack_ai::plugins::registry::backends(),
+        &config.safety,
+        Arc::new(AuditChain::open(&audit).unwrap()),
+    )
+    .unwrap();
     executor.set_kubeconfig(kubeconfig.clone());
     executor.set_current_context(Some("dev".into()));
     let (tx, rx) = mpsc::channel(64);

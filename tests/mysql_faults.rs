@@ -14,7 +14,7 @@ use kubestack_ai::plugins::{InstanceSnapshot, PluginError, plugin_for};
 use mysql_async::prelude::Queryable;
 
 fn mysql(name: &str, url: &str) -> InstanceConfig {
-    InstanceConfig::new(name, InstanceKind::Mysql, url)
+    InstanceConfig::new(name, InstanceKind::MYSQL, url)
 }
 
 fn quick_rules() -> AppConfig {
@@ -27,7 +27,7 @@ fn quick_rules() -> AppConfig {
 
 /// The second of two samples, with the log lines of both (each line is shown once).
 async fn two_samples(instance: &InstanceConfig, config: &AppConfig) -> InstanceSnapshot {
-    let mut collector = plugin_for(InstanceKind::Mysql)
+    let mut collector = plugin_for(InstanceKind::MYSQL)
         .collector(instance, config)
         .unwrap();
     let first = collector.collect().await.unwrap();
@@ -187,7 +187,7 @@ async fn refused_connections_are_counted_where_mariadb_counts_them() {
         .await;
     let instance = mysql("db", &db.url());
     let config = fast_config();
-    let mut collector = plugin_for(InstanceKind::Mysql)
+    let mut collector = plugin_for(InstanceKind::MYSQL)
         .collector(&instance, &config)
         .unwrap();
     collector.collect().await.unwrap();
@@ -269,7 +269,7 @@ async fn collection_and_tools_send_only_read_only_statements_says_the_general_lo
         "the top digest is a fact: {:?}",
         s.facts.extra
     );
-    let mut tools = plugin_for(InstanceKind::Mysql)
+    let mut tools = plugin_for(InstanceKind::MYSQL)
         .tools(&instance, &config)
         .unwrap();
     for (name, args) in [
@@ -386,7 +386,7 @@ async fn wrong_password_and_unreachable_are_told_apart() {
     db.exec(&["CREATE USER 'app'@'127.0.0.1' IDENTIFIED BY 'right-pw'"])
         .await;
     let config = fast_config();
-    let mut c = plugin_for(InstanceKind::Mysql)
+    let mut c = plugin_for(InstanceKind::MYSQL)
         .collector(
             &mysql("db", &format!("mysql://app:wrong-pw@127.0.0.1:{}", db.port)),
             &config,
@@ -402,7 +402,7 @@ async fn wrong_password_and_unreachable_are_told_apart() {
         "{err}"
     );
     let (_reserved, port) = closed_port();
-    let mut c = plugin_for(InstanceKind::Mysql)
+    let mut c = plugin_for(InstanceKind::MYSQL)
         .collector(
             &mysql("db", &format!("mysql://root@127.0.0.1:{port}")),
             &config,

@@ -176,10 +176,10 @@ async fn attack_through_the_explain_tool(sql_mode: Option<&str>) {
     let out = db.dir.path().join("out.txt");
     let instance = InstanceConfig::new(
         "db",
-        InstanceKind::Mysql,
+        InstanceKind::MYSQL,
         format!("mysql://tool@127.0.0.1:{}", db.port),
     );
-    let mut tools = plugin_for(InstanceKind::Mysql)
+    let mut tools = plugin_for(InstanceKind::MYSQL)
         .tools(&instance, &fast_config())
         .unwrap();
     let table = statements();
@@ -291,7 +291,7 @@ async fn two_statements_through_the_reading_wire_path_run_nothing() {
     let log = logs.path().join("general.log");
     let db = server(None, &log);
     let target =
-        MysqlTarget::from_instance(&InstanceConfig::new("db", InstanceKind::Mysql, db.url()))
+        MysqlTarget::from_instance(&InstanceConfig::new("db", InstanceKind::MYSQL, db.url()))
             .unwrap();
     let two = "SELECT 1; SET GLOBAL max_connections = 9";
     let mut conn = db.root().await;
@@ -339,8 +339,8 @@ async fn a_reading_account_that_can_write_is_warned_about() {
     let collect = |url: String| {
         let config = config.clone();
         async move {
-            let instance = InstanceConfig::new("db", InstanceKind::Mysql, &url);
-            let mut c = plugin_for(InstanceKind::Mysql)
+            let instance = InstanceConfig::new("db", InstanceKind::MYSQL, &url);
+            let mut c = plugin_for(InstanceKind::MYSQL)
                 .collector(&instance, &config)
                 .unwrap();
             c.collect().await.unwrap()

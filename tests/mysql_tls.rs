@@ -23,14 +23,14 @@ fn instance(
     mode: Option<MysqlSslMode>,
     ca: Option<std::path::PathBuf>,
 ) -> InstanceConfig {
-    let mut i = InstanceConfig::new("db", InstanceKind::Mysql, db.url());
+    let mut i = InstanceConfig::new("db", InstanceKind::MYSQL, db.url());
     i.ssl_mode = mode;
     i.tls_ca_file = ca;
     i
 }
 
 async fn collect(instance: &InstanceConfig) -> Result<InstanceSnapshot, PluginError> {
-    plugin_for(InstanceKind::Mysql)
+    plugin_for(InstanceKind::MYSQL)
         .collector(instance, &fast_config())?
         .collect()
         .await
@@ -121,7 +121,7 @@ async fn each_ssl_mode_against_a_server_that_requires_secure_transport() {
     // The AI tools' connection: the session the tool reads through is encrypted (the server's
     // session status says so).
     let i = instance(&db, Some(MysqlSslMode::VerifyIdentity), ca.clone());
-    let mut tools = plugin_for(InstanceKind::Mysql)
+    let mut tools = plugin_for(InstanceKind::MYSQL)
         .tools(&i, &fast_config())
         .unwrap();
     let out = tools
@@ -145,6 +145,7 @@ async fn each_ssl_mode_against_a_server_that_requires_secure_transport() {
         .unwrap();
     let audit = tempfile::tempdir().unwrap();
     let executor = Executor::new(
+        kubestack_ai::plugins::registry::backends(),
         &SafetyConfig {
             mode: SafetyMode::Confirm,
             read_only_contexts: Vec::new(),

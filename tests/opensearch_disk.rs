@@ -387,7 +387,7 @@ async fn disk_watermarks_rejections_breakers_and_blocks_on_real_numbers_and_read
         tried += 1;
     }
     assert_eq!(tried, 3);
-    let mut tools = plugin_for(InstanceKind::Elasticsearch)
+    let mut tools = plugin_for(InstanceKind::ELASTICSEARCH)
         .tools(&inst, &cfg)
         .unwrap();
     for (name, args) in [

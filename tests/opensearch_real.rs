@@ -45,13 +45,13 @@ async fn one_node_yellow_red_and_allocation_repairs_applied_verified_and_rolled_
     // text, and the error says so rather than "cannot reach".
     let wrong = InstanceConfig::new(
         "search",
-        InstanceKind::Elasticsearch,
+        InstanceKind::ELASTICSEARCH,
         format!(
             "elasticsearch://127.0.0.1:{}",
             cluster.nodes[0].transport_port
         ),
     );
-    let err = plugin_for(InstanceKind::Elasticsearch)
+    let err = plugin_for(InstanceKind::ELASTICSEARCH)
         .collector(&wrong, &cfg)
         .unwrap()
         .collect()
@@ -84,7 +84,7 @@ async fn one_node_yellow_red_and_allocation_repairs_applied_verified_and_rolled_
         s.logs
     );
     // The AI's tool asks the node the same question and gets the decider back.
-    let mut tools = plugin_for(InstanceKind::Elasticsearch)
+    let mut tools = plugin_for(InstanceKind::ELASTICSEARCH)
         .tools(&inst, &cfg)
         .unwrap();
     let explained = tools

@@ -51,8 +51,12 @@ impl Driver {
         });
         let dir = tempfile::tempdir().unwrap();
         let audit = dir.path().join("audit.jsonl");
-        let executor =
-            Executor::new(&config.safety, Arc::new(AuditChain::open(&audit).unwrap())).unwrap();
+        let executor = Executor::new(
+            kubestack_ai::plugins::registry::backends(),
+            &config.safety,
+            Arc::new(AuditChain::open(&audit).unwrap()),
+        )
+        .unwrap();
         state.safety = executor.policy();
         let (tx, rx) = mpsc::channel(64);
         let controller = Router::new(

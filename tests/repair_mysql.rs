@@ -44,16 +44,21 @@ async fn rig(extra: &[&str], mode: SafetyMode) -> Rig {
         mode,
         read_only_contexts: Vec::new(),
     };
-    let instance = InstanceConfig::new("db", InstanceKind::Mysql, db.url());
+    let instance = InstanceConfig::new("db", InstanceKind::MYSQL, db.url());
     let mut config = fast_config();
     config.mysql.idle_in_trx_secs = 1;
     config.mysql.lock_wait_secs = 1;
-    let mut collector = plugin_for(InstanceKind::Mysql)
+    let mut collector = plugin_for(InstanceKind::MYSQL)
         .collector(&instance, &config)
         .unwrap();
     let facts = collector.collect().await.unwrap().facts;
     Rig {
-        executor: Executor::new(&safety, Arc::new(AuditChain::open(&audit_path).unwrap())).unwrap(),
+        executor: Executor::new(
+            kubestack_ai::plugins::registry::backends(),
+            &safety,
+            Arc::new(AuditChain::open(&audit_path).unwrap()),
+        )
+        .unwrap(),
         instance,
         config,
         facts,
@@ -225,7 +230,7 @@ async fn the_plan_of_a_lock_wait_kills_the_idle_blocker_and_the_waiter_completes
             .await
     });
     // The wait is a finding once it is older than lock_wait_secs (1 s): sample until then.
-    let mut collector = plugin_for(InstanceKind::Mysql)
+    let mut collector = plugin_for(InstanceKind::MYSQL)
         .collector(&r.instance, &r.config)
         .unwrap();
     let mut finding = None;

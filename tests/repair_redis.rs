@@ -38,7 +38,8 @@ fn rig(extra: &[&str], mode: SafetyMode, read_only_contexts: &[&str]) -> Rig {
     };
     let instance = redis_instance("cache", &redis.url());
     Rig {
-        executor: Executor::new(&safety, audit).unwrap(),
+        executor: Executor::new(kubestack_ai::plugins::registry::backends(), &safety, audit)
+            .unwrap(),
         instance,
         config: fast_config(),
         redis,

@@ -129,8 +129,8 @@ fn planted(rng: &mut Rng, seed: u64, kind: InstanceKind) -> Planted {
     // SAFETY: each variable name is unique to one seed of one test.
     unsafe { std::env::set_var(&var, &env_pw) };
     let url = match kind {
-        InstanceKind::Mysql => format!("mysql://app:{}@127.0.0.1:3306/shop", url_encode(&url_pw)),
-        InstanceKind::Elasticsearch => format!(
+        InstanceKind::MYSQL => format!("mysql://app:{}@127.0.0.1:3306/shop", url_encode(&url_pw)),
+        InstanceKind::ELASTICSEARCH => format!(
             "elasticsearch+https://elastic:{}@127.0.0.1:9200",
             url_encode(&url_pw)
         ),
@@ -209,9 +209,9 @@ fn planted_secrets_never_reach_the_request_body_or_a_debug_print() {
     for seed in 1..=300u64 {
         let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
         let kind = [
-            InstanceKind::Redis,
-            InstanceKind::Mysql,
-            InstanceKind::Elasticsearch,
+            InstanceKind::REDIS,
+            InstanceKind::MYSQL,
+            InstanceKind::ELASTICSEARCH,
         ][seed as usize % 3];
         let p = planted(&mut rng, seed, kind);
         let reply_pw = rng.secret();
@@ -276,7 +276,7 @@ async fn planted_secrets_never_reach_the_provider_or_the_sent_overlay() {
     let theme = Theme::builtin("dark").unwrap();
     for seed in 1000..1010u64 {
         let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
-        let p = planted(&mut rng, seed, InstanceKind::Redis);
+        let p = planted(&mut rng, seed, InstanceKind::REDIS);
         let reply_pw = rng.secret();
         let hash = rng.hex64();
         let job = AskJob {
@@ -367,7 +367,12 @@ async fn repair_secrets_and_acl_hashes_never_reach_the_audit_log_or_the_modal() 
             mode: SafetyMode::Confirm,
             read_only_contexts: Vec::new(),
         };
-        let executor = Executor::new(&safety, Arc::new(AuditChain::open(&audit).unwrap())).unwrap();
+        let executor = Executor::new(
+            kubestack_ai::plugins::registry::backends(),
+            &safety,
+            Arc::new(AuditChain::open(&audit).unwrap()),
+        )
+        .unwrap();
         let mut backend = executor.open_backend(&instance, &config).unwrap();
         let getuser = Command::new(&["ACL", "GETUSER", "app"]);
         let step = RepairStep {

@@ -1,7 +1,7 @@
 //! The offline analysis: when no model is configured or it cannot answer, the rule engine
 //! answers — clearly labelled, with rule ids, explanations and recommended actions.
 
-use crate::diagnose::Finding;
+use crate::model::Finding;
 
 /// The label every offline answer starts with.
 pub const OFFLINE_LABEL: &str = "Offline analysis (built-in rule engine — no model was asked)";
@@ -56,7 +56,7 @@ pub fn offline_analysis(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnose::Severity;
+    use crate::model::Severity;
 
     #[test]
     fn findings_are_listed_most_severe_first_with_ids_and_actions() {

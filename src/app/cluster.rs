@@ -5,7 +5,7 @@
 use super::effect::{ClusterRequest, Effect};
 use super::instance_view::InstanceView;
 use super::state::AppState;
-use crate::config::{InstanceConfig, InstanceKind};
+use crate::config::InstanceConfig;
 use crate::kube::{Discovered, NamespaceScope, PodRow, StoreUpdate, discover};
 
 /// What ties an inventory instance to the cluster it was discovered in.
@@ -48,17 +48,9 @@ fn in_cluster_url(found: &Discovered) -> String {
             found.namespace
         ),
     };
-    let scheme = match found.kind {
-        InstanceKind::Redis => "redis",
-        InstanceKind::Mysql => "mysql",
-        InstanceKind::Kafka => "kafka",
-        InstanceKind::Elasticsearch => "elasticsearch",
-    };
-    if found.kind == InstanceKind::Kafka {
-        format!("{host}:{}", found.port)
-    } else {
-        format!("{scheme}://{host}:{}", found.port)
-    }
+    crate::plugins::plugin_for(found.kind)
+        .descriptor()
+        .in_cluster_url(&host, found.port)
 }
 
 impl AppState {
@@ -101,12 +93,13 @@ impl AppState {
         let scope = self.namespace_scope();
         // Only the namespaces a batch touched are looked at again (all after a re-list).
         let dirty = self.kube.store.take_dirty();
+        let hints = crate::plugins::registry::discovery_hints();
         let found: Vec<Discovered> = match &dirty {
-            None => discover(&self.kube.store),
+            None => discover(&self.kube.store, &hints),
             Some(set) => set
                 .iter()
                 .filter(|ns| scope.contains(ns))
-                .flat_map(|ns| crate::kube::discovery::discover_in(&self.kube.store, ns))
+                .flat_map(|ns| crate::kube::discovery::discover_in(&self.kube.store, ns, &hints))
                 .collect(),
         }
         .into_iter()

@@ -153,7 +153,7 @@ impl InstanceView {
         let plugin = plugin.unwrap_or_else(|| {
             self.findings
                 .iter()
-                .filter(|f| !f.finding.id.starts_with("K8S-"))
+                .filter(|f| f.finding.source.is_instance())
                 .map(|f| f.finding.clone())
                 .collect()
         });
@@ -263,7 +263,7 @@ mod tests {
     use crate::plugins::{CollectedLog, MetricSample};
 
     fn view() -> InstanceView {
-        let cfg = InstanceConfig::new("r1", InstanceKind::Redis, "redis://127.0.0.1:1");
+        let cfg = InstanceConfig::new("r1", InstanceKind::REDIS, "redis://127.0.0.1:1");
         InstanceView::new(cfg, "redis://127.0.0.1:1".into(), 3, 100)
     }
 

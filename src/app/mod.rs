@@ -42,11 +42,12 @@ pub use layer::{Layer, Mode, Outcome};
 pub use logs_view::LogsViewState;
 pub use palette::Palette;
 pub use pods_picker::PodsPicker;
-pub use repair_modal::{ModalButton, RepairEvent, RepairModal, StepPhase, StepState};
+pub use repair_modal::{ModalButton, RepairModal, StepPhase, StepState};
 pub use report::incident_report;
 pub use resume::resume_sessions;
 pub use scroll_view::ScrollView;
 pub use state::{AppState, PANE_ORDER, PaneId};
 pub use text_input::{ChatInput, FilterInput};
 // The events the reducer takes come from the services below it.
+pub use crate::services::repair::RepairEvent;
 pub use crate::services::{AppEvent, Health, ResolvedLogin};

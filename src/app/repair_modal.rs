@@ -8,10 +8,11 @@ use super::effect::{Effect, RepairEffect};
 use super::layer::Mode;
 use super::state::AppState;
 use crate::ai::plan::ProposedPlan;
-use crate::config::SafetyMode;
-use crate::plugins::plugin_for;
+use crate::diagnose::FindingSource;
+use crate::plugins::registry;
 use crate::repair::catalog::{PlanContext, plan_for_finding, plan_from_proposal};
 use crate::repair::{PreparedStep, RepairPlan, RepairStep, Risk};
+use crate::services::repair::RepairEvent;
 
 /// Where one step is.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,30 +67,6 @@ pub struct StepState {
     pub prepared: Option<PreparedStep>,
     /// What the executed commands replied.
     pub executed: Option<String>,
-}
-
-/// Results of the executor, back into the loop.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RepairEvent {
-    Prepared {
-        index: usize,
-        result: Result<PreparedStep, String>,
-    },
-    Executed {
-        index: usize,
-        result: Result<String, String>,
-        refused: bool,
-    },
-    Verified {
-        index: usize,
-        result: Result<String, String>,
-    },
-    RolledBack {
-        index: usize,
-        result: Result<String, String>,
-    },
-    /// The executor's mode changed (or a change was refused).
-    ModeChanged(Result<SafetyMode, String>),
 }
 
 /// The open modal.
@@ -220,15 +197,8 @@ impl AppState {
         };
         let facts = kube_facts(view);
         let ctx = PlanContext::for_instance(&view.config, &facts);
-        let plan = if finding.finding.id.starts_with("K8S-") {
-            plan_for_finding(&crate::kube::repairs::KubeRepairs, &finding.finding, &ctx)
-        } else {
-            plan_for_finding(
-                plugin_for(view.config.kind).repairs(),
-                &finding.finding,
-                &ctx,
-            )
-        };
+        let catalog = registry::catalogue_for(view.config.kind, finding.finding.source);
+        let plan = plan_for_finding(catalog, &finding.finding, &ctx);
         self.open_repair(plan)
     }
 
@@ -258,17 +228,17 @@ impl AppState {
         // A plan of Kubernetes actions only goes to the Kubernetes catalogue.
         let kube_only = view.kube.is_some()
             && !proposal.steps.is_empty()
-            && proposal.steps.iter().all(|s| s.action.starts_with("K8S-"));
-        let plan = if kube_only {
-            plan_from_proposal(&crate::kube::repairs::KubeRepairs, proposal, &ctx, &excerpt)
+            && proposal
+                .steps
+                .iter()
+                .all(|s| registry::action_side(&s.action).is_kubernetes());
+        let side = if kube_only {
+            FindingSource::Kubernetes
         } else {
-            plan_from_proposal(
-                plugin_for(view.config.kind).repairs(),
-                proposal,
-                &ctx,
-                &excerpt,
-            )
+            FindingSource::Instance
         };
+        let catalog = registry::catalogue_for(view.config.kind, side);
+        let plan = plan_from_proposal(catalog, proposal, &ctx, &excerpt);
         self.open_repair(plan)
     }
 
@@ -312,19 +282,15 @@ impl AppState {
                 }
                 Err(e) => (index, StepPhase::PrepareFailed(e)),
             },
-            RepairEvent::Executed {
-                index,
-                result,
-                refused,
-            } => match result {
+            RepairEvent::Executed { index, result } => match result {
                 Ok(out) => {
                     if let Some(s) = m.steps.get_mut(index) {
                         s.executed = Some(out);
                     }
                     (index, StepPhase::Verifying)
                 }
-                Err(e) if refused => (index, StepPhase::Refused(e)),
-                Err(e) => (index, StepPhase::Failed(e)),
+                Err(crate::repair::StepError::Refused(e)) => (index, StepPhase::Refused(e)),
+                Err(crate::repair::StepError::Failed(e)) => (index, StepPhase::Failed(e)),
             },
             RepairEvent::Verified { index, result } => match result {
                 Ok(v) => (index, StepPhase::Verified(v)),

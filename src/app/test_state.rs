@@ -8,7 +8,7 @@ use crate::keymap::Keymap;
 
 /// One Redis instance (not connected), the built-in keys, no notices.
 pub(crate) fn test_state() -> AppState {
-    let config = InstanceConfig::new("cache", InstanceKind::Redis, "redis://127.0.0.1:6379");
+    let config = InstanceConfig::new("cache", InstanceKind::REDIS, "redis://127.0.0.1:6379");
     let view = InstanceView::new(config, "127.0.0.1:6379".into(), 60, 1_000);
     AppState::new(vec![view], Keymap::builtin(), Vec::new())
 }

@@ -79,9 +79,13 @@ pub async fn analyze(
         audit: {
             let path = default_audit_path(&loaded.paths.data_dir);
             let chain = AuditChain::open(&path).unwrap_or_else(|_| AuditChain::at(&path));
-            Executor::new(&config.safety, Arc::new(chain))
-                .ok()
-                .map(Arc::new)
+            Executor::new(
+                crate::plugins::registry::backends(),
+                &config.safety,
+                Arc::new(chain),
+            )
+            .ok()
+            .map(Arc::new)
         },
         actions: crate::repair::catalog::catalogue_prompt(plugin_for(instance.kind).repairs()),
     };

@@ -4,8 +4,9 @@ use color_eyre::eyre::Result;
 
 use super::OutputFormat;
 use super::report::{render_health, render_report, worst_exit_code};
-use crate::config::{InstanceConfig, InstanceKind, LoadedConfig};
+use crate::config::{InstanceConfig, LoadedConfig};
 use crate::diagnose::diagnose_instance;
+use crate::plugins::registry;
 
 /// Resolves a target: a configured instance name, or a URL for an ad-hoc instance.
 pub fn resolve_target(loaded: &LoadedConfig, target: &str) -> Result<InstanceConfig, String> {
@@ -28,25 +29,21 @@ pub fn resolve_target(loaded: &LoadedConfig, target: &str) -> Result<InstanceCon
             }
         ));
     }
-    let kind = match target.split("://").next() {
-        Some("redis" | "rediss") => InstanceKind::Redis,
-        Some("mysql") => InstanceKind::Mysql,
-        Some("elasticsearch" | "elasticsearch+https") => InstanceKind::Elasticsearch,
-        Some("kafka" | "kafka+ssl") => InstanceKind::Kafka,
-        Some(scheme) => {
-            return Err(format!(
-                "unsupported URL scheme `{scheme}` (supported: redis, rediss, mysql, kafka, kafka+ssl, elasticsearch, elasticsearch+https)"
-            ));
-        }
-        None => return Err("empty URL".into()),
+    let scheme = target.split("://").next().unwrap_or_default();
+    let Some(plugin) = registry::kind_of_scheme(scheme).map(registry::plugin_for) else {
+        return Err(format!(
+            "unsupported URL scheme `{scheme}` (supported: {})",
+            registry::all_schemes().join(", ")
+        ));
     };
-    let url = crate::config::validate_url(kind, target)?;
-    let name = if kind == InstanceKind::Kafka {
-        target.to_string() // a broker list: no credentials, and the first broker alone is not the cluster
-    } else {
-        crate::config::strip_credentials(&url)
-    };
-    Ok(InstanceConfig::new(name, kind, target))
+    plugin.validate_url(target)?;
+    // Named by its endpoint: the URL without credentials (a broker list as given: its first
+    // broker alone is not the cluster).
+    let instance = InstanceConfig::new(String::new(), plugin.kind(), target);
+    Ok(InstanceConfig {
+        name: instance.endpoint(),
+        ..instance
+    })
 }
 
 /// Prints the diagnosis of one target; the exit code follows its status.

@@ -58,7 +58,8 @@ pub async fn fix(loaded: &LoadedConfig, req: FixRequest<'_>) -> Result<i32> {
     if let Err(e) = audit.check_tail() {
         eprintln!("warning: {e} (`kubestack-ai audit verify` says where)");
     }
-    let executor = match Executor::new(&config.safety, audit) {
+    let executor = match Executor::new(crate::plugins::registry::backends(), &config.safety, audit)
+    {
         Ok(e) => e,
         Err(e) => {
             eprintln!("error: {e}");

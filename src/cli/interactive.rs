@@ -278,7 +278,11 @@ fn open_executor(
         notices.insert(0, format!("{e} — `kubestack-ai audit verify` says where"));
     }
     let audit = Arc::new(audit);
-    match Executor::new(&config.safety, audit.clone()) {
+    match Executor::new(
+        crate::plugins::registry::backends(),
+        &config.safety,
+        audit.clone(),
+    ) {
         Ok(e) => e,
         Err(e) => {
             notices.push(format!("{e}; read-only mode"));
@@ -286,7 +290,8 @@ fn open_executor(
                 mode: crate::config::SafetyMode::ReadOnly,
                 read_only_contexts: Vec::new(),
             };
-            Executor::new(&safety, audit).expect("no globs to parse")
+            Executor::new(crate::plugins::registry::backends(), &safety, audit)
+                .expect("no globs to parse")
         }
     }
 }

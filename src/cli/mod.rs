@@ -50,7 +50,8 @@ pub fn run(cli: Cli) -> Result<i32> {
     };
     let config_path = cli.config.clone();
     let cli_context = cli.context.clone();
-    let load = || load_config(config_path.as_deref(), &overrides);
+    let kinds = crate::plugins::registry::kind_rules();
+    let load = || load_config(config_path.as_deref(), &overrides, &kinds);
     let command = cli.command.unwrap_or(Command::Interactive);
 
     // One panic hook for every command: a panic anywhere (any thread, any task) ends the

@@ -5,20 +5,19 @@ use serde_json::json;
 
 use super::OutputFormat;
 use crate::config::LoadedConfig;
-use crate::plugins::builtin_plugins;
+use crate::plugins::PLUGINS;
 
 /// Lists plugins with one quick sample per configured instance.
 pub async fn list(loaded: &LoadedConfig, output: OutputFormat) -> Result<i32> {
     let mut plugins_json = Vec::new();
     let mut text = String::new();
-    for plugin in builtin_plugins() {
+    for &plugin in PLUGINS {
         let instances: Vec<_> = loaded
             .config
             .instances
             .iter()
             .filter(|i| i.kind == plugin.kind())
             .collect();
-        let plugin = plugin.as_ref();
         let checks = futures::future::join_all(instances.iter().map(|inst| async move {
             let health = match plugin.collector(inst, &loaded.config) {
                 Ok(mut c) => match c.collect().await {

@@ -5,36 +5,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-/// Which plugin serves an instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum InstanceKind {
-    Redis,
-    /// MySQL or MariaDB (the flavor is detected on connect).
-    Mysql,
-    /// Elasticsearch or OpenSearch (the distribution is detected).
-    Elasticsearch,
-    /// An Apache Kafka cluster (any Kafka-protocol broker).
-    Kafka,
-}
-
-impl InstanceKind {
-    /// Lower-case name, as in the config file.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            InstanceKind::Redis => "redis",
-            InstanceKind::Mysql => "mysql",
-            InstanceKind::Elasticsearch => "elasticsearch",
-            InstanceKind::Kafka => "kafka",
-        }
-    }
-}
-
-impl fmt::Display for InstanceKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use super::InstanceKind;
 
 /// One `[[instances]]` entry. `Debug` is written by hand: a password in the URL prints as `***`.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -121,38 +92,37 @@ impl InstanceConfig {
         }
     }
 
-    /// The endpoint for display: the URL without credentials, or a note when it is invalid.
+    /// The endpoint for display: the URL without credentials; a list of hosts (Kafka's
+    /// brokers) as written, or a note when the text is no URL. Kind-agnostic on purpose: the
+    /// kind's rules checked the URL when the configuration was loaded.
     pub fn endpoint(&self) -> String {
-        if self.kind == InstanceKind::Kafka {
-            // A broker list has no credentials; it is shown as given.
-            return match super::validate_url_for(self) {
-                Ok(_) => self.url.trim().to_string(),
-                Err(_) => "(invalid url)".into(),
-            };
+        let raw = self.url.trim();
+        let after_scheme = raw.split_once("://").map_or("", |(_, rest)| rest);
+        if after_scheme.contains(',') {
+            return mask_url_password(raw);
         }
-        super::validate_url_for(self)
-            .map(|u| strip_credentials(&u))
-            .unwrap_or_else(|_| "(invalid url)".into())
+        match url::Url::parse(raw) {
+            Ok(u) if u.host_str().is_some_and(|h| !h.is_empty()) => strip_credentials(&u),
+            _ => "(invalid url)".into(),
+        }
     }
 
-    /// The user this program logs in as: `username`, the URL's user, or the system's default
-    /// (`default` for Redis, `root` for MySQL). Repairs must not lock it out.
-    pub fn login_user(&self) -> String {
+    /// The user this program logs in as: `username` or the URL's user; `default` when neither
+    /// is set (the kind's own default account, e.g. Redis `default` or MySQL `root`). Repairs
+    /// must not lock it out.
+    pub fn login_user_or(&self, default: &str) -> String {
+        self.login_user().unwrap_or_else(|| default.to_string())
+    }
+
+    /// The user named by `username` or the URL, if any.
+    pub fn login_user(&self) -> Option<String> {
         if let Some(u) = &self.username {
-            return u.clone();
+            return Some(u.clone());
         }
         url::Url::parse(&self.url)
             .ok()
             .map(|u| u.username().to_string())
             .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| {
-                match self.kind {
-                    InstanceKind::Redis => "default",
-                    InstanceKind::Mysql => "root",
-                    InstanceKind::Elasticsearch | InstanceKind::Kafka => "",
-                }
-                .to_string()
-            })
     }
 
     /// The inventory group name.
@@ -339,7 +309,11 @@ mod tests {
     fn instance() -> InstanceConfig {
         InstanceConfig {
             tags: vec!["Cache".into()],
-            ..InstanceConfig::new("cache", InstanceKind::Redis, "redis://127.0.0.1:6379")
+            ..InstanceConfig::new(
+                "cache",
+                InstanceKind::from_static("redis"),
+                "redis://127.0.0.1:6379",
+            )
         }
     }
 
@@ -374,7 +348,11 @@ mod tests {
         let var = "KUBESTACK_TEST_INSTANCE_SECRETS_PW";
         // SAFETY: the variable name is unique to this test; nothing else reads or writes it.
         unsafe { std::env::set_var(var, "from-the-env") };
-        let mut i = InstanceConfig::new("c", InstanceKind::Redis, "redis://app:p%40ss+w@h:6379/0");
+        let mut i = InstanceConfig::new(
+            "c",
+            InstanceKind::from_static("redis"),
+            "redis://app:p%40ss+w@h:6379/0",
+        );
         i.password_env = Some(var.into());
         i.password_file = Some(path);
         i.password_value = Some(super::super::SecretValue("from-the-secret".into()));
@@ -391,11 +369,15 @@ mod tests {
         }
         let es = InstanceConfig::new(
             "e",
-            InstanceKind::Elasticsearch,
+            InstanceKind::from_static("elasticsearch"),
             "elasticsearch+https://u:es;pw@h:9200",
         );
         assert!(instance_secrets(&es).contains(&"es;pw".to_string()));
-        let plain = InstanceConfig::new("p", InstanceKind::Redis, "redis://user@h:6379");
+        let plain = InstanceConfig::new(
+            "p",
+            InstanceKind::from_static("redis"),
+            "redis://user@h:6379",
+        );
         assert!(instance_secrets(&plain).is_empty());
     }
 
@@ -403,7 +385,7 @@ mod tests {
     fn debug_never_prints_a_password() {
         let mut i = InstanceConfig::new(
             "c",
-            InstanceKind::Mysql,
+            InstanceKind::from_static("mysql"),
             "mysql://app:Sup3r;S3cret@db:3306/x",
         );
         i.password_value = Some(super::super::SecretValue("k8s-value-1".into()));
@@ -414,7 +396,11 @@ mod tests {
         );
         assert!(d.contains("mysql://app:***@db:3306/x"), "{d}");
         // A URL too broken to parse still has its password masked.
-        let i = InstanceConfig::new("c", InstanceKind::Redis, "redis://:pw with space@h:1");
+        let i = InstanceConfig::new(
+            "c",
+            InstanceKind::from_static("redis"),
+            "redis://:pw with space@h:1",
+        );
         assert!(!format!("{i:?}").contains("with space"));
     }
 

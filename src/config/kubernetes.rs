@@ -135,11 +135,16 @@ mod tests {
         )
         .unwrap();
         let c = k
-            .credential_for("dev", "payments", "cache", InstanceKind::Redis)
+            .credential_for(
+                "dev",
+                "payments",
+                "cache",
+                InstanceKind::from_static("redis"),
+            )
             .unwrap();
         assert_eq!(c.password_secret.as_ref().unwrap().name, "cache-auth");
         let other = k
-            .credential_for("dev", "orders", "db", InstanceKind::Mysql)
+            .credential_for("dev", "orders", "db", InstanceKind::from_static("mysql"))
             .unwrap();
         assert_eq!(other.username.as_deref(), Some("monitor"));
         assert_eq!(

@@ -6,7 +6,8 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::Serialize;
 
-use super::{AppConfig, AppPaths, InstanceKind};
+use super::kind::{KindRules, rules_for, set_instance_keys};
+use super::{AppConfig, AppPaths};
 
 /// Settings given as command-line flags; `None` leaves the lower layers in force.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -77,10 +78,12 @@ pub struct LoadedConfig {
     pub file_found: bool,
 }
 
-/// Loads and validates the configuration. `config_override` is `--config` / `KUBESTACK_CONFIG`.
+/// Loads and validates the configuration. `config_override` is `--config` / `KUBESTACK_CONFIG`;
+/// `kinds` are the rules of every kind an instance may have (the plugin registry).
 pub fn load_config(
     config_override: Option<&Path>,
     overrides: &CliOverrides,
+    kinds: &[&dyn KindRules],
 ) -> Result<LoadedConfig, ConfigError> {
     let paths = AppPaths::resolve(config_override);
     let file_found = paths.config_file.is_file();
@@ -103,7 +106,7 @@ pub fn load_config(
     let origin_of = |key: &str| origin_name(figment.find_metadata(key));
     let mut config = config;
     resolve_relative_files(&mut config, &paths);
-    let problems = validate(&config, &origin_of);
+    let problems = validate(&config, kinds, &origin_of);
     if !problems.is_empty() {
         return Err(ConfigError::Invalid(problems));
     }
@@ -212,7 +215,17 @@ fn display_key(path: &[String]) -> String {
 
 const LOG_LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
 
-fn validate(config: &AppConfig, origin_of: &dyn Fn(&str) -> String) -> Vec<ConfigProblem> {
+/// The problems of a parsed configuration, each naming its key; `kinds` are the rules of every
+/// kind an instance may have.
+pub fn validate_config(config: &AppConfig, kinds: &[&dyn KindRules]) -> Vec<ConfigProblem> {
+    validate(config, kinds, &|_| "configuration".to_string())
+}
+
+fn validate(
+    config: &AppConfig,
+    kinds: &[&dyn KindRules],
+    origin_of: &dyn Fn(&str) -> String,
+) -> Vec<ConfigProblem> {
     let mut problems = Vec::new();
     let mut push = |key: &str, root: &str, problem: String| {
         problems.push(ConfigProblem {
@@ -234,6 +247,17 @@ fn validate(config: &AppConfig, origin_of: &dyn Fn(&str) -> String) -> Vec<Confi
     }
     for (key, problem) in config.kubernetes.problems() {
         push(&key, "kubernetes", problem);
+    }
+    for (i, c) in config.kubernetes.credentials.iter().enumerate() {
+        if let Some(kind) = c.kind
+            && rules_for(kinds, kind).is_none()
+        {
+            push(
+                &format!("kubernetes.credentials[{i}].kind"),
+                "kubernetes",
+                format!("unknown kind `{kind}` (one of {})", kind_names(kinds)),
+            );
+        }
     }
     for (key, problem) in super::ranges::range_problems(config) {
         let root = key.split('.').next().unwrap_or(&key).to_string();
@@ -294,7 +318,19 @@ fn validate(config: &AppConfig, origin_of: &dyn Fn(&str) -> String) -> Vec<Confi
                 format!("`{}` is declared twice", inst.name),
             );
         }
-        if let Err(problem) = validate_url(inst.kind, &inst.url) {
+        let Some(rules) = rules_for(kinds, inst.kind) else {
+            push(
+                &key("kind"),
+                "instances",
+                format!(
+                    "unknown kind `{}` (one of {})",
+                    inst.kind,
+                    kind_names(kinds)
+                ),
+            );
+            continue;
+        };
+        if let Err(problem) = rules.validate_url(&inst.url) {
             push(&key("url"), "instances", problem);
         }
         if inst.tls_cert_file.is_some() != inst.tls_key_file.is_some() {
@@ -304,80 +340,23 @@ fn validate(config: &AppConfig, origin_of: &dyn Fn(&str) -> String) -> Vec<Confi
                 "mutual TLS needs both tls_cert_file and tls_key_file".into(),
             );
         }
-        let has_tls_files = inst.tls_ca_file.is_some()
-            || inst.tls_cert_file.is_some()
-            || inst.tls_key_file.is_some();
-        if !inst.groups.is_empty() && inst.kind != InstanceKind::Kafka {
+        for field in set_instance_keys(inst) {
+            if rules.own_instance_keys().contains(&field) {
+                continue;
+            }
+            let owners: Vec<&str> = kinds
+                .iter()
+                .filter(|r| r.own_instance_keys().contains(&field))
+                .map(|r| r.kind().as_str())
+                .collect();
             push(
-                &key("groups"),
+                &key(field),
                 "instances",
-                "`groups` is for kind kafka only".into(),
+                format!("`{field}` is for kind {} only", owners.join(" or ")),
             );
         }
-        if inst.kind != InstanceKind::Kafka {
-            for (field, set) in [
-                ("security_protocol", inst.security_protocol.is_some()),
-                ("sasl_mechanism", inst.sasl_mechanism.is_some()),
-            ] {
-                if set {
-                    push(
-                        &key(field),
-                        "instances",
-                        format!("`{field}` is for kind kafka only"),
-                    );
-                }
-            }
-        }
-        if inst.ssl_mode.is_some() && inst.kind != InstanceKind::Mysql {
-            push(
-                &key("ssl_mode"),
-                "instances",
-                "`ssl_mode` is for kind mysql only".into(),
-            );
-        }
-        if matches!(inst.kind, InstanceKind::Kafka | InstanceKind::Mysql) {
-            let problems = if inst.kind == InstanceKind::Kafka {
-                let mut p = super::kafka_security_problems(inst);
-                p.extend(super::kafka_unused_credentials(inst));
-                p
-            } else {
-                super::mysql_tls_problems(inst)
-            };
-            for (field, problem) in problems {
-                push(&key(field), "instances", problem);
-            }
-            for (field, path) in [
-                ("tls_ca_file", &inst.tls_ca_file),
-                ("tls_cert_file", &inst.tls_cert_file),
-                ("tls_key_file", &inst.tls_key_file),
-            ] {
-                if let Some(path) = path
-                    && let Err(problem) = readable_file(path)
-                {
-                    push(&key(field), "instances", problem);
-                }
-            }
-        } else if inst.kind == InstanceKind::Elasticsearch {
-            if inst.tls_cert_file.is_some() {
-                push(
-                    &key("tls_cert_file"),
-                    "instances",
-                    "client certificates are not supported for elasticsearch (use username + password_env)".into(),
-                );
-            } else if inst.tls_ca_file.is_some() && !inst.url.starts_with("elasticsearch+https://")
-            {
-                push(
-                    &key("tls_ca_file"),
-                    "instances",
-                    "tls_ca_file is set but the url is not elasticsearch+https://".into(),
-                );
-            }
-        } else if has_tls_files && !inst.url.starts_with("rediss://") {
-            push(
-                &key("tls_ca_file"),
-                "instances",
-                "TLS files are set but the url is not rediss://".into(),
-            );
+        for (field, problem) in rules.instance_problems(inst) {
+            push(&key(field), "instances", problem);
         }
         if inst.password_env.is_some() && inst.password_file.is_some() {
             push(
@@ -390,87 +369,34 @@ fn validate(config: &AppConfig, origin_of: &dyn Fn(&str) -> String) -> Vec<Confi
     problems
 }
 
-/// A TLS file named in the config must be a file this process can read (checked at load, so
-/// the error names the key instead of surfacing as a handshake failure later).
+fn kind_names(kinds: &[&dyn KindRules]) -> String {
+    let names: Vec<&str> = kinds.iter().map(|r| r.kind().as_str()).collect();
+    names.join(", ")
+}
+
+/// The TLS files of an instance that this process cannot read, as (key, problem): a kind that
+/// reads them itself checks them at load, so the error names the key instead of surfacing as a
+/// handshake failure later.
+pub fn unreadable_tls_files(inst: &super::InstanceConfig) -> Vec<(&'static str, String)> {
+    [
+        ("tls_ca_file", &inst.tls_ca_file),
+        ("tls_cert_file", &inst.tls_cert_file),
+        ("tls_key_file", &inst.tls_key_file),
+    ]
+    .into_iter()
+    .filter_map(|(field, path)| {
+        let problem = readable_file(path.as_deref()?).err()?;
+        Some((field, problem))
+    })
+    .collect()
+}
+
 fn readable_file(path: &Path) -> Result<(), String> {
     match std::fs::File::open(path) {
         Ok(f) if f.metadata().is_ok_and(|m| m.is_file()) => Ok(()),
         Ok(_) => Err(format!("`{}` is not a file", path.display())),
         Err(e) => Err(format!("cannot read `{}`: {e}", path.display())),
     }
-}
-
-/// Checks the endpoint of a configured instance.
-pub fn validate_url_for(instance: &super::InstanceConfig) -> Result<url::Url, String> {
-    validate_url(instance.kind, &instance.url)
-}
-
-/// `kafka://host:port[,host:port…]` (or `kafka+ssl://…`): every broker must have a host and a
-/// port; the first is returned as a URL.
-fn validate_kafka_url(raw: &str) -> Result<url::Url, String> {
-    let raw = raw.trim();
-    let Some(list) = raw
-        .strip_prefix("kafka://")
-        .or_else(|| raw.strip_prefix(super::KAFKA_TLS_SCHEME))
-    else {
-        return Err(
-            "a Kafka url is kafka://host:port[,host:port…] (or kafka+ssl://… for TLS)".into(),
-        );
-    };
-    let mut first = None;
-    for part in list.trim_end_matches('/').split(',') {
-        let url = url::Url::parse(&format!("kafka://{}", part.trim()))
-            .map_err(|e| format!("broker `{part}`: {e}"))?;
-        if url.host_str().is_none_or(str::is_empty) || url.port().is_none() {
-            return Err(format!("broker `{part}` needs host:port"));
-        }
-        if !url.username().is_empty() {
-            return Err(
-                "credentials in a Kafka url are not supported: set username, password_env or password_file and sasl_mechanism".into(),
-            );
-        }
-        first.get_or_insert(url);
-    }
-    first.ok_or_else(|| "no broker in the url".into())
-}
-
-/// Checks an endpoint URL for a kind; the message never echoes a password.
-pub fn validate_url(kind: InstanceKind, raw: &str) -> Result<url::Url, String> {
-    if kind == InstanceKind::Kafka {
-        return validate_kafka_url(raw);
-    }
-    let url = url::Url::parse(raw).map_err(|e| format!("not a valid URL: {e}"))?;
-    match kind {
-        InstanceKind::Redis => {
-            if !matches!(url.scheme(), "redis" | "rediss") {
-                return Err(format!(
-                    "scheme `{}` is not supported for kind redis (use redis:// or rediss://)",
-                    url.scheme()
-                ));
-            }
-        }
-        InstanceKind::Kafka => unreachable!("validated above"),
-        InstanceKind::Elasticsearch => {
-            if !matches!(url.scheme(), "elasticsearch" | "elasticsearch+https") {
-                return Err(format!(
-                    "scheme `{}` is not supported for kind elasticsearch (use elasticsearch://host:9200 or elasticsearch+https://host:9200)",
-                    url.scheme()
-                ));
-            }
-        }
-        InstanceKind::Mysql => {
-            if url.scheme() != "mysql" {
-                return Err(format!(
-                    "scheme `{}` is not supported for kind mysql (use mysql://user@host:3306/db)",
-                    url.scheme()
-                ));
-            }
-        }
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err("the URL has no host".into());
-    }
-    Ok(url)
 }
 
 #[cfg(test)]
@@ -484,145 +410,91 @@ mod tests {
         assert_eq!(display_key(&[]), "");
     }
 
-    /// The problems a config text gives, as `key: problem` lines (parsed and validated
-    /// without figment's environment layer: other tests set `KUBESTACK_*` variables).
+    /// Rules of a made-up kind: `fake://` URLs, and `groups` is its own key.
+    struct FakeRules;
+
+    impl KindRules for FakeRules {
+        fn kind(&self) -> crate::config::InstanceKind {
+            crate::config::InstanceKind::from_static("fake")
+        }
+        fn validate_url(&self, raw: &str) -> Result<url::Url, String> {
+            let url = url::Url::parse(raw).map_err(|e| format!("not a valid URL: {e}"))?;
+            if url.scheme() != "fake" {
+                return Err(format!(
+                    "scheme `{}` is not supported for kind fake",
+                    url.scheme()
+                ));
+            }
+            Ok(url)
+        }
+        fn instance_problems(
+            &self,
+            inst: &crate::config::InstanceConfig,
+        ) -> Vec<(&'static str, String)> {
+            unreadable_tls_files(inst)
+        }
+        fn own_instance_keys(&self) -> &'static [&'static str] {
+            &["groups"]
+        }
+    }
+
+    /// Rules of a second made-up kind, with no keys of its own.
+    struct OtherRules;
+
+    impl KindRules for OtherRules {
+        fn kind(&self) -> crate::config::InstanceKind {
+            crate::config::InstanceKind::from_static("other")
+        }
+        fn validate_url(&self, raw: &str) -> Result<url::Url, String> {
+            url::Url::parse(raw).map_err(|e| e.to_string())
+        }
+        fn instance_problems(
+            &self,
+            _: &crate::config::InstanceConfig,
+        ) -> Vec<(&'static str, String)> {
+            Vec::new()
+        }
+    }
+
     fn problems_of(text: &str) -> Vec<String> {
-        let config: AppConfig = match toml::from_str(text) {
-            Ok(c) => c,
-            Err(e) => return vec![e.to_string()],
-        };
-        validate(&config, &|_| "test".to_string())
+        let config: AppConfig = toml::from_str(text).unwrap();
+        validate(&config, &[&FakeRules, &OtherRules], &|_| "test".to_string())
             .into_iter()
             .map(|p| format!("{}: {}", p.key, p.problem))
             .collect()
     }
 
     #[test]
-    fn kafka_tls_and_sasl_are_accepted_and_bad_combinations_named() {
-        let dir = tempfile::tempdir().unwrap();
-        let ca = dir.path().join("ca.pem");
-        std::fs::write(&ca, "pem").unwrap();
-        let ok = format!(
-            "[[instances]]\nname = \"k\"\nkind = \"kafka\"\nurl = \"kafka+ssl://b1:9093,b2:9093\"\n\
-             sasl_mechanism = \"SCRAM-SHA-512\"\nusername = \"app\"\npassword_env = \"KAFKA_PW\"\n\
-             tls_ca_file = \"{}\"\n",
-            ca.display()
+    fn the_kind_rules_given_to_the_loader_judge_each_instance() {
+        let ok = "[[instances]]\nname = \"a\"\nkind = \"fake\"\nurl = \"fake://h:1\"\ngroups = [\"g\"]\n";
+        assert_eq!(problems_of(ok), Vec::<String>::new());
+        let unknown = "[[instances]]\nname = \"a\"\nkind = \"redi\"\nurl = \"fake://h:1\"\n";
+        assert_eq!(
+            problems_of(unknown),
+            ["instances[0].kind: unknown kind `redi` (one of fake, other)"]
         );
-        assert_eq!(problems_of(&ok), Vec::<String>::new());
-        let explicit = "[[instances]]\nname = \"k\"\nkind = \"kafka\"\nurl = \"kafka://b:9093\"\n\
-             security_protocol = \"sasl_ssl\"\nsasl_mechanism = \"PLAIN\"\nusername = \"app\"\npassword_file = \"pw\"\n";
-        assert_eq!(problems_of(explicit), Vec::<String>::new());
-
-        let no_user = "[[instances]]\nname = \"k\"\nkind = \"kafka\"\nurl = \"kafka+ssl://b:9093\"\n\
-             sasl_mechanism = \"PLAIN\"\npassword_env = \"X\"\n";
-        let p = problems_of(no_user);
+        let scheme = "[[instances]]\nname = \"a\"\nkind = \"fake\"\nurl = \"http://h:1\"\n";
+        let p = problems_of(scheme);
         assert!(
-            p.iter()
-                .any(|l| l
-                    .starts_with("instances[0].username: sasl_mechanism PLAIN needs a username")),
+            p[0].starts_with("instances[0].url:") && p[0].contains("`http`"),
             "{p:?}"
         );
-        let missing_ca = "[[instances]]\nname = \"k\"\nkind = \"kafka\"\nurl = \"kafka+ssl://b:9093\"\n\
-             tls_ca_file = \"/nonexistent/kafka-ca.pem\"\n";
-        let p = problems_of(missing_ca);
+        let foreign = "[[instances]]\nname = \"a\"\nkind = \"other\"\nurl = \"other://h:1\"\ngroups = [\"g\"]\n";
+        assert_eq!(
+            problems_of(foreign),
+            ["instances[0].groups: `groups` is for kind fake only"]
+        );
+        let missing = "[[instances]]\nname = \"a\"\nkind = \"fake\"\nurl = \"fake://h:1\"\ntls_ca_file = \"/nonexistent/ca.pem\"\n";
+        let p = problems_of(missing);
         assert!(
-            p.iter().any(|l| l
-                .starts_with("instances[0].tls_ca_file: cannot read `/nonexistent/kafka-ca.pem`")),
+            p[0].starts_with("instances[0].tls_ca_file: cannot read"),
             "{p:?}"
         );
-        let gssapi = "[[instances]]\nname = \"k\"\nkind = \"kafka\"\nurl = \"kafka://b:9092\"\nsasl_mechanism = \"GSSAPI\"\n";
-        let p = problems_of(gssapi);
-        assert!(
-            p.iter()
-                .any(|l| l.contains("sasl_mechanism") && l.contains("GSSAPI")),
-            "{p:?}"
+        let cred = "[[kubernetes.credentials]]\nkind = \"nope\"\nusername = \"u\"\n";
+        assert_eq!(
+            problems_of(cred),
+            ["kubernetes.credentials[0].kind: unknown kind `nope` (one of fake, other)"]
         );
-        let no_sasl = "[[instances]]\nname = \"k\"\nkind = \"kafka\"\nurl = \"kafka://b:9092\"\nusername = \"u\"\n";
-        let p = problems_of(no_sasl);
-        assert!(
-            p.iter().any(
-                |l| l.starts_with("instances[0].username:") && l.contains("set sasl_mechanism")
-            ),
-            "{p:?}"
-        );
-        let on_redis = "[[instances]]\nname = \"r\"\nkind = \"redis\"\nurl = \"redis://h:6379\"\nsasl_mechanism = \"PLAIN\"\nssl_mode = \"required\"\n";
-        let p = problems_of(on_redis);
-        assert!(
-            p.iter()
-                .any(|l| l.contains("`sasl_mechanism` is for kind kafka only")),
-            "{p:?}"
-        );
-        assert!(
-            p.iter()
-                .any(|l| l.contains("`ssl_mode` is for kind mysql only")),
-            "{p:?}"
-        );
-    }
-
-    #[test]
-    fn mysql_ssl_modes_are_accepted_and_bad_combinations_named() {
-        let dir = tempfile::tempdir().unwrap();
-        let ca = dir.path().join("ca.pem");
-        std::fs::write(&ca, "pem").unwrap();
-        for mode in [
-            "disabled",
-            "preferred",
-            "required",
-            "verify-ca",
-            "VERIFY_IDENTITY",
-        ] {
-            let text = format!(
-                "[[instances]]\nname = \"m\"\nkind = \"mysql\"\nurl = \"mysql://app@db:3306\"\nssl_mode = \"{mode}\"\n"
-            );
-            assert_eq!(problems_of(&text), Vec::<String>::new(), "{mode}");
-        }
-        let with_ca = format!(
-            "[[instances]]\nname = \"m\"\nkind = \"mysql\"\nurl = \"mysql://app@db:3306\"\ntls_ca_file = \"{}\"\n",
-            ca.display()
-        );
-        assert_eq!(problems_of(&with_ca), Vec::<String>::new());
-        let disabled_ca = format!("{with_ca}ssl_mode = \"disabled\"\n");
-        let p = problems_of(&disabled_ca);
-        assert!(
-            p.iter().any(|l| l.starts_with(
-                "instances[0].tls_ca_file: tls_ca_file is set but ssl_mode is disabled"
-            )),
-            "{p:?}"
-        );
-        let required_ca = format!("{with_ca}ssl_mode = \"required\"\n");
-        let p = problems_of(&required_ca);
-        assert!(
-            p.iter().any(|l| l.starts_with("instances[0].ssl_mode:")),
-            "{p:?}"
-        );
-        let bad = "[[instances]]\nname = \"m\"\nkind = \"mysql\"\nurl = \"mysql://app@db:3306\"\nssl_mode = \"verify-full\"\n";
-        let p = problems_of(bad);
-        assert!(
-            p.iter()
-                .any(|l| l.contains("ssl_mode") && l.contains("verify-full")),
-            "{p:?}"
-        );
-        let missing_key = "[[instances]]\nname = \"m\"\nkind = \"mysql\"\nurl = \"mysql://app@db:3306\"\nssl_mode = \"required\"\n\
-             tls_cert_file = \"/nonexistent/client.crt\"\n";
-        let p = problems_of(missing_key);
-        assert!(
-            p.iter().any(|l| l.contains("mutual TLS needs both")),
-            "{p:?}"
-        );
-        assert!(
-            p.iter()
-                .any(|l| l.starts_with("instances[0].tls_cert_file: cannot read")),
-            "{p:?}"
-        );
-    }
-
-    #[test]
-    fn urls_are_checked_per_kind() {
-        assert!(validate_url(InstanceKind::Redis, "redis://127.0.0.1:6379/0").is_ok());
-        assert!(validate_url(InstanceKind::Redis, "rediss://h:6380").is_ok());
-        let err = validate_url(InstanceKind::Redis, "http://h:1").unwrap_err();
-        assert!(err.contains("`http`"), "{err}");
-        assert!(validate_url(InstanceKind::Redis, "not a url").is_err());
     }
 
     #[test]

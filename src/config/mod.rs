@@ -3,6 +3,7 @@
 mod ai;
 mod instance;
 mod kafka;
+mod kind;
 mod kubernetes;
 mod load;
 mod mysql;
@@ -12,19 +13,17 @@ mod template;
 
 pub use ai::{AiConfig, ProfileConfig, ProviderKind};
 pub use instance::{
-    CredentialError, InstanceConfig, InstanceKind, decode_userinfo, instance_secrets,
-    resolve_password, strip_credentials,
+    CredentialError, InstanceConfig, decode_userinfo, instance_secrets, resolve_password,
+    strip_credentials,
 };
-pub use kafka::{
-    KAFKA_TLS_SCHEME, KafkaRulesConfig, KafkaSecurityProtocol, SaslMechanism,
-    kafka_security_problems, kafka_security_protocol, kafka_unused_credentials,
-};
+pub use kafka::{KafkaRulesConfig, KafkaSecurityProtocol, SaslMechanism};
+pub use kind::{InstanceKind, KindRules, rules_for};
 pub use kubernetes::{KubeCredential, KubernetesConfig, SecretKeyRef, SecretValue};
 pub use load::{
     CliOverrides, CollectorOverrides, ConfigError, ConfigProblem, LoadedConfig, SafetyOverrides,
-    load_config, validate_url, validate_url_for,
+    load_config, unreadable_tls_files, validate_config,
 };
-pub use mysql::{MysqlRulesConfig, MysqlSslMode, mysql_ssl_mode, mysql_tls_problems};
+pub use mysql::{MysqlRulesConfig, MysqlSslMode};
 pub use paths::AppPaths;
 pub use template::CONFIG_TEMPLATE;
 
@@ -142,6 +141,13 @@ pub struct CollectorConfig {
     pub diagnose_sample_secs: f64,
     /// At most this many `CLIENT LIST` rows are parsed.
     pub client_list_max: usize,
+}
+
+impl CollectorConfig {
+    /// How long a plugin waits for a connection (its collector, tools and write backend alike).
+    pub fn connect_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.connect_timeout_ms)
+    }
 }
 
 impl Default for CollectorConfig {

@@ -6,7 +6,7 @@
 //! labels of Strimzi, ECK, the MySQL and Percona operators), the container image, then the
 //! port. Exporter side-cars (`redis_exporter`, `mysqld-exporter` …) are not evidence.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::store::{ClusterStore, PodRow, WorkloadRow};
 use crate::config::InstanceKind;
@@ -43,32 +43,43 @@ impl Discovered {
     }
 }
 
-fn default_port(kind: InstanceKind) -> u16 {
-    match kind {
-        InstanceKind::Redis => 6379,
-        InstanceKind::Mysql => 3306,
-        InstanceKind::Kafka => 9092,
-        InstanceKind::Elasticsearch => 9200,
+/// How a kind is recognised in a cluster: each plugin's descriptor holds one, and discovery
+/// is given them all (discovery knows no kind by itself).
+#[derive(Debug, Clone, Copy)]
+pub struct DiscoveryHints {
+    /// The kind these hints find.
+    pub kind: InstanceKind,
+    /// Words that, within a label value or an image's repository name, mean this kind
+    /// (`redis`, `valkey`).
+    pub names: &'static [&'static str],
+    /// Operator labels that alone identify the kind, with the evidence to show (Strimzi's,
+    /// ECK's …); checked before the generic labels.
+    pub operator_labels: fn(&BTreeMap<String, String>) -> Option<String>,
+    /// Container ports that mean this kind, the client port first (the one connected to).
+    pub ports: &'static [u16],
+}
+
+impl DiscoveryHints {
+    /// Hints without operator labels.
+    pub fn no_operator_labels(_: &BTreeMap<String, String>) -> Option<String> {
+        None
+    }
+
+    fn client_port(&self) -> u16 {
+        self.ports.first().copied().unwrap_or(0)
     }
 }
 
 /// A name (a label value or an image's repository) as a kind.
-fn kind_of_name(name: &str) -> Option<InstanceKind> {
+fn kind_of_name(name: &str, hints: &[&DiscoveryHints]) -> Option<InstanceKind> {
     let n = name.to_ascii_lowercase();
     if n.contains("exporter") || n.contains("sentinel") || n.contains("operator") {
         return None;
     }
-    if n.contains("redis") || n.contains("valkey") {
-        Some(InstanceKind::Redis)
-    } else if n.contains("mysql") || n.contains("mariadb") || n.contains("percona") {
-        Some(InstanceKind::Mysql)
-    } else if n.contains("kafka") {
-        Some(InstanceKind::Kafka)
-    } else if n.contains("elasticsearch") || n.contains("opensearch") {
-        Some(InstanceKind::Elasticsearch)
-    } else {
-        None
-    }
+    hints
+        .iter()
+        .find(|h| h.names.iter().any(|word| n.contains(word)))
+        .map(|h| h.kind)
 }
 
 /// The repository part of an image reference: `docker.io/bitnami/redis:7.2@sha…` → `redis`.
@@ -85,55 +96,45 @@ const LABELS: [&str; 4] = [
     "k8s-app",
 ];
 
-/// The kind and the evidence for it, from labels, images and ports.
+/// The kind and the evidence for it, from labels, images and ports, by the kinds' `hints`.
 pub fn classify(
-    labels: &std::collections::BTreeMap<String, String>,
+    labels: &BTreeMap<String, String>,
     images: &[String],
     ports: &[u16],
+    hints: &[&DiscoveryHints],
 ) -> Option<(InstanceKind, String)> {
-    if labels.get("strimzi.io/kind").map(String::as_str) == Some("Kafka")
-        && labels
-            .get("strimzi.io/name")
-            .is_some_and(|n| n.ends_with("-kafka"))
-    {
-        return Some((InstanceKind::Kafka, "label strimzi.io/kind=Kafka".into()));
-    }
-    if labels.get("common.k8s.elastic.co/type").map(String::as_str) == Some("elasticsearch") {
-        return Some((
-            InstanceKind::Elasticsearch,
-            "label common.k8s.elastic.co/type=elasticsearch".into(),
-        ));
-    }
-    if labels.contains_key("mysql.oracle.com/cluster") {
-        return Some((InstanceKind::Mysql, "label mysql.oracle.com/cluster".into()));
+    for h in hints {
+        if let Some(evidence) = (h.operator_labels)(labels) {
+            return Some((h.kind, evidence));
+        }
     }
     for l in LABELS {
         if let Some(v) = labels.get(l)
-            && let Some(k) = kind_of_name(v)
+            && let Some(k) = kind_of_name(v, hints)
         {
             return Some((k, format!("label {l}={v}")));
         }
     }
     for image in images {
-        if let Some(k) = kind_of_name(image_name(image)) {
+        if let Some(k) = kind_of_name(image_name(image), hints) {
             return Some((k, format!("image {image}")));
         }
     }
-    for (port, kind) in [
-        (6379, InstanceKind::Redis),
-        (3306, InstanceKind::Mysql),
-        (9092, InstanceKind::Kafka),
-        (9200, InstanceKind::Elasticsearch),
-    ] {
-        if ports.contains(&port) {
-            return Some((kind, format!("port {port}")));
+    for h in hints {
+        if let Some(port) = h.ports.iter().find(|p| ports.contains(p)) {
+            return Some((h.kind, format!("port {port}")));
         }
     }
     None
 }
 
-fn port_for(kind: InstanceKind, ports: &[u16]) -> u16 {
-    let d = default_port(kind);
+/// The port to connect to: the kind's client port when the workload declares it (or declares
+/// none), else its first declared port.
+fn port_for(kind: InstanceKind, ports: &[u16], hints: &[&DiscoveryHints]) -> u16 {
+    let d = hints
+        .iter()
+        .find(|h| h.kind == kind)
+        .map_or(0, |h| h.client_port());
     if ports.contains(&d) || ports.is_empty() {
         d
     } else {
@@ -172,17 +173,21 @@ fn service_for(store: &ClusterStore, w: &WorkloadRow) -> Option<String> {
 }
 
 /// Every middleware instance of the store, sorted by namespace then name.
-pub fn discover(store: &ClusterStore) -> Vec<Discovered> {
-    discover_where(store, None)
+pub fn discover(store: &ClusterStore, hints: &[&DiscoveryHints]) -> Vec<Discovered> {
+    discover_where(store, None, hints)
 }
 
 /// The middleware instances of one namespace (what a watch event there can change).
-pub fn discover_in(store: &ClusterStore, namespace: &str) -> Vec<Discovered> {
-    discover_where(store, Some(namespace))
+pub fn discover_in(
+    store: &ClusterStore,
+    namespace: &str,
+    hints: &[&DiscoveryHints],
+) -> Vec<Discovered> {
+    discover_where(store, Some(namespace), hints)
 }
 
 fn in_ns<'a, V>(
-    map: &'a std::collections::BTreeMap<(String, String), V>,
+    map: &'a BTreeMap<(String, String), V>,
     namespace: Option<&'a str>,
 ) -> Box<dyn Iterator<Item = &'a V> + 'a> {
     match namespace {
@@ -195,7 +200,11 @@ fn in_ns<'a, V>(
     }
 }
 
-fn discover_where(store: &ClusterStore, namespace: Option<&str>) -> Vec<Discovered> {
+fn discover_where(
+    store: &ClusterStore,
+    namespace: Option<&str>,
+    hints: &[&DiscoveryHints],
+) -> Vec<Discovered> {
     let mut out = Vec::new();
     let mut owned: BTreeSet<(String, String)> = BTreeSet::new();
     for w in in_ns(&store.statefulsets, namespace).chain(in_ns(&store.deployments, namespace)) {
@@ -213,7 +222,7 @@ fn discover_where(store: &ClusterStore, namespace: Option<&str>) -> Vec<Discover
         for p in &pods {
             owned.insert((p.namespace.clone(), p.name.clone()));
         }
-        let Some((kind, evidence)) = classify(&w.labels, &w.images, &w.ports) else {
+        let Some((kind, evidence)) = classify(&w.labels, &w.images, &w.ports, hints) else {
             continue;
         };
         let (names, ready, restarts) = summarize(&pods);
@@ -223,7 +232,7 @@ fn discover_where(store: &ClusterStore, namespace: Option<&str>) -> Vec<Discover
             name: w.name.clone(),
             workload_kind: w.kind,
             service: service_for(store, w),
-            port: port_for(kind, &w.ports),
+            port: port_for(kind, &w.ports, hints),
             selector: w
                 .selector
                 .iter()
@@ -248,7 +257,7 @@ fn discover_where(store: &ClusterStore, namespace: Option<&str>) -> Vec<Discover
         if p.owner.is_some() {
             continue;
         }
-        let Some((kind, evidence)) = classify(&p.labels, &p.images, &p.ports) else {
+        let Some((kind, evidence)) = classify(&p.labels, &p.images, &p.ports, hints) else {
             continue;
         };
         let (names, ready, restarts) = summarize(&[p]);
@@ -258,7 +267,7 @@ fn discover_where(store: &ClusterStore, namespace: Option<&str>) -> Vec<Discover
             name: p.name.clone(),
             workload_kind: "Pod",
             service: None,
-            port: port_for(kind, &p.ports),
+            port: port_for(kind, &p.ports, hints),
             selector: String::new(),
             pods: names,
             ready,
@@ -273,44 +282,45 @@ fn discover_where(store: &ClusterStore, namespace: Option<&str>) -> Vec<Discover
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
-    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+    const POSTGRES: InstanceKind = InstanceKind::from_static("postgres");
+
+    fn zalando(labels: &BTreeMap<String, String>) -> Option<String> {
+        labels
+            .contains_key("cluster-name")
+            .then(|| "label cluster-name".into())
     }
 
+    /// Discovery knows kinds only by the hints it is given.
     #[test]
-    fn evidence_order() {
-        let l = labels(&[("app.kubernetes.io/name", "redis")]);
+    fn a_kind_is_found_by_its_hints_alone() {
+        let hints = DiscoveryHints {
+            kind: POSTGRES,
+            names: &["postgres", "postgis"],
+            operator_labels: zalando,
+            ports: &[5432],
+        };
+        let given = [&hints];
+        let no_labels = BTreeMap::new();
+        let image = vec!["docker.io/postgis/postgis:16".to_string()];
         assert_eq!(
-            classify(&l, &[], &[]).unwrap(),
-            (
-                InstanceKind::Redis,
-                "label app.kubernetes.io/name=redis".into()
-            )
+            classify(&no_labels, &image, &[], &given),
+            Some((POSTGRES, "image docker.io/postgis/postgis:16".into()))
         );
-        let img = vec!["docker.io/bitnami/mariadb:10.11@sha256:abc".to_string()];
+        let labels: BTreeMap<String, String> =
+            [("cluster-name".to_string(), "x".to_string())].into();
         assert_eq!(
-            classify(&BTreeMap::new(), &img, &[]).unwrap().0,
-            InstanceKind::Mysql
+            classify(&labels, &[], &[], &given).unwrap().1,
+            "label cluster-name"
         );
-        let exporter = vec!["oliver006/redis_exporter:v1.62".to_string()];
-        assert_eq!(classify(&BTreeMap::new(), &exporter, &[]), None);
         assert_eq!(
-            classify(&BTreeMap::new(), &["busybox".into()], &[9200]).unwrap(),
-            (InstanceKind::Elasticsearch, "port 9200".into())
+            classify(&no_labels, &[], &[5432], &given),
+            Some((POSTGRES, "port 5432".into()))
         );
-        let strimzi = labels(&[
-            ("strimzi.io/kind", "Kafka"),
-            ("strimzi.io/name", "events-kafka"),
-        ]);
-        assert_eq!(classify(&strimzi, &[], &[]).unwrap().0, InstanceKind::Kafka);
-        assert_eq!(
-            classify(&labels(&[("app", "nginx")]), &["nginx:1.27".into()], &[80]),
-            None
-        );
+        assert_eq!(classify(&no_labels, &image, &[5432], &[]), None);
+        let exporter = vec!["prometheuscommunity/postgres-exporter:v0.15".to_string()];
+        assert_eq!(classify(&no_labels, &exporter, &[], &given), None);
+        assert_eq!(port_for(POSTGRES, &[], &given), 5432);
+        assert_eq!(port_for(POSTGRES, &[8008, 5433], &given), 8008);
     }
 }

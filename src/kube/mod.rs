@@ -18,6 +18,6 @@ pub mod watch;
 pub use contexts::{
     ContextState, KubeContext, KubeContexts, client_for, load_contexts, load_from, probe_context,
 };
-pub use discovery::{Discovered, discover};
+pub use discovery::{Discovered, DiscoveryHints, discover};
 pub use store::{ClusterStore, PodRow, StoreUpdate};
 pub use watch::{NamespaceScope, spawn_watchers};

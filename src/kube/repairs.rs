@@ -25,8 +25,8 @@ use kube::config::Kubeconfig;
 use kube::{Api, Client};
 use serde_json::{Map, Value, json};
 
-use crate::diagnose::Finding;
-use crate::plugins::PluginError;
+use crate::model::Finding;
+use crate::model::PluginError;
 use crate::repair::catalog::{ActionSpec, PlanContext, RepairCatalog};
 use crate::repair::{
     Check, Command, ExecutorToken, PreparedStep, Probe, RepairStep, Reply, Risk, RollbackSpec,
@@ -40,6 +40,7 @@ pub const FACT_PODS: &str = "k8s.pods";
 
 static ACTIONS: [ActionSpec; 3] = [
     ActionSpec {
+        persists_config: false,
         id: "K8S-FIX-01",
         title: "Rollout restart of the instance's StatefulSet/Deployment",
         risk: Risk::Dangerous,
@@ -47,6 +48,7 @@ static ACTIONS: [ActionSpec; 3] = [
         params: &[],
     },
     ActionSpec {
+        persists_config: false,
         id: "K8S-FIX-02",
         title: "Scale the instance's StatefulSet/Deployment",
         risk: Risk::Dangerous,
@@ -54,6 +56,7 @@ static ACTIONS: [ActionSpec; 3] = [
         params: &[("replicas", "the new number of replicas")],
     },
     ActionSpec {
+        persists_config: false,
         id: "K8S-FIX-03",
         title: "Delete one pod (its controller creates it again)",
         risk: Risk::Caution,

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::discovery::Discovered;
 use super::store::ClusterStore;
-use crate::diagnose::{Finding, Severity};
+use crate::model::{Finding, FindingSource, Severity};
 
 /// Restarts at or above this are a WARN even when the pod runs now.
 pub const RESTARTS_WARN: u32 = 5;
@@ -158,6 +158,9 @@ pub fn instance_findings(found: &Discovered, store: &ClusterStore) -> Vec<Findin
             .with("count", json!(count))
             .with("objects", json!(involved)),
         );
+    }
+    for f in &mut out {
+        f.source = FindingSource::Kubernetes;
     }
     out
 }

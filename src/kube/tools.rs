@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::discovery::Discovered;
 use crate::ai::provider::ToolSpec;
-use crate::plugins::ToolRunner;
+use crate::ai::tools::ToolRunner;
 
 /// Lines a log tail returns at most.
 pub const LOG_TAIL_MAX: i64 = 200;

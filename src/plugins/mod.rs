@@ -1,77 +1,21 @@
 //! Middleware plugins behind one narrow trait: identity, a collector per instance, rules.
 //!
-//! A plugin turns an `[[instances]]` entry into a [`Collector`]; the collector is driven by a
-//! generic supervisor task (`app::supervisor`) in the TUI, or twice in a row by `diagnose`.
+//! Each plugin is one directory holding everything particular to its kind (its `kind.rs`
+//! descriptor, collector, rules, tools, repair catalogue and write backend), listed once in
+//! [`registry::PLUGINS`]. A plugin turns an `[[instances]]` entry into a [`Collector`]; the
+//! collector is driven by a generic supervisor task in the TUI, or twice in a row by `diagnose`.
 //! Each collection returns an owned [`InstanceSnapshot`] with metrics, new log lines and the
 //! findings of the plugin's rules.
-
-use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 
-use crate::config::{AppConfig, InstanceConfig, InstanceKind};
-use crate::diagnose::Finding;
-use crate::model::{LogLevel, Unit};
+use crate::config::{AppConfig, InstanceConfig, KindRules};
+use crate::model::LogLevel;
 
-/// Why a collection failed. Messages never carry credentials.
-#[derive(Debug, Clone, thiserror::Error, PartialEq)]
-pub enum PluginError {
-    #[error("cannot reach {endpoint}: {reason}")]
-    Unreachable { endpoint: String, reason: String },
-    #[error("authentication refused by {endpoint}: {reason}")]
-    Auth { endpoint: String, reason: String },
-    #[error("{endpoint} did not answer in time")]
-    Timeout { endpoint: String, millis: u64 },
-    #[error("unexpected reply from {endpoint}: {reason}")]
-    Protocol { endpoint: String, reason: String },
-    #[error("{0}")]
-    Config(String),
-    #[error("refused: {0}")]
-    Refused(String),
-    /// The server answered, and its answer turned this client away (connection limit reached,
-    /// overloaded): that answer is the diagnosis, so it travels with the finding it amounts to.
-    #[error("{endpoint} turned the client away: {reply}")]
-    ServerRefused {
-        endpoint: String,
-        /// The server's own words, verbatim (bounded in length by the plugin).
-        reply: String,
-        /// The catalogue finding the refusal amounts to, with the reply as evidence.
-        finding: Box<Finding>,
-    },
-}
-
-impl PluginError {
-    /// Whether retrying later can help (network trouble) — not for wrong credentials or config.
-    pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            PluginError::Unreachable { .. }
-                | PluginError::Timeout { .. }
-                | PluginError::Protocol { .. }
-                | PluginError::ServerRefused { .. }
-        )
-    }
-
-    /// Whether the link itself failed, so the connection is forgotten and the next call
-    /// reconnects.
-    pub fn is_link_failure(&self) -> bool {
-        matches!(
-            self,
-            PluginError::Unreachable { .. }
-                | PluginError::Timeout { .. }
-                | PluginError::ServerRefused { .. }
-        )
-    }
-
-    /// The finding a server's refusal amounts to (`None` for every other error).
-    pub fn refusal_finding(&self) -> Option<&Finding> {
-        match self {
-            PluginError::ServerRefused { finding, .. } => Some(finding),
-            _ => None,
-        }
-    }
-}
+pub use crate::model::snapshot::{
+    CollectedLog, InstanceFacts, InstanceSnapshot, MetricSample, PluginError,
+};
 
 /// The open connection in `slot`, opened by `connect` on first use or after a failure forgot
 /// it: the one lazy-connect rule of every collector, tool runner and write backend.
@@ -87,44 +31,6 @@ where
         None => connect().await?,
     };
     Ok(slot.insert(conn))
-}
-
-/// One current value for the metrics pane.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MetricSample {
-    /// Stable id, e.g. `ops_per_sec` (or `lag:orders-consumer` for one of many).
-    pub id: Cow<'static, str>,
-    /// Label shown in the pane.
-    pub label: Cow<'static, str>,
-    pub unit: Unit,
-    pub value: f64,
-}
-
-impl MetricSample {
-    /// A value; ids and labels are usually static, per-group metrics make their own.
-    pub fn new(
-        id: impl Into<Cow<'static, str>>,
-        label: impl Into<Cow<'static, str>>,
-        unit: Unit,
-        value: f64,
-    ) -> Self {
-        MetricSample {
-            id: id.into(),
-            label: label.into(),
-            unit,
-            value,
-        }
-    }
-}
-
-/// A log line produced by a collector (slowlog entry, server log line).
-#[derive(Debug, Clone, PartialEq)]
-pub struct CollectedLog {
-    pub at: DateTime<Utc>,
-    pub level: LogLevel,
-    /// The stream within the instance, e.g. `slowlog` or `server`.
-    pub stream: &'static str,
-    pub text: String,
 }
 
 /// What could not be read in a sample (`part`, reason), as log lines: each new one once
@@ -159,36 +65,6 @@ pub fn unavailable_changes(
     out
 }
 
-/// Identity facts of an instance, for the header and the AI context later.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct InstanceFacts {
-    pub version: Option<String>,
-    pub role: Option<String>,
-    pub uptime_secs: Option<u64>,
-    /// What tells this server apart from one that replaced it at the same address (Redis
-    /// `run_id`, MySQL `server_uuid` …): repair plans are pinned to it.
-    pub identity: Option<String>,
-    /// Further short facts, e.g. `maxmemory-policy = noeviction`.
-    pub extra: Vec<(String, String)>,
-    /// The runtime configuration as the server reports it (secrets already masked by the
-    /// plugin), for the AI's `/config`.
-    pub settings: Vec<(String, String)>,
-}
-
-/// Everything one collection pass produced: owned, sent to the UI as is.
-#[derive(Debug, Clone)]
-pub struct InstanceSnapshot {
-    pub collected_at: DateTime<Utc>,
-    pub facts: InstanceFacts,
-    pub metrics: Vec<MetricSample>,
-    /// Only lines new since the previous snapshot.
-    pub logs: Vec<CollectedLog>,
-    /// The full current set of findings (not a delta).
-    pub findings: Vec<Finding>,
-    /// Whether rate-based rules had a previous sample to compare with.
-    pub has_baseline: bool,
-}
-
 /// A background collector for one instance; owns its connection and previous sample.
 pub trait Collector: Send {
     /// Takes one sample and evaluates the rules on it.
@@ -203,10 +79,11 @@ pub trait Collector: Send {
 
 pub use crate::ai::tools::ToolRunner;
 
-/// A middleware plugin: identity, a collector factory and the AI's read-only tools.
-pub trait Plugin: Send + Sync {
-    /// Which instances it serves.
-    fn kind(&self) -> InstanceKind;
+/// A middleware plugin: its kind's rules and facts, a collector factory, the AI's read-only
+/// tools and its repairs.
+pub trait Plugin: KindRules {
+    /// The facts of its kind (schemes, default account, settings section, discovery hints).
+    fn descriptor(&self) -> &'static descriptor::KindDescriptor;
     /// Display name.
     fn name(&self) -> &'static str;
     /// Plugin version (the program's version for built-ins).
@@ -247,13 +124,13 @@ pub trait Plugin: Send + Sync {
 /// collector, tools and write backend the same way, so only the parts differ.
 macro_rules! builtin_plugin {
     (
-        $plugin:ty, kind: $kind:expr, name: $name:literal, versions: $versions:literal,
+        $plugin:ty, descriptor: $descriptor:expr, name: $name:literal, versions: $versions:literal,
         rules: $rules:expr, collector: $collector:ty, tools: $tools:ty, repairs: $repairs:expr,
         writer: $writer:ty $(, relay: $relay:expr)? $(,)?
     ) => {
         impl $crate::plugins::Plugin for $plugin {
-            fn kind(&self) -> $crate::config::InstanceKind {
-                $kind
+            fn descriptor(&self) -> &'static $crate::plugins::descriptor::KindDescriptor {
+                &$descriptor
             }
 
             fn name(&self) -> &'static str {
@@ -313,29 +190,14 @@ macro_rules! builtin_plugin {
 }
 pub(crate) use builtin_plugin;
 
+pub mod descriptor;
 pub mod elasticsearch;
 pub mod kafka;
 pub mod log_tail;
 pub mod mysql;
 pub mod ratio;
 pub mod redis;
+pub mod registry;
+mod unregistered;
 
-/// All built-in plugins.
-pub fn builtin_plugins() -> Vec<Box<dyn Plugin>> {
-    vec![
-        Box::new(redis::RedisPlugin),
-        Box::new(mysql::MysqlPlugin),
-        Box::new(kafka::KafkaPlugin),
-        Box::new(elasticsearch::ElasticsearchPlugin),
-    ]
-}
-
-/// The plugin serving a kind.
-pub fn plugin_for(kind: InstanceKind) -> Box<dyn Plugin> {
-    match kind {
-        InstanceKind::Redis => Box::new(redis::RedisPlugin),
-        InstanceKind::Mysql => Box::new(mysql::MysqlPlugin),
-        InstanceKind::Elasticsearch => Box::new(elasticsearch::ElasticsearchPlugin),
-        InstanceKind::Kafka => Box::new(kafka::KafkaPlugin),
-    }
-}
+pub use registry::{PLUGINS, plugin_for};

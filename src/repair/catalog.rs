@@ -10,8 +10,8 @@ use super::plan::{
 };
 use super::proposal::ProposedPlan;
 use crate::config::InstanceConfig;
-use crate::diagnose::Finding;
-use crate::plugins::InstanceFacts;
+use crate::model::Finding;
+use crate::model::InstanceFacts;
 
 /// One action of a catalogue.
 #[derive(Debug, Clone, Copy)]
@@ -23,6 +23,9 @@ pub struct ActionSpec {
     pub fixes: &'static [&'static str],
     /// Parameters: name and meaning.
     pub params: &'static [(&'static str, &'static str)],
+    /// It makes the runtime changes of the steps before it survive a restart (Redis
+    /// `CONFIG REWRITE`): a plan ends with it.
+    pub persists_config: bool,
 }
 
 impl ActionSpec {
@@ -83,7 +86,8 @@ impl ActionSpec {
 pub struct PlanContext<'a> {
     pub target: PlanTarget,
     pub facts: &'a InstanceFacts,
-    /// The user the program's own connection logs in as (steps must not lock it out).
+    /// The user the program's own connection logs in as (steps must not lock it out); empty
+    /// when the instance names none, see [`PlanContext::own_user_or`].
     pub own_user: String,
 }
 
@@ -98,7 +102,17 @@ impl<'a> PlanContext<'a> {
                 context: instance.context.clone(),
             },
             facts,
-            own_user: instance.login_user(),
+            own_user: instance.login_user().unwrap_or_default(),
+        }
+    }
+
+    /// The user the program logs in as, `default` (the kind's default account) when the
+    /// instance names none.
+    pub fn own_user_or<'s>(&'s self, default: &'s str) -> &'s str {
+        if self.own_user.is_empty() {
+            default
+        } else {
+            &self.own_user
         }
     }
 }
@@ -267,7 +281,7 @@ pub fn plan_for_findings(
     if let Some(pos) = plan
         .steps
         .iter()
-        .position(|s| s.action.ends_with("-FIX-16"))
+        .position(|s| catalog.spec(&s.action).is_some_and(|a| a.persists_config))
     {
         let persist = plan.steps.remove(pos);
         plan.steps.push(persist);

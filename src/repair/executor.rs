@@ -12,11 +12,13 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 
 use super::audit::{AuditChain, AuditEntry, AuditError, AuditEvent};
+use super::backends::BackendFactory;
 use super::plan::{Command, PreparedStep, RepairPlan, RepairStep};
 use super::policy::SafetyPolicy;
 use super::reply::Reply;
 use crate::config::{AppConfig, InstanceConfig, SafetyConfig, SafetyMode};
-use crate::plugins::{PluginError, plugin_for};
+use crate::model::FindingSource;
+use crate::model::PluginError;
 
 /// Proof of being the executor: the argument a write needs. Only this module constructs it.
 pub struct ExecutorToken(());
@@ -41,13 +43,19 @@ pub trait WriteBackend: Send {
     }
     /// The preview and the rollback commands, from the captured pre-state.
     fn prepare(&self, step: &RepairStep, captured: &[(String, Reply)]) -> PreparedStep;
-    /// Judges a verification reply; `Err` says what is wrong.
+    /// Judges a verification reply against the step's probe (the shared checks unless a
+    /// system reads its replies differently); `Err` says what is wrong.
     fn judge(
         &self,
         step: &RepairStep,
         reply: &Reply,
         prepared: &PreparedStep,
-    ) -> Result<String, String>;
+    ) -> Result<String, String> {
+        let Some(probe) = &step.verify else {
+            return Ok("no probe".into());
+        };
+        super::check::judge_check(&probe.check, reply, &prepared.captured)
+    }
 }
 
 /// Why the executor did not do something.
@@ -101,15 +109,23 @@ pub struct Executor {
     audit: Arc<AuditChain>,
     /// The Kubernetes context in use now (`None`: no cluster selected).
     current_context: RwLock<Option<String>>,
-    /// The merged kubeconfig, for the backend of Kubernetes steps (`K8S-…`).
+    /// The merged kubeconfig, for the backend of Kubernetes steps.
     kubeconfig: RwLock<Option<kube::config::Kubeconfig>>,
     probe_interval: Duration,
+    /// Opens the backends of steps (the plugins' and Kubernetes').
+    backends: Arc<dyn BackendFactory>,
 }
 
 impl Executor {
-    /// An executor with the configured mode; bad context globs are reported.
-    pub fn new(safety: &SafetyConfig, audit: Arc<AuditChain>) -> Result<Self, String> {
+    /// An executor with the configured mode, opening backends through `backends`; bad context
+    /// globs are reported.
+    pub fn new(
+        backends: Arc<dyn BackendFactory>,
+        safety: &SafetyConfig,
+        audit: Arc<AuditChain>,
+    ) -> Result<Self, String> {
         Ok(Executor {
+            backends,
             policy: RwLock::new(SafetyPolicy::new(safety)?),
             audit,
             current_context: RwLock::new(None),
@@ -198,7 +214,9 @@ impl Executor {
         instance: &InstanceConfig,
         config: &AppConfig,
     ) -> Result<Box<dyn WriteBackend>, RepairError> {
-        Ok(plugin_for(instance.kind).write_backend(instance, config, &ExecutorToken(()))?)
+        Ok(self
+            .backends
+            .instance_backend(instance, config, &ExecutorToken(()))?)
     }
 
     /// The kubeconfig Kubernetes steps are carried out with.
@@ -206,15 +224,15 @@ impl Executor {
         *self.kubeconfig.write().unwrap_or_else(|p| p.into_inner()) = kubeconfig;
     }
 
-    /// The backend for a step: a Kubernetes step (`K8S-…`) goes to the API server of the
-    /// context it was planned in, every other to the instance's plugin.
+    /// The backend for a step: a Kubernetes step goes to the API server of the context it was
+    /// planned in, every other to the instance's plugin.
     pub fn open_backend_for(
         &self,
         action: &str,
         instance: &InstanceConfig,
         config: &AppConfig,
     ) -> Result<Box<dyn WriteBackend>, RepairError> {
-        if !action.starts_with("K8S-") {
+        if self.backends.side_of(action) == FindingSource::Instance {
             return self.open_backend(instance, config);
         }
         let kubeconfig = self
@@ -228,9 +246,9 @@ impl Executor {
         let context = instance.context.clone().ok_or_else(|| {
             PluginError::Config(format!("{} has no Kubernetes context", instance.name))
         })?;
-        Ok(Box::new(crate::kube::repairs::KubeBackend::new(
-            kubeconfig, &context,
-        )))
+        Ok(self
+            .backends
+            .kubernetes_backend(kubeconfig, &context, &ExecutorToken(())))
     }
 
     fn record(
@@ -645,7 +663,35 @@ mod tests {
             mode: SafetyMode::Confirm,
             read_only_contexts: Vec::new(),
         };
-        (Executor::new(&safety, chain).unwrap(), path)
+        (
+            Executor::new(Arc::new(NoBackends), &safety, chain).unwrap(),
+            path,
+        )
+    }
+
+    /// The unit tests hand their backends in directly.
+    struct NoBackends;
+
+    impl BackendFactory for NoBackends {
+        fn side_of(&self, _: &str) -> FindingSource {
+            FindingSource::Instance
+        }
+        fn instance_backend(
+            &self,
+            _: &InstanceConfig,
+            _: &AppConfig,
+            _: &ExecutorToken,
+        ) -> Result<Box<dyn WriteBackend>, PluginError> {
+            Err(PluginError::Config("no backends in unit tests".into()))
+        }
+        fn kubernetes_backend(
+            &self,
+            _: kube::config::Kubeconfig,
+            _: &str,
+            _: &ExecutorToken,
+        ) -> Box<dyn WriteBackend> {
+            unreachable!("no Kubernetes step in unit tests")
+        }
     }
 
     #[tokio::test]

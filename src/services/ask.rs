@@ -14,8 +14,8 @@ use crate::ai::offline::offline_analysis;
 use crate::ai::provider::{Turn, api_key};
 use crate::ai::redact::{RedactionPolicy, Redactor};
 use crate::config::{AppConfig, InstanceConfig};
-use crate::diagnose::Finding;
 use crate::kube::Discovered;
+use crate::model::Finding;
 use crate::plugins::{ToolRunner, plugin_for};
 use crate::repair::catalog::catalogue_prompt;
 

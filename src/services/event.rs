@@ -56,7 +56,7 @@ pub enum AppEvent {
     /// finding its words amount to, shown in the findings pane while it lasts.
     Refused {
         instance: usize,
-        finding: Box<crate::diagnose::Finding>,
+        finding: Box<crate::model::Finding>,
     },
     /// Progress of an answer about instance `instance`.
     Chat {
@@ -67,7 +67,7 @@ pub enum AppEvent {
     /// conversation that could not be saved).
     ChatNotice { instance: usize, text: String },
     /// A result of the repair executor.
-    Repair(crate::app::RepairEvent),
+    Repair(super::repair::RepairEvent),
     /// What a probe found out about a Kubernetes context.
     Context {
         name: String,

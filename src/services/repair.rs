@@ -12,11 +12,38 @@ use super::Shared;
 use super::event::AppEvent;
 use super::files::IoWorker;
 use super::isolated::spawn_isolated;
-use crate::app::RepairEvent;
 use crate::config::{InstanceConfig, SafetyMode};
+use crate::repair::StepError;
 use crate::repair::{
     Confirmation, Executor, PreparedStep, RepairError, RepairPlan, RepairStep, WriteBackend,
 };
+
+/// Results of the executor, back into the loop (the repair modal folds them into its steps).
+#[derive(Debug, Clone, PartialEq)]
+pub enum RepairEvent {
+    /// A step's pre-state was captured (or its backend could not be opened).
+    Prepared {
+        index: usize,
+        result: Result<PreparedStep, String>,
+    },
+    /// A confirmed step ran (or was refused, or failed).
+    Executed {
+        index: usize,
+        result: Result<String, StepError>,
+    },
+    /// The executed step's probe.
+    Verified {
+        index: usize,
+        result: Result<String, String>,
+    },
+    /// A rollback ran.
+    RolledBack {
+        index: usize,
+        result: Result<String, String>,
+    },
+    /// The executor's mode changed (or a change was refused).
+    ModeChanged(Result<SafetyMode, String>),
+}
 
 /// Runs the executor's work off the loop.
 pub struct RepairService {
@@ -94,17 +121,8 @@ impl RepairService {
             Box::pin(async move {
                 let result = executor.execute(backend, &step, &confirmation).await;
                 let ok = result.is_ok();
-                let refused = matches!(result, Err(RepairError::Refused(_)));
-                let result = result.map_err(|e| e.to_string());
-                send(
-                    &events,
-                    RepairEvent::Executed {
-                        index,
-                        result,
-                        refused,
-                    },
-                )
-                .await;
+                let result = result.map_err(crate::repair::StepError::from);
+                send(&events, RepairEvent::Executed { index, result }).await;
                 if ok {
                     let prepared = prepared.unwrap_or_else(|| PreparedStep {
                         captured: Vec::new(),
@@ -174,7 +192,7 @@ impl RepairService {
         let events = self.shared.events.clone();
         let config = self.shared.config.clone();
         let target = target.clone();
-        let kubernetes = action.starts_with("K8S-");
+        let kubernetes = crate::plugins::registry::action_side(action).is_kubernetes();
         let action = action.to_string();
         let task = async move {
             match executor.open_backend_for(&action, &target, &config) {

@@ -17,8 +17,14 @@ use crate::repair::{AuditChain, Executor};
 /// The parts of a service over a default config, its audit log in `dir`.
 fn shared(dir: &std::path::Path, events: mpsc::Sender<AppEvent>) -> Shared {
     let chain = AuditChain::open(&dir.join("audit.jsonl")).expect("audit chain");
-    let executor =
-        Arc::new(Executor::new(&AppConfig::default().safety, Arc::new(chain)).expect("executor"));
+    let executor = Arc::new(
+        Executor::new(
+            crate::plugins::registry::backends(),
+            &AppConfig::default().safety,
+            Arc::new(chain),
+        )
+        .expect("executor"),
+    );
     Shared::new(AppConfig::default(), events, executor)
 }
 
@@ -96,7 +102,7 @@ async fn a_mode_change_comes_back_as_an_event_and_a_refused_one_says_why() {
     let repair = RepairService::new(shared(dir.path(), tx), files.queue());
     repair.set_mode(SafetyMode::ReadOnly, String::new());
     match next(&mut rx).await {
-        AppEvent::Repair(crate::app::RepairEvent::ModeChanged(Ok(mode))) => {
+        AppEvent::Repair(super::repair::RepairEvent::ModeChanged(Ok(mode))) => {
             assert_eq!(mode, SafetyMode::ReadOnly)
         }
         other => panic!("{other:?}"),
@@ -104,7 +110,7 @@ async fn a_mode_change_comes_back_as_an_event_and_a_refused_one_says_why() {
     // Leaving read-only without a reason is refused, and the refusal says so.
     repair.set_mode(SafetyMode::Confirm, String::new());
     match next(&mut rx).await {
-        AppEvent::Repair(crate::app::RepairEvent::ModeChanged(Err(why))) => {
+        AppEvent::Repair(super::repair::RepairEvent::ModeChanged(Err(why))) => {
             assert!(why.contains("reason"), "{why}")
         }
         other => panic!("{other:?}"),
@@ -143,7 +149,7 @@ async fn without_a_kubeconfig_an_attachment_is_released_at_once_when_detached() 
     let (tx, mut rx) = mpsc::channel(8);
     let mut cluster = ClusterService::new(shared(dir.path(), tx));
     let found = crate::kube::Discovered {
-        kind: InstanceKind::Redis,
+        kind: InstanceKind::REDIS,
         namespace: "支付".into(),
         name: "redis-付款".into(),
         workload_kind: "StatefulSet",
@@ -155,7 +161,7 @@ async fn without_a_kubeconfig_an_attachment_is_released_at_once_when_detached() 
         restarts: 0,
         evidence: String::new(),
     };
-    let inst = InstanceConfig::new("redis-付款", InstanceKind::Redis, "redis://x:6379");
+    let inst = InstanceConfig::new("redis-付款", InstanceKind::REDIS, "redis://x:6379");
     cluster.handle(ClusterRequest::Attach {
         instance: 7,
         context: "dev".into(),
@@ -181,7 +187,7 @@ async fn an_offline_question_is_answered_by_the_rule_engine() {
     let mut ask = AskService::new(shared(dir.path(), tx));
     let request = AskRequest {
         instance: 0,
-        config: InstanceConfig::new("缓存", InstanceKind::Redis, "redis://127.0.0.1:1"),
+        config: InstanceConfig::new("缓存", InstanceKind::REDIS, "redis://127.0.0.1:1"),
         kube: None,
         prompt: "why?".into(),
         history: Vec::new(),

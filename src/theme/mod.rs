@@ -235,11 +235,11 @@ impl Theme {
     }
 
     /// The colour of a severity.
-    pub fn severity(&self, severity: crate::diagnose::Severity) -> Color {
+    pub fn severity(&self, severity: crate::model::Severity) -> Color {
         match severity {
-            crate::diagnose::Severity::Critical => self.critical,
-            crate::diagnose::Severity::Warning => self.warning,
-            crate::diagnose::Severity::Info => self.info,
+            crate::model::Severity::Critical => self.critical,
+            crate::model::Severity::Warning => self.warning,
+            crate::model::Severity::Info => self.info,
         }
     }
 }

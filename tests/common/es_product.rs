@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use super::opensearch::{OpenSearchCluster, TracedRequest};
 
 pub fn instance(cluster: &OpenSearchCluster) -> InstanceConfig {
-    InstanceConfig::new("search", InstanceKind::Elasticsearch, cluster.url())
+    InstanceConfig::new("search", InstanceKind::ELASTICSEARCH, cluster.url())
 }
 
 pub fn config() -> AppConfig {
@@ -27,7 +27,7 @@ pub fn config() -> AppConfig {
 }
 
 pub fn collector(cluster: &OpenSearchCluster) -> Box<dyn Collector> {
-    plugin_for(InstanceKind::Elasticsearch)
+    plugin_for(InstanceKind::ELASTICSEARCH)
         .collector(&instance(cluster), &config())
         .unwrap()
 }

@@ -18,7 +18,7 @@ pub fn sample_config() -> AppConfig {
         group: Some(group.into()),
         ..InstanceConfig::new(
             name,
-            InstanceKind::Redis,
+            InstanceKind::REDIS,
             format!("redis://127.0.0.1:{port}"),
         )
     };

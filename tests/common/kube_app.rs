@@ -71,8 +71,12 @@ impl KubeApp {
             );
         }
         let audit = dir.path().join("audit.jsonl");
-        let executor =
-            Executor::new(&config.safety, Arc::new(AuditChain::open(&audit).unwrap())).unwrap();
+        let executor = Executor::new(
+            kubestack_ai::plugins::registry::backends(),
+            &config.safety,
+            Arc::new(AuditChain::open(&audit).unwrap()),
+        )
+        .unwrap();
         executor.set_kubeconfig(kube.kubeconfig.clone());
         executor.set_current_context(kube.current.clone());
         state.safety = executor.policy();

@@ -235,7 +235,7 @@ impl Drop for RedisServer {
 
 /// A Redis instance entry pointing at `url`.
 pub fn redis_instance(name: &str, url: &str) -> InstanceConfig {
-    InstanceConfig::new(name, InstanceKind::Redis, url)
+    InstanceConfig::new(name, InstanceKind::REDIS, url)
 }
 
 /// The text of a rendered buffer, one line per row.
@@ -259,7 +259,10 @@ pub fn executor(mode: SafetyMode) -> (Executor, tempfile::TempDir) {
         mode,
         read_only_contexts: Vec::new(),
     };
-    (Executor::new(&safety, audit).unwrap(), dir)
+    (
+        Executor::new(kubestack_ai::plugins::registry::backends(), &safety, audit).unwrap(),
+        dir,
+    )
 }
 
 /// Defaults with fast sampling for tests.

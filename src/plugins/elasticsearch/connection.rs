@@ -53,7 +53,7 @@ impl EsTarget {
     /// The target of a configured instance; user and password from `username` /
     /// `password_env` / `password_file`, or the URL.
     pub fn from_instance(instance: &InstanceConfig) -> Result<Self, PluginError> {
-        let url = crate::config::validate_url_for(instance).map_err(|reason| {
+        let url = crate::plugins::registry::validate_url_for(instance).map_err(|reason| {
             PluginError::Config(format!("instance `{}`: url: {reason}", instance.name))
         })?;
         let scheme = if url.scheme() == "elasticsearch+https" {

@@ -4,6 +4,7 @@
 mod collector;
 pub mod connection;
 pub mod http_guard;
+pub mod kind;
 mod refusal;
 pub mod repair;
 pub mod rules;
@@ -15,14 +16,12 @@ pub use collector::EsCollector;
 pub use connection::{EsReader, EsTarget};
 pub use writer::EsWriteBackend;
 
-use crate::config::InstanceKind;
-
 /// The built-in Elasticsearch/OpenSearch plugin.
 pub struct ElasticsearchPlugin;
 
 crate::plugins::builtin_plugin!(
     ElasticsearchPlugin,
-    kind: InstanceKind::Elasticsearch,
+    descriptor: kind::DESCRIPTOR,
     name: "elasticsearch",
     versions: "Elasticsearch 7.10–9.x, OpenSearch 1–2 (REST API; tested against OpenSearch 2.19 nodes and an in-process Elasticsearch model)",
     rules: rules::RULE_IDS,

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::diagnose::{Finding, Severity};
+use crate::model::{Finding, Severity};
 
 /// At most this much of the server's reason goes into a finding's title (all of it is evidence).
 const TITLE_REPLY_CHARS: usize = 120;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use crate::diagnose::Finding;
+use crate::model::Finding;
 use crate::repair::catalog::{ActionSpec, PlanContext, RepairCatalog, param};
 use crate::repair::{Check, Command, Probe, RepairStep, Risk, RollbackSpec};
 
@@ -17,6 +17,7 @@ pub struct EsRepairs;
 /// Every action, with the catalog's risk levels.
 pub const ACTIONS: &[ActionSpec] = &[
     ActionSpec {
+        persists_config: false,
         id: "ES-FIX-01",
         title: "Retry failed shard allocations (reroute retry_failed)",
         risk: Risk::Safe,
@@ -24,6 +25,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[],
     },
     ActionSpec {
+        persists_config: false,
         id: "ES-FIX-02",
         title: "Re-enable shard allocation",
         risk: Risk::Safe,
@@ -31,6 +33,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[],
     },
     ActionSpec {
+        persists_config: false,
         id: "ES-FIX-03",
         title: "Drop the replicas of an index (number_of_replicas = 0)",
         risk: Risk::Caution,
@@ -38,6 +41,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[("index", "the index")],
     },
     ActionSpec {
+        persists_config: false,
         id: "ES-FIX-04",
         title: "Remove the read-only-allow-delete block",
         risk: Risk::Caution,
@@ -45,6 +49,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[("index", "the index (default: every index)")],
     },
     ActionSpec {
+        persists_config: false,
         id: "ES-FIX-05",
         title: "Raise the disk watermarks briefly (90/95/97 %)",
         risk: Risk::Caution,
@@ -52,6 +57,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[],
     },
     ActionSpec {
+        persists_config: false,
         id: "ES-FIX-06",
         title: "Delete an index",
         risk: Risk::Dangerous,
@@ -59,6 +65,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[("index", "the index to delete (snapshot it first)")],
     },
     ActionSpec {
+        persists_config: false,
         id: "ES-FIX-07",
         title: "Remove an allocation filter of an index",
         risk: Risk::Caution,
@@ -72,6 +79,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         ],
     },
     ActionSpec {
+        persists_config: false,
         id: "ES-FIX-08",
         title: "Clear the fielddata cache",
         risk: Risk::Caution,
@@ -79,6 +87,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[],
     },
     ActionSpec {
+        persists_config: false,
         id: "ES-FIX-09",
         title: "Cancel a task",
         risk: Risk::Caution,
@@ -86,6 +95,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[("task", "node_id:task_number from GET _tasks")],
     },
     ActionSpec {
+        persists_config: false,
         id: "ES-FIX-10",
         title: "Allocate a stale primary (accepts data loss)",
         risk: Risk::Dangerous,
@@ -97,6 +107,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         ],
     },
     ActionSpec {
+        persists_config: false,
         id: "ES-FIX-11",
         title: "Move shards off a node (allocation exclude)",
         risk: Risk::Caution,
@@ -104,6 +115,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[("node", "the node name")],
     },
     ActionSpec {
+        persists_config: false,
         id: "ES-FIX-12",
         title: "Raise cluster.max_shards_per_node",
         risk: Risk::Caution,
@@ -111,6 +123,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[("n", "the new limit")],
     },
     ActionSpec {
+        persists_config: false,
         id: "ES-FIX-13",
         title: "Speed up recoveries",
         risk: Risk::Caution,

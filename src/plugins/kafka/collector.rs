@@ -251,7 +251,7 @@ impl KafkaCollector {
     fn new_lines(
         &mut self,
         s: &KafkaSample,
-        findings: &[crate::diagnose::Finding],
+        findings: &[crate::model::Finding],
     ) -> Vec<CollectedLog> {
         let now = Utc::now();
         let mut out = Vec::new();
@@ -350,7 +350,7 @@ impl KafkaCollector {
                 .to_string();
             if self.logged_status.get(&group) != Some(&status) {
                 out.push(line(
-                    if f.severity == crate::diagnose::Severity::Critical {
+                    if f.severity == crate::model::Severity::Critical {
                         LogLevel::Error
                     } else {
                         LogLevel::Warn

@@ -125,13 +125,13 @@ impl KafkaTarget {
         instance: &InstanceConfig,
         timeout: Duration,
     ) -> Result<Self, PluginError> {
-        crate::config::validate_url_for(instance).map_err(|reason| {
+        crate::plugins::registry::validate_url_for(instance).map_err(|reason| {
             PluginError::Config(format!("instance `{}`: url: {reason}", instance.name))
         })?;
         let url = instance.url.trim();
         let list = url
             .strip_prefix("kafka://")
-            .or_else(|| url.strip_prefix(crate::config::KAFKA_TLS_SCHEME))
+            .or_else(|| url.strip_prefix(super::kind::KAFKA_TLS_SCHEME))
             .unwrap_or(url)
             .trim_end_matches('/');
         Ok(KafkaTarget {

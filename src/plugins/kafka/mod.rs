@@ -5,6 +5,7 @@ pub mod advertised;
 mod client_errors;
 mod collector;
 pub mod connection;
+pub mod kind;
 pub mod lag;
 pub mod repair;
 pub mod rules;
@@ -17,14 +18,12 @@ pub use collector::KafkaCollector;
 pub use connection::{KafkaReader, KafkaTarget};
 pub use writer::KafkaWriteBackend;
 
-use crate::config::InstanceKind;
-
 /// The built-in Kafka plugin.
 pub struct KafkaPlugin;
 
 crate::plugins::builtin_plugin!(
     KafkaPlugin,
-    kind: InstanceKind::Kafka,
+    descriptor: kind::DESCRIPTOR,
     name: "kafka",
     versions: "Apache Kafka 2.x–4.x and Kafka-protocol brokers; PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL with PLAIN or SCRAM (librdkafka 2.12)",
     rules: rules::RULE_IDS,

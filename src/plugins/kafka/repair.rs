@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::diagnose::Finding;
+use crate::model::Finding;
 use crate::repair::catalog::{ActionSpec, PlanContext, RepairCatalog, param};
 use crate::repair::{Check, Command, Probe, RepairStep, Risk, RollbackSpec};
 
@@ -22,6 +22,7 @@ pub struct KafkaRepairs;
 /// The actions rdkafka can execute.
 pub const ACTIONS: &[ActionSpec] = &[
     ActionSpec {
+        persists_config: false,
         id: "KFK-FIX-06",
         title: "Reset a consumer group's offset (group must be stopped)",
         risk: Risk::Dangerous,
@@ -34,6 +35,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         ],
     },
     ActionSpec {
+        persists_config: false,
         id: "KFK-FIX-08",
         title: "Add partitions to a topic (irreversible)",
         risk: Risk::Dangerous,
@@ -44,6 +46,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         ],
     },
     ActionSpec {
+        persists_config: false,
         id: "KFK-FIX-09",
         title: "Delete a consumer group and its committed offsets",
         risk: Risk::Dangerous,

@@ -9,10 +9,8 @@ use std::path::PathBuf;
 
 use rdkafka::config::ClientConfig;
 
-use crate::config::{
-    InstanceConfig, KafkaSecurityProtocol, SaslMechanism, kafka_security_problems,
-    kafka_security_protocol, resolve_password,
-};
+use super::kind::{kafka_security_problems, kafka_security_protocol};
+use crate::config::{InstanceConfig, KafkaSecurityProtocol, SaslMechanism, resolve_password};
 use crate::plugins::PluginError;
 
 /// The connection settings of one Kafka instance; the SASL password is resolved from its
@@ -156,7 +154,7 @@ mod tests {
     use crate::config::InstanceKind;
 
     fn kafka(url: &str) -> InstanceConfig {
-        InstanceConfig::new("events", InstanceKind::Kafka, url)
+        InstanceConfig::new("events", InstanceKind::KAFKA, url)
     }
 
     fn props(s: &KafkaSecurity) -> std::collections::HashMap<String, String> {

@@ -14,7 +14,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use super::connection::{Answer, KafkaReader, KafkaTarget};
 use crate::config::{AppConfig, InstanceConfig};
 use crate::plugins::PluginError;
-use crate::repair::check::{ConfigDialect, judge_check, prepare_step, text_of};
+use crate::repair::check::{ConfigDialect, prepare_step, text_of};
 use crate::repair::{
     Command, ExecutorToken, PreparedStep, RepairStep, Reply, RollbackSpec, WriteBackend,
 };
@@ -320,17 +320,5 @@ impl WriteBackend for KafkaWriteBackend {
                 ),
             })
         })
-    }
-
-    fn judge(
-        &self,
-        step: &RepairStep,
-        reply: &Reply,
-        prepared: &PreparedStep,
-    ) -> Result<String, String> {
-        let Some(probe) = &step.verify else {
-            return Ok("no probe".into());
-        };
-        judge_check(&probe.check, reply, &prepared.captured)
     }
 }

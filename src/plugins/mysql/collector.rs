@@ -60,7 +60,7 @@ impl MysqlCollector {
             logged_statements: HashSet::new(),
             logged_waits: HashSet::new(),
             error_log: ErrorLogSource::Unknown,
-            connect_timeout: Duration::from_millis(config.collector.connect_timeout_ms),
+            connect_timeout: config.collector.connect_timeout(),
         })
     }
 

@@ -178,7 +178,7 @@ impl MysqlTarget {
     /// The target of a configured instance; the password comes from `password_env`,
     /// `password_file` or the URL, in that order.
     pub fn from_instance(instance: &InstanceConfig) -> Result<Self, PluginError> {
-        let url = crate::config::validate_url_for(instance).map_err(|reason| {
+        let url = crate::plugins::registry::validate_url_for(instance).map_err(|reason| {
             PluginError::Config(format!("instance `{}`: url: {reason}", instance.name))
         })?;
         let password = resolve_password(instance)
@@ -561,7 +561,7 @@ mod tests {
     fn targets_take_user_password_and_db_from_the_url_and_never_show_the_password() {
         let i = InstanceConfig::new(
             "m",
-            InstanceKind::Mysql,
+            InstanceKind::MYSQL,
             "mysql://app:p%40ss@db.internal:3307/shop",
         );
         let t = MysqlTarget::from_instance(&i).unwrap();
@@ -572,7 +572,7 @@ mod tests {
         );
         assert_eq!(t.password.as_deref(), Some("p@ss"));
         assert!(!format!("{t:?}").contains("p@ss"));
-        let i = InstanceConfig::new("m", InstanceKind::Mysql, "mysql://127.0.0.1");
+        let i = InstanceConfig::new("m", InstanceKind::MYSQL, "mysql://127.0.0.1");
         let t = MysqlTarget::from_instance(&i).unwrap();
         assert_eq!(
             (t.port, t.user.as_str(), t.db.is_none()),

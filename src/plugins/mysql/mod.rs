@@ -4,6 +4,7 @@
 mod collector;
 pub mod connection;
 pub mod grants;
+pub mod kind;
 mod refusal;
 pub mod repair;
 pub mod rules;
@@ -19,14 +20,12 @@ pub use collector::MysqlCollector;
 pub use connection::{Flavor, MysqlReader, MysqlTarget};
 pub use writer::MysqlWriteBackend;
 
-use crate::config::InstanceKind;
-
 /// The built-in MySQL/MariaDB plugin.
 pub struct MysqlPlugin;
 
 crate::plugins::builtin_plugin!(
     MysqlPlugin,
-    kind: InstanceKind::Mysql,
+    descriptor: kind::DESCRIPTOR,
     name: "mysql",
     versions: "MySQL 8.0/8.4, MariaDB 10.5–11.x (validated on MariaDB 10.11); TLS with ssl_mode disabled … verify-identity",
     rules: rules::RULE_IDS,

@@ -4,7 +4,7 @@
 //! `max_connect_errors`. That answer is the diagnosis: it becomes the catalogue finding it
 //! amounts to, with the server's words as evidence — never "unreachable".
 
-use crate::diagnose::{Finding, Severity};
+use crate::model::{Finding, Severity};
 
 /// The finding a server error code amounts to when it refuses the connection, if any.
 pub fn refusal_finding(code: u16, reply: &str) -> Option<Finding> {

@@ -17,7 +17,8 @@ use std::path::Path;
 
 use mysql_async::{ClientIdentity, SslOpts};
 
-use crate::config::{InstanceConfig, MysqlSslMode, mysql_ssl_mode, mysql_tls_problems};
+use super::kind::{mysql_ssl_mode, mysql_tls_problems};
+use crate::config::{InstanceConfig, MysqlSslMode};
 use crate::plugins::PluginError;
 
 /// The TLS settings of one MySQL instance, read once (files included).
@@ -183,7 +184,7 @@ mod tests {
     use crate::config::InstanceKind;
 
     fn mysql() -> InstanceConfig {
-        InstanceConfig::new("db", InstanceKind::Mysql, "mysql://app@db:3306")
+        InstanceConfig::new("db", InstanceKind::MYSQL, "mysql://app@db:3306")
     }
 
     #[test]

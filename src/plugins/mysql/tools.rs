@@ -32,7 +32,7 @@ impl MysqlTools {
         Ok(MysqlTools {
             target: MysqlTarget::from_instance(instance)?,
             reader: None,
-            connect_timeout: Duration::from_millis(config.collector.connect_timeout_ms),
+            connect_timeout: config.collector.connect_timeout(),
             statement_timeout: Duration::from_millis(config.mysql.statement_timeout_ms),
         })
     }

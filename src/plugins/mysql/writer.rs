@@ -14,7 +14,7 @@ use super::sample::identity_from;
 use crate::config::{AppConfig, InstanceConfig};
 use crate::plugins::PluginError;
 use crate::plugins::connected;
-use crate::repair::check::{ConfigDialect, judge_check, prepare_step};
+use crate::repair::check::{ConfigDialect, prepare_step};
 use crate::repair::{Command, ExecutorToken, PreparedStep, RepairStep, Reply, WriteBackend};
 
 /// The executor's MySQL backend.
@@ -39,7 +39,7 @@ impl MysqlWriteBackend {
             reader: None,
             writer: None,
             writer_id: None,
-            connect_timeout: Duration::from_millis(config.collector.connect_timeout_ms),
+            connect_timeout: config.collector.connect_timeout(),
             statement_timeout: Duration::from_millis(config.mysql.statement_timeout_ms.max(5000)),
         })
     }
@@ -229,18 +229,6 @@ impl WriteBackend for MysqlWriteBackend {
 
     fn prepare(&self, step: &RepairStep, captured: &[(String, Reply)]) -> PreparedStep {
         prepare_step(step, captured, &MysqlVariables, |_| None)
-    }
-
-    fn judge(
-        &self,
-        step: &RepairStep,
-        reply: &Reply,
-        prepared: &PreparedStep,
-    ) -> Result<String, String> {
-        let Some(probe) = &step.verify else {
-            return Ok("no probe".into());
-        };
-        judge_check(&probe.check, reply, &prepared.captured)
     }
 }
 

@@ -43,7 +43,7 @@ impl RedisCollector {
             server_log: None,
             thresholds: config.redis.clone(),
             is_cache: instance.is_cache(),
-            connect_timeout: Duration::from_millis(config.collector.connect_timeout_ms),
+            connect_timeout: config.collector.connect_timeout(),
             command_timeout: Duration::from_millis(config.collector.command_timeout_ms),
             client_list_max: config.collector.client_list_max,
         })

@@ -78,7 +78,7 @@ impl std::fmt::Debug for RedisTarget {
 impl RedisTarget {
     /// Builds the target of a configured instance, resolving `password_env` / `password_file`.
     pub fn from_instance(instance: &InstanceConfig) -> Result<Self, PluginError> {
-        let url = crate::config::validate_url_for(instance).map_err(|reason| {
+        let url = crate::plugins::registry::validate_url_for(instance).map_err(|reason| {
             PluginError::Config(format!("instance `{}`: url: {reason}", instance.name))
         })?;
         let password = resolve_password(instance)

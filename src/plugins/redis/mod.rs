@@ -3,6 +3,7 @@
 mod collector;
 pub mod connection;
 mod host;
+pub mod kind;
 pub mod parse;
 mod refusal;
 pub mod repair;
@@ -16,14 +17,12 @@ pub use collector::RedisCollector;
 pub use connection::{RedisReader, RedisTarget};
 pub use writer::RedisWriteBackend;
 
-use crate::config::InstanceKind;
-
 /// The built-in Redis plugin.
 pub struct RedisPlugin;
 
 crate::plugins::builtin_plugin!(
     RedisPlugin,
-    kind: InstanceKind::Redis,
+    descriptor: kind::DESCRIPTOR,
     name: "redis",
     versions: "Redis 6.2–7.x (validated on 7.0.15)",
     rules: rules::RULE_IDS,

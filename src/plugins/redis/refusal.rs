@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
 
-use crate::diagnose::{Finding, Severity};
+use crate::model::{Finding, Severity};
 
 /// What Redis writes to a client it refuses at `maxclients` (`src/networking.c`).
 pub const MAX_CLIENTS_REPLY: &str = "max number of clients reached";

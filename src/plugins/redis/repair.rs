@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::diagnose::Finding;
+use crate::model::Finding;
 use crate::repair::catalog::{
     ActionSpec, PlanContext, RepairCatalog, param, parse_bytes, random_password,
 };
@@ -28,6 +28,7 @@ const POLICIES: [&str; 7] = [
 /// Every action, with the catalog's risk levels.
 pub const ACTIONS: &[ActionSpec] = &[
     ActionSpec {
+        persists_config: false,
         id: "RDS-FIX-01",
         title: "Set maxmemory",
         risk: Risk::Caution,
@@ -35,6 +36,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[("bytes", "new maxmemory in bytes (or 512mb, 2gb)")],
     },
     ActionSpec {
+        persists_config: false,
         id: "RDS-FIX-02",
         title: "Switch the eviction policy (evicts keys at once)",
         risk: Risk::Dangerous,
@@ -45,6 +47,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         )],
     },
     ActionSpec {
+        persists_config: false,
         id: "RDS-FIX-03",
         title: "Release allocator memory (MEMORY PURGE)",
         risk: Risk::Safe,
@@ -52,6 +55,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[],
     },
     ActionSpec {
+        persists_config: false,
         id: "RDS-FIX-04",
         title: "Enable active defragmentation",
         risk: Risk::Caution,
@@ -59,6 +63,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[],
     },
     ActionSpec {
+        persists_config: false,
         id: "RDS-FIX-05",
         title: "Disconnect one client",
         risk: Risk::Caution,
@@ -66,6 +71,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[("id", "client id from CLIENT LIST")],
     },
     ActionSpec {
+        persists_config: false,
         id: "RDS-FIX-06",
         title: "Raise maxclients",
         risk: Risk::Caution,
@@ -73,6 +79,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[("n", "new maxclients")],
     },
     ActionSpec {
+        persists_config: false,
         id: "RDS-FIX-07",
         title: "Accept writes despite failing snapshots",
         risk: Risk::Dangerous,
@@ -80,6 +87,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[],
     },
     ActionSpec {
+        persists_config: false,
         id: "RDS-FIX-08",
         title: "Enable the latency monitor and a useful slowlog",
         risk: Risk::Safe,
@@ -87,6 +95,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[],
     },
     ActionSpec {
+        persists_config: false,
         id: "RDS-FIX-09",
         title: "Take a snapshot now (BGSAVE)",
         risk: Risk::Caution,
@@ -94,6 +103,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[],
     },
     ActionSpec {
+        persists_config: false,
         id: "RDS-FIX-10",
         title: "fsync the AOF every second",
         risk: Risk::Caution,
@@ -101,6 +111,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[],
     },
     ActionSpec {
+        persists_config: false,
         id: "RDS-FIX-11",
         title: "Stop the running script (SCRIPT KILL)",
         risk: Risk::Caution,
@@ -108,6 +119,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[],
     },
     ActionSpec {
+        persists_config: false,
         id: "RDS-FIX-12",
         title: "Turn protected mode on",
         risk: Risk::Caution,
@@ -115,6 +127,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[],
     },
     ActionSpec {
+        persists_config: false,
         id: "RDS-FIX-13",
         title: "Require a password for the default user",
         risk: Risk::Dangerous,
@@ -125,6 +138,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         )],
     },
     ActionSpec {
+        persists_config: false,
         id: "RDS-FIX-14",
         title: "Take dangerous commands from an application user",
         risk: Risk::Caution,
@@ -132,6 +146,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[("user", "the ACL user (not the one this program logs in as)")],
     },
     ActionSpec {
+        persists_config: false,
         id: "RDS-FIX-15",
         title: "Delete one big key (UNLINK)",
         risk: Risk::Dangerous,
@@ -139,6 +154,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[("key", "the key name")],
     },
     ActionSpec {
+        persists_config: true,
         id: "RDS-FIX-16",
         title: "Persist the runtime configuration (CONFIG REWRITE)",
         risk: Risk::Caution,
@@ -370,7 +386,7 @@ impl RepairCatalog for RedisRepairs {
             }
             "RDS-FIX-14" => {
                 let user = required("user")?;
-                if user == ctx.own_user {
+                if user == ctx.own_user_or(super::kind::DESCRIPTOR.default_user) {
                     return Err(format!("`{user}` is the user this program logs in as: taking @dangerous from it would also take away the rollback (ACL SETUSER)"));
                 }
                 a.step(ctx, vec![cmd(&["ACL", "SETUSER", &user, "-@dangerous"])], vec![cmd(&["ACL", "GETUSER", &user])],
@@ -537,7 +553,7 @@ mod tests {
 
     #[test]
     fn config_rewrite_is_proposed_only_where_it_can_persist() {
-        use crate::diagnose::{Finding, Severity};
+        use crate::model::{Finding, Severity};
         let finding = Finding::new("RDS-LAT-03", Severity::Info, "latency", "t", "d", "r");
         let with_file = |file: Option<&str>| InstanceFacts {
             extra: file

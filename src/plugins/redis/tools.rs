@@ -40,7 +40,7 @@ impl RedisTools {
         Ok(RedisTools {
             target: RedisTarget::from_instance(instance)?,
             reader: None,
-            connect_timeout: Duration::from_millis(config.collector.connect_timeout_ms),
+            connect_timeout: config.collector.connect_timeout(),
             command_timeout: Duration::from_millis(config.collector.command_timeout_ms),
         })
     }

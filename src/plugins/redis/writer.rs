@@ -12,7 +12,7 @@ use super::parse::value_text;
 use crate::config::{AppConfig, InstanceConfig};
 use crate::plugins::PluginError;
 use crate::plugins::connected;
-use crate::repair::check::{ConfigDialect, judge_check, prepare_step, text_of};
+use crate::repair::check::{ConfigDialect, prepare_step, text_of};
 use crate::repair::{
     Command, ExecutorToken, PreparedStep, RepairStep, Reply, RollbackSpec, WriteBackend,
 };
@@ -39,7 +39,7 @@ impl RedisWriteBackend {
             target: RedisTarget::from_instance(instance)?,
             reader: None,
             writer: None,
-            connect_timeout: Duration::from_millis(config.collector.connect_timeout_ms),
+            connect_timeout: config.collector.connect_timeout(),
             // Writes such as BGSAVE answer at once; allow some slack for a loaded server.
             command_timeout: Duration::from_millis(config.collector.command_timeout_ms.max(5000)),
         })
@@ -256,18 +256,6 @@ impl WriteBackend for RedisWriteBackend {
                 ),
             })
         })
-    }
-
-    fn judge(
-        &self,
-        step: &RepairStep,
-        reply: &Reply,
-        prepared: &PreparedStep,
-    ) -> Result<String, String> {
-        let Some(probe) = &step.verify else {
-            return Ok("no probe".into());
-        };
-        judge_check(&probe.check, reply, &prepared.captured)
     }
 }
 

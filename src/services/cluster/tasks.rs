@@ -72,10 +72,13 @@ pub(super) struct AttachJob {
 
 /// `url` with its host and port replaced by the forward's loopback address.
 pub fn forwarded_url(kind: InstanceKind, url: &str, local: std::net::SocketAddr) -> String {
-    if kind == InstanceKind::Kafka {
-        // The whole broker list becomes the forward: the brokers it advertises are reached
-        // through the Kafka relay's own listeners.
-        return format!("kafka://{local}");
+    let plugin = plugin_for(kind);
+    if plugin.forward_relay().is_some() {
+        // A relay carries every connection (Kafka's brokers advertise in-cluster names): the
+        // whole address list becomes the forward, and the relay reaches the rest.
+        return plugin
+            .descriptor()
+            .in_cluster_url(&local.ip().to_string(), local.port());
     }
     match url::Url::parse(url) {
         Ok(mut u) => {
@@ -297,17 +300,17 @@ mod tests {
     fn every_forwarded_url_is_valid_for_its_plugin() {
         let local: std::net::SocketAddr = ([127, 0, 0, 1], 41234).into();
         for (kind, url) in [
-            (InstanceKind::Redis, "redis://cache.payments.svc:6379"),
-            (InstanceKind::Mysql, "mysql://db.payments.svc:3306"),
-            (InstanceKind::Kafka, "kafka://kafka.streaming.svc:9092"),
+            (InstanceKind::REDIS, "redis://cache.payments.svc:6379"),
+            (InstanceKind::MYSQL, "mysql://db.payments.svc:3306"),
+            (InstanceKind::KAFKA, "kafka://kafka.streaming.svc:9092"),
             (
-                InstanceKind::Elasticsearch,
+                InstanceKind::ELASTICSEARCH,
                 "elasticsearch://search.logging.svc:9200",
             ),
         ] {
             let mut c = crate::config::InstanceConfig::new("x", kind, url);
             c.url = forwarded_url(kind, url, local);
-            crate::config::validate_url_for(&c)
+            crate::plugins::registry::validate_url_for(&c)
                 .unwrap_or_else(|e| panic!("{kind}: {} refused: {e}", c.url));
             assert!(c.url.contains("127.0.0.1:41234"), "{}", c.url);
         }

@@ -3,7 +3,7 @@
 //! free space to keep), read-only-allow-delete blocks, disk protection off.
 
 use super::RuleInput;
-use crate::diagnose::{Finding, Severity};
+use crate::model::{Finding, Severity};
 
 /// The three watermarks as used-% thresholds for one disk size.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -2,7 +2,7 @@
 //! retries, delayed allocation, master backlog, write blocks set by hand.
 
 use super::RuleInput;
-use crate::diagnose::{Finding, Severity};
+use crate::model::{Finding, Severity};
 
 /// What a `NO` decider means and what to do (catalog ES-H-02).
 fn decider_advice(decider: &str) -> &'static str {

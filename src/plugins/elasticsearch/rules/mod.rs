@@ -9,7 +9,7 @@ mod security;
 pub use disk::{Watermarks, effective_used_pct, nodes_past_high};
 
 use super::sample::{EsSample, NodeStats};
-use crate::diagnose::{Finding, sort_findings};
+use crate::model::{Finding, sort_findings};
 
 /// Everything a rule may read.
 pub struct RuleInput<'a> {

@@ -3,7 +3,7 @@
 //! counts, indices without replicas.
 
 use super::RuleInput;
-use crate::diagnose::{Finding, Severity};
+use crate::model::{Finding, Severity};
 
 const GB: u64 = 1 << 30;
 

@@ -2,7 +2,7 @@
 //! configs where the broker describes them).
 
 use super::RuleInput;
-use crate::diagnose::{Finding, Severity};
+use crate::model::{Finding, Severity};
 use crate::plugins::kafka::connection::Answer;
 use crate::plugins::kafka::sample::is_internal;
 

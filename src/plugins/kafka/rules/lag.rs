@@ -3,7 +3,7 @@
 //! start, and rebalances that do not finish.
 
 use super::RuleInput;
-use crate::diagnose::{Finding, Severity};
+use crate::model::{Finding, Severity};
 use crate::plugins::kafka::lag::LagStatus;
 
 pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use super::lag::LagWindow;
 use super::sample::KafkaSample;
 use crate::config::KafkaRulesConfig;
-use crate::diagnose::{Finding, sort_findings};
+use crate::model::{Finding, sort_findings};
 
 /// Everything a rule may read.
 pub struct RuleInput<'a> {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::diagnose::Finding;
+use crate::model::Finding;
 use crate::repair::catalog::{
     ActionSpec, PlanContext, RepairCatalog, param, parse_bytes, random_password,
 };
@@ -18,6 +18,7 @@ pub struct MysqlRepairs;
 /// Every action, with the catalog's risk levels.
 pub const ACTIONS: &[ActionSpec] = &[
     ActionSpec {
+        persists_config: false,
         id: "MYS-FIX-01",
         title: "Stop one statement (KILL QUERY)",
         risk: Risk::Caution,
@@ -25,6 +26,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[("id", "session id from the processlist")],
     },
     ActionSpec {
+        persists_config: false,
         id: "MYS-FIX-02",
         title: "End one session and roll back its transaction (KILL)",
         risk: Risk::Caution,
@@ -38,6 +40,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         ],
     },
     ActionSpec {
+        persists_config: false,
         id: "MYS-FIX-03",
         title: "Raise max_connections",
         risk: Risk::Caution,
@@ -45,6 +48,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[("n", "new max_connections")],
     },
     ActionSpec {
+        persists_config: false,
         id: "MYS-FIX-04",
         title: "Lower wait_timeout / interactive_timeout",
         risk: Risk::Caution,
@@ -52,6 +56,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[("secs", "new timeout in seconds (default 600)")],
     },
     ActionSpec {
+        persists_config: false,
         id: "MYS-FIX-05",
         title: "Enable the slow query log (long_query_time = 1)",
         risk: Risk::Safe,
@@ -59,6 +64,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[],
     },
     ActionSpec {
+        persists_config: false,
         id: "MYS-FIX-06",
         title: "Resize the InnoDB buffer pool online",
         risk: Risk::Caution,
@@ -69,6 +75,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         )],
     },
     ActionSpec {
+        persists_config: false,
         id: "MYS-FIX-07",
         title: "Raise a cache or temp-table size",
         risk: Risk::Caution,
@@ -82,6 +89,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         ],
     },
     ActionSpec {
+        persists_config: false,
         id: "MYS-FIX-09",
         title: "Skip one replicated event (sql_slave_skip_counter)",
         risk: Risk::Dangerous,
@@ -89,6 +97,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[],
     },
     ActionSpec {
+        persists_config: false,
         id: "MYS-FIX-10",
         title: "Make the replica read-only",
         risk: Risk::Caution,
@@ -96,6 +105,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[],
     },
     ActionSpec {
+        persists_config: false,
         id: "MYS-FIX-11",
         title: "Set a password for an account",
         risk: Risk::Dangerous,
@@ -109,6 +119,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         ],
     },
     ActionSpec {
+        persists_config: false,
         id: "MYS-FIX-12",
         title: "Drop an anonymous account",
         risk: Risk::Caution,
@@ -116,6 +127,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[("account", "''@'host'")],
     },
     ActionSpec {
+        persists_config: false,
         id: "MYS-FIX-13",
         title: "Unblock hosts (FLUSH HOSTS)",
         risk: Risk::Safe,
@@ -123,6 +135,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[],
     },
     ActionSpec {
+        persists_config: false,
         id: "MYS-FIX-14",
         title: "Purge binary logs up to a file",
         risk: Risk::Dangerous,
@@ -130,6 +143,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         params: &[("file", "the first binlog file to keep, e.g. binlog.000042")],
     },
     ActionSpec {
+        persists_config: false,
         id: "MYS-FIX-15",
         title: "Make commits durable (flush log and binlog per commit)",
         risk: Risk::Caution,
@@ -409,7 +423,8 @@ impl RepairCatalog for MysqlRepairs {
             ),
             "MYS-FIX-11" => {
                 let acct = account(&required("account")?)?;
-                if acct.starts_with(&format!("'{}'@", ctx.own_user)) {
+                let own = ctx.own_user_or(crate::plugins::mysql::kind::DESCRIPTOR.default_user);
+                if acct.starts_with(&format!("'{own}'@")) {
                     return Err(format!(
                         "{acct} is the account this program logs in as: changing its password here would lock the collector and this repair's own verification out — set it by hand and update password_env"
                     ));

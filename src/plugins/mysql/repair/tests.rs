@@ -113,7 +113,7 @@ fn a_large_rollback_makes_the_kill_dangerous() {
     let facts = InstanceFacts::default();
     let f = Finding::new(
         "MYS-LAT-02",
-        crate::diagnose::Severity::Warning,
+        crate::model::Severity::Warning,
         "latency",
         "t",
         "d",

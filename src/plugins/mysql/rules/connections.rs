@@ -1,7 +1,7 @@
 //! MYS-CONN-01 … 04 and MYS-LOAD-01: connection headroom, refusals, thread cache, saturation.
 
 use super::{RuleInput, min_sample, pct};
-use crate::diagnose::{Finding, Severity};
+use crate::model::{Finding, Severity};
 use crate::plugins::mysql::connection::Flavor;
 use crate::plugins::ratio::share_pct;
 

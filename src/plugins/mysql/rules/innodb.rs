@@ -2,7 +2,7 @@
 //! table cache, purge and redo pressure, durability settings, binlog retention, uptime.
 
 use super::{RuleInput, min_sample, pct};
-use crate::diagnose::{Finding, Severity};
+use crate::model::{Finding, Severity};
 use crate::plugins::ratio::share_pct;
 
 pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {

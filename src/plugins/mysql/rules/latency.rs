@@ -2,7 +2,7 @@
 //! convoys, slow-query share, deadlocks.
 
 use super::{RuleInput, min_sample};
-use crate::diagnose::{Finding, Severity};
+use crate::model::{Finding, Severity};
 use crate::plugins::ratio::share_pct;
 
 pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {

@@ -10,7 +10,7 @@ mod security;
 
 use super::sample::MysqlSample;
 use crate::config::MysqlRulesConfig;
-use crate::diagnose::{Finding, sort_findings};
+use crate::model::{Finding, sort_findings};
 
 /// Minimum samples of the share rules (`crate::plugins::ratio`): below these counts a share
 /// of events says nothing and the rule does not fire. Counters are cumulative since start

@@ -2,7 +2,7 @@
 //! skipped errors, GTID gaps, slow dead-source detection.
 
 use super::RuleInput;
-use crate::diagnose::{Finding, Severity};
+use crate::model::{Finding, Severity};
 
 pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
     let s = input.cur;

@@ -2,7 +2,7 @@
 //! primitives, and a reading account that can write.
 
 use super::RuleInput;
-use crate::diagnose::{Finding, Severity};
+use crate::model::{Finding, Severity};
 
 fn is_loopback(bind: &str) -> bool {
     bind.split(',')

@@ -1,7 +1,7 @@
 //! RDS-CONN, RDS-REP, RDS-PER and RDS-CAP: connections, replication, persistence, expiry.
 
 use super::{RuleInput, round3};
-use crate::diagnose::{Finding, Severity};
+use crate::model::{Finding, Severity};
 
 pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
     connections(input, out);

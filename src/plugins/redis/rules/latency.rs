@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::RuleInput;
-use crate::diagnose::{Finding, Severity};
+use crate::model::{Finding, Severity};
 
 pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
     slow_commands(input, out);

@@ -1,7 +1,7 @@
 //! RDS-MEM-01 … 12: memory limits, evictions, fragmentation, buffers.
 
 use super::{RuleInput, round3};
-use crate::diagnose::{Finding, Severity};
+use crate::model::{Finding, Severity};
 
 const MB: u64 = 1024 * 1024;
 /// MEMORY DOCTOR calls an instance under 5 MB "empty" and skips its ratio checks (`src:` `[R-OBJ]`).

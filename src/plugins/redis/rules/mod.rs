@@ -8,7 +8,7 @@ mod security;
 
 use super::sample::RedisSample;
 use crate::config::RedisRulesConfig;
-use crate::diagnose::{Finding, sort_findings};
+use crate::model::{Finding, sort_findings};
 
 /// Facts about the host Redis runs on, read only when it runs on this machine (catalog C13).
 #[derive(Debug, Clone, Default, PartialEq)]

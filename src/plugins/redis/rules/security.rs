@@ -1,7 +1,7 @@
 //! RDS-SEC-01 … 05: authentication, protected mode, exposure, dangerous commands, auth failures.
 
 use super::RuleInput;
-use crate::diagnose::{Finding, Severity};
+use crate::model::{Finding, Severity};
 use crate::plugins::redis::parse::REDACTED;
 
 /// Whether one `bind` token is a loopback address (a leading `-` marks it optional).

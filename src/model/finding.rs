@@ -26,6 +26,30 @@ impl Severity {
     }
 }
 
+/// Who judged: the instance's own plugin, or the Kubernetes rules about its workload. It picks
+/// the catalogue that repairs the finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FindingSource {
+    /// The rules of the instance's plugin.
+    #[default]
+    Instance,
+    /// The rules on its pods and events (`kube::rules`).
+    Kubernetes,
+}
+
+impl FindingSource {
+    /// Whether the instance's plugin judged (the default, not written in reports).
+    pub fn is_instance(&self) -> bool {
+        *self == FindingSource::Instance
+    }
+
+    /// Whether the Kubernetes rules judged.
+    pub fn is_kubernetes(&self) -> bool {
+        *self == FindingSource::Kubernetes
+    }
+}
+
 /// One rule's conclusion about one instance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
@@ -42,6 +66,9 @@ pub struct Finding {
     pub evidence: Map<String, Value>,
     /// What to do about it.
     pub recommendation: String,
+    /// Who judged (and so which catalogue repairs it).
+    #[serde(default, skip_serializing_if = "FindingSource::is_instance")]
+    pub source: FindingSource,
 }
 
 impl Finding {
@@ -62,6 +89,7 @@ impl Finding {
             detail: detail.into(),
             evidence: Map::new(),
             recommendation: recommendation.into(),
+            source: FindingSource::Instance,
         }
     }
 

@@ -1,0 +1,114 @@
+//! What the configuration knows about kinds: a kind is a name, and the rules particular to it
+//! (URL schemes, credential and TLS checks) are given to the loader by the layer above.
+//!
+//! The configuration is the bottom layer, so it cannot ask the plugins; instead it defines
+//! [`KindRules`] and every plugin implements it. The program's entry points hand the plugin
+//! registry to [`super::load_config`].
+
+use std::fmt;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::{InstanceConfig, strip_credentials};
+
+/// Which plugin serves an instance: the `kind` of an `[[instances]]` entry, by name. Each
+/// plugin declares its own constant (e.g. `InstanceKind::REDIS` in `plugins::redis`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InstanceKind(&'static str);
+
+/// Names read from config files, kept for the life of the program so that a kind stays a
+/// `Copy` word; bounded by the distinct spellings the user wrote (a handful).
+static READ_NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+
+impl InstanceKind {
+    /// A kind by its built-in name (the plugins' constants).
+    pub const fn from_static(name: &'static str) -> Self {
+        InstanceKind(name)
+    }
+
+    /// A kind by a name read at run time (a config file, a URL scheme's plugin).
+    pub fn named(name: &str) -> Self {
+        let mut names = READ_NAMES.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(known) = names.iter().find(|n| **n == name) {
+            return InstanceKind(known);
+        }
+        let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
+        names.push(leaked);
+        InstanceKind(leaked)
+    }
+
+    /// Lower-case name, as in the config file.
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl fmt::Display for InstanceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl Serialize for InstanceKind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for InstanceKind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Ok(InstanceKind::named(&name))
+    }
+}
+
+/// Everything the loader must know about one kind to check an `[[instances]]` entry of it;
+/// implemented by each plugin, defined here so that the configuration imports nothing above it.
+pub trait KindRules: Send + Sync {
+    /// The kind these rules are for.
+    fn kind(&self) -> InstanceKind;
+
+    /// Checks an endpoint URL of this kind; the message never echoes a password.
+    fn validate_url(&self, raw: &str) -> Result<url::Url, String>;
+
+    /// The kind's problems with an instance's other keys (TLS files, credentials, per-kind
+    /// keys), as (key under `instances[i]`, problem).
+    fn instance_problems(&self, instance: &InstanceConfig) -> Vec<(&'static str, String)>;
+
+    /// The keys of `[[instances]]` only this kind takes (`groups`, `ssl_mode` …): set on an
+    /// instance of another kind they are refused by name.
+    fn own_instance_keys(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// The endpoint for display: the URL without credentials, or a note when it is invalid.
+    fn endpoint(&self, instance: &InstanceConfig) -> String {
+        self.validate_url(&instance.url)
+            .map(|u| strip_credentials(&u))
+            .unwrap_or_else(|_| "(invalid url)".into())
+    }
+}
+
+/// The rules of `kind` among `kinds`.
+pub fn rules_for<'a>(kinds: &[&'a dyn KindRules], kind: InstanceKind) -> Option<&'a dyn KindRules> {
+    kinds.iter().copied().find(|r| r.kind() == kind)
+}
+
+/// Which keys of an instance are set (for refusing a key that belongs to another kind).
+pub(super) fn set_instance_keys(instance: &InstanceConfig) -> Vec<&'static str> {
+    let mut set = Vec::new();
+    if !instance.groups.is_empty() {
+        set.push("groups");
+    }
+    if instance.security_protocol.is_some() {
+        set.push("security_protocol");
+    }
+    if instance.sasl_mechanism.is_some() {
+        set.push("sasl_mechanism");
+    }
+    if instance.ssl_mode.is_some() {
+        set.push("ssl_mode");
+    }
+    set
+}
