@@ -27,9 +27,10 @@ fuzz_target!(|data: &[u8]| {
     if std::fs::write(file, data).is_err() {
         return;
     }
-    if let Ok(loaded) = load_config(Some(file), &CliOverrides::default()) {
+    let kinds = kubestack_ai::plugins::registry::kind_rules();
+    if let Ok(loaded) = load_config(Some(file), &CliOverrides::default(), &kinds) {
         for instance in &loaded.config.instances {
-            let _ = kubestack_ai::config::validate_url_for(instance);
+            let _ = kubestack_ai::plugins::registry::validate_url_for(instance);
         }
     }
 });
