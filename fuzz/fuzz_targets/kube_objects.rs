@@ -58,7 +58,8 @@ fuzz_target!(|data: &[u8]| {
         store.apply(StoreUpdate::Synced(r, None));
     }
     let _ = store.take_dirty();
-    for found in discover(&store) {
+    let hints = kubestack_ai::plugins::registry::discovery_hints();
+    for found in discover(&store, &hints) {
         let _ = instance_findings(&found, &store);
     }
     for w in store
