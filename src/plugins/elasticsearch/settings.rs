@@ -119,9 +119,11 @@ mod tests {
     #[test]
     fn values_out_of_range_are_named_by_key() {
         assert_eq!(EsSettings::default().range_problems(), Vec::new());
-        let mut s = EsSettings::default();
-        s.heap_warn_pct = 99.0;
-        s.pending_task_wait_ms = 0;
+        let s = EsSettings {
+            heap_warn_pct: 99.0,
+            pending_task_wait_ms: 0,
+            ..EsSettings::default()
+        };
         let keys: Vec<String> = s.range_problems().into_iter().map(|(k, _)| k).collect();
         assert_eq!(
             keys,

@@ -88,9 +88,11 @@ mod tests {
     #[test]
     fn values_out_of_range_are_named_by_key() {
         assert_eq!(KafkaSettings::default().range_problems(), Vec::new());
-        let mut s = KafkaSettings::default();
-        s.lag_window_samples = 0;
-        s.max_groups = 0;
+        let s = KafkaSettings {
+            lag_window_samples: 0,
+            max_groups: 0,
+            ..KafkaSettings::default()
+        };
         let keys: Vec<String> = s.range_problems().into_iter().map(|(k, _)| k).collect();
         for expected in ["kafka.lag_window_samples", "kafka.max_groups"] {
             assert!(

@@ -124,9 +124,11 @@ mod tests {
     #[test]
     fn values_out_of_range_are_named_by_key() {
         assert_eq!(MysqlSettings::default().range_problems(), Vec::new());
-        let mut s = MysqlSettings::default();
-        s.deadlocks_per_min = f64::NAN;
-        s.threads_running_samples = 0;
+        let s = MysqlSettings {
+            deadlocks_per_min: f64::NAN,
+            threads_running_samples: 0,
+            ..MysqlSettings::default()
+        };
         let keys: Vec<String> = s.range_problems().into_iter().map(|(k, _)| k).collect();
         assert_eq!(
             keys,

@@ -94,8 +94,10 @@ mod tests {
     #[test]
     fn values_out_of_range_are_named_by_key() {
         assert_eq!(RedisSettings::default().range_problems(), Vec::new());
-        let mut s = RedisSettings::default();
-        s.memory_warn_ratio = -1.0;
+        let s = RedisSettings {
+            memory_warn_ratio: -1.0,
+            ..RedisSettings::default()
+        };
         let keys: Vec<String> = s.range_problems().into_iter().map(|(k, _)| k).collect();
         assert!(
             keys.contains(&"redis.memory_warn_ratio".to_string()),
