@@ -475,3 +475,34 @@ fn a_panic_anywhere_ends_the_process_with_a_non_zero_code_even_with_output_redir
         );
     }
 }
+
+#[test]
+fn plugin_sections_take_the_file_and_the_environment_and_are_checked_by_name() {
+    let sb = Sandbox::new();
+    let out = sb.run(&["config", "show"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(shown_value(&out, "slow_warn_ms"), "100", "built-in default");
+    assert_eq!(shown_value(&out, "heap_warn_pct"), "85.0");
+
+    sb.write_config("[redis]\nslow_warn_ms = 150\n");
+    let out = sb.run(
+        &["config", "show"],
+        &[("KUBESTACK_ELASTICSEARCH__PENDING_TASK_WAIT_MS", "45000")],
+    );
+    assert_eq!(shown_value(&out, "slow_warn_ms"), "150", "the file");
+    assert_eq!(shown_value(&out, "pending_task_wait_ms"), "45000", "env");
+
+    let out = sb.run(
+        &["config", "validate"],
+        &[("KUBESTACK_KAFKA__MAX_GROUPS", "0")],
+    );
+    let t = text(&out);
+    assert!(
+        !out.status.success() && t.contains("kafka.max_groups"),
+        "{t}"
+    );
+
+    sb.write_config("[redsi]\nslow_warn_ms = 150\n");
+    let t = text(&sb.run(&["config", "validate"], &[]));
+    assert!(t.contains("unknown field") && t.contains("redsi"), "{t}");
+}

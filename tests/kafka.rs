@@ -6,6 +6,8 @@
 
 mod common;
 
+use kubestack_ai::config::PluginSettings;
+use kubestack_ai::plugins::kafka::settings::KafkaSettings;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,8 +45,10 @@ fn rig(groups: &[&str]) -> Rig {
     );
     instance.groups = groups.iter().map(|g| g.to_string()).collect();
     let mut config = fast_config();
-    config.kafka.request_timeout_ms = 3000;
-    config.kafka.lag_min_samples = 3;
+    let mut kafka_settings = KafkaSettings::of(&config);
+    kafka_settings.request_timeout_ms = 3000;
+    kafka_settings.lag_min_samples = 3;
+    kafka_settings.store_in(&mut config);
     Rig {
         mock,
         producer,
@@ -247,7 +251,9 @@ async fn a_leaderless_partition_is_offline_and_a_dead_cluster_is_unreachable() {
     );
     instance.groups = vec!["g".into()];
     let mut config = fast_config();
-    config.kafka.request_timeout_ms = 1500;
+    let mut kafka_settings = KafkaSettings::of(&config);
+    kafka_settings.request_timeout_ms = 1500;
+    kafka_settings.store_in(&mut config);
     let err = plugin_for(InstanceKind::KAFKA)
         .collector(&instance, &config)
         .unwrap()

@@ -5,6 +5,8 @@
 
 mod common;
 
+use kubestack_ai::config::PluginSettings;
+use kubestack_ai::plugins::kafka::settings::KafkaSettings;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -80,8 +82,10 @@ async fn more_groups_than_the_cap_are_read_in_turn_with_bounded_clients() {
     // Through the collector: lag series of every group appear over the rotation, and the cap
     // is said in the logs.
     let mut config = common::fast_config();
-    config.kafka.max_groups = 3;
-    config.kafka.request_timeout_ms = 3000;
+    let mut kafka_settings = KafkaSettings::of(&config);
+    kafka_settings.max_groups = 3;
+    kafka_settings.request_timeout_ms = 3000;
+    kafka_settings.store_in(&mut config);
     let mut collector = plugin_for(InstanceKind::KAFKA)
         .collector(&instance, &config)
         .unwrap();

@@ -9,6 +9,8 @@
 
 mod common;
 
+use kubestack_ai::config::PluginSettings;
+use kubestack_ai::plugins::kafka::settings::KafkaSettings;
 use std::time::{Duration, Instant};
 
 use common::kafka_cluster::KafkaCluster;
@@ -82,7 +84,9 @@ fn pods_forwarding_to(api: &KubeApi, port: impl Fn(usize) -> u16) {
 
 fn config() -> AppConfig {
     let mut c = common::fast_config();
-    c.kafka.request_timeout_ms = 3000;
+    let mut kafka_settings = KafkaSettings::of(&c);
+    kafka_settings.request_timeout_ms = 3000;
+    kafka_settings.store_in(&mut c);
     c
 }
 

@@ -7,6 +7,8 @@
 
 mod common;
 
+use kubestack_ai::config::PluginSettings;
+use kubestack_ai::plugins::kafka::settings::KafkaSettings;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -34,7 +36,9 @@ fn instance(cluster: &KafkaCluster) -> InstanceConfig {
 
 fn config() -> AppConfig {
     let mut c = fast_config();
-    c.kafka.request_timeout_ms = 5000;
+    let mut kafka_settings = KafkaSettings::of(&c);
+    kafka_settings.request_timeout_ms = 5000;
+    kafka_settings.store_in(&mut c);
     c
 }
 
@@ -767,7 +771,9 @@ async fn a_rebalance_held_open_by_a_member_that_stopped_polling_is_stuck() {
     let (b, _) = Member::spawn(&cluster, "rebal", true);
 
     let mut config = config();
-    config.kafka.rebalance_stuck_secs = 3;
+    let mut kafka_settings = KafkaSettings::of(&config);
+    kafka_settings.rebalance_stuck_secs = 3;
+    kafka_settings.store_in(&mut config);
     let mut c = plugin_for(InstanceKind::KAFKA)
         .collector(&instance(&cluster), &config)
         .unwrap();

@@ -9,6 +9,8 @@
 
 mod common;
 
+use kubestack_ai::config::PluginSettings;
+use kubestack_ai::plugins::kafka::settings::KafkaSettings;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -31,7 +33,9 @@ const CLIENT_ID: &str = "kubestack-ai";
 
 fn config() -> AppConfig {
     let mut c = fast_config();
-    c.kafka.request_timeout_ms = 5000;
+    let mut kafka_settings = KafkaSettings::of(&c);
+    kafka_settings.request_timeout_ms = 5000;
+    kafka_settings.store_in(&mut c);
     c
 }
 
@@ -396,8 +400,11 @@ async fn wrong_password_unknown_ca_missing_client_certificate_and_plaintext_fail
     // Each failure is reported within the request timeout and some slack, never a hang.
     // A short request timeout: each case waits it out (librdkafka retries until then).
     let mut short = config();
-    short.kafka.request_timeout_ms = 2000;
-    let bound = Duration::from_millis(short.kafka.request_timeout_ms) + Duration::from_secs(5);
+    let mut kafka_settings = KafkaSettings::of(&short);
+    kafka_settings.request_timeout_ms = 2000;
+    kafka_settings.store_in(&mut short);
+    let bound = Duration::from_millis(KafkaSettings::of(&short).request_timeout_ms)
+        + Duration::from_secs(5);
 
     let cases: Vec<(&str, InstanceConfig, &[&str])> = vec![
         (

@@ -14,6 +14,8 @@
 mod common;
 
 use chrono::Timelike;
+use kubestack_ai::config::PluginSettings;
+use kubestack_ai::plugins::kafka::settings::KafkaSettings;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -1928,7 +1930,9 @@ async fn a_kafka_cluster_advertising_in_cluster_names_is_collected_through_the_r
         format!("kafka://{}", pf.local),
     );
     let mut config = kubestack_ai::config::AppConfig::default();
-    config.kafka.request_timeout_ms = 5000;
+    let mut kafka_settings = KafkaSettings::of(&config);
+    kafka_settings.request_timeout_ms = 5000;
+    kafka_settings.store_in(&mut config);
     let mut collector = plugin_for(InstanceKind::KAFKA)
         .collector(&instance, &config)
         .unwrap();

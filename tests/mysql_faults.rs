@@ -4,6 +4,8 @@
 
 mod common;
 
+use kubestack_ai::config::PluginSettings;
+use kubestack_ai::plugins::mysql::settings::MysqlSettings;
 use std::time::Duration;
 
 use common::mariadb::MariaDb;
@@ -19,9 +21,11 @@ fn mysql(name: &str, url: &str) -> InstanceConfig {
 
 fn quick_rules() -> AppConfig {
     let mut c = fast_config();
-    c.mysql.long_query_warn_secs = 1;
-    c.mysql.idle_in_trx_secs = 1;
-    c.mysql.lock_wait_secs = 1;
+    let mut mysql_settings = MysqlSettings::of(&c);
+    mysql_settings.long_query_warn_secs = 1;
+    mysql_settings.idle_in_trx_secs = 1;
+    mysql_settings.lock_wait_secs = 1;
+    mysql_settings.store_in(&mut c);
     c
 }
 

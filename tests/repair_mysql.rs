@@ -7,6 +7,8 @@
 
 mod common;
 
+use kubestack_ai::config::PluginSettings;
+use kubestack_ai::plugins::mysql::settings::MysqlSettings;
 use std::process::{Command as Process, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,8 +48,10 @@ async fn rig(extra: &[&str], mode: SafetyMode) -> Rig {
     };
     let instance = InstanceConfig::new("db", InstanceKind::MYSQL, db.url());
     let mut config = fast_config();
-    config.mysql.idle_in_trx_secs = 1;
-    config.mysql.lock_wait_secs = 1;
+    let mut mysql_settings = MysqlSettings::of(&config);
+    mysql_settings.idle_in_trx_secs = 1;
+    mysql_settings.lock_wait_secs = 1;
+    mysql_settings.store_in(&mut config);
     let mut collector = plugin_for(InstanceKind::MYSQL)
         .collector(&instance, &config)
         .unwrap();

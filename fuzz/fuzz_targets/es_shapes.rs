@@ -6,6 +6,7 @@
 use kubestack_ai::plugins::elasticsearch::http_guard::check_read_only;
 use kubestack_ai::plugins::elasticsearch::rules::{RuleInput, effective_used_pct, evaluate};
 use kubestack_ai::plugins::elasticsearch::sample::{EsSample, parse_explanation, parse_node_stats};
+use kubestack_ai::plugins::elasticsearch::settings::EsSettings;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
@@ -46,6 +47,10 @@ fuzz_target!(|data: &[u8]| {
     }
     let empty = EsSample::default();
     for prev in [None, Some(&empty), Some(&sample)] {
-        let _ = evaluate(&RuleInput { cur: &sample, prev });
+        let _ = evaluate(&RuleInput {
+            cur: &sample,
+            prev,
+            th: &EsSettings::default(),
+        });
     }
 });

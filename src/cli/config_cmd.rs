@@ -51,7 +51,14 @@ pub fn show(loaded: &LoadedConfig) -> Result<i32> {
             inst.url = url.to_string();
         }
     }
-    let text = toml::to_string_pretty(&config).wrap_err("cannot print the configuration")?;
+    // The plugins' sections are kept by name beside the typed keys; printed after them.
+    let mut table = toml::Table::try_from(&config).wrap_err("cannot print the configuration")?;
+    for (name, value) in &config.sections {
+        let value = toml::Value::try_from(value)
+            .wrap_err_with(|| format!("cannot print the [{name}] section"))?;
+        table.insert(name.clone(), value);
+    }
+    let text = toml::to_string_pretty(&table).wrap_err("cannot print the configuration")?;
     println!(
         "# merged from: built-in defaults, {}{}, KUBESTACK_* environment, flags",
         loaded.paths.config_file.display(),

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{InstanceConfig, strip_credentials};
+use super::{AppConfig, InstanceConfig, SettingsSection, strip_credentials};
 
 /// Which plugin serves an instance: the `kind` of an `[[instances]]` entry, by name. Each
 /// plugin declares its own constant (e.g. `InstanceKind::REDIS` in `plugins::redis`).
@@ -80,6 +80,18 @@ pub trait KindRules: Send + Sync {
     /// instance of another kind they are refused by name.
     fn own_instance_keys(&self) -> &'static [&'static str] {
         &[]
+    }
+
+    /// The top-level section of the config file holding this kind's settings, with its
+    /// defaults (see [`PluginSettings::section`](super::PluginSettings::section)).
+    fn settings_section(&self) -> Option<SettingsSection> {
+        None
+    }
+
+    /// The problems of this kind's settings section in `config` (types, then ranges), as
+    /// (dotted key, problem).
+    fn settings_problems(&self, _config: &AppConfig) -> Vec<(String, String)> {
+        Vec::new()
     }
 
     /// The endpoint for display: the URL without credentials, or a note when it is invalid.

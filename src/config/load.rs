@@ -2,12 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
-use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use figment::value::{Dict, Map, Tag};
+use figment::{Figment, Metadata, Profile, Provider};
 use serde::Serialize;
 
 use super::kind::{KindRules, rules_for, set_instance_keys};
-use super::{AppConfig, AppPaths};
+use super::{AppConfig, AppPaths, SettingsSection};
 
 /// Settings given as command-line flags; `None` leaves the lower layers in force.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -90,19 +91,18 @@ pub fn load_config(
     if paths.config_file_explicit && !file_found {
         return Err(ConfigError::FileMissing(paths.config_file.clone()));
     }
-    let figment = Figment::new()
-        .merge(Serialized::defaults(AppConfig::default()))
+    let sections = kind_sections(kinds);
+    let names: Vec<&'static str> = sections.iter().map(|s| s.name).collect();
+    let figment = with_defaults(&sections)
         .merge(Toml::file(&paths.config_file))
         .merge(
             Env::prefixed("KUBESTACK_")
-                .filter(|key| is_config_variable(key.as_str()))
+                .filter(move |key| is_config_variable(key.as_str(), &names))
                 .split("__")
                 .ignore(&["config", "log", "test_panic"]),
         )
         .merge(Serialized::defaults(overrides));
-    let config: AppConfig = figment
-        .extract()
-        .map_err(|e| ConfigError::Invalid(e.into_iter().map(describe_figment_error).collect()))?;
+    let config = extract(&figment, &sections)?;
     let origin_of = |key: &str| origin_name(figment.find_metadata(key));
     let mut config = config;
     resolve_relative_files(&mut config, &paths);
@@ -117,15 +117,86 @@ pub fn load_config(
     })
 }
 
-/// The config file's top-level keys, as `KUBESTACK_<KEY>` variables name them.
+/// Parses a config text alone (no file, environment or flags), as the loader would: the
+/// template's test and the validation tests read configurations this way.
+pub fn parse_config(text: &str, kinds: &[&dyn KindRules]) -> Result<AppConfig, ConfigError> {
+    let sections = kind_sections(kinds);
+    extract(
+        &with_defaults(&sections).merge(Toml::string(text)),
+        &sections,
+    )
+}
+
+/// The settings sections the kinds declare.
+fn kind_sections(kinds: &[&dyn KindRules]) -> Vec<SettingsSection> {
+    kinds.iter().filter_map(|k| k.settings_section()).collect()
+}
+
+/// The built-in defaults, the plugins' sections included.
+fn with_defaults(sections: &[SettingsSection]) -> Figment {
+    let mut figment = Figment::new().merge(Serialized::defaults(AppConfig::default()));
+    for s in sections {
+        figment = figment.merge(Serialized::default(s.name, s.defaults.clone()));
+    }
+    figment
+}
+
+/// The merged layers as an [`AppConfig`]: the plugins' sections are taken out and kept by
+/// name, everything else is read by the struct, which refuses a key no one declares.
+fn extract(figment: &Figment, sections: &[SettingsSection]) -> Result<AppConfig, ConfigError> {
+    let names: Vec<&str> = sections.iter().map(|s| s.name).collect();
+    let core = Figment::from(WithoutSections {
+        inner: figment,
+        names: &names,
+    });
+    let mut config: AppConfig = core
+        .extract()
+        .map_err(|e| ConfigError::Invalid(e.into_iter().map(describe_figment_error).collect()))?;
+    for name in names {
+        if let Ok(value) = figment.find_value(name) {
+            config.set_section(name, value);
+        }
+    }
+    Ok(config)
+}
+
+/// A provider showing everything of `inner` but the plugins' sections (with their origins).
+struct WithoutSections<'a> {
+    inner: &'a Figment,
+    names: &'a [&'a str],
+}
+
+impl Provider for WithoutSections<'_> {
+    fn metadata(&self) -> Metadata {
+        Provider::metadata(self.inner)
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let mut data = self.inner.data()?;
+        for dict in data.values_mut() {
+            for name in self.names {
+                dict.remove(*name);
+            }
+        }
+        Ok(data)
+    }
+
+    fn profile(&self) -> Option<Profile> {
+        Provider::profile(self.inner)
+    }
+
+    fn __metadata_map(&self) -> Option<Map<Tag, Metadata>> {
+        Provider::__metadata_map(self.inner)
+    }
+}
+
+/// The config file's top-level keys, as `KUBESTACK_<KEY>` variables name them (the plugins'
+/// sections come from the kinds the loader is given).
 const TOP_LEVEL_KEYS: &[&str] = &[
     "theme",
     "log_level",
     "collector",
     "ui",
-    "redis",
-    "mysql",
-    "kafka",
     "ai",
     "safety",
     "kubernetes",
@@ -136,10 +207,10 @@ const TOP_LEVEL_KEYS: &[&str] = &[
 /// configuration: a top-level key, or a section's key (`SECTION__KEY`, where a misspelt section
 /// is still an error that names the variable). Other single names — `KUBESTACK_KUBE_BIN`,
 /// `KUBESTACK_FUZZ_SECS` and the like, which the project's scripts and a CI's environment use —
-/// are not the program's and must not stop it from starting.
-fn is_config_variable(key: &str) -> bool {
+/// are not the program's and must not stop it from starting. `sections` are the plugins'.
+fn is_config_variable(key: &str, sections: &[&str]) -> bool {
     let key = key.to_ascii_lowercase();
-    key.contains("__") || TOP_LEVEL_KEYS.contains(&key.as_str())
+    key.contains("__") || TOP_LEVEL_KEYS.contains(&key.as_str()) || sections.contains(&key.as_str())
 }
 
 /// `password_file = "pw"` and the `tls_*_file`s are relative to the config file's directory.
@@ -198,7 +269,7 @@ fn describe_figment_error(e: figment::Error) -> ConfigProblem {
 }
 
 /// `["instances","1","url"]` → `instances[1].url`.
-fn display_key(path: &[String]) -> String {
+pub(super) fn display_key(path: &[String]) -> String {
     let mut out = String::new();
     for part in path {
         if part.parse::<usize>().is_ok() {
@@ -263,13 +334,12 @@ fn validate(
         let root = key.split('.').next().unwrap_or(&key).to_string();
         push(&key, &root, problem);
     }
-    let r = &config.redis;
-    if !(0.0 < r.memory_warn_ratio && r.memory_warn_ratio <= r.memory_crit_ratio) {
-        push(
-            "redis.memory_warn_ratio",
-            "redis",
-            "must be > 0 and not above redis.memory_crit_ratio".to_string(),
-        );
+    for rules in kinds {
+        if let Some(section) = rules.settings_section() {
+            for (key, problem) in rules.settings_problems(config) {
+                push(&key, section.name, problem);
+            }
+        }
     }
     if !config.ai.profile.is_empty() && !config.ai.profiles.contains_key(&config.ai.profile) {
         push(
@@ -457,7 +527,7 @@ mod tests {
     }
 
     fn problems_of(text: &str) -> Vec<String> {
-        let config: AppConfig = toml::from_str(text).unwrap();
+        let config = parse_config(text, &[&FakeRules, &OtherRules]).unwrap();
         validate(&config, &[&FakeRules, &OtherRules], &|_| "test".to_string())
             .into_iter()
             .map(|p| format!("{}: {}", p.key, p.problem))
@@ -510,11 +580,14 @@ mod tests {
         keys.push("instances");
         for k in keys {
             assert!(TOP_LEVEL_KEYS.contains(&k), "{k} is not in TOP_LEVEL_KEYS");
-            assert!(is_config_variable(&k.to_ascii_uppercase()));
+            assert!(is_config_variable(&k.to_ascii_uppercase(), &[]));
         }
+        // …the plugins' sections given to the loader are read too…
+        assert!(is_config_variable("REDIS", &["redis"]));
+        assert!(!is_config_variable("REDIS", &[]));
         // …sections' keys and misspelt sections are read (the latter to be refused by name)…
-        assert!(is_config_variable("COLLECTOR__INTERVAL_SECS"));
-        assert!(is_config_variable("COLLECTR__INTERVAL_SECS"));
+        assert!(is_config_variable("COLLECTOR__INTERVAL_SECS", &["redis"]));
+        assert!(is_config_variable("COLLECTR__INTERVAL_SECS", &["redis"]));
         // …and the scripts' own variables are not.
         for other in [
             "KUBE_BIN",
@@ -523,7 +596,7 @@ mod tests {
             "OPENSEARCH_CACHE",
             "GO_CACHE",
         ] {
-            assert!(!is_config_variable(other), "{other}");
+            assert!(!is_config_variable(other, &["redis"]), "{other}");
         }
     }
 }

@@ -9,6 +9,7 @@ mod load;
 mod mysql;
 mod paths;
 mod ranges;
+mod settings;
 mod template;
 
 pub use ai::{AiConfig, ProfileConfig, ProviderKind};
@@ -16,16 +17,20 @@ pub use instance::{
     CredentialError, InstanceConfig, decode_userinfo, instance_secrets, resolve_password,
     strip_credentials,
 };
-pub use kafka::{KafkaRulesConfig, KafkaSecurityProtocol, SaslMechanism};
+pub use kafka::{KafkaSecurityProtocol, SaslMechanism};
 pub use kind::{InstanceKind, KindRules, rules_for};
 pub use kubernetes::{KubeCredential, KubernetesConfig, SecretKeyRef, SecretValue};
 pub use load::{
     CliOverrides, CollectorOverrides, ConfigError, ConfigProblem, LoadedConfig, SafetyOverrides,
-    load_config, unreadable_tls_files, validate_config,
+    load_config, parse_config, unreadable_tls_files, validate_config,
 };
-pub use mysql::{MysqlRulesConfig, MysqlSslMode};
+pub use mysql::MysqlSslMode;
 pub use paths::AppPaths;
+pub use ranges::{DAY_MS, DAY_S, RangeChecks, RangeProblem, YEAR_S};
+pub use settings::{PluginSettings, SectionValue, SettingsSection};
 pub use template::CONFIG_TEMPLATE;
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -39,12 +44,6 @@ pub struct AppConfig {
     pub log_level: String,
     pub collector: CollectorConfig,
     pub ui: UiConfig,
-    /// Thresholds of the Redis rules marked `heur:` in the catalog.
-    pub redis: RedisRulesConfig,
-    /// Thresholds of the MySQL/MariaDB rules.
-    pub mysql: MysqlRulesConfig,
-    /// The Kafka lag window and collector limits.
-    pub kafka: KafkaRulesConfig,
     /// Model profiles and what the AI may see and do.
     pub ai: AiConfig,
     /// What repairs may do: the mode and the always-read-only Kubernetes contexts.
@@ -52,6 +51,11 @@ pub struct AppConfig {
     /// Namespaces per context and the credentials of discovered instances.
     pub kubernetes: KubernetesConfig,
     pub instances: Vec<InstanceConfig>,
+    /// The plugins' settings sections (`[redis]` …) by name, as the layers gave them: each
+    /// plugin reads its own through [`PluginSettings::of`]. Filled by the loader from the
+    /// top-level keys the kinds declare; `config show` prints them after the rest.
+    #[serde(skip)]
+    pub sections: BTreeMap<String, SectionValue>,
 }
 
 /// How repairs are applied (enforced by the one executor, not by the UI).
@@ -114,13 +118,11 @@ impl Default for AppConfig {
             log_level: "info".into(),
             collector: CollectorConfig::default(),
             ui: UiConfig::default(),
-            redis: RedisRulesConfig::default(),
-            mysql: MysqlRulesConfig::default(),
-            kafka: KafkaRulesConfig::default(),
             ai: AiConfig::default(),
             safety: SafetyConfig::default(),
             kubernetes: KubernetesConfig::default(),
             instances: Vec::new(),
+            sections: BTreeMap::new(),
         }
     }
 }
@@ -181,49 +183,6 @@ impl Default for UiConfig {
             metrics_history: 120,
             log_buffer_lines: 10_000,
             max_fps: 30,
-        }
-    }
-}
-
-/// Site-tunable thresholds of the Redis rules (defaults are the catalog's `heur:` values).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RedisRulesConfig {
-    /// RDS-MEM-02: used/maxmemory ratio for WARN.
-    pub memory_warn_ratio: f64,
-    /// RDS-MEM-02: used/maxmemory ratio for CRIT.
-    pub memory_crit_ratio: f64,
-    /// RDS-MEM-03: rss/total_system_memory ratio without a maxmemory.
-    pub unbounded_rss_ratio: f64,
-    /// RDS-MEM-10: per-client output buffer in bytes.
-    pub client_omem_bytes: u64,
-    /// RDS-CONN-02: connected/maxclients ratio for WARN.
-    pub clients_warn_ratio: f64,
-    /// RDS-LAT-01: slowlog entries younger than this many seconds count.
-    pub slowlog_window_secs: u64,
-    /// RDS-LAT-01: duration (ms) from which a slow command is WARN.
-    pub slow_warn_ms: u64,
-    /// RDS-LAT-01: duration (ms) from which a slow command is CRIT.
-    pub slow_crit_ms: u64,
-    /// RDS-REP-02: replica lag in seconds.
-    pub replica_lag_secs: u64,
-    /// RDS-PER-04: seconds since the last successful save.
-    pub snapshot_age_secs: u64,
-}
-
-impl Default for RedisRulesConfig {
-    fn default() -> Self {
-        RedisRulesConfig {
-            memory_warn_ratio: 0.90,
-            memory_crit_ratio: 0.98,
-            unbounded_rss_ratio: 0.75,
-            client_omem_bytes: 64 * 1024 * 1024,
-            clients_warn_ratio: 0.80,
-            slowlog_window_secs: 300,
-            slow_warn_ms: 100,
-            slow_crit_ms: 1000,
-            replica_lag_secs: 10,
-            snapshot_age_secs: 3600,
         }
     }
 }

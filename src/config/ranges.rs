@@ -8,10 +8,31 @@ use super::AppConfig;
 /// One number out of range: the key and what was wrong.
 pub type RangeProblem = (String, String);
 
-struct Checks(Vec<RangeProblem>);
+/// Collects the values out of range of one part of the configuration (the core's sections
+/// here, each plugin's own section in its `settings.rs`).
+#[derive(Debug, Default)]
+pub struct RangeChecks(Vec<RangeProblem>);
 
-impl Checks {
-    fn float(&mut self, key: &str, v: f64, min: f64, max: f64, what: &str) {
+/// A day in seconds, milliseconds, and a year in seconds: the usual upper bounds.
+pub const DAY_S: u64 = 86_400;
+/// A day in milliseconds.
+pub const DAY_MS: u64 = 86_400_000;
+/// A (leap) year in seconds.
+pub const YEAR_S: u64 = 366 * 86_400;
+
+impl RangeChecks {
+    /// The problems found so far.
+    pub fn into_problems(self) -> Vec<RangeProblem> {
+        self.0
+    }
+
+    /// Records a problem that is not a plain range (one key bounded by another).
+    pub fn push(&mut self, key: &str, problem: String) {
+        self.0.push((key.to_string(), problem));
+    }
+
+    /// A finite number between `min` and `max`; `what` names it (`a rate`).
+    pub fn float(&mut self, key: &str, v: f64, min: f64, max: f64, what: &str) {
         if !(v.is_finite() && v >= min && v <= max) {
             self.0.push((
                 key.to_string(),
@@ -20,7 +41,8 @@ impl Checks {
         }
     }
 
-    fn seconds(&mut self, key: &str, v: f64, max: f64) {
+    /// A finite number of seconds above 0 and at most `max`.
+    pub fn seconds(&mut self, key: &str, v: f64, max: f64) {
         if !(v.is_finite() && v > 0.0 && v <= max) {
             self.0.push((
                 key.to_string(),
@@ -29,7 +51,8 @@ impl Checks {
         }
     }
 
-    fn ratio(&mut self, key: &str, v: f64) {
+    /// A ratio above 0 and at most 1.
+    pub fn ratio(&mut self, key: &str, v: f64) {
         if !(v.is_finite() && v > 0.0 && v <= 1.0) {
             self.0.push((
                 key.to_string(),
@@ -38,7 +61,8 @@ impl Checks {
         }
     }
 
-    fn count(&mut self, key: &str, v: u64, min: u64, max: u64) {
+    /// A whole number between `min` and `max`.
+    pub fn count(&mut self, key: &str, v: u64, min: u64, max: u64) {
         if !(min..=max).contains(&v) {
             self.0.push((
                 key.to_string(),
@@ -50,11 +74,8 @@ impl Checks {
 
 /// The numbers of `config` that are out of range.
 pub fn range_problems(config: &AppConfig) -> Vec<RangeProblem> {
-    let mut c = Checks(Vec::new());
+    let mut c = RangeChecks::default();
     const DAY: f64 = 86_400.0;
-    const DAY_MS: u64 = 86_400_000;
-    const DAY_S: u64 = 86_400;
-    const YEAR_S: u64 = 366 * 86_400;
     let col = &config.collector;
     c.seconds("collector.interval_secs", col.interval_secs, DAY);
     c.seconds("collector.backoff_max_secs", col.backoff_max_secs, DAY);
@@ -96,99 +117,6 @@ pub fn range_problems(config: &AppConfig) -> Vec<RangeProblem> {
         10_000_000,
     );
     c.count("ui.max_fps", u64::from(ui.max_fps), 1, 240);
-
-    let r = &config.redis;
-    c.ratio("redis.memory_warn_ratio", r.memory_warn_ratio);
-    c.ratio("redis.memory_crit_ratio", r.memory_crit_ratio);
-    c.ratio("redis.unbounded_rss_ratio", r.unbounded_rss_ratio);
-    c.ratio("redis.clients_warn_ratio", r.clients_warn_ratio);
-    c.count("redis.client_omem_bytes", r.client_omem_bytes, 1, 1 << 50);
-    c.count(
-        "redis.slowlog_window_secs",
-        r.slowlog_window_secs,
-        1,
-        YEAR_S,
-    );
-    c.count("redis.slow_warn_ms", r.slow_warn_ms, 1, DAY_MS);
-    c.count("redis.slow_crit_ms", r.slow_crit_ms, 1, DAY_MS);
-    c.count("redis.replica_lag_secs", r.replica_lag_secs, 1, YEAR_S);
-    c.count("redis.snapshot_age_secs", r.snapshot_age_secs, 1, YEAR_S);
-
-    let m = &config.mysql;
-    c.ratio("mysql.connections_crit_ratio", m.connections_crit_ratio);
-    c.count("mysql.threads_running", m.threads_running, 1, 1_000_000);
-    c.count(
-        "mysql.threads_running_samples",
-        m.threads_running_samples as u64,
-        1,
-        10_000,
-    );
-    c.count(
-        "mysql.long_query_warn_secs",
-        m.long_query_warn_secs,
-        1,
-        YEAR_S,
-    );
-    c.count(
-        "mysql.long_query_crit_secs",
-        m.long_query_crit_secs,
-        1,
-        YEAR_S,
-    );
-    c.count("mysql.idle_in_trx_secs", m.idle_in_trx_secs, 1, YEAR_S);
-    c.count("mysql.lock_wait_secs", m.lock_wait_secs, 1, YEAR_S);
-    c.float(
-        "mysql.deadlocks_per_min",
-        m.deadlocks_per_min,
-        0.0,
-        1e9,
-        "a rate",
-    );
-    c.count(
-        "mysql.replica_lag_warn_secs",
-        m.replica_lag_warn_secs,
-        1,
-        YEAR_S,
-    );
-    c.count(
-        "mysql.statement_timeout_ms",
-        m.statement_timeout_ms,
-        1,
-        DAY_MS,
-    );
-    c.count(
-        "mysql.processlist_max_rows",
-        m.processlist_max_rows as u64,
-        1,
-        1_000_000,
-    );
-
-    let k = &config.kafka;
-    c.count(
-        "kafka.lag_window_samples",
-        k.lag_window_samples as u64,
-        2,
-        10_000,
-    );
-    c.count("kafka.lag_min_samples", k.lag_min_samples as u64, 1, 10_000);
-    if k.lag_min_samples > k.lag_window_samples {
-        c.0.push((
-            "kafka.lag_min_samples".into(),
-            format!(
-                "must not exceed kafka.lag_window_samples ({}), got {}",
-                k.lag_window_samples, k.lag_min_samples
-            ),
-        ));
-    }
-    c.count(
-        "kafka.rebalance_stuck_secs",
-        k.rebalance_stuck_secs,
-        1,
-        DAY_S,
-    );
-    c.count("kafka.request_timeout_ms", k.request_timeout_ms, 1, DAY_MS);
-    c.count("kafka.max_topics", k.max_topics as u64, 1, 1_000_000);
-    c.count("kafka.max_groups", k.max_groups as u64, 1, 10_000);
 
     let kube = &config.kubernetes;
     c.count(
@@ -285,8 +213,6 @@ mod tests {
         let mut config = AppConfig::default();
         config.collector.interval_secs = f64::NAN;
         config.ui.metrics_history = usize::MAX;
-        config.redis.memory_warn_ratio = -1.0;
-        config.kafka.lag_window_samples = 0;
         config.ai.profiles.insert(
             "p".into(),
             toml::from_str(
@@ -299,8 +225,6 @@ mod tests {
         for expected in [
             "collector.interval_secs",
             "ui.metrics_history",
-            "redis.memory_warn_ratio",
-            "kafka.lag_window_samples",
             "ai.profiles.p.timeout_secs",
             "ai.profiles.p.idle_timeout_secs",
             "ai.profiles.p.price_input_per_mtok",
@@ -320,7 +244,6 @@ mod tests {
         config.ai.max_tool_calls_per_round = 0;
         config.ai.max_tool_calls_per_question = usize::MAX;
         config.ai.max_answer_bytes = 0;
-        config.kafka.max_groups = 0;
         config.kubernetes.max_attached = 0;
         config.kubernetes.attach_delay_ms = u64::MAX;
         let problems = range_problems(&config);
@@ -329,7 +252,6 @@ mod tests {
             "ai.max_tool_calls_per_round",
             "ai.max_tool_calls_per_question",
             "ai.max_answer_bytes",
-            "kafka.max_groups",
             "kubernetes.max_attached",
             "kubernetes.attach_delay_ms",
         ] {

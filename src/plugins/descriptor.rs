@@ -14,9 +14,9 @@ pub struct KindDescriptor {
     /// The account a server of this kind is used with when none is named (`default`, `root`;
     /// empty when the kind has none).
     pub default_user: &'static str,
-    /// The top-level section of the config file holding its settings (`[redis]`), if it has
-    /// settings (the sections are still typed fields of `AppConfig`).
-    pub settings_section: Option<&'static str>,
+    /// The top-level section of the config file holding its settings (`[redis]`), read
+    /// through the plugin's `settings.rs`.
+    pub settings_section: &'static str,
     /// How its workloads are recognised in a cluster.
     pub discovery: DiscoveryHints,
 }

@@ -18,7 +18,7 @@ static DESCRIPTOR: KindDescriptor = KindDescriptor {
     kind: InstanceKind::from_static("unregistered"),
     schemes: &[],
     default_user: "",
-    settings_section: None,
+    settings_section: "",
     discovery: DiscoveryHints {
         kind: InstanceKind::from_static("unregistered"),
         names: &[],

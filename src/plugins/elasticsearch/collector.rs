@@ -10,7 +10,8 @@ use futures::future::BoxFuture;
 use super::connection::{EsReader, EsTarget};
 use super::rules::{RuleInput, evaluate};
 use super::sample::{EsSample, collect_sample};
-use crate::config::{AppConfig, InstanceConfig};
+use super::settings::EsSettings;
+use crate::config::{AppConfig, InstanceConfig, PluginSettings};
 use crate::model::{LogLevel, Unit};
 use crate::plugins::{
     CollectedLog, Collector, InstanceFacts, InstanceSnapshot, MetricSample, PluginError,
@@ -24,6 +25,8 @@ pub struct EsCollector {
     timeout: Duration,
     /// Unassigned shards already reported, `index[shard] p|r`.
     reported: HashSet<String>,
+    /// The `[elasticsearch]` thresholds, read once.
+    settings: EsSettings,
 }
 
 impl EsCollector {
@@ -35,6 +38,7 @@ impl EsCollector {
             prev: None,
             timeout: Duration::from_millis(config.collector.command_timeout_ms),
             reported: HashSet::new(),
+            settings: EsSettings::of(config),
         })
     }
 
@@ -49,6 +53,7 @@ impl EsCollector {
         let findings = evaluate(&RuleInput {
             cur: &sample,
             prev: self.prev.as_ref(),
+            th: &self.settings,
         });
         let metrics = metrics_of(&sample, self.prev.as_ref());
         let logs = self.new_lines(&sample);

@@ -3,7 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::{InstanceConfig, InstanceKind, KindRules};
+use super::settings::EsSettings;
+use crate::config::{
+    AppConfig, InstanceConfig, InstanceKind, KindRules, PluginSettings, SettingsSection,
+};
 use crate::kube::DiscoveryHints;
 use crate::plugins::descriptor::{KindDescriptor, check_url};
 
@@ -24,7 +27,7 @@ pub static DESCRIPTOR: KindDescriptor = KindDescriptor {
     kind: InstanceKind::ELASTICSEARCH,
     schemes: &["elasticsearch", "elasticsearch+https"],
     default_user: "",
-    settings_section: None,
+    settings_section: EsSettings::SECTION,
     discovery: DiscoveryHints {
         kind: InstanceKind::ELASTICSEARCH,
         names: &["elasticsearch", "opensearch"],
@@ -36,6 +39,14 @@ pub static DESCRIPTOR: KindDescriptor = KindDescriptor {
 impl KindRules for super::ElasticsearchPlugin {
     fn kind(&self) -> InstanceKind {
         DESCRIPTOR.kind
+    }
+
+    fn settings_section(&self) -> Option<SettingsSection> {
+        EsSettings::section()
+    }
+
+    fn settings_problems(&self, config: &AppConfig) -> Vec<(String, String)> {
+        EsSettings::problems(config)
     }
 
     fn validate_url(&self, raw: &str) -> Result<url::Url, String> {

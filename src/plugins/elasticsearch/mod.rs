@@ -9,6 +9,7 @@ mod refusal;
 pub mod repair;
 pub mod rules;
 pub mod sample;
+pub mod settings;
 pub mod tools;
 mod writer;
 

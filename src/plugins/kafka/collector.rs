@@ -13,7 +13,8 @@ use super::connection::{Answer, Configs, KafkaReader, KafkaTarget};
 use super::lag::{LagPoint, LagWindow};
 use super::rules::{RuleInput, evaluate};
 use super::sample::{GroupWindow, KafkaSample, collect_sample, is_internal};
-use crate::config::{AppConfig, InstanceConfig, KafkaRulesConfig};
+use super::settings::KafkaSettings;
+use crate::config::{AppConfig, InstanceConfig, PluginSettings};
 use crate::model::{LogLevel, Unit};
 use crate::plugins::{
     CollectedLog, Collector, InstanceFacts, InstanceSnapshot, MetricSample, PluginError,
@@ -28,7 +29,7 @@ pub struct KafkaCollector {
     max_brokers_seen: usize,
     rebalancing_since: HashMap<String, f64>,
     watch: Vec<String>,
-    th: KafkaRulesConfig,
+    th: KafkaSettings,
     /// Group statuses last written to the logs pane.
     logged_status: HashMap<String, String>,
     /// The last configs answer and when it was read (configs are re-read every minute, an
@@ -50,7 +51,7 @@ impl KafkaCollector {
         Ok(KafkaCollector {
             target: KafkaTarget::from_instance(
                 instance,
-                Duration::from_millis(config.kafka.request_timeout_ms),
+                Duration::from_millis(KafkaSettings::of(config).request_timeout_ms),
             )?,
             reader: None,
             prev: None,
@@ -58,7 +59,7 @@ impl KafkaCollector {
             max_brokers_seen: 0,
             rebalancing_since: HashMap::new(),
             watch: instance.groups.clone(),
-            th: config.kafka.clone(),
+            th: KafkaSettings::of(config),
             logged_status: HashMap::new(),
             configs: None,
             group_cursor: 0,

@@ -3,8 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use super::settings::KafkaSettings;
 use crate::config::{
-    InstanceConfig, InstanceKind, KafkaSecurityProtocol, KindRules, unreadable_tls_files,
+    AppConfig, InstanceConfig, InstanceKind, KafkaSecurityProtocol, KindRules, PluginSettings,
+    SettingsSection, unreadable_tls_files,
 };
 use crate::kube::DiscoveryHints;
 use crate::plugins::descriptor::KindDescriptor;
@@ -28,7 +30,7 @@ pub static DESCRIPTOR: KindDescriptor = KindDescriptor {
     kind: InstanceKind::KAFKA,
     schemes: &["kafka", "kafka+ssl"],
     default_user: "",
-    settings_section: Some("kafka"),
+    settings_section: KafkaSettings::SECTION,
     discovery: DiscoveryHints {
         kind: InstanceKind::KAFKA,
         names: &["kafka"],
@@ -40,6 +42,14 @@ pub static DESCRIPTOR: KindDescriptor = KindDescriptor {
 impl KindRules for super::KafkaPlugin {
     fn kind(&self) -> InstanceKind {
         DESCRIPTOR.kind
+    }
+
+    fn settings_section(&self) -> Option<SettingsSection> {
+        KafkaSettings::section()
+    }
+
+    fn settings_problems(&self, config: &AppConfig) -> Vec<(String, String)> {
+        KafkaSettings::problems(config)
     }
 
     /// `kafka://host:port[,host:port…]` (or `kafka+ssl://…`): every broker must have a host

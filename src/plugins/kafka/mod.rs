@@ -11,6 +11,7 @@ pub mod repair;
 pub mod rules;
 pub mod sample;
 pub mod security;
+pub mod settings;
 pub mod tools;
 mod writer;
 

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::connection::{Answer, KafkaReader, KafkaTarget};
 use crate::ai::provider::ToolSpec;
+use crate::config::PluginSettings;
 use crate::config::{AppConfig, InstanceConfig};
 use crate::plugins::{PluginError, ToolRunner};
 
@@ -25,7 +26,9 @@ impl KafkaTools {
         Ok(KafkaTools {
             target: KafkaTarget::from_instance(
                 instance,
-                Duration::from_millis(config.kafka.request_timeout_ms),
+                Duration::from_millis(
+                    super::settings::KafkaSettings::of(config).request_timeout_ms,
+                ),
             )?,
             reader: None,
         })

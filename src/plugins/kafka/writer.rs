@@ -12,6 +12,7 @@ use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::connection::{Answer, KafkaReader, KafkaTarget};
+use crate::config::PluginSettings;
 use crate::config::{AppConfig, InstanceConfig};
 use crate::plugins::PluginError;
 use crate::repair::check::{ConfigDialect, prepare_step, text_of};
@@ -39,7 +40,9 @@ impl KafkaWriteBackend {
         Ok(KafkaWriteBackend {
             target: KafkaTarget::from_instance(
                 instance,
-                Duration::from_millis(config.kafka.request_timeout_ms),
+                Duration::from_millis(
+                    super::settings::KafkaSettings::of(config).request_timeout_ms,
+                ),
             )?,
             reader: None,
         })

@@ -10,7 +10,8 @@ use futures::future::BoxFuture;
 use super::connection::{Flavor, MysqlReader, MysqlTarget};
 use super::rules::{RuleInput, evaluate};
 use super::sample::{MysqlSample, collect_sample};
-use crate::config::{AppConfig, InstanceConfig, MysqlRulesConfig};
+use super::settings::MysqlSettings;
+use crate::config::{AppConfig, InstanceConfig, PluginSettings};
 use crate::model::{LogLevel, Unit};
 use crate::plugins::connected;
 use crate::plugins::log_tail::LogFileTail;
@@ -38,7 +39,7 @@ pub struct MysqlCollector {
     target: MysqlTarget,
     reader: Option<MysqlReader>,
     prev: Option<MysqlSample>,
-    th: MysqlRulesConfig,
+    th: MysqlSettings,
     running_streak: usize,
     /// (session id, masked statement) pairs already logged.
     logged_statements: HashSet<(u64, String)>,
@@ -55,7 +56,7 @@ impl MysqlCollector {
             target: MysqlTarget::from_instance(instance)?,
             reader: None,
             prev: None,
-            th: config.mysql.clone(),
+            th: MysqlSettings::of(config),
             running_streak: 0,
             logged_statements: HashSet::new(),
             logged_waits: HashSet::new(),

@@ -3,7 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::{InstanceConfig, InstanceKind, KindRules, MysqlSslMode, unreadable_tls_files};
+use super::settings::MysqlSettings;
+use crate::config::{
+    AppConfig, InstanceConfig, InstanceKind, KindRules, MysqlSslMode, PluginSettings,
+    SettingsSection, unreadable_tls_files,
+};
 use crate::kube::DiscoveryHints;
 use crate::plugins::descriptor::{KindDescriptor, check_url};
 
@@ -24,7 +28,7 @@ pub static DESCRIPTOR: KindDescriptor = KindDescriptor {
     kind: InstanceKind::MYSQL,
     schemes: &["mysql"],
     default_user: "root",
-    settings_section: Some("mysql"),
+    settings_section: MysqlSettings::SECTION,
     discovery: DiscoveryHints {
         kind: InstanceKind::MYSQL,
         names: &["mysql", "mariadb", "percona"],
@@ -36,6 +40,14 @@ pub static DESCRIPTOR: KindDescriptor = KindDescriptor {
 impl KindRules for super::MysqlPlugin {
     fn kind(&self) -> InstanceKind {
         DESCRIPTOR.kind
+    }
+
+    fn settings_section(&self) -> Option<SettingsSection> {
+        MysqlSettings::section()
+    }
+
+    fn settings_problems(&self, config: &AppConfig) -> Vec<(String, String)> {
+        MysqlSettings::problems(config)
     }
 
     fn validate_url(&self, raw: &str) -> Result<url::Url, String> {

@@ -10,6 +10,7 @@ pub mod repair;
 pub mod rules;
 pub mod sample;
 pub mod select_guard;
+pub mod settings;
 pub mod sql_functions;
 pub mod sql_text;
 pub mod tls;

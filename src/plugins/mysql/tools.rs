@@ -11,6 +11,7 @@ use super::connection::{Flavor, MysqlReader, MysqlTarget, Table};
 use super::select_guard::check_model_select;
 use super::sql_text::mask_literals;
 use crate::ai::provider::ToolSpec;
+use crate::config::PluginSettings;
 use crate::config::{AppConfig, InstanceConfig};
 use crate::plugins::connected;
 use crate::plugins::{PluginError, ToolRunner};
@@ -33,7 +34,9 @@ impl MysqlTools {
             target: MysqlTarget::from_instance(instance)?,
             reader: None,
             connect_timeout: config.collector.connect_timeout(),
-            statement_timeout: Duration::from_millis(config.mysql.statement_timeout_ms),
+            statement_timeout: Duration::from_millis(
+                super::settings::MysqlSettings::of(config).statement_timeout_ms,
+            ),
         })
     }
 

@@ -11,6 +11,7 @@ use mysql_async::Conn;
 use super::connection::{MysqlReader, MysqlTarget, Table, run_on};
 use super::repair::set_global;
 use super::sample::identity_from;
+use crate::config::PluginSettings;
 use crate::config::{AppConfig, InstanceConfig};
 use crate::plugins::PluginError;
 use crate::plugins::connected;
@@ -40,7 +41,11 @@ impl MysqlWriteBackend {
             writer: None,
             writer_id: None,
             connect_timeout: config.collector.connect_timeout(),
-            statement_timeout: Duration::from_millis(config.mysql.statement_timeout_ms.max(5000)),
+            statement_timeout: Duration::from_millis(
+                super::settings::MysqlSettings::of(config)
+                    .statement_timeout_ms
+                    .max(5000),
+            ),
         })
     }
 

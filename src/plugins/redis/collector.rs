@@ -11,7 +11,8 @@ use super::host::read_local_host_facts;
 use super::rules::{RuleInput, evaluate};
 use super::sample::{RedisSample, collect_sample};
 use super::server_log::{LogFileTail, parse_line};
-use crate::config::{AppConfig, InstanceConfig, RedisRulesConfig};
+use super::settings::RedisSettings;
+use crate::config::{AppConfig, InstanceConfig, PluginSettings};
 use crate::model::{LogLevel, Unit};
 use crate::plugins::connected;
 use crate::plugins::{
@@ -25,7 +26,7 @@ pub struct RedisCollector {
     prev: Option<RedisSample>,
     last_slowlog_id: Option<u64>,
     server_log: Option<LogFileTail>,
-    thresholds: RedisRulesConfig,
+    thresholds: RedisSettings,
     is_cache: bool,
     connect_timeout: Duration,
     command_timeout: Duration,
@@ -41,7 +42,7 @@ impl RedisCollector {
             prev: None,
             last_slowlog_id: None,
             server_log: None,
-            thresholds: config.redis.clone(),
+            thresholds: RedisSettings::of(config),
             is_cache: instance.is_cache(),
             connect_timeout: config.collector.connect_timeout(),
             command_timeout: Duration::from_millis(config.collector.command_timeout_ms),

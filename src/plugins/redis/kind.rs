@@ -1,7 +1,10 @@
 //! What is particular to the Redis kind: its name, schemes, account, settings section, how it
 //! is found in a cluster, and the checks of its `[[instances]]`.
 
-use crate::config::{InstanceConfig, InstanceKind, KindRules};
+use super::settings::RedisSettings;
+use crate::config::{
+    AppConfig, InstanceConfig, InstanceKind, KindRules, PluginSettings, SettingsSection,
+};
 use crate::kube::DiscoveryHints;
 use crate::plugins::descriptor::{KindDescriptor, check_url};
 
@@ -15,7 +18,7 @@ pub static DESCRIPTOR: KindDescriptor = KindDescriptor {
     kind: InstanceKind::REDIS,
     schemes: &["redis", "rediss"],
     default_user: "default",
-    settings_section: Some("redis"),
+    settings_section: RedisSettings::SECTION,
     discovery: DiscoveryHints {
         kind: InstanceKind::REDIS,
         names: &["redis", "valkey"],
@@ -27,6 +30,14 @@ pub static DESCRIPTOR: KindDescriptor = KindDescriptor {
 impl KindRules for super::RedisPlugin {
     fn kind(&self) -> InstanceKind {
         DESCRIPTOR.kind
+    }
+
+    fn settings_section(&self) -> Option<SettingsSection> {
+        RedisSettings::section()
+    }
+
+    fn settings_problems(&self, config: &AppConfig) -> Vec<(String, String)> {
+        RedisSettings::problems(config)
     }
 
     fn validate_url(&self, raw: &str) -> Result<url::Url, String> {

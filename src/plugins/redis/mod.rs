@@ -10,6 +10,7 @@ pub mod repair;
 pub mod rules;
 pub mod sample;
 pub mod server_log;
+pub mod settings;
 pub mod tools;
 mod writer;
 

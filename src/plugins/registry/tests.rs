@@ -31,13 +31,21 @@ fn every_kind_is_complete_and_distinct() {
             !d.discovery.names.is_empty() && !d.discovery.ports.is_empty(),
             "{kind} has no discovery hint"
         );
-        if let Some(section) = d.settings_section {
-            assert!(
-                defaults.get(section).is_some(),
-                "{kind}: no [{section}] in the config"
-            );
-            assert!(sections.insert(section), "section [{section}] twice");
-        }
+        let section = d.settings_section;
+        let declared = p
+            .settings_section()
+            .unwrap_or_else(|| panic!("{kind} has no settings section"));
+        assert_eq!(declared.name, section, "{kind}: two names for its section");
+        assert!(
+            defaults.get(section).is_none(),
+            "{kind}: [{section}] is also a core key"
+        );
+        assert!(sections.insert(section), "section [{section}] twice");
+        // Its defaults validate, and stored back they read the same.
+        let mut config = AppConfig::default();
+        config.set_section(section, declared.defaults.clone());
+        assert_eq!(p.settings_problems(&config), Vec::new(), "{kind}");
+        assert_eq!(p.settings_problems(&AppConfig::default()), Vec::new());
         assert!(
             !p.repairs().actions().is_empty(),
             "{kind} has no repair catalogue"
@@ -52,6 +60,46 @@ fn every_kind_is_complete_and_distinct() {
     // The loader is given exactly the registry.
     assert_eq!(kind_rules().len(), PLUGINS.len());
     assert_eq!(discovery_hints().len(), PLUGINS.len());
+}
+
+#[test]
+fn the_template_parses_to_the_defaults() {
+    let mut parsed =
+        crate::config::parse_config(crate::config::CONFIG_TEMPLATE, &kind_rules()).unwrap();
+    for p in PLUGINS {
+        let section = p.descriptor().settings_section;
+        assert!(
+            parsed.section(section).is_some(),
+            "[{section}] not in the template"
+        );
+        assert_eq!(p.settings_problems(&parsed), Vec::new());
+    }
+    // Each plugin's typed settings equal its defaults (tested in its `settings.rs`).
+    parsed.sections.clear();
+    assert_eq!(parsed, AppConfig::default());
+}
+
+#[test]
+fn an_unknown_section_is_refused_by_name_and_a_plugin_section_is_checked() {
+    let unknown = problems_of("[redsi]\nslow_warn_ms = 5\n");
+    assert!(
+        unknown[0].contains("unknown field") && unknown[0].contains("redsi"),
+        "{unknown:?}"
+    );
+    assert_eq!(
+        problems_of("[redis]\nmemory_warn_ratio = 0.99\n"),
+        ["redis.memory_warn_ratio: must be > 0 and not above redis.memory_crit_ratio"]
+    );
+    let typed = problems_of("[kafka]\nmax_groups = \"many\"\n");
+    assert!(
+        typed[0].starts_with("kafka.max_groups: invalid type"),
+        "{typed:?}"
+    );
+    let foreign = problems_of("[elasticsearch]\nnope = 1\n");
+    assert!(
+        foreign[0].starts_with("elasticsearch.nope: unknown field"),
+        "{foreign:?}"
+    );
 }
 
 #[test]
@@ -83,7 +131,7 @@ fn the_login_user_falls_back_to_the_kinds_account() {
 /// The problems a config text gives, as `key: problem` lines (parsed and validated
 /// without figment's environment layer: other tests set `KUBESTACK_*` variables).
 fn problems_of(text: &str) -> Vec<String> {
-    let config: AppConfig = match toml::from_str(text) {
+    let config = match crate::config::parse_config(text, &kind_rules()) {
         Ok(c) => c,
         Err(e) => return vec![e.to_string()],
     };

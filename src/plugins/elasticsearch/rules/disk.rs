@@ -115,6 +115,7 @@ pub fn nodes_past_high(sample: &super::EsSample) -> Vec<(String, f64, f64)> {
     let input = RuleInput {
         cur: sample,
         prev: None,
+        th: &crate::plugins::elasticsearch::settings::EsSettings::default(),
     };
     node_disks(sample)
         .into_iter()

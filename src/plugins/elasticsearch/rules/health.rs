@@ -184,14 +184,14 @@ pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
     let pending_before = input
         .prev
         .map_or(0, |p| p.health_u64("number_of_pending_tasks"));
-    if (pending > 0 && pending_before > 0) || waiting > 30_000 {
+    if (pending > 0 && pending_before > 0) || waiting > input.th.pending_task_wait_ms {
         out.push(
             Finding::new("ES-H-06", Severity::Warning, "health",
                 format!("{pending} pending cluster tasks; oldest waiting {} s", waiting / 1000),
                 "The cluster-state update queue is backed up: mapping explosions, too many shards, or an overloaded master.",
                 "Look at GET _cluster/pending_tasks and the master's hot threads.")
                 .with("number_of_pending_tasks", pending).with("task_max_waiting_in_queue_millis", waiting)
-                .with("threshold", "> 0 in 2 samples or > 30 s waiting (heur:)"),
+                .with("threshold", format!("> 0 in 2 samples or > {} s waiting (heur:)", input.th.pending_task_wait_ms as f64 / 1000.0)),
         );
     }
 }

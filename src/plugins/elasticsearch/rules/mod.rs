@@ -9,12 +9,15 @@ mod security;
 pub use disk::{Watermarks, effective_used_pct, nodes_past_high};
 
 use super::sample::{EsSample, NodeStats};
+use super::settings::EsSettings;
 use crate::model::{Finding, sort_findings};
 
 /// Everything a rule may read.
 pub struct RuleInput<'a> {
     pub cur: &'a EsSample,
     pub prev: Option<&'a EsSample>,
+    /// The `[elasticsearch]` thresholds.
+    pub th: &'a EsSettings,
 }
 
 impl RuleInput<'_> {
@@ -108,10 +111,14 @@ pub(crate) mod test_support {
 
     /// Fired ids with severity tags.
     pub fn fired(cur: &EsSample, prev: Option<&EsSample>) -> Vec<(String, &'static str)> {
-        evaluate(&RuleInput { cur, prev })
-            .into_iter()
-            .map(|f| (f.id, f.severity.tag()))
-            .collect()
+        evaluate(&RuleInput {
+            cur,
+            prev,
+            th: &EsSettings::default(),
+        })
+        .into_iter()
+        .map(|f| (f.id, f.severity.tag()))
+        .collect()
     }
 
     /// Whether `id` fired with `tag`.

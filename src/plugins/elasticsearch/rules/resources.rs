@@ -24,14 +24,14 @@ pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
         let before = prev.and_then(|p| p.old_pool_pct.or(p.heap_used_pct));
         if let (Some(now), Some(before)) = (pressure, before) {
             let low = now.min(before);
-            if low > 85.0 {
+            if low > input.th.heap_warn_pct {
                 out.push(
-                    Finding::new("ES-J-01", if low >= 95.0 { Severity::Critical } else { Severity::Warning }, "jvm",
+                    Finding::new("ES-J-01", if low >= input.th.heap_crit_pct { Severity::Critical } else { Severity::Warning }, "jvm",
                         format!("node {} JVM memory pressure {now:.0}% (was {before:.0}%)", n.name),
                         "GC gets more frequent and longer, then requests trip the parent circuit breaker (HTTP 429).",
                         "Find the heavy aggregations or fielddata on text fields; clear the fielddata cache briefly (ES-FIX-08).")
                         .with("node", n.name.clone()).with("pressure_pct", now.round())
-                        .with("threshold", "> 85% sustained WARN, ≥ 95% CRIT (src: Elastic JVM memory pressure docs)"),
+                        .with("threshold", format!("> {}% sustained WARN, ≥ {}% CRIT (src: Elastic JVM memory pressure docs)", input.th.heap_warn_pct, input.th.heap_crit_pct)),
                 );
             }
         }
@@ -40,14 +40,17 @@ pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
         };
         // ES-J-02: GC overhead, over a long enough window.
         let overhead = n.gc_millis.saturating_sub(p.gc_millis) as f64 / (dt * 1000.0) * 100.0;
-        if dt >= MIN_GC_WINDOW_SECS && overhead.is_finite() && overhead > 25.0 {
+        if dt >= MIN_GC_WINDOW_SECS
+            && overhead.is_finite()
+            && overhead > input.th.gc_overhead_warn_pct
+        {
             out.push(
-                Finding::new("ES-J-02", if overhead > 50.0 { Severity::Critical } else { Severity::Warning }, "jvm",
+                Finding::new("ES-J-02", if overhead > input.th.gc_overhead_crit_pct { Severity::Critical } else { Severity::Warning }, "jvm",
                     format!("node {} spends {overhead:.0}% of its time in GC", n.name),
                     "Elasticsearch logs the same as `[gc] overhead, spent [..] collecting in the last [..]`.",
                     "Reduce heap pressure (ES-J-01).")
                     .with("node", n.name.clone()).with("gc_overhead_pct", overhead.round())
-                    .with("threshold", "> 25% WARN, > 50% CRIT (src: monitor.jvm.gc.overhead)"),
+                    .with("threshold", format!("> {}% WARN, > {}% CRIT (src: monitor.jvm.gc.overhead)", input.th.gc_overhead_warn_pct, input.th.gc_overhead_crit_pct)),
             );
         }
         // ES-J-04: breaker trips.
@@ -86,7 +89,7 @@ pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
             );
             let severity = if !important {
                 Severity::Info
-            } else if share.is_some_and(|pct| pct > 1.0) {
+            } else if share.is_some_and(|pct| pct > input.th.rejected_crit_pct) {
                 Severity::Critical
             } else {
                 Severity::Warning
@@ -97,7 +100,7 @@ pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
                     "Clients got HTTP 429 es_rejected_execution_exception: the queue was full.",
                     "Fix the cause (a hot spot, CPU, JVM pressure), not the queue size (manual only).")
                     .with("node", n.name.clone()).with("pool", pool.clone()).with("rejected", dr).with("completed", dc)
-                    .with("threshold", format!("any on write/search/get; CRIT above 1% of ≥ {MIN_REQUESTS_FOR_REJECTED_SHARE} requests (heur:)")),
+                    .with("threshold", format!("any on write/search/get; CRIT above {}% of ≥ {MIN_REQUESTS_FOR_REJECTED_SHARE} requests (heur:)", input.th.rejected_crit_pct)),
             );
         }
         // ES-N-01: CPU, sustained.

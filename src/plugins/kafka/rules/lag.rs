@@ -115,9 +115,9 @@ pub(super) fn check(input: &RuleInput<'_>, out: &mut Vec<Finding>) {
 #[cfg(test)]
 mod tests {
     use super::super::{RuleInput, evaluate};
-    use crate::config::KafkaRulesConfig;
     use crate::plugins::kafka::lag::{LagPoint, LagWindow};
     use crate::plugins::kafka::rules::test_support::sample;
+    use crate::plugins::kafka::settings::KafkaSettings;
     use std::collections::HashMap;
 
     #[test]
@@ -143,7 +143,7 @@ mod tests {
         g.insert(("orders".to_string(), 1), w1);
         let windows: HashMap<String, _> = [("billing".to_string(), g)].into_iter().collect();
         let reb: HashMap<String, f64> = [("search".to_string(), 90.0)].into_iter().collect();
-        let th = KafkaRulesConfig::default();
+        let th = KafkaSettings::default();
         let f = evaluate(&RuleInput {
             cur: &s,
             prev: None,

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 
 use super::lag::LagWindow;
 use super::sample::KafkaSample;
-use crate::config::KafkaRulesConfig;
 use crate::model::{Finding, sort_findings};
+use crate::plugins::kafka::settings::KafkaSettings;
 
 /// Everything a rule may read.
 pub struct RuleInput<'a> {
@@ -22,7 +22,7 @@ pub struct RuleInput<'a> {
     pub max_brokers_seen: usize,
     /// group → seconds it has been rebalancing (KFK-LAG-07).
     pub rebalancing_secs: &'a HashMap<String, f64>,
-    pub th: &'a KafkaRulesConfig,
+    pub th: &'a KafkaSettings,
 }
 
 /// Every rule id this plugin implements, in catalog order.
@@ -91,7 +91,7 @@ pub(crate) mod test_support {
     pub fn fired(s: &KafkaSample) -> Vec<(String, &'static str)> {
         let windows = HashMap::new();
         let reb = HashMap::new();
-        let th = KafkaRulesConfig::default();
+        let th = KafkaSettings::default();
         evaluate(&RuleInput {
             cur: s,
             prev: None,

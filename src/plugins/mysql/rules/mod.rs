@@ -9,8 +9,8 @@ mod replication;
 mod security;
 
 use super::sample::MysqlSample;
-use crate::config::MysqlRulesConfig;
 use crate::model::{Finding, sort_findings};
+use crate::plugins::mysql::settings::MysqlSettings;
 
 /// Minimum samples of the share rules (`crate::plugins::ratio`): below these counts a share
 /// of events says nothing and the rule does not fire. Counters are cumulative since start
@@ -34,7 +34,7 @@ pub struct RuleInput<'a> {
     pub cur: &'a MysqlSample,
     /// The sample before, for deltas; `None` on the first one.
     pub prev: Option<&'a MysqlSample>,
-    pub th: &'a MysqlRulesConfig,
+    pub th: &'a MysqlSettings,
     /// Consecutive samples (this one included) with `Threads_running` above the threshold.
     pub running_streak: usize,
 }
@@ -153,7 +153,7 @@ pub(crate) mod test_support {
 
     /// Rule ids that fire with their severity tags.
     pub fn fired(cur: &MysqlSample, prev: Option<&MysqlSample>) -> Vec<(String, &'static str)> {
-        let th = MysqlRulesConfig::default();
+        let th = MysqlSettings::default();
         evaluate(&RuleInput {
             cur,
             prev,

@@ -7,8 +7,8 @@ mod memory;
 mod security;
 
 use super::sample::RedisSample;
-use crate::config::RedisRulesConfig;
 use crate::model::{Finding, sort_findings};
+use crate::plugins::redis::settings::RedisSettings;
 
 /// Facts about the host Redis runs on, read only when it runs on this machine (catalog C13).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -24,7 +24,7 @@ pub struct RuleInput<'a> {
     pub cur: &'a RedisSample,
     /// The sample before, for deltas; `None` on the first sample.
     pub prev: Option<&'a RedisSample>,
-    pub th: &'a RedisRulesConfig,
+    pub th: &'a RedisSettings,
     /// The instance is tagged `cache` (evictions expected).
     pub is_cache: bool,
     /// Host facts when the server is local; `None` means unknown, never "fine".
@@ -132,7 +132,7 @@ pub(crate) mod test_support {
 
     /// Rule ids that fire, with their severity tags.
     pub fn fired(cur: &RedisSample, prev: Option<&RedisSample>) -> Vec<(String, &'static str)> {
-        let th = RedisRulesConfig::default();
+        let th = RedisSettings::default();
         let input = RuleInput {
             cur,
             prev,
