@@ -3,7 +3,7 @@
 //! the server log's lines too.
 #![no_main]
 
-use kubestack_ai::config::RedisRulesConfig;
+use kubestack_ai::plugins::redis::settings::RedisSettings;
 use kubestack_ai::plugins::redis::parse::{
     InfoMap, pairs, parse_acl_user, parse_config, parse_latency_latest, parse_slowlog,
     summarize_clients, value_text,
@@ -36,7 +36,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = sample.version();
-    let th = RedisRulesConfig::default();
+    let th = RedisSettings::default();
     let prev = RedisSample::default();
     for (prev, is_cache) in [(None, false), (Some(&prev), true), (Some(&sample), false)] {
         let _ = evaluate(&RuleInput {
