@@ -18,8 +18,29 @@ use super::{AppConfig, InstanceConfig, SettingsSection, strip_credentials};
 pub struct InstanceKind(&'static str);
 
 /// Names read from config files, kept for the life of the program so that a kind stays a
-/// `Copy` word; bounded by the distinct spellings the user wrote (a handful).
+/// `Copy` word; bounded by the distinct spellings the user wrote (a handful), and capped so
+/// that input naming ever new kinds cannot grow it without end.
 static READ_NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+
+/// How many distinct kind names are kept; past it a new name reads as [`TOO_MANY_KINDS`].
+const MAX_READ_NAMES: usize = 256;
+
+/// The kind every further new name reads as once [`MAX_READ_NAMES`] are kept (no plugin
+/// serves it, so the loader refuses it by this name).
+const TOO_MANY_KINDS: &str = "(one of too many distinct kind names)";
+
+/// `name` as kept in `names` (kept now if it is new and there is room).
+fn intern(names: &mut Vec<&'static str>, name: &str) -> &'static str {
+    if let Some(known) = names.iter().find(|n| **n == name) {
+        return known;
+    }
+    if names.len() >= MAX_READ_NAMES {
+        return TOO_MANY_KINDS;
+    }
+    let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
+    names.push(leaked);
+    leaked
+}
 
 impl InstanceKind {
     /// A kind by its built-in name (the plugins' constants).
@@ -30,12 +51,7 @@ impl InstanceKind {
     /// A kind by a name read at run time (a config file, a URL scheme's plugin).
     pub fn named(name: &str) -> Self {
         let mut names = READ_NAMES.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(known) = names.iter().find(|n| **n == name) {
-            return InstanceKind(known);
-        }
-        let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
-        names.push(leaked);
-        InstanceKind(leaked)
+        InstanceKind(intern(&mut names, name))
     }
 
     /// Lower-case name, as in the config file.
@@ -123,4 +139,29 @@ pub(super) fn set_instance_keys(instance: &InstanceConfig) -> Vec<&'static str> 
         set.push("ssl_mode");
     }
     set
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_names_from_input_are_kept_once_and_capped() {
+        // A table of its own: the program's is shared by every test of this binary.
+        let mut names = Vec::new();
+        let a = intern(&mut names, "缓存");
+        assert!(std::ptr::eq(a, intern(&mut names, "缓存")), "kept once");
+        assert_eq!(a, "缓存");
+        for i in 0..(MAX_READ_NAMES * 2) {
+            let _ = intern(&mut names, &format!("kind-{i}"));
+        }
+        assert_eq!(names.len(), MAX_READ_NAMES);
+        assert_eq!(intern(&mut names, "one-more"), TOO_MANY_KINDS);
+        assert_eq!(
+            intern(&mut names, "缓存"),
+            "缓存",
+            "a kept name still reads as itself"
+        );
+        assert_eq!(InstanceKind::named("redis").as_str(), "redis");
+    }
 }
