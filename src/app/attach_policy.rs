@@ -165,7 +165,7 @@ impl AppState {
         b.attached = false;
         b.forward = None;
         b.log_states.clear();
-        view.health = super::event::Health::Connecting;
+        view.health = crate::services::Health::Connecting;
         view.endpoint = "via port-forward (select to connect)".into();
         Some(Effect::Cluster(ClusterRequest::Detach { instance }))
     }
@@ -232,9 +232,9 @@ impl AppState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::event::AppEvent;
     use crate::kube::StoreUpdate;
     use crate::kube::store::{PodRow, Resource, WorkloadRow};
+    use crate::services::AppEvent;
     use kubestack_playground::kube_objects::{self as obj, PodHealth};
 
     /// A state on context `t` with `n` discovered one-pod Redis workloads `cache-N`.

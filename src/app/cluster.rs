@@ -386,7 +386,7 @@ impl AppState {
         instance: usize,
         url: Option<String>,
         forward: String,
-        login: Option<super::event::ResolvedLogin>,
+        login: Option<crate::services::ResolvedLogin>,
     ) {
         let Some(view) = self.instances.get_mut(instance) else {
             return;

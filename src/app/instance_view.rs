@@ -7,11 +7,11 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::chat_render::ChatRenderCache;
-use super::event::Health;
 use crate::config::InstanceConfig;
 use crate::diagnose::{Finding, Severity};
 use crate::model::{LogFilter, LogLevel, LogRingBuffer, MetricSeries};
 use crate::plugins::{InstanceFacts, InstanceSnapshot};
+use crate::services::Health;
 
 /// A finding with the time it was first seen, for "newest first" within a severity.
 #[derive(Debug, Clone)]

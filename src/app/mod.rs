@@ -11,7 +11,6 @@ mod cluster;
 pub mod command;
 mod contexts;
 mod effect;
-mod event;
 mod instance_view;
 mod layer;
 mod logs_view;

@@ -6,7 +6,6 @@ use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::chat::ChatState;
 use super::command::{Invocation, Run};
 use super::effect::{Effect, FileEffect, RepairEffect};
-use super::event::AppEvent;
 use super::instance_view::InstanceView;
 use super::layer::Mode;
 use super::logs_view::{LogDisplay, LogsViewState, step};
@@ -18,6 +17,7 @@ use super::text_input::{ChatInput, FilterInput};
 use crate::config::SafetyMode;
 use crate::keymap::{Action, KeyChord, Keymap, Section};
 use crate::model::LogFilter;
+use crate::services::AppEvent;
 
 /// The panes, in focus order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
