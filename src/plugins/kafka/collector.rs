@@ -48,10 +48,11 @@ const UNANSWERED_CONFIGS_EVERY_SECS: f64 = 600.0;
 impl KafkaCollector {
     /// A collector for a configured instance (connects on first use).
     pub fn new(instance: &InstanceConfig, config: &AppConfig) -> Result<Self, PluginError> {
+        let th = KafkaSettings::of(config);
         Ok(KafkaCollector {
             target: KafkaTarget::from_instance(
                 instance,
-                Duration::from_millis(KafkaSettings::of(config).request_timeout_ms),
+                Duration::from_millis(th.request_timeout_ms),
             )?,
             reader: None,
             prev: None,
@@ -59,7 +60,7 @@ impl KafkaCollector {
             max_brokers_seen: 0,
             rebalancing_since: HashMap::new(),
             watch: instance.groups.clone(),
-            th: KafkaSettings::of(config),
+            th,
             logged_status: HashMap::new(),
             configs: None,
             group_cursor: 0,
