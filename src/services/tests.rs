@@ -16,6 +16,11 @@ use crate::repair::{AuditChain, Executor};
 
 /// The parts of a service over a default config, its audit log in `dir`.
 fn shared(dir: &std::path::Path, events: mpsc::Sender<AppEvent>) -> Shared {
+    shared_with(AppConfig::default(), dir, events)
+}
+
+/// The parts of a service over `config`, its audit log in `dir`.
+fn shared_with(config: AppConfig, dir: &std::path::Path, events: mpsc::Sender<AppEvent>) -> Shared {
     let chain = AuditChain::open(&dir.join("audit.jsonl")).expect("audit chain");
     let executor = Arc::new(
         Executor::new(
@@ -25,7 +30,7 @@ fn shared(dir: &std::path::Path, events: mpsc::Sender<AppEvent>) -> Shared {
         )
         .expect("executor"),
     );
-    Shared::new(AppConfig::default(), events, executor)
+    Shared::new(config, events, executor)
 }
 
 async fn next(rx: &mut mpsc::Receiver<AppEvent>) -> AppEvent {
@@ -212,4 +217,77 @@ async fn an_offline_question_is_answered_by_the_rule_engine() {
     }
     let offline = offline.expect("an offline answer");
     assert!(offline.contains("connection refused"), "{offline}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_question_drops_its_request_to_a_model_that_hangs() {
+    use tokio::io::AsyncReadExt;
+    // A model endpoint that reads the request and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut config = AppConfig::default();
+    config.ai.profiles.insert(
+        "hangs".into(),
+        crate::config::ProfileConfig {
+            provider: crate::config::ProviderKind::Openai,
+            base_url: format!("http://{}/v1", listener.local_addr().unwrap()),
+            model: "m".into(),
+            api_key_env: None,
+            api_version: None,
+            timeout_secs: 120.0,
+            idle_timeout_secs: 120.0,
+            max_output_tokens: 64,
+            price_input_per_mtok: None,
+            price_output_per_mtok: None,
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (tx, mut rx) = mpsc::channel(64);
+    let mut ask = AskService::new(shared_with(config, dir.path(), tx));
+    ask.ask(AskRequest {
+        instance: 0,
+        config: InstanceConfig::new("缓存-主", InstanceKind::REDIS, "redis://127.0.0.1:1"),
+        kube: None,
+        prompt: "为什么慢？".into(),
+        history: Vec::new(),
+        profile: Some("hangs".into()),
+        health_problem: None,
+        findings: Vec::new(),
+    });
+    let (mut conn, _) = tokio::time::timeout(Duration::from_secs(10), listener.accept())
+        .await
+        .expect("the model is called")
+        .unwrap();
+    let mut buf = vec![0u8; 64 * 1024];
+    let n = conn.read(&mut buf).await.unwrap();
+    assert!(
+        String::from_utf8_lossy(&buf[..n]).starts_with("POST /v1/chat/completions"),
+        "{}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    ask.cancel();
+    // The request is dropped: its connection closes long before any model timeout (120 s).
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match conn.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "the connection is still open after the cancel"
+    );
+    let after: Vec<_> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+    assert!(
+        !after.iter().any(|e| matches!(
+            e,
+            AppEvent::Chat {
+                event: crate::ai::agent::ChatEvent::Done,
+                ..
+            }
+        )),
+        "a cancelled question is not answered: {after:?}"
+    );
 }

@@ -133,4 +133,25 @@ mod tests {
             ]
         );
     }
+
+    /// TOML has `nan` and `inf`, and an environment variable can say `-1`: none of them may
+    /// reach a rule as a threshold.
+    #[test]
+    fn nan_infinite_and_negative_thresholds_are_refused_by_key() {
+        let text = "[elasticsearch]\nheap_warn_pct = nan\nheap_crit_pct = inf\n\
+                    gc_overhead_warn_pct = -5.0\nrejected_crit_pct = -inf\n";
+        let parsed = parse_config(text, &kind_rules()).expect("well-formed TOML");
+        let err = format!(
+            "{:?}",
+            crate::config::validate_config(&parsed, &kind_rules())
+        );
+        for key in [
+            "elasticsearch.heap_warn_pct",
+            "elasticsearch.heap_crit_pct",
+            "elasticsearch.gc_overhead_warn_pct",
+            "elasticsearch.rejected_crit_pct",
+        ] {
+            assert!(err.contains(key), "{key} not named in: {err}");
+        }
+    }
 }
