@@ -725,11 +725,10 @@ fn lists_in(k: &RealKube, user: &str, ns: &str) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn watches_cut_mid_stream_resume_from_their_resource_version_without_listing_again() {
-    let k = real::cluster();
+/// A namespace with a ready three-pod Redis StatefulSet, and the operator's client going
+/// through a relay the test can cut: (the admin's client, the relay, the operator's client).
+async fn relayed_redis(k: &'static real::RealKube, ns: &str) -> (Client, real::Relay, Client) {
     let admin = k.client("admin").await;
-    let ns = "resume";
     real::namespace(&admin, ns).await;
     real::redis_statefulset(k, &admin, ns, "cache", |_| PodHealth::Ready, None).await;
     let relay = real::Relay::start(k.addr()).await;
@@ -741,6 +740,14 @@ async fn watches_cut_mid_stream_resume_from_their_resource_version_without_listi
     )
     .await
     .unwrap();
+    (admin, relay, client)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watches_cut_mid_stream_resume_from_their_resource_version_without_listing_again() {
+    let k = real::cluster();
+    let ns = "resume";
+    let (admin, relay, client) = relayed_redis(k, ns).await;
     let (tx, rx) = mpsc::channel(64);
     let cancel = CancellationToken::new();
     spawn_watchers(client, &NamespaceScope::parse(ns), tx, cancel.clone());
@@ -803,19 +810,8 @@ async fn watches_cut_mid_stream_resume_from_their_resource_version_without_listi
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_followed_log_cut_mid_stream_resumes_without_losing_or_repeating_a_line() {
     let k = real::cluster();
-    let admin = k.client("admin").await;
     let ns = "logresume";
-    real::namespace(&admin, ns).await;
-    real::redis_statefulset(k, &admin, ns, "cache", |_| PodHealth::Ready, None).await;
-    let relay = real::Relay::start(k.addr()).await;
-    let client = client_for(
-        k.kubeconfig_at(&relay.url(), &[("operator", "operator", ns)]),
-        "operator",
-        Duration::from_secs(5),
-        None,
-    )
-    .await
-    .unwrap();
+    let (_, relay, client) = relayed_redis(k, ns).await;
     // Lines within one second: `sinceTime` (whole seconds) cannot split them.
     let base = chrono::Utc::now().with_nanosecond(0).unwrap() - chrono::Duration::seconds(2);
     for n in 0..3 {
