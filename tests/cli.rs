@@ -492,17 +492,99 @@ fn plugin_sections_take_the_file_and_the_environment_and_are_checked_by_name() {
     assert_eq!(shown_value(&out, "slow_warn_ms"), "150", "the file");
     assert_eq!(shown_value(&out, "pending_task_wait_ms"), "45000", "env");
 
+    // A value out of range or of the wrong type from the environment names the variable.
+    for (value, says) in [("0", "must be between"), ("many", "invalid type")] {
+        let out = sb.run(
+            &["config", "validate"],
+            &[("KUBESTACK_KAFKA__MAX_GROUPS", value)],
+        );
+        let t = text(&out);
+        assert!(
+            !out.status.success()
+                && t.contains(
+                    "environment variable KUBESTACK_KAFKA__MAX_GROUPS: key `kafka.max_groups`"
+                )
+                && t.contains(says),
+            "{t}"
+        );
+    }
     let out = sb.run(
         &["config", "validate"],
-        &[("KUBESTACK_KAFKA__MAX_GROUPS", "0")],
+        &[("KUBESTACK_COLLECTOR__INTERVAL_SECS", "0")],
     );
     let t = text(&out);
     assert!(
-        !out.status.success() && t.contains("kafka.max_groups"),
+        t.contains("environment variable KUBESTACK_COLLECTOR__INTERVAL_SECS"),
         "{t}"
     );
 
     sb.write_config("[redsi]\nslow_warn_ms = 150\n");
     let t = text(&sb.run(&["config", "validate"], &[]));
     assert!(t.contains("unknown field") && t.contains("redsi"), "{t}");
+}
+
+/// The keys only one kind takes are kept by name and judged by that kind's plugin: printed by
+/// `config show`, their types and values checked and named, refused on another kind — the same
+/// file format and messages as when they were fields of every instance.
+#[test]
+fn a_kinds_own_instance_keys_are_read_checked_and_shown_by_name() {
+    let sb = Sandbox::new();
+    let path = sb.write_config(
+        "[[instances]]\nname = \"事件流\"\nkind = \"kafka\"\nurl = \"kafka://b:9092\"\n\
+         groups = [\"支付\", \"billing\"]\nsecurity_protocol = \"sasl_plaintext\"\n\
+         sasl_mechanism = \"SCRAM-SHA-256\"\nusername = \"app\"\npassword_env = \"KAFKA_PW\"\n\
+         [[instances]]\nname = \"db\"\nkind = \"mysql\"\nurl = \"mysql://app@db:3306\"\n\
+         ssl_mode = \"REQUIRED\"\n",
+    );
+    let out = sb.run(&["config", "validate"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = sb.run(&["config", "show"], &[]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(
+        t.contains("groups = [\"支付\", \"billing\"]") || t.contains("\"支付\","),
+        "{t}"
+    );
+    assert_eq!(shown_value(&out, "security_protocol"), "sasl_plaintext");
+    assert_eq!(shown_value(&out, "ssl_mode"), "REQUIRED");
+
+    // Wrong types and values are named by key, with the file they came from.
+    sb.write_config(
+        "[[instances]]\nname = \"k\"\nkind = \"kafka\"\nurl = \"kafka://b:9092\"\ngroups = \"g\"\n\
+         [[instances]]\nname = \"m\"\nkind = \"mysql\"\nurl = \"mysql://app@db:3306\"\nssl_mode = 3\n\
+         [[instances]]\nname = \"k2\"\nkind = \"kafka\"\nurl = \"kafka://b:9092\"\nsecurity_protocol = \"TLS\"\n",
+    );
+    let out = sb.run(&["config", "validate"], &[]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    let file = path.display().to_string();
+    for want in [
+        format!("{file}: key `instances[0].groups`: invalid type"),
+        format!("{file}: key `instances[1].ssl_mode`: invalid type"),
+        format!("{file}: key `instances[2].security_protocol`: unknown variant: found `TLS`"),
+    ] {
+        assert!(t.contains(&want), "{want} missing from:\n{t}");
+    }
+
+    // On another kind, by name; a key no kind takes is still an unknown field, and the
+    // message lists the kinds' keys beside the common ones.
+    sb.write_config(
+        "[[instances]]\nname = \"r\"\nkind = \"redis\"\nurl = \"redis://h:6379\"\nssl_mode = \"required\"\n",
+    );
+    let t = text(&sb.run(&["config", "validate"], &[]));
+    assert!(
+        t.contains("key `instances[0].ssl_mode`: `ssl_mode` is for kind mysql only"),
+        "{t}"
+    );
+    sb.write_config(
+        "[[instances]]\nname = \"r2\"\nkind = \"mysql\"\nurl = \"mysql://h:3306\"\nssl_mod = \"required\"\n",
+    );
+    let t = text(&sb.run(&["config", "validate"], &[]));
+    assert!(
+        t.contains("key `instances[0].ssl_mod`: unknown field")
+            && t.contains(
+                "or one kind's own: `groups`, `sasl_mechanism`, `security_protocol`, `ssl_mode`"
+            ),
+        "{t}"
+    );
 }

@@ -43,7 +43,7 @@ fn rig(groups: &[&str]) -> Rig {
         InstanceKind::KAFKA,
         format!("kafka://{}", mock.bootstrap_servers()),
     );
-    instance.groups = groups.iter().map(|g| g.to_string()).collect();
+    instance.kind_keys.set("groups", groups);
     let mut config = fast_config();
     let mut kafka_settings = KafkaSettings::of(&config);
     kafka_settings.request_timeout_ms = 3000;
@@ -249,7 +249,7 @@ async fn a_leaderless_partition_is_offline_and_a_dead_cluster_is_unreachable() {
         InstanceKind::KAFKA,
         format!("kafka://127.0.0.1:{port}"),
     );
-    instance.groups = vec!["g".into()];
+    instance.kind_keys.set("groups", ["g"]);
     let mut config = fast_config();
     let mut kafka_settings = KafkaSettings::of(&config);
     kafka_settings.request_timeout_ms = 1500;

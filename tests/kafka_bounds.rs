@@ -48,7 +48,7 @@ async fn more_groups_than_the_cap_are_read_in_turn_with_bounded_clients() {
         InstanceKind::KAFKA,
         format!("kafka://{bootstrap}"),
     );
-    instance.groups = names.clone();
+    instance.kind_keys.set("groups", &names);
 
     // The sample itself: at most `max` groups read and `max` OffsetFetch clients held.
     let reader = Arc::new(

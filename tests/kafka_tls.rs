@@ -18,9 +18,8 @@ use std::time::{Duration, Instant};
 use common::kafka_cluster::{KafkaCluster, PLAIN_USER, SCRAM256_USER, SCRAM512_USER};
 use common::tls_certs::TestCerts;
 use common::{executor, fast_config};
-use kubestack_ai::config::{
-    AppConfig, InstanceConfig, InstanceKind, KafkaSecurityProtocol, SafetyMode, SaslMechanism,
-};
+use kubestack_ai::config::{AppConfig, InstanceConfig, InstanceKind, SafetyMode};
+use kubestack_ai::plugins::kafka::keys::{KafkaSecurityProtocol, SaslMechanism};
 use kubestack_ai::plugins::kafka::repair::KafkaRepairs;
 use kubestack_ai::plugins::{InstanceSnapshot, PluginError, plugin_for};
 use kubestack_ai::repair::Confirmation;
@@ -60,7 +59,7 @@ fn sasl(
         InstanceKind::KAFKA,
         format!("kafka+ssl://127.0.0.1:{port}"),
     );
-    i.sasl_mechanism = Some(mechanism);
+    i.kind_keys.set("sasl_mechanism", mechanism);
     i.username = Some(user.into());
     i.password_file = Some(password_file(dir, password));
     i.tls_ca_file = Some(certs.path("ca.crt"));
@@ -75,7 +74,8 @@ fn mtls(cluster: &KafkaCluster, certs: &TestCerts) -> InstanceConfig {
         InstanceKind::KAFKA,
         format!("kafka://127.0.0.1:{port}"),
     );
-    i.security_protocol = Some(KafkaSecurityProtocol::Ssl);
+    i.kind_keys
+        .set("security_protocol", KafkaSecurityProtocol::Ssl);
     i.tls_ca_file = Some(certs.path("ca.crt"));
     i.tls_cert_file = Some(certs.path("client.crt"));
     i.tls_key_file = Some(certs.path("client.key"));
@@ -233,8 +233,10 @@ async fn sasl_ssl_with_plain_and_scram_and_mutual_tls_collect_as_the_configured_
             cluster.secure.as_ref().unwrap().sasl_plaintext_port
         ),
     );
-    i.security_protocol = Some(KafkaSecurityProtocol::SaslPlaintext);
-    i.sasl_mechanism = Some(SaslMechanism::ScramSha256);
+    i.kind_keys
+        .set("security_protocol", KafkaSecurityProtocol::SaslPlaintext);
+    i.kind_keys
+        .set("sasl_mechanism", SaslMechanism::ScramSha256);
     i.username = Some(SCRAM256_USER.0.into());
     i.password_file = Some(password_file(dir.path(), SCRAM256_USER.1));
     let s = collect(&i).await.unwrap();

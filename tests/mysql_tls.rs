@@ -11,7 +11,8 @@ mod common;
 use common::fast_config;
 use common::mariadb::MariaDb;
 use common::tls_certs::TestCerts;
-use kubestack_ai::config::{InstanceConfig, InstanceKind, MysqlSslMode, SafetyConfig, SafetyMode};
+use kubestack_ai::config::{InstanceConfig, InstanceKind, SafetyConfig, SafetyMode};
+use kubestack_ai::plugins::mysql::keys::MysqlSslMode;
 use kubestack_ai::plugins::mysql::repair::MysqlRepairs;
 use kubestack_ai::plugins::{InstanceSnapshot, PluginError, plugin_for};
 use kubestack_ai::repair::catalog::{PlanContext, RepairCatalog};
@@ -24,7 +25,9 @@ fn instance(
     ca: Option<std::path::PathBuf>,
 ) -> InstanceConfig {
     let mut i = InstanceConfig::new("db", InstanceKind::MYSQL, db.url());
-    i.ssl_mode = mode;
+    if let Some(mode) = mode {
+        i.kind_keys.set("ssl_mode", mode);
+    }
     i.tls_ca_file = ca;
     i
 }

@@ -53,6 +53,19 @@ pub fn show(loaded: &LoadedConfig) -> Result<i32> {
     }
     // The plugins' sections are kept by name beside the typed keys; printed after them.
     let mut table = toml::Table::try_from(&config).wrap_err("cannot print the configuration")?;
+    // So are the kinds' own keys of each instance (`groups`, `ssl_mode` …).
+    if let Some(toml::Value::Array(entries)) = table.get_mut("instances") {
+        for (entry, inst) in entries.iter_mut().zip(&config.instances) {
+            let Some(entry) = entry.as_table_mut() else {
+                continue;
+            };
+            for (key, value) in inst.kind_keys.iter() {
+                let value = toml::Value::try_from(value)
+                    .wrap_err_with(|| format!("cannot print `{key}` of `{}`", inst.name))?;
+                entry.insert(key.to_string(), value);
+            }
+        }
+    }
     for (name, value) in &config.sections {
         let value = toml::Value::try_from(value)
             .wrap_err_with(|| format!("cannot print the [{name}] section"))?;

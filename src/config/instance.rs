@@ -36,28 +36,12 @@ pub struct InstanceConfig {
     /// PEM client key for mutual TLS (with `tls_cert_file`), unencrypted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_key_file: Option<PathBuf>,
-    /// Kafka: `PLAINTEXT`, `SSL`, `SASL_PLAINTEXT` or `SASL_SSL` (default: from the url's
-    /// scheme and `sasl_mechanism`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub security_protocol: Option<super::KafkaSecurityProtocol>,
-    /// Kafka: `PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512`, with `username` and
-    /// `password_env`/`password_file`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sasl_mechanism: Option<super::SaslMechanism>,
-    /// MySQL: `disabled`, `preferred`, `required`, `verify-ca` or `verify-identity` (default:
-    /// `verify-ca` with a `tls_ca_file`, else `disabled`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ssl_mode: Option<super::MysqlSslMode>,
     /// Inventory group (e.g. a team or service); instances without one go under `static`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
     /// Free tags; `cache` tells memory rules that evictions are expected.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
-    /// Kafka: consumer groups to watch besides those the brokers list (some brokers cannot
-    /// list groups).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub groups: Vec<String>,
     /// The Kubernetes context the instance lives in (repairs are pinned to it and refused in
     /// `safety.read_only_contexts`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -66,6 +50,11 @@ pub struct InstanceConfig {
     /// in a file, never printed.
     #[serde(skip)]
     pub password_value: Option<super::SecretValue>,
+    /// The keys only the instance's kind takes (Kafka's `groups`, MySQL's `ssl_mode` …), kept by
+    /// name: the loader fills them from the entry, the kind's plugin reads them
+    /// ([`KindKeys::read`](super::KindKeys::read)).
+    #[serde(skip)]
+    pub kind_keys: super::KindKeys,
 }
 
 impl InstanceConfig {
@@ -81,14 +70,11 @@ impl InstanceConfig {
             tls_ca_file: None,
             tls_cert_file: None,
             tls_key_file: None,
-            security_protocol: None,
-            sasl_mechanism: None,
-            ssl_mode: None,
             group: None,
             tags: Vec::new(),
-            groups: Vec::new(),
             context: None,
             password_value: None,
+            kind_keys: super::KindKeys::default(),
         }
     }
 
@@ -148,14 +134,11 @@ impl fmt::Debug for InstanceConfig {
             .field("tls_ca_file", &self.tls_ca_file)
             .field("tls_cert_file", &self.tls_cert_file)
             .field("tls_key_file", &self.tls_key_file)
-            .field("security_protocol", &self.security_protocol)
-            .field("sasl_mechanism", &self.sasl_mechanism)
-            .field("ssl_mode", &self.ssl_mode)
             .field("group", &self.group)
             .field("tags", &self.tags)
-            .field("groups", &self.groups)
             .field("context", &self.context)
             .field("password_value", &self.password_value)
+            .field("kind_keys", &self.kind_keys.names().collect::<Vec<_>>())
             .finish()
     }
 }

@@ -5,12 +5,15 @@
 //! [`KindRules`] and every plugin implements it. The program's entry points hand the plugin
 //! registry to [`super::load_config`].
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Mutex;
 
+use figment::value::{Dict, Value};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{AppConfig, InstanceConfig, SettingsSection, strip_credentials};
+use super::{AppConfig, InstanceConfig, SectionValue, SettingsSection, strip_credentials};
 
 /// Which plugin serves an instance: the `kind` of an `[[instances]]` entry, by name. Each
 /// plugin declares its own constant (e.g. `InstanceKind::REDIS` in `plugins::redis`).
@@ -88,12 +91,14 @@ pub trait KindRules: Send + Sync {
     /// Checks an endpoint URL of this kind; the message never echoes a password.
     fn validate_url(&self, raw: &str) -> Result<url::Url, String>;
 
-    /// The kind's problems with an instance's other keys (TLS files, credentials, per-kind
-    /// keys), as (key under `instances[i]`, problem).
+    /// The kind's problems with an instance's other keys (TLS files, credentials, its own keys'
+    /// types and values), as (key under `instances[i]`, problem).
     fn instance_problems(&self, instance: &InstanceConfig) -> Vec<(&'static str, String)>;
 
-    /// The keys of `[[instances]]` only this kind takes (`groups`, `ssl_mode` …): set on an
-    /// instance of another kind they are refused by name.
+    /// The keys of `[[instances]]` only this kind takes (`groups`, `ssl_mode` …), kept by the
+    /// loader in [`InstanceConfig::kind_keys`] for the kind to read and check in
+    /// [`KindRules::instance_problems`]; set on an instance of another kind they are refused by
+    /// name.
     fn own_instance_keys(&self) -> &'static [&'static str] {
         &[]
     }
@@ -123,27 +128,131 @@ pub fn rules_for<'a>(kinds: &[&'a dyn KindRules], kind: InstanceKind) -> Option<
     kinds.iter().copied().find(|r| r.kind() == kind)
 }
 
-/// Which keys of an instance are set (for refusing a key that belongs to another kind).
-pub(super) fn set_instance_keys(instance: &InstanceConfig) -> Vec<&'static str> {
-    let mut set = Vec::new();
-    if !instance.groups.is_empty() {
-        set.push("groups");
+/// The keys of an `[[instances]]` entry that only its kind takes (Kafka's `groups`, MySQL's
+/// `ssl_mode` …), by name as the layers gave them. The configuration knows none of them: the
+/// loader keeps every key some kind declares ([`KindRules::own_instance_keys`]), refuses one set
+/// on an instance of another kind, and the kind's plugin reads its own into a typed struct with
+/// [`KindKeys::read`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KindKeys(BTreeMap<String, SectionValue>);
+
+impl KindKeys {
+    /// The names of the keys set.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
     }
-    if instance.security_protocol.is_some() {
-        set.push("security_protocol");
+
+    /// The keys with their values, in name order (`config show` prints them).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &SectionValue)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
     }
-    if instance.sasl_mechanism.is_some() {
-        set.push("sasl_mechanism");
+
+    /// Sets one key (discovery, tools and tests); a value that cannot be written as a
+    /// configuration value leaves the key as it was.
+    pub fn set(&mut self, key: &str, value: impl Serialize) {
+        if let Ok(value) = SectionValue::serialize(value) {
+            self.0.insert(key.to_string(), value);
+        }
     }
-    if instance.ssl_mode.is_some() {
-        set.push("ssl_mode");
+
+    /// Keeps a key as the layers gave it (the loader).
+    pub(super) fn insert(&mut self, key: &str, value: SectionValue) {
+        self.0.insert(key.to_string(), value);
     }
-    set
+
+    /// The keys among `names` (a kind's own) as the kind's typed struct `T`, or every type
+    /// problem as (key, problem). Keys outside `names` are left for the loader to refuse.
+    pub fn read<T: DeserializeOwned>(
+        &self,
+        names: &'static [&'static str],
+    ) -> Result<T, Vec<(&'static str, String)>> {
+        let own: Dict = self
+            .0
+            .iter()
+            .filter(|(k, _)| names.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Value::from(own).deserialize().map_err(|e| {
+            e.into_iter()
+                .map(|e| {
+                    let key = e
+                        .path
+                        .first()
+                        .and_then(|p| names.iter().find(|n| **n == p.as_str()))
+                        .or(names.first())
+                        .copied()
+                        .unwrap_or("kind");
+                    (key, e.kind.to_string())
+                })
+                .collect()
+        })
+    }
+}
+
+/// A kind's own `[[instances]]` keys as a typed struct, read from
+/// [`InstanceConfig::kind_keys`] (the counterpart of [`PluginSettings`](super::PluginSettings)
+/// for one instance).
+pub trait InstanceKeys: DeserializeOwned + Default {
+    /// The names of the keys, as [`KindRules::own_instance_keys`] declares them.
+    const NAMES: &'static [&'static str];
+
+    /// The keys of `instance`, or their type problems as (key, problem).
+    fn read(instance: &InstanceConfig) -> Result<Self, Vec<(&'static str, String)>> {
+        instance.kind_keys.read(Self::NAMES)
+    }
+
+    /// The keys of `instance`; none where they do not read (a validated configuration always
+    /// reads, and a connection re-checks with [`InstanceKeys::read`] where it matters).
+    fn of(instance: &InstanceConfig) -> Self {
+        Self::read(instance).unwrap_or_default()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, Default, PartialEq, Deserialize)]
+    #[serde(default)]
+    struct DemoKeys {
+        groups: Vec<String>,
+        mode: Option<String>,
+    }
+
+    const DEMO: &[&str] = &["groups", "mode"];
+
+    #[test]
+    fn a_kinds_keys_read_as_its_struct_and_problems_name_the_key() {
+        let mut keys = KindKeys::default();
+        assert_eq!(keys.read::<DemoKeys>(DEMO), Ok(DemoKeys::default()));
+        keys.set("groups", ["支付", ""]);
+        keys.set("mode", "x".repeat(100_000));
+        keys.set("ssl_mode", 3); // another kind's: left for the loader to refuse
+        let read: DemoKeys = keys.read(DEMO).unwrap();
+        assert_eq!(read.groups, ["支付", ""]);
+        assert_eq!(read.mode.map(|m| m.len()), Some(100_000));
+        assert_eq!(
+            keys.names().collect::<Vec<_>>(),
+            ["groups", "mode", "ssl_mode"]
+        );
+
+        keys.set("groups", "one");
+        keys.set("mode", 7);
+        let problems = keys.read::<DemoKeys>(DEMO).unwrap_err();
+        assert_eq!(
+            problems.len(),
+            1,
+            "figment stops at the first: {problems:?}"
+        );
+        assert!(
+            problems[0].0 == "groups" && problems[0].1.contains("invalid type"),
+            "{problems:?}"
+        );
+        let mut keys = KindKeys::default();
+        keys.set("mode", 7);
+        let problems = keys.read::<DemoKeys>(DEMO).unwrap_err();
+        assert_eq!(problems[0].0, "mode", "{problems:?}");
+    }
 
     #[test]
     fn kind_names_from_input_are_kept_once_and_capped() {

@@ -3,11 +3,11 @@
 use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Serialized, Toml};
-use figment::value::{Dict, Map, Tag};
+use figment::value::{Dict, Map, Tag, Value};
 use figment::{Figment, Metadata, Profile, Provider};
 use serde::Serialize;
 
-use super::kind::{KindRules, rules_for, set_instance_keys};
+use super::kind::{KindRules, rules_for};
 use super::{AppConfig, AppPaths, SettingsSection};
 
 /// Settings given as command-line flags; `None` leaves the lower layers in force.
@@ -102,8 +102,8 @@ pub fn load_config(
                 .ignore(&["config", "log", "test_panic"]),
         )
         .merge(Serialized::defaults(overrides));
-    let config = extract(&figment, &sections)?;
-    let origin_of = |key: &str| origin_name(figment.find_metadata(key));
+    let config = extract(&figment, &sections, &kind_instance_keys(kinds))?;
+    let origin_of = |key: &str| origin_of_key(&figment, key);
     let mut config = config;
     resolve_relative_files(&mut config, &paths);
     let problems = validate(&config, kinds, &origin_of);
@@ -124,12 +124,24 @@ pub fn parse_config(text: &str, kinds: &[&dyn KindRules]) -> Result<AppConfig, C
     extract(
         &with_defaults(&sections).merge(Toml::string(text)),
         &sections,
+        &kind_instance_keys(kinds),
     )
 }
 
 /// The settings sections the kinds declare.
 fn kind_sections(kinds: &[&dyn KindRules]) -> Vec<SettingsSection> {
     kinds.iter().filter_map(|k| k.settings_section()).collect()
+}
+
+/// The `[[instances]]` keys some kind declares as its own.
+fn kind_instance_keys(kinds: &[&dyn KindRules]) -> Vec<&'static str> {
+    let mut keys: Vec<&'static str> = kinds
+        .iter()
+        .flat_map(|k| k.own_instance_keys().iter().copied())
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
 }
 
 /// The built-in defaults, the plugins' sections included.
@@ -141,32 +153,64 @@ fn with_defaults(sections: &[SettingsSection]) -> Figment {
     figment
 }
 
-/// The merged layers as an [`AppConfig`]: the plugins' sections are taken out and kept by
-/// name, everything else is read by the struct, which refuses a key no one declares.
-fn extract(figment: &Figment, sections: &[SettingsSection]) -> Result<AppConfig, ConfigError> {
+/// The merged layers as an [`AppConfig`]: the plugins' sections and the kinds' own keys of
+/// each `[[instances]]` entry (`instance_keys`) are taken out and kept by name, everything else
+/// is read by the struct, which refuses a key no one declares.
+fn extract(
+    figment: &Figment,
+    sections: &[SettingsSection],
+    instance_keys: &[&'static str],
+) -> Result<AppConfig, ConfigError> {
     let names: Vec<&str> = sections.iter().map(|s| s.name).collect();
-    let core = Figment::from(WithoutSections {
+    let core = Figment::from(WithoutKindKeys {
         inner: figment,
-        names: &names,
+        sections: &names,
+        instance_keys,
     });
-    let mut config: AppConfig = core
-        .extract()
-        .map_err(|e| ConfigError::Invalid(e.into_iter().map(describe_figment_error).collect()))?;
+    let mut config: AppConfig = core.extract().map_err(|e| {
+        let problems = e.into_iter().map(|e| {
+            let unknown_instance_key = e.path.first().is_some_and(|p| p == "instances")
+                && matches!(e.kind, figment::error::Kind::UnknownField(..));
+            let mut problem = describe_figment_error(e);
+            if unknown_instance_key && !instance_keys.is_empty() {
+                problem.problem.push_str(&format!(
+                    ", or one kind's own: `{}`",
+                    instance_keys.join("`, `")
+                ));
+            }
+            problem
+        });
+        ConfigError::Invalid(problems.collect())
+    })?;
     for name in names {
         if let Ok(value) = figment.find_value(name) {
             config.set_section(name, value);
         }
     }
+    if let Ok(Value::Array(_, entries)) = figment.find_value("instances") {
+        for (entry, instance) in entries.iter().zip(&mut config.instances) {
+            let Value::Dict(_, keys) = entry else {
+                continue;
+            };
+            for (key, value) in keys {
+                if instance_keys.contains(&key.as_str()) {
+                    instance.kind_keys.insert(key, value.clone());
+                }
+            }
+        }
+    }
     Ok(config)
 }
 
-/// A provider showing everything of `inner` but the plugins' sections (with their origins).
-struct WithoutSections<'a> {
+/// A provider showing everything of `inner` but the plugins' sections and the kinds' own keys
+/// of each instance (with their origins).
+struct WithoutKindKeys<'a> {
     inner: &'a Figment,
-    names: &'a [&'a str],
+    sections: &'a [&'a str],
+    instance_keys: &'a [&'static str],
 }
 
-impl Provider for WithoutSections<'_> {
+impl Provider for WithoutKindKeys<'_> {
     fn metadata(&self) -> Metadata {
         Provider::metadata(self.inner)
     }
@@ -174,8 +218,15 @@ impl Provider for WithoutSections<'_> {
     fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
         let mut data = self.inner.data()?;
         for dict in data.values_mut() {
-            for name in self.names {
+            for name in self.sections {
                 dict.remove(*name);
+            }
+            if let Some(Value::Array(_, entries)) = dict.get_mut("instances") {
+                for entry in entries {
+                    if let Value::Dict(_, keys) = entry {
+                        keys.retain(|k, _| !self.instance_keys.contains(&k.as_str()));
+                    }
+                }
             }
         }
         Ok(data)
@@ -234,6 +285,33 @@ fn resolve_relative_files(config: &mut AppConfig, paths: &AppPaths) {
     }
 }
 
+/// Where the value of a dotted `key` came from: the exact `KUBESTACK_` variable when the
+/// environment gave it (`kafka.max_groups` → `KUBESTACK_KAFKA__MAX_GROUPS`), else the file or
+/// layer of the key, or of its top-level key when the key names no single value.
+fn origin_of_key(figment: &Figment, key: &str) -> String {
+    if let Some(md) = figment.find_metadata(key) {
+        return if is_environment(md) {
+            format!(
+                "environment variable KUBESTACK_{}",
+                key.replace('.', "__").to_ascii_uppercase()
+            )
+        } else {
+            origin_name(Some(md))
+        };
+    }
+    let root = key.split(['.', '[']).next().unwrap_or(key);
+    origin_name(figment.find_metadata(root))
+}
+
+/// Whether a value's metadata is the `KUBESTACK_*` environment's.
+fn is_environment(md: &figment::Metadata) -> bool {
+    md.source
+        .as_ref()
+        .and_then(figment::Source::file_path)
+        .is_none()
+        && md.name.contains("environment")
+}
+
 fn origin_name(md: Option<&figment::Metadata>) -> String {
     match md {
         Some(md) => match md.source.as_ref().and_then(figment::Source::file_path) {
@@ -245,13 +323,7 @@ fn origin_name(md: Option<&figment::Metadata>) -> String {
 }
 
 fn describe_figment_error(e: figment::Error) -> ConfigProblem {
-    let from_env = e.metadata.as_ref().is_some_and(|md| {
-        md.source
-            .as_ref()
-            .and_then(figment::Source::file_path)
-            .is_none()
-            && md.name.contains("environment")
-    });
+    let from_env = e.metadata.as_ref().is_some_and(is_environment);
     let origin = if from_env {
         // The variable as the user typed it: prefix + nested keys joined by "__".
         format!(
@@ -331,14 +403,11 @@ fn validate(
         }
     }
     for (key, problem) in super::ranges::range_problems(config) {
-        let root = key.split('.').next().unwrap_or(&key).to_string();
-        push(&key, &root, problem);
+        push(&key, &key, problem);
     }
     for rules in kinds {
-        if let Some(section) = rules.settings_section() {
-            for (key, problem) in rules.settings_problems(config) {
-                push(&key, section.name, problem);
-            }
+        for (key, problem) in rules.settings_problems(config) {
+            push(&key, &key, problem);
         }
     }
     if !config.ai.profile.is_empty() && !config.ai.profiles.contains_key(&config.ai.profile) {
@@ -410,7 +479,7 @@ fn validate(
                 "mutual TLS needs both tls_cert_file and tls_key_file".into(),
             );
         }
-        for field in set_instance_keys(inst) {
+        for field in inst.kind_keys.names() {
             if rules.own_instance_keys().contains(&field) {
                 continue;
             }

@@ -2,11 +2,9 @@
 
 mod ai;
 mod instance;
-mod kafka;
 mod kind;
 mod kubernetes;
 mod load;
-mod mysql;
 mod paths;
 mod ranges;
 mod settings;
@@ -17,14 +15,12 @@ pub use instance::{
     CredentialError, InstanceConfig, decode_userinfo, instance_secrets, resolve_password,
     strip_credentials,
 };
-pub use kafka::{KafkaSecurityProtocol, SaslMechanism};
-pub use kind::{InstanceKind, KindRules, rules_for};
+pub use kind::{InstanceKeys, InstanceKind, KindKeys, KindRules, rules_for};
 pub use kubernetes::{KubeCredential, KubernetesConfig, SecretKeyRef, SecretValue};
 pub use load::{
     CliOverrides, CollectorOverrides, ConfigError, ConfigProblem, LoadedConfig, SafetyOverrides,
     load_config, parse_config, unreadable_tls_files, validate_config,
 };
-pub use mysql::MysqlSslMode;
 pub use paths::AppPaths;
 pub use ranges::{DAY_MS, DAY_S, RangeChecks, RangeProblem, YEAR_S};
 pub use settings::{PluginSettings, SectionValue, SettingsSection};

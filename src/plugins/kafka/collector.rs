@@ -10,11 +10,12 @@ use chrono::Utc;
 use futures::future::BoxFuture;
 
 use super::connection::{Answer, Configs, KafkaReader, KafkaTarget};
+use super::keys::KafkaKeys;
 use super::lag::{LagPoint, LagWindow};
 use super::rules::{RuleInput, evaluate};
 use super::sample::{GroupWindow, KafkaSample, collect_sample, is_internal};
 use super::settings::KafkaSettings;
-use crate::config::{AppConfig, InstanceConfig, PluginSettings};
+use crate::config::{AppConfig, InstanceConfig, InstanceKeys, PluginSettings};
 use crate::model::{LogLevel, Unit};
 use crate::plugins::{
     CollectedLog, Collector, InstanceFacts, InstanceSnapshot, MetricSample, PluginError,
@@ -59,7 +60,7 @@ impl KafkaCollector {
             windows: HashMap::new(),
             max_brokers_seen: 0,
             rebalancing_since: HashMap::new(),
-            watch: instance.groups.clone(),
+            watch: KafkaKeys::of(instance).groups,
             th,
             logged_status: HashMap::new(),
             configs: None,

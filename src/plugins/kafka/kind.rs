@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use super::keys::{KafkaKeys, KafkaSecurityProtocol};
 use super::settings::KafkaSettings;
 use crate::config::{
-    AppConfig, InstanceConfig, InstanceKind, KafkaSecurityProtocol, KindRules, PluginSettings,
+    AppConfig, InstanceConfig, InstanceKeys, InstanceKind, KindRules, PluginSettings,
     SettingsSection, unreadable_tls_files,
 };
 use crate::kube::DiscoveryHints;
@@ -82,14 +83,18 @@ impl KindRules for super::KafkaPlugin {
     }
 
     fn instance_problems(&self, inst: &InstanceConfig) -> Vec<(&'static str, String)> {
-        let mut problems = kafka_security_problems(inst);
-        problems.extend(kafka_unused_credentials(inst));
+        let keys = match KafkaKeys::read(inst) {
+            Ok(keys) => keys,
+            Err(problems) => return problems,
+        };
+        let mut problems = kafka_security_problems(inst, &keys);
+        problems.extend(kafka_unused_credentials(inst, &keys));
         problems.extend(unreadable_tls_files(inst));
         problems
     }
 
     fn own_instance_keys(&self) -> &'static [&'static str] {
-        &["groups", "security_protocol", "sasl_mechanism"]
+        KafkaKeys::NAMES
     }
 }
 
@@ -101,9 +106,10 @@ pub const KAFKA_TLS_SCHEME: &str = "kafka+ssl://";
 /// the key.
 pub fn kafka_security_protocol(
     instance: &InstanceConfig,
+    keys: &KafkaKeys,
 ) -> Result<KafkaSecurityProtocol, (&'static str, String)> {
     let tls_url = instance.url.trim_start().starts_with(KAFKA_TLS_SCHEME);
-    match instance.security_protocol {
+    match keys.security_protocol {
         Some(p) if tls_url && !p.is_tls() => Err((
             "security_protocol",
             format!(
@@ -114,7 +120,7 @@ pub fn kafka_security_protocol(
         Some(p) => Ok(p),
         None => Ok(KafkaSecurityProtocol::of(
             tls_url,
-            instance.sasl_mechanism.is_some(),
+            keys.sasl_mechanism.is_some(),
         )),
     }
 }
@@ -122,8 +128,11 @@ pub fn kafka_security_protocol(
 /// A `username` or password reference on a Kafka instance without SASL: refused in a config
 /// file (the user meant something by it), ignored at connect time (a Kubernetes credential
 /// rule without a `kind` may hand them to a discovered Kafka).
-pub fn kafka_unused_credentials(instance: &InstanceConfig) -> Option<(&'static str, String)> {
-    let sasl = kafka_security_protocol(instance).is_ok_and(|p| p.is_sasl());
+pub fn kafka_unused_credentials(
+    instance: &InstanceConfig,
+    keys: &KafkaKeys,
+) -> Option<(&'static str, String)> {
+    let sasl = kafka_security_protocol(instance, keys).is_ok_and(|p| p.is_sasl());
     let has = instance.username.is_some()
         || instance.password_env.is_some()
         || instance.password_file.is_some();
@@ -136,16 +145,19 @@ pub fn kafka_unused_credentials(instance: &InstanceConfig) -> Option<(&'static s
 }
 
 /// What is wrong with the connection settings of a Kafka instance, as (field, problem).
-pub fn kafka_security_problems(instance: &InstanceConfig) -> Vec<(&'static str, String)> {
+pub fn kafka_security_problems(
+    instance: &InstanceConfig,
+    keys: &KafkaKeys,
+) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
-    let protocol = match kafka_security_protocol(instance) {
+    let protocol = match kafka_security_protocol(instance, keys) {
         Ok(p) => p,
         Err(problem) => return vec![problem],
     };
     let has_password = instance.password_env.is_some()
         || instance.password_file.is_some()
         || instance.password_value.is_some();
-    match (protocol.is_sasl(), instance.sasl_mechanism) {
+    match (protocol.is_sasl(), keys.sasl_mechanism) {
         (true, None) => out.push((
             "sasl_mechanism",
             format!(

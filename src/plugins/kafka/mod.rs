@@ -5,6 +5,7 @@ pub mod advertised;
 mod client_errors;
 mod collector;
 pub mod connection;
+pub mod keys;
 pub mod kind;
 pub mod lag;
 pub mod repair;

@@ -9,8 +9,9 @@ use std::path::PathBuf;
 
 use rdkafka::config::ClientConfig;
 
+use super::keys::{KafkaKeys, KafkaSecurityProtocol, SaslMechanism};
 use super::kind::{kafka_security_problems, kafka_security_protocol};
-use crate::config::{InstanceConfig, KafkaSecurityProtocol, SaslMechanism, resolve_password};
+use crate::config::{InstanceConfig, InstanceKeys, resolve_password};
 use crate::plugins::PluginError;
 
 /// The connection settings of one Kafka instance; the SASL password is resolved from its
@@ -62,8 +63,13 @@ impl KafkaSecurity {
         let config_error = |key: &str, problem: String| {
             PluginError::Config(format!("instance `{}`: {key}: {problem}", instance.name))
         };
-        let protocol = kafka_security_protocol(instance).map_err(|(k, p)| config_error(k, p))?;
-        if let Some((key, problem)) = kafka_security_problems(instance).into_iter().next() {
+        let keys = KafkaKeys::read(instance).map_err(|problems| {
+            let (key, problem) = problems.into_iter().next().unwrap_or_default();
+            config_error(key, problem)
+        })?;
+        let protocol =
+            kafka_security_protocol(instance, &keys).map_err(|(k, p)| config_error(k, p))?;
+        if let Some((key, problem)) = kafka_security_problems(instance, &keys).into_iter().next() {
             return Err(config_error(key, problem));
         }
         for (key, path) in [
@@ -93,7 +99,7 @@ impl KafkaSecurity {
         };
         Ok(KafkaSecurity {
             protocol,
-            mechanism: instance.sasl_mechanism.filter(|_| protocol.is_sasl()),
+            mechanism: keys.sasl_mechanism.filter(|_| protocol.is_sasl()),
             username: instance.username.clone().filter(|_| protocol.is_sasl()),
             password,
             ca_file: instance.tls_ca_file.clone(),
@@ -179,7 +185,8 @@ mod tests {
         let ca = dir.path().join("ca.pem");
         std::fs::write(&ca, "x").unwrap();
         let mut i = kafka("kafka+ssl://h:9093");
-        i.sasl_mechanism = Some(SaslMechanism::ScramSha512);
+        i.kind_keys
+            .set("sasl_mechanism", SaslMechanism::ScramSha512);
         i.username = Some("app".into());
         i.password_file = Some(pw);
         i.tls_ca_file = Some(ca.clone());
@@ -200,14 +207,15 @@ mod tests {
     #[test]
     fn bad_combinations_name_the_key() {
         let mut i = kafka("kafka://h:9092");
-        i.security_protocol = Some(KafkaSecurityProtocol::SaslSsl);
+        i.kind_keys
+            .set("security_protocol", KafkaSecurityProtocol::SaslSsl);
         let e = KafkaSecurity::from_instance(&i).unwrap_err().to_string();
         assert!(
             e.contains("sasl_mechanism") && e.contains("SASL_SSL"),
             "{e}"
         );
 
-        i.sasl_mechanism = Some(SaslMechanism::Plain);
+        i.kind_keys.set("sasl_mechanism", SaslMechanism::Plain);
         let e = KafkaSecurity::from_instance(&i).unwrap_err().to_string();
         assert!(e.contains("username"), "{e}");
 
@@ -216,7 +224,8 @@ mod tests {
         assert!(e.contains("password_env"), "{e}");
 
         let mut i = kafka("kafka+ssl://h:9093");
-        i.security_protocol = Some(KafkaSecurityProtocol::Plaintext);
+        i.kind_keys
+            .set("security_protocol", KafkaSecurityProtocol::Plaintext);
         let e = KafkaSecurity::from_instance(&i).unwrap_err().to_string();
         assert!(
             e.contains("security_protocol") && e.contains("kafka+ssl://"),
@@ -244,7 +253,7 @@ mod tests {
         assert_eq!(p.len(), 1, "{p:?}");
 
         let mut i = kafka("kafka+ssl://h:9093");
-        i.sasl_mechanism = Some(SaslMechanism::Plain);
+        i.kind_keys.set("sasl_mechanism", SaslMechanism::Plain);
         i.username = Some("u".into());
         i.password_env = Some("KUBESTACK_TEST_SURELY_UNSET_KAFKA_PW".into());
         let e = KafkaSecurity::from_instance(&i).unwrap_err().to_string();

@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use super::keys::{MysqlKeys, MysqlSslMode};
 use super::settings::MysqlSettings;
 use crate::config::{
-    AppConfig, InstanceConfig, InstanceKind, KindRules, MysqlSslMode, PluginSettings,
+    AppConfig, InstanceConfig, InstanceKeys, InstanceKind, KindRules, PluginSettings,
     SettingsSection, unreadable_tls_files,
 };
 use crate::kube::DiscoveryHints;
@@ -55,20 +56,23 @@ impl KindRules for super::MysqlPlugin {
     }
 
     fn instance_problems(&self, inst: &InstanceConfig) -> Vec<(&'static str, String)> {
+        if let Err(problems) = MysqlKeys::read(inst) {
+            return problems;
+        }
         let mut problems = mysql_tls_problems(inst);
         problems.extend(unreadable_tls_files(inst));
         problems
     }
 
     fn own_instance_keys(&self) -> &'static [&'static str] {
-        &["ssl_mode"]
+        MysqlKeys::NAMES
     }
 }
 
 /// The mode an instance connects with: `ssl_mode` when set; else `verify-ca` when a
 /// `tls_ca_file` is given (as the MySQL client does with `--ssl-ca` alone), `disabled` otherwise.
 pub fn mysql_ssl_mode(instance: &InstanceConfig) -> MysqlSslMode {
-    match instance.ssl_mode {
+    match MysqlKeys::of(instance).ssl_mode {
         Some(m) => m,
         None if instance.tls_ca_file.is_some() => MysqlSslMode::VerifyCa,
         None => MysqlSslMode::Disabled,

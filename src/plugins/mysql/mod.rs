@@ -4,6 +4,7 @@
 mod collector;
 pub mod connection;
 pub mod grants;
+pub mod keys;
 pub mod kind;
 mod refusal;
 pub mod repair;

@@ -17,8 +17,9 @@ use std::path::Path;
 
 use mysql_async::{ClientIdentity, SslOpts};
 
+use super::keys::MysqlSslMode;
 use super::kind::{mysql_ssl_mode, mysql_tls_problems};
-use crate::config::{InstanceConfig, MysqlSslMode};
+use crate::config::InstanceConfig;
 use crate::plugins::PluginError;
 
 /// The TLS settings of one MySQL instance, read once (files included).
@@ -217,7 +218,7 @@ mod tests {
         assert!(t.ssl_opts().is_none());
 
         let mut i = mysql();
-        i.ssl_mode = Some(MysqlSslMode::Required);
+        i.kind_keys.set("ssl_mode", MysqlSslMode::Required);
         let o = MysqlTls::from_instance(&i).unwrap().ssl_opts().unwrap();
         assert!(o.accept_invalid_certs() && o.skip_domain_validation());
 
@@ -229,7 +230,7 @@ mod tests {
         assert!(!o.accept_invalid_certs() && o.skip_domain_validation());
         assert!(o.disable_built_in_roots() && o.root_certs().len() == 1);
 
-        i.ssl_mode = Some(MysqlSslMode::VerifyIdentity);
+        i.kind_keys.set("ssl_mode", MysqlSslMode::VerifyIdentity);
         i.tls_cert_file = Some(ca.clone());
         i.tls_key_file = Some(key_file.clone());
         let t = MysqlTls::from_instance(&i).unwrap();
@@ -245,7 +246,7 @@ mod tests {
         // A CA file that is not PEM is named.
         let mut i = mysql();
         i.tls_ca_file = Some(key_file);
-        i.ssl_mode = Some(MysqlSslMode::VerifyCa);
+        i.kind_keys.set("ssl_mode", MysqlSslMode::VerifyCa);
         let e = MysqlTls::from_instance(&i).unwrap_err().to_string();
         assert!(
             e.contains("tls_ca_file") && e.contains("no PEM certificate"),

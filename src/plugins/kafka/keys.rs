@@ -1,7 +1,31 @@
-//! `security_protocol` and `sasl_mechanism` of a Kafka instance (the `[kafka]` settings live in
-//! `plugins::kafka::settings`).
+//! The keys of a Kafka `[[instances]]` entry that only Kafka takes: `security_protocol`,
+//! `sasl_mechanism` and `groups` (the `[kafka]` settings live in `settings.rs`).
 
 use serde::{Deserialize, Serialize};
+
+use crate::config::InstanceKeys;
+
+/// A Kafka instance's own keys, read from `InstanceConfig::kind_keys`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct KafkaKeys {
+    /// `PLAINTEXT`, `SSL`, `SASL_PLAINTEXT` or `SASL_SSL` (default: from the url's scheme and
+    /// `sasl_mechanism`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security_protocol: Option<KafkaSecurityProtocol>,
+    /// `PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512`, with `username` and
+    /// `password_env`/`password_file`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sasl_mechanism: Option<SaslMechanism>,
+    /// Consumer groups to watch besides those the brokers list (some brokers cannot list
+    /// groups).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+}
+
+impl InstanceKeys for KafkaKeys {
+    const NAMES: &'static [&'static str] = &["groups", "security_protocol", "sasl_mechanism"];
+}
 
 /// `security_protocol` of a Kafka instance: librdkafka's `security.protocol`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

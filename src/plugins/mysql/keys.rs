@@ -1,6 +1,23 @@
-//! `ssl_mode` of a MySQL/MariaDB instance (the `[mysql]` thresholds live in `plugins::mysql::settings`).
+//! The key of a MySQL/MariaDB `[[instances]]` entry that only MySQL takes: `ssl_mode` (the
+//! `[mysql]` thresholds live in `settings.rs`).
 
 use serde::{Deserialize, Serialize};
+
+use crate::config::InstanceKeys;
+
+/// A MySQL instance's own keys, read from `InstanceConfig::kind_keys`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MysqlKeys {
+    /// `disabled`, `preferred`, `required`, `verify-ca` or `verify-identity` (default:
+    /// `verify-ca` with a `tls_ca_file`, else `disabled`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ssl_mode: Option<MysqlSslMode>,
+}
+
+impl InstanceKeys for MysqlKeys {
+    const NAMES: &'static [&'static str] = &["ssl_mode"];
+}
 
 /// `ssl_mode` of a MySQL/MariaDB instance, with the MySQL client's `--ssl-mode` meanings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
