@@ -464,7 +464,7 @@ fn a_panic_anywhere_ends_the_process_with_a_non_zero_code_even_with_output_redir
             .args(["diagnose", "nothing", "--output", "json"])
             .env("KUBESTACK_TEST_PANIC", place)
             .stdout(std::fs::File::create(&out_file).unwrap())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::fs::File::create(out_file.with_extension("err")).unwrap())
             .status()
             .unwrap();
         assert_eq!(status.code(), Some(101), "a panic in a {place}");
@@ -473,6 +473,13 @@ fn a_panic_anywhere_ends_the_process_with_a_non_zero_code_even_with_output_redir
             !written.contains(&0x1b),
             "no terminal escape codes in redirected output: {written:?}"
         );
+        // The report itself, redirected, is plain text too.
+        let report = std::fs::read_to_string(out_file.with_extension("err")).unwrap();
+        assert!(
+            report.contains("The application panicked") && report.contains("This is a bug"),
+            "{report}"
+        );
+        assert!(!report.contains('\x1b'), "no escape codes: {report:?}");
     }
 }
 
@@ -587,4 +594,81 @@ fn a_kinds_own_instance_keys_are_read_checked_and_shown_by_name() {
             ),
         "{t}"
     );
+}
+
+/// Installed like a tool: completions for three shells and a man page from the clap
+/// definitions, `--version` with the commit and the build date, and a reader that stops
+/// reading is no error.
+#[test]
+fn completions_man_page_version_and_closed_pipes() {
+    let sb = Sandbox::new();
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef kubestack-ai"),
+        ("fish", "complete -c kubestack-ai"),
+    ] {
+        let out = sb.run(&["completions", shell], &[]);
+        let t = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(out.status.success(), "{shell}: {}", text(&out));
+        assert!(t.contains(marker), "{shell}: {t}");
+        for sub in ["diagnose", "health", "completions", "man", "read-only"] {
+            assert!(t.contains(sub), "{shell} completes {sub}");
+        }
+    }
+    let out = sb.run(&["completions", "powershell-9"], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unknown shell is a usage error"
+    );
+    assert!(text(&out).contains("powershell-9"), "{}", text(&out));
+
+    let out = sb.run(&["man"], &[]);
+    let page = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success());
+    assert!(page.contains(".TH kubestack-ai 1"), "{page}");
+    for sub in ["diagnose", "completions", "read\\-only"] {
+        assert!(page.contains(sub), "the page lists {sub}");
+    }
+
+    let out = sb.run(&["--version"], &[]);
+    let v = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let rest = v
+        .strip_prefix(&format!(
+            "kubestack-ai {} (commit ",
+            env!("CARGO_PKG_VERSION")
+        ))
+        .unwrap_or_else(|| panic!("{v}"));
+    let (commit, date) = rest
+        .strip_suffix(')')
+        .and_then(|r| r.split_once(", built "))
+        .unwrap_or_else(|| panic!("{v}"));
+    assert!(
+        commit == "unknown"
+            || (commit.len() == 12 && commit.chars().all(|c| c.is_ascii_hexdigit())),
+        "{v}"
+    );
+    assert!(
+        date.len() == 10 && date.as_bytes()[4] == b'-' && date.as_bytes()[7] == b'-',
+        "{v}"
+    );
+
+    // `kubestack-ai man | head -1` and `config show | head`: the reader goes away first.
+    for args in [&["man"][..], &["config", "show"]] {
+        let mut child = sb
+            .cmd()
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out));
+        assert!(
+            !text(&out).contains("panicked") && !text(&out).contains("Error"),
+            "{args:?}: {}",
+            text(&out)
+        );
+    }
 }

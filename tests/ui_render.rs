@@ -281,3 +281,66 @@ fn a_read_only_context_shows_read_only_whatever_the_global_mode() {
         "{screen}"
     );
 }
+
+/// Focus shows in the text, not only in the colour: a thick frame and `▶` before the title of
+/// the focused pane, and only there.
+#[test]
+fn the_focused_pane_is_marked_in_the_text() {
+    let mut state = sample_state(30);
+    for (w, h) in [(80, 24), (200, 50)] {
+        for _ in 0..5 {
+            let screen = render(&state, w, h);
+            let title = focused_title(&screen);
+            assert_eq!(
+                screen.matches('▶').count(),
+                1,
+                "one marker at {w}×{h}, focus {:?}\n{screen}",
+                state.focus
+            );
+            assert!(screen.contains('┏'), "thick frame\n{screen}");
+            assert!(!title.is_empty(), "{screen}");
+            state.apply(Action::FocusNext);
+        }
+    }
+}
+
+fn focused_title(screen: &str) -> String {
+    screen
+        .lines()
+        .find_map(|l| l.split_once("▶ ").map(|(_, t)| t.to_string()))
+        .unwrap_or_default()
+}
+
+/// `NO_COLOR`: the theme's `monochrome` draws the same screen with no colour in any cell, and
+/// what stood out by colour (the selection, the status bar's mode) is reversed instead.
+#[test]
+fn no_color_draws_attributes_only() {
+    use ratatui::style::{Color, Modifier};
+    let state = sample_state(30);
+    for name in ["dark", "light", "high-contrast"] {
+        let mut theme = Theme::builtin(name).unwrap();
+        theme.monochrome = true;
+        let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        terminal
+            .draw(|f| kubestack_ai::ui::draw(f, &state, &theme))
+            .unwrap();
+        let buffer = terminal.backend().buffer();
+        for cell in &buffer.content {
+            assert_eq!(
+                (cell.fg, cell.bg),
+                (Color::Reset, Color::Reset),
+                "{name}: {cell:?}"
+            );
+        }
+        let reversed = buffer
+            .content
+            .iter()
+            .filter(|c| c.modifier.contains(Modifier::REVERSED))
+            .count();
+        assert!(reversed > 10, "{name}: selection and mode reversed");
+        assert!(
+            common::buffer_text(buffer).contains("CRIT RDS-MEM-01"),
+            "same text"
+        );
+    }
+}

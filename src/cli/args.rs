@@ -4,9 +4,19 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// The version `--version` prints: the crate's, the commit and the build date (see build.rs).
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("KUBESTACK_GIT_COMMIT"),
+    ", built ",
+    env!("KUBESTACK_BUILD_DATE"),
+    ")"
+);
+
 /// KubeStack-AI — a terminal cockpit for SREs on call.
 #[derive(Debug, Parser)]
-#[command(name = "kubestack-ai", version, about, long_about = None)]
+#[command(name = "kubestack-ai", version = LONG_VERSION, about, long_about = None)]
 pub struct Cli {
     /// Configuration file (default: ~/.config/kubestack-ai/config.toml).
     #[arg(long, global = true, env = "KUBESTACK_CONFIG", value_name = "PATH")]
@@ -118,6 +128,14 @@ pub enum Command {
         #[arg(long, short, value_enum, default_value_t = OutputFormat::Table)]
         output: OutputFormat,
     },
+    /// Print the shell completion script for SHELL, e.g.
+    /// `kubestack-ai completions bash > /usr/share/bash-completion/completions/kubestack-ai`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `kubestack-ai man | man -l -`.
+    Man,
 }
 
 /// `audit` subcommands.

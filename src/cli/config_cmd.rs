@@ -128,7 +128,7 @@ pub fn validate(loaded: Result<LoadedConfig, ConfigError>) -> i32 {
 /// Prints every resolved path.
 pub fn info(config: Option<&Path>) -> Result<i32> {
     let p = AppPaths::resolve(config);
-    println!("kubestack-ai {}", env!("CARGO_PKG_VERSION"));
+    println!("kubestack-ai {}", super::args::LONG_VERSION);
     let audit = crate::repair::audit::default_audit_path(&p.data_dir);
     let sessions = p.data_dir.join("sessions");
     let reports = p.data_dir.join("reports");

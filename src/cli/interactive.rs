@@ -32,7 +32,8 @@ pub fn run(loaded: LoadedConfig, context: Option<&str>) -> Result<i32> {
     } = loaded;
     let log_guard = super::start_logging_paths(&paths.log_dir, &config.log_level);
     let (keymap, keymap_err) = Keymap::load(&paths.keymap_file);
-    let (theme, theme_err) = Theme::load(&config.theme, &paths.themes_dir);
+    let (mut theme, theme_err) = Theme::load(&config.theme, &paths.themes_dir);
+    theme.monochrome = !crate::tui::colour_allowed(true);
     let mut notices: Vec<String> = keymap_err.into_iter().chain(theme_err).collect();
     if let Err(e) = &log_guard {
         notices.push(e.clone());

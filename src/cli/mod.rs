@@ -68,6 +68,18 @@ pub fn run(cli: Cli) -> Result<i32> {
         return debug_panic(&place);
     }
     match command {
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "kubestack-ai", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd)
+                .render(&mut std::io::stdout())
+                .wrap_err("cannot write the manual page")?;
+            Ok(0)
+        }
         Command::Init { force } => config_cmd::init(config_path.as_deref(), force),
         Command::Info => config_cmd::info(config_path.as_deref()),
         Command::Config {

@@ -59,6 +59,9 @@ pub struct Theme {
     pub production: Color,
     /// The syntect theme of fenced code in chat answers (`none`: one plain code colour).
     pub code_theme: String,
+    /// No colours at all (`NO_COLOR`): the frame is drawn, then its colours are taken out and
+    /// what stood out by colour is shown reversed or bold.
+    pub monochrome: bool,
 }
 
 /// A theme file: every slot optional so that user files can override a few.
@@ -167,6 +170,7 @@ impl Default for Theme {
             notice_error: Color::Red,
             production: Color::LightRed,
             code_theme: "base16-ocean.dark".into(),
+            monochrome: false,
         }
     }
 }

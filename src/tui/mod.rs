@@ -56,8 +56,18 @@ pub fn restore() -> io::Result<()> {
 /// the TUI has it), prints the report, and exits with code 101 — also when the panic happens
 /// inside a spawned task, which tokio would otherwise swallow (the process could then end with
 /// code 0 and a script would believe it succeeded). Every command installs it.
+///
+/// Reports are coloured only on a terminal and without `NO_COLOR` (<https://no-color.org>). A
+/// panic from printing into a closed pipe (`kubestack-ai health | head -1`) is no bug: the
+/// process ends quietly with code 0, as a reader that stopped reading expects.
 pub fn install_hooks() -> color_eyre::Result<()> {
+    let theme = if colour_allowed(io::IsTerminal::is_terminal(&io::stderr())) {
+        color_eyre::config::Theme::dark()
+    } else {
+        color_eyre::config::Theme::new()
+    };
     let (panic_hook, eyre_hook) = HookBuilder::default()
+        .theme(theme)
         .panic_section(
             "This is a bug in KubeStack-AI; the log file (see `kubestack-ai info`) has details.",
         )
@@ -68,11 +78,30 @@ pub fn install_hooks() -> color_eyre::Result<()> {
         if ACTIVE.load(Ordering::SeqCst) {
             let _ = restore();
         }
+        if is_closed_pipe(info) {
+            std::process::exit(0);
+        }
         tracing::error!("panic: {info}");
         panic_hook(info);
         std::process::exit(101);
     }));
     Ok(())
+}
+
+/// Whether output may be coloured: on a terminal, and `NO_COLOR` unset or empty.
+pub fn colour_allowed(is_terminal: bool) -> bool {
+    is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Whether a panic is `println!` failing on a pipe whose reader is gone.
+fn is_closed_pipe(info: &std::panic::PanicHookInfo<'_>) -> bool {
+    let payload = info
+        .payload()
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| info.payload().downcast_ref::<&str>().copied())
+        .unwrap_or("");
+    payload.starts_with("failed printing to stdout") && payload.contains("Broken pipe")
 }
 
 /// Puts text on the clipboard of the terminal (also over SSH and in tmux) with OSC 52.

@@ -15,7 +15,7 @@ mod status_bar;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Modifier, Style};
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
 
@@ -30,6 +30,36 @@ const THREE_COLUMN_WIDTH: u16 = 80;
 
 /// Draws the whole screen.
 pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) {
+    draw_frame(frame, state, theme);
+    if theme.monochrome {
+        monochrome(frame.buffer_mut(), theme);
+    }
+}
+
+/// Takes the colours out of a drawn frame (`NO_COLOR`): what stood out by its background
+/// (selection, badges, the status bar's mode) is shown reversed, critical text in bold, so the
+/// screen keeps its meaning with attributes alone.
+fn monochrome(buffer: &mut ratatui::buffer::Buffer, theme: &Theme) {
+    for cell in &mut buffer.content {
+        let mut modifier = cell.modifier;
+        if cell.bg != Color::Reset && cell.bg != theme.background {
+            modifier |= Modifier::REVERSED;
+        }
+        if [theme.critical, theme.down, theme.notice_error].contains(&cell.fg)
+            && cell.fg != theme.foreground
+        {
+            modifier |= Modifier::BOLD;
+        }
+        cell.set_style(
+            Style::reset()
+                .fg(Color::Reset)
+                .bg(Color::Reset)
+                .add_modifier(modifier),
+        );
+    }
+}
+
+fn draw_frame(frame: &mut Frame, state: &AppState, theme: &Theme) {
     let area = frame.area();
     let base = Style::default().bg(theme.background).fg(theme.foreground);
     frame.buffer_mut().set_style(area, base);
@@ -112,8 +142,17 @@ pub(crate) fn pane_block<'a>(title: Line<'a>, focused: bool, theme: &Theme) -> B
     if focused {
         title_style = title_style.add_modifier(Modifier::BOLD);
     }
+    // Focus shows in the text as well as the colour (monochrome terminals, screen readers): a
+    // thick frame and a marker before the title.
+    let (border_type, title) = if focused {
+        let mut spans = vec![Span::raw("▶ ")];
+        spans.extend(title.spans);
+        (BorderType::Thick, Line::from(spans))
+    } else {
+        (BorderType::Rounded, title)
+    };
     Block::bordered()
-        .border_type(BorderType::Rounded)
+        .border_type(border_type)
         .border_style(Style::default().fg(border))
         .title(title.style(title_style))
 }
