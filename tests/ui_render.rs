@@ -307,7 +307,7 @@ fn the_focused_pane_is_marked_in_the_text() {
 fn focused_title(screen: &str) -> String {
     screen
         .lines()
-        .find_map(|l| l.split_once("▶ ").map(|(_, t)| t.to_string()))
+        .find_map(|l| l.split_once('▶').map(|(_, t)| t.to_string()))
         .unwrap_or_default()
 }
 
@@ -343,4 +343,144 @@ fn no_color_draws_attributes_only() {
             "same text"
         );
     }
+}
+
+/// A fleet discovered from the watch store alone, nothing selected or connected: `cache-2`,
+/// `cache-10`, `redis-payments` (one pod in CrashLoopBackOff) in `payments`, `queue` (not
+/// ready) in `jobs`.
+fn discovered_fleet() -> AppState {
+    use kubestack_ai::kube::StoreUpdate;
+    use kubestack_ai::kube::store::{PodRow, Resource, WorkloadRow};
+    use kubestack_playground::kube_objects::{self as obj, PodHealth};
+    let mut s = AppState::new(
+        Vec::new(),
+        kubestack_ai::keymap::Keymap::builtin(),
+        Vec::new(),
+    );
+    s.kube.current = Some("prod".into());
+    let mut updates: Vec<StoreUpdate> = Resource::ALL
+        .iter()
+        .map(|r| StoreUpdate::Relist(*r, None))
+        .collect();
+    let sets = [
+        ("payments", "cache-2", PodHealth::Ready),
+        ("payments", "cache-10", PodHealth::Ready),
+        (
+            "payments",
+            "redis-payments",
+            PodHealth::CrashLoop {
+                restarts: 7,
+                oom: false,
+            },
+        ),
+        ("jobs", "queue", PodHealth::NotReady),
+    ];
+    for (ns, name, health) in sets {
+        updates.push(StoreUpdate::Workload(WorkloadRow::from_statefulset(
+            &obj::statefulset(ns, name, "redis", "redis:7", 6379, 1),
+        )));
+        updates.push(StoreUpdate::Pod(PodRow::from_pod(&obj::statefulset_pod(
+            ns, name, "redis", "redis:7", 6379, 0, health,
+        ))));
+    }
+    updates.extend(Resource::ALL.iter().map(|r| StoreUpdate::Synced(*r, None)));
+    s.handle_event(kubestack_ai::app::AppEvent::Kube {
+        context: "prod".into(),
+        updates,
+    });
+    s
+}
+
+/// The red one is red without a click: every discovered instance shows what Kubernetes says
+/// of it before it is selected or connected, the status bar counts the fleet, names sort
+/// naturally, and `s` puts the worst first.
+#[test]
+fn a_crash_looping_instance_is_red_in_the_inventory_before_it_is_selected() {
+    let mut state = discovered_fleet();
+    for (w, h) in [(80, 24), (120, 40)] {
+        let screen = render(&state, w, h);
+        let row = |name: &str| {
+            screen
+                .lines()
+                .find(|l| l.contains(&format!("● {name}")) || l.contains(&format!("○ {name}")))
+                .unwrap_or_else(|| panic!("{name} missing\n{screen}"))
+                .to_string()
+        };
+        assert!(row("redis-paym").contains("CRIT"), "{screen}");
+        assert!(row("queue").contains("WARN"), "{screen}");
+        assert!(row("cache-2").contains("pods"), "{screen}");
+        let at = |name: &str| screen.find(name).unwrap();
+        assert!(at("cache-2 ") < at("cache-10"), "natural order\n{screen}");
+        let status = screen.lines().last().unwrap();
+        assert!(
+            status.contains("1 CRIT") && status.contains("1 WARN"),
+            "fleet counts: {status}"
+        );
+    }
+    let by_name = state.visible_instances();
+    state.apply(Action::Sort);
+    let worst = state.visible_instances();
+    assert_eq!(
+        state.instances[worst[0]].config.name,
+        "payments/redis-payments"
+    );
+    assert_eq!(state.instances[worst[1]].config.name, "jobs/queue");
+    let screen = render(&state, 120, 40);
+    assert!(screen.contains("▾ worst first"), "{screen}");
+    let first = screen.find("● payments/redis").expect(&screen);
+    assert!(
+        first < screen.find("● jobs/queue").expect(&screen),
+        "{screen}"
+    );
+    state.apply(Action::Sort);
+    assert_eq!(state.visible_instances(), by_name, "and back by name");
+}
+
+/// `r` repairs from any pane: the selected finding, or the worst of the selected instance; an
+/// instance without findings says so.
+#[test]
+fn r_repairs_the_worst_finding_from_any_pane() {
+    use kubestack_ai::app::{Mode, PaneId};
+    let key_r = || {
+        kubestack_ai::app::AppEvent::Input(crossterm::event::Event::Key(
+            crossterm::event::KeyEvent::new(
+                crossterm::event::KeyCode::Char('r'),
+                crossterm::event::KeyModifiers::NONE,
+            ),
+        ))
+    };
+    for pane in [PaneId::Inventory, PaneId::Metrics, PaneId::Logs] {
+        let mut state = discovered_fleet();
+        let payments = state
+            .instances
+            .iter()
+            .position(|v| v.config.name == "payments/redis-payments")
+            .unwrap();
+        state.selected = payments;
+        state.focus = pane;
+        state.findings_selected = 99;
+        state.handle_event(key_r());
+        let Mode::Repair(_) = &state.mode else {
+            panic!("{pane:?}: no repair modal, notices {:?}", state.notices);
+        };
+        let screen = render(&state, 120, 40);
+        assert!(screen.contains("K8S-"), "{pane:?}\n{screen}");
+    }
+    let mut state = discovered_fleet();
+    state.selected = state
+        .instances
+        .iter()
+        .position(|v| v.config.name == "payments/cache-2")
+        .unwrap();
+    state.focus = PaneId::Logs;
+    state.handle_event(key_r());
+    assert!(matches!(state.mode, Mode::Normal), "nothing to repair");
+    assert!(
+        state
+            .notices
+            .iter()
+            .any(|n| n.contains("payments/cache-2 has no finding to repair")),
+        "{:?}",
+        state.notices
+    );
 }

@@ -56,6 +56,7 @@ pub fn ask_request(
             context.budget,
             if context.truncated { ", trimmed" } else { "" }
         ),
+        question: question.to_string(),
         history,
         profile: state.chat.profile.clone(),
         health_problem: health_problem(&view.health).map(str::to_string),

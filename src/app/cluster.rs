@@ -208,13 +208,36 @@ impl AppState {
                 Some(_) => {}
             }
         }
-        kube.sort_by(|a, b| {
-            let (x, y) = (&self.instances[*a], &self.instances[*b]);
-            x.config.name.cmp(&y.config.name)
-        });
+        let by_name = |a: &usize, b: &usize| {
+            alphanumeric_sort::compare_str(
+                &self.instances[*a].config.name,
+                &self.instances[*b].config.name,
+            )
+        };
+        match self.inventory_sort {
+            super::InventorySort::Name => kube.sort_by(by_name),
+            super::InventorySort::Severity => kube.sort_by(|a, b| {
+                let rank = |i: &usize| std::cmp::Reverse(self.instances[*i].badge().rank());
+                rank(a).cmp(&rank(b)).then_with(|| by_name(a, b))
+            }),
+        }
         // The tree: the current context's namespaces first, right under the contexts.
         kube.extend(out);
         kube
+    }
+
+    /// How many instances of the inventory are critical (or down) and how many warn: the
+    /// status bar's fleet count.
+    pub fn fleet_counts(&self) -> (usize, usize) {
+        let mut counts = (0, 0);
+        for i in self.visible_instances() {
+            match self.instances[i].badge() {
+                super::Badge::Critical | super::Badge::Down => counts.0 += 1,
+                super::Badge::Warning => counts.1 += 1,
+                super::Badge::Ok | super::Badge::Connecting => {}
+            }
+        }
+        counts
     }
 
     /// `:ns all` / `:ns NAME [NAME…]`: the namespaces shown for the current context, remembered

@@ -186,6 +186,7 @@ pub const COMMANDS: &[Command] = &[
         "Write the incident report (Markdown) of the selected instance",
     ),
     action(Action::Repair),
+    action(Action::Sort),
     action(Action::ApplyPlan),
     Command {
         aliases: &["safety"],

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use super::chat_render::ChatRenderCache;
 use crate::config::InstanceConfig;
 use crate::diagnose::{Finding, Severity};
+use crate::model::FindingSource;
 use crate::model::{LogFilter, LogLevel, LogRingBuffer, MetricSeries};
 use crate::plugins::{InstanceFacts, InstanceSnapshot};
 use crate::services::Health;
@@ -28,6 +29,19 @@ pub enum Badge {
     Warning,
     Critical,
     Down,
+}
+
+impl Badge {
+    /// How bad, for sorting worst first: critical, down, warning, connecting, ok.
+    pub fn rank(self) -> u8 {
+        match self {
+            Badge::Ok => 0,
+            Badge::Connecting => 1,
+            Badge::Warning => 2,
+            Badge::Down => 3,
+            Badge::Critical => 4,
+        }
+    }
 }
 
 /// Snapshots in a row without a series after which it is dropped.
@@ -237,7 +251,18 @@ impl InstanceView {
     /// The inventory badge.
     pub fn badge(&self) -> Badge {
         match self.health {
-            Health::Connecting => Badge::Connecting,
+            // Not connected (yet): what Kubernetes says of its pods and events, if anything.
+            Health::Connecting => match self
+                .findings
+                .iter()
+                .filter(|f| f.finding.source == FindingSource::Kubernetes)
+                .map(|f| f.finding.severity)
+                .max()
+            {
+                Some(Severity::Critical) => Badge::Critical,
+                Some(Severity::Warning) => Badge::Warning,
+                _ => Badge::Connecting,
+            },
             Health::Down { .. } | Health::AuthFailed { .. } | Health::Misconfigured { .. } => {
                 Badge::Down
             }

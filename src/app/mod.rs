@@ -45,7 +45,7 @@ pub use repair_modal::{ModalButton, RepairModal, StepPhase, StepState};
 pub use report::incident_report;
 pub use resume::resume_sessions;
 pub use scroll_view::ScrollView;
-pub use state::{AppState, PANE_ORDER, PaneId};
+pub use state::{AppState, InventorySort, PANE_ORDER, PaneId};
 pub use text_input::{ChatInput, FilterInput};
 // The events the reducer takes come from the services below it.
 pub use crate::services::repair::RepairEvent;

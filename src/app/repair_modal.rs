@@ -192,7 +192,17 @@ impl AppState {
         let Some(view) = self.current() else {
             return Vec::new();
         };
-        let Some(finding) = view.findings.get(self.findings_selected) else {
+        // From any pane: the finding selected in the findings pane, else the worst one
+        // (findings are kept worst first).
+        let Some(finding) = view
+            .findings
+            .get(self.findings_selected)
+            .or(view.findings.first())
+        else {
+            let name = view.config.name.clone();
+            self.notices.retain(|n| !n.starts_with("repair: "));
+            self.notices
+                .push(format!("repair: {name} has no finding to repair"));
             return Vec::new();
         };
         let facts = kube_facts(view);

@@ -29,6 +29,26 @@ pub enum PaneId {
     Chat,
 }
 
+/// The order of the inventory's discovered instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InventorySort {
+    /// By namespace and name, in natural order (`redis-2` before `redis-10`).
+    #[default]
+    Name,
+    /// Worst first (critical, down, warning, connecting, ok), then by name.
+    Severity,
+}
+
+impl InventorySort {
+    /// The other order (the `sort` action toggles).
+    pub fn next(self) -> Self {
+        match self {
+            InventorySort::Name => InventorySort::Severity,
+            InventorySort::Severity => InventorySort::Name,
+        }
+    }
+}
+
 /// Focus order for Tab / Shift-Tab.
 pub const PANE_ORDER: [PaneId; 5] = [
     PaneId::Inventory,
@@ -69,6 +89,8 @@ pub struct AppState {
     pub selected: usize,
     pub focus: PaneId,
     pub zoomed: bool,
+    /// The inventory's order: by name, or worst first.
+    pub inventory_sort: InventorySort,
     /// The current mode: normal, a text input, or the overlay on top (with its state).
     pub mode: Mode,
     pub findings_selected: usize,
@@ -96,6 +118,7 @@ impl AppState {
             selected: 0,
             focus: PaneId::Inventory,
             zoomed: false,
+            inventory_sort: InventorySort::Name,
             mode: Mode::Normal,
             findings_selected: 0,
             logs_view: LogsViewState::default(),
@@ -386,6 +409,7 @@ impl AppState {
                 })];
             }
             Action::Repair => return self.open_repair_for_finding(),
+            Action::Sort => self.inventory_sort = self.inventory_sort.next(),
             Action::ApplyPlan => return self.open_repair_from_chat(),
             // Only layers have something to submit, complete, or confirm.
             Action::Submit

@@ -73,7 +73,12 @@ pub async fn analyze(
         max_iterations: ai.max_tool_iterations,
         tool_result_max_bytes: ai.tool_result_max_bytes,
         limits: crate::ai::agent::AskLimits::from_config(ai),
-        offline: offline_analysis(&instance.name, health_problem.as_deref(), &findings),
+        offline: offline_analysis(
+            &instance.name,
+            question,
+            health_problem.as_deref(),
+            &findings,
+        ),
         // Model requests are recorded (by hash) in the same audit log as repairs; a log that
         // cannot be opened makes each request fail loudly rather than go out unrecorded.
         audit: {

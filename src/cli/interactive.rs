@@ -76,16 +76,13 @@ pub fn run(loaded: LoadedConfig, context: Option<&str>) -> Result<i32> {
             // Instances will come from discovery in the current context.
             state.notices.retain(|n| !n.starts_with("no [[instances]]"));
         }
-        for (context, namespaces) in &config.kubernetes.namespaces {
-            state.kube.scopes.insert(
-                context.clone(),
-                crate::kube::NamespaceScope::parse(&namespaces.join(",")),
-            );
-        }
-        // What `:ns` chose last time wins over the config's start-up namespaces.
-        state.kube.scopes.extend(crate::kube::watch::load_scopes(
-            &crate::kube::watch::scopes_path(&paths.data_dir),
-        ));
+        // Each context starts where kubectl would, unless the config or the last `:ns` says
+        // otherwise.
+        state.kube.scopes = crate::kube::watch::initial_scopes(
+            &kube.contexts,
+            &config.kubernetes.namespaces,
+            crate::kube::watch::load_scopes(&crate::kube::watch::scopes_path(&paths.data_dir)),
+        );
         executor.set_current_context(kube.current.clone());
         executor.set_kubeconfig(kube.kubeconfig.clone());
         let (tx, mut rx) = mpsc::channel::<AppEvent>(EVENT_QUEUE);

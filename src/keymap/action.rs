@@ -40,8 +40,10 @@ pub enum Action {
     Contexts,
     /// Write the incident report of the selected instance.
     Export,
-    /// Open the repair modal for the selected finding.
+    /// Open the repair modal for the selected finding (the worst one when none is selected).
     Repair,
+    /// Sort the inventory by name or worst first.
+    Sort,
     /// Open the repair modal for the plan the AI proposed last.
     ApplyPlan,
     /// Apply the step on screen (repair modal).
@@ -65,6 +67,11 @@ pub const ACTIONS: &[(Action, &str, &str)] = &[
         Action::ToggleZoom,
         "zoom",
         "Zoom the focused pane / restore the layout",
+    ),
+    (
+        Action::Sort,
+        "sort",
+        "Sort the inventory by name / worst first",
     ),
     (Action::SelectNext, "select_next", "Move the selection down"),
     (Action::SelectPrev, "select_prev", "Move the selection up"),

@@ -73,6 +73,38 @@ impl NamespaceScope {
     }
 }
 
+/// The namespaces each context starts in: where kubectl would (the namespace the kubeconfig's
+/// context names; all when it names none), then the config's `kubernetes.namespaces`, then what
+/// `:ns` chose last time (`remembered`) — each later source winning for its contexts.
+pub fn initial_scopes(
+    contexts: &[super::KubeContext],
+    configured: &std::collections::BTreeMap<String, Vec<String>>,
+    remembered: std::collections::BTreeMap<String, NamespaceScope>,
+) -> std::collections::BTreeMap<String, NamespaceScope> {
+    let mut scopes = std::collections::BTreeMap::new();
+    for c in contexts {
+        if let Some(ns) = c
+            .namespace
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
+            scopes.insert(
+                c.name.clone(),
+                NamespaceScope::Only(BTreeSet::from([ns.to_string()])),
+            );
+        }
+    }
+    for (context, namespaces) in configured {
+        scopes.insert(
+            context.clone(),
+            NamespaceScope::parse(&namespaces.join(",")),
+        );
+    }
+    scopes.extend(remembered);
+    scopes
+}
+
 /// The namespaces chosen with `:ns` per context, kept in the data dir between runs.
 pub fn load_scopes(path: &std::path::Path) -> std::collections::BTreeMap<String, NamespaceScope> {
     let Ok(text) = std::fs::read_to_string(path) else {
@@ -341,6 +373,47 @@ mod tests {
         );
         assert!(line.ends_with("in the namespace \"denied\""), "{line}");
         assert!(!line.contains("Status {"), "{line}");
+    }
+
+    #[test]
+    fn contexts_start_where_kubectl_would_unless_configured_or_remembered() {
+        let ctx = |name: &str, ns: Option<&str>| super::super::KubeContext {
+            name: name.into(),
+            cluster: "c".into(),
+            namespace: ns.map(str::to_string),
+            server: None,
+        };
+        let contexts = [
+            ctx("prod", Some("payments")),
+            ctx("staging", None),
+            ctx("dev", Some("  ")),
+            ctx("集群", Some("支付")),
+            ctx("lab", Some("all")),
+            ctx("edge", Some("team-a")),
+        ];
+        let configured = std::collections::BTreeMap::from([(
+            "edge".to_string(),
+            vec!["x".to_string(), "y".to_string()],
+        )]);
+        let remembered =
+            std::collections::BTreeMap::from([("prod".to_string(), NamespaceScope::All)]);
+        let scopes = initial_scopes(&contexts, &configured, remembered.clone());
+        assert_eq!(
+            scopes["prod"],
+            NamespaceScope::All,
+            "`:ns all` remembered wins"
+        );
+        assert!(!scopes.contains_key("staging"), "no namespace named: all");
+        assert!(!scopes.contains_key("dev"), "blank is none");
+        assert_eq!(scopes["集群"].label(), "支付");
+        assert_eq!(
+            scopes["lab"],
+            NamespaceScope::Only(BTreeSet::from(["all".to_string()])),
+            "a namespace named `all` is that namespace"
+        );
+        assert_eq!(scopes["edge"].label(), "x,y", "the config wins");
+        let fresh = initial_scopes(&contexts, &Default::default(), Default::default());
+        assert_eq!(fresh["prod"].label(), "payments", "kubectl's namespace");
     }
 
     #[test]

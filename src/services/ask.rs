@@ -31,6 +31,8 @@ pub struct AskRequest {
     pub kube: Option<(String, Discovered)>,
     /// The question with the instance's context before it.
     pub prompt: String,
+    /// The question alone (the offline answer leads with the findings it asks about).
+    pub question: String,
     /// Earlier turns of this conversation.
     pub history: Vec<Turn>,
     /// The AI profile chosen (`None`: no model — the offline answer).
@@ -142,6 +144,7 @@ impl AskService {
             limits: AskLimits::from_config(ai),
             offline: offline_analysis(
                 &request.config.name,
+                &request.question,
                 request.health_problem.as_deref(),
                 &request.findings,
             ),

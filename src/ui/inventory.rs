@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{ellipsize, muted_line, pane_block};
-use crate::app::{AppState, Badge};
+use crate::app::{AppState, Badge, InventorySort};
 use crate::kube::ContextState;
 use crate::theme::Theme;
 
@@ -131,8 +131,11 @@ pub(super) fn render(
     let mut selected_line = 0;
     for i in state.visible_instances() {
         let view = &state.instances[i];
-        // A namespace of the cluster and a configured group of the same name stay apart.
+        // A namespace of the cluster and a configured group of the same name stay apart;
+        // worst first, the namespaces mix and each name carries its own.
+        let by_severity = state.inventory_sort == InventorySort::Severity;
         let g = match &view.kube {
+            Some(_) if by_severity => "worst first".to_string(),
             Some(b) => format!("ns {}", b.found.namespace),
             None => view.config.group_name().to_string(),
         };
@@ -146,14 +149,20 @@ pub(super) fn render(
                     .add_modifier(Modifier::BOLD),
             )));
         }
-        let (glyph, mut label, mut color) = badge_style(view.badge(), theme);
+        let badge = view.badge();
+        let (glyph, mut label, mut color) = badge_style(badge, theme);
         let mut name = view.config.name.clone();
         if let Some(b) = &view.kube {
-            name = format!("{} {}/{}", b.found.name, b.found.ready, b.found.pods.len());
+            let shown = if by_severity {
+                &view.config.name
+            } else {
+                &b.found.name
+            };
+            name = format!("{shown} {}/{}", b.found.ready, b.found.pods.len());
             if b.gone {
                 (label, color) = ("gone", theme.down);
-            } else if !b.attached {
-                // Not connected yet: health from the pods only.
+            } else if !b.attached && badge == Badge::Connecting {
+                // Not connected yet and no Kubernetes finding: the pods' readiness.
                 let healthy = b.found.ready == b.found.pods.len() && !b.found.pods.is_empty();
                 (label, color) = if healthy {
                     ("pods", theme.ok)

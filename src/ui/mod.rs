@@ -144,9 +144,18 @@ pub(crate) fn pane_block<'a>(title: Line<'a>, focused: bool, theme: &Theme) -> B
     }
     // Focus shows in the text as well as the colour (monochrome terminals, screen readers): a
     // thick frame and a marker before the title.
+    // The marker takes the title's leading space, so the title keeps its width.
     let (border_type, title) = if focused {
-        let mut spans = vec![Span::raw("▶ ")];
-        spans.extend(title.spans);
+        let mut spans = vec![Span::raw("▶")];
+        let mut rest = title.spans.into_iter();
+        if let Some(first) = rest.next() {
+            let trimmed = first.content.strip_prefix(' ').map(str::to_string);
+            spans.push(match trimmed {
+                Some(t) => Span::styled(t, first.style),
+                None => first,
+            });
+        }
+        spans.extend(rest);
         (BorderType::Thick, Line::from(spans))
     } else {
         (BorderType::Rounded, title)

@@ -6,7 +6,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::app::{Action, AppState, Mode};
+use crate::app::{Action, AppState, Mode, PaneId};
 use crate::config::SafetyMode;
 use crate::keymap::Section;
 use crate::theme::Theme;
@@ -24,6 +24,25 @@ pub fn mode_label(state: &AppState) -> &'static str {
         Mode::Chat(_) => "CHAT",
         Mode::Normal if state.zoomed => "ZOOM",
         Mode::Normal => "NORMAL",
+    }
+}
+
+/// What the focused pane offers, for the key hints.
+fn pane_hints(pane: PaneId) -> &'static [(Action, &'static str)] {
+    match pane {
+        PaneId::Inventory => &[
+            (Action::FocusNext, "open"),
+            (Action::Sort, "sort"),
+            (Action::Repair, "repair"),
+        ],
+        PaneId::Metrics => &[(Action::ToggleZoom, "zoom"), (Action::Repair, "repair")],
+        PaneId::Findings => &[(Action::Repair, "repair"), (Action::ToggleZoom, "evidence")],
+        PaneId::Logs => &[
+            (Action::StartFilter, "filter"),
+            (Action::ToggleFollow, "follow"),
+            (Action::NextMatch, "next match"),
+        ],
+        PaneId::Chat => &[(Action::FocusChat, "ask"), (Action::ApplyPlan, "walk plan")],
     }
 }
 
@@ -66,20 +85,35 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Th
             v.config.name, v.config.kind
         )));
     }
-    let hints = [
-        (Action::ToggleHelp, "help"),
-        (Action::OpenPalette, "command"),
-        (Action::StartFilter, "filter"),
-        (Action::FocusNext, "pane"),
-        (Action::ToggleZoom, "zoom"),
-        (Action::FocusChat, "ask AI"),
-        (Action::Quit, "quit"),
-    ];
-    for (action, label) in hints {
-        if let Some(key) = state
-            .keymap
-            .key_for(action, &[Section::Global, Section::Logs])
-        {
+    let (crit, warn) = state.fleet_counts();
+    for (count, tag, colour) in [
+        (crit, "CRIT", theme.critical),
+        (warn, "WARN", theme.warning),
+    ] {
+        if count > 0 {
+            spans.push(Span::styled(
+                format!(" {count} {tag} "),
+                Style::default().fg(colour).add_modifier(Modifier::BOLD),
+            ));
+        }
+    }
+    // The focused pane's own keys first, then the ones that work everywhere.
+    let pane = [state.focus.section(), Section::Global];
+    let hints = pane_hints(state.focus)
+        .iter()
+        .map(|h| (h, &pane[..]))
+        .chain(
+            [
+                (Action::ToggleHelp, "help"),
+                (Action::OpenPalette, "command"),
+                (Action::FocusNext, "pane"),
+                (Action::Quit, "quit"),
+            ]
+            .iter()
+            .map(|h| (h, &[Section::Global][..])),
+        );
+    for (&(action, label), sections) in hints {
+        if let Some(key) = state.keymap.key_for(action, sections) {
             spans.push(Span::styled(
                 format!(" {key}"),
                 Style::default().add_modifier(Modifier::BOLD),
