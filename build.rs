@@ -39,13 +39,17 @@ fn main() {
     println!("cargo:rustc-env=KUBESTACK_BUILD_DATE={y:04}-{m:02}-{d:02}");
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
     // A new commit or checkout changes the stamp; nothing else does.
-    if let Some(p) = git(&["rev-parse", "--git-path", "HEAD"]) {
-        println!("cargo:rerun-if-changed={p}");
+    // Only files that exist are watched (a missing one would rerun this script on every build):
+    // HEAD, the branch's loose ref, and packed-refs where refs are packed (a fresh clone).
+    let mut watched = vec![git(&["rev-parse", "--git-path", "HEAD"])];
+    watched.push(git(&["rev-parse", "--git-path", "packed-refs"]));
+    if let Some(head_ref) = git(&["symbolic-ref", "-q", "HEAD"]) {
+        watched.push(git(&["rev-parse", "--git-path", &head_ref]));
     }
-    if let Some(head_ref) = git(&["symbolic-ref", "-q", "HEAD"])
-        && let Some(p) = git(&["rev-parse", "--git-path", &head_ref])
-    {
-        println!("cargo:rerun-if-changed={p}");
+    for path in watched.into_iter().flatten() {
+        if std::path::Path::new(&path).exists() {
+            println!("cargo:rerun-if-changed={path}");
+        }
     }
     println!("cargo:rerun-if-changed=build.rs");
 }

@@ -654,7 +654,7 @@ fn completions_man_page_version_and_closed_pipes() {
     );
 
     // `kubestack-ai man | head -1` and `config show | head`: the reader goes away first.
-    for args in [&["man"][..], &["config", "show"]] {
+    for args in [&["man"][..], &["config", "show"], &["completions", "bash"]] {
         let mut child = sb
             .cmd()
             .args(args)

@@ -484,3 +484,100 @@ fn r_repairs_the_worst_finding_from_any_pane() {
         state.notices
     );
 }
+
+/// `F`: every finding of the fleet, worst first, filtered as you type; Enter opens the
+/// instance with that finding selected.
+#[test]
+fn the_fleet_findings_view_lists_filters_and_jumps() {
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+    use kubestack_ai::app::{AppEvent, Mode, PaneId};
+    let key = |code| AppEvent::Input(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    let mut state = discovered_fleet();
+    state.handle_event(key(KeyCode::Char('F')));
+    assert!(matches!(state.mode, Mode::Fleet(_)), "{:?}", state.mode);
+    let screen = render(&state, 120, 40);
+    let crit = screen.find("CRIT payments/redis-payments").expect(&screen);
+    let warn = screen.find("WARN jobs/queue").expect(&screen);
+    assert!(crit < warn, "worst first\n{screen}");
+    assert!(screen.contains("K8S-POD-01"), "{screen}");
+    assert!(screen.contains("FLEET"), "mode label\n{screen}");
+    for c in "queue".chars() {
+        state.handle_event(key(KeyCode::Char(c)));
+    }
+    let screen = render(&state, 120, 40);
+    assert!(screen.contains("1 of 2 findings"), "{screen}");
+    assert!(!screen.contains("CRIT payments"), "{screen}");
+    state.handle_event(key(KeyCode::Enter));
+    assert!(matches!(state.mode, Mode::Normal));
+    assert_eq!(state.current().unwrap().config.name, "jobs/queue");
+    assert_eq!(state.focus, PaneId::Findings);
+    let selected = &state.current().unwrap().findings[state.findings_selected].finding;
+    assert_eq!(selected.id, "K8S-POD-03");
+
+    // Nothing matches; tiny screens and hostile filters do not panic.
+    state.handle_event(key(KeyCode::Char('F')));
+    for c in "支付\u{202e}zzz".chars() {
+        state.handle_event(key(KeyCode::Char(c)));
+    }
+    assert!(render(&state, 120, 40).contains("no finding matches"));
+    for (w, h) in [(20, 5), (40, 8), (1, 1)] {
+        render(&state, w, h);
+    }
+    state.handle_event(key(KeyCode::Enter));
+    assert!(
+        matches!(state.mode, Mode::Normal),
+        "Enter on nothing closes"
+    );
+}
+
+/// `/` filters the focused list: in the inventory it narrows the instances (name, namespace or
+/// kind) as you type; the log filter is untouched.
+#[test]
+fn slash_in_the_inventory_filters_the_instances() {
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+    use kubestack_ai::app::{AppEvent, Mode, PaneId};
+    let key = |code| AppEvent::Input(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    let mut state = discovered_fleet();
+    state.focus = PaneId::Inventory;
+    state.handle_event(key(KeyCode::Char('/')));
+    assert!(matches!(state.mode, Mode::Filter(_)));
+    for c in "CACHE".chars() {
+        state.handle_event(key(KeyCode::Char(c)));
+    }
+    let names: Vec<&str> = state
+        .visible_instances()
+        .into_iter()
+        .map(|i| state.instances[i].config.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["payments/cache-2", "payments/cache-10"],
+        "live, any case"
+    );
+    let screen = render(&state, 120, 40);
+    assert!(screen.contains("Inventory /CACHE▏"), "{screen}");
+    assert_eq!(state.focus, PaneId::Inventory, "the focus stays");
+    assert!(
+        state.current().unwrap().config.name.contains("cache"),
+        "the selection follows into the shown instances"
+    );
+    state.handle_event(key(KeyCode::Enter));
+    assert!(matches!(state.mode, Mode::Normal));
+    assert!(render(&state, 120, 40).contains("Inventory /CACHE "));
+    assert!(
+        state.current().unwrap().logs.filter().is_none(),
+        "logs untouched"
+    );
+    // Nothing matches: an empty inventory, no panic; clearing shows all again.
+    state.handle_event(key(KeyCode::Char('/')));
+    for c in "支付\u{0}".chars() {
+        state.handle_event(key(KeyCode::Char(c)));
+    }
+    assert!(state.visible_instances().is_empty());
+    render(&state, 80, 24);
+    for _ in 0..20 {
+        state.handle_event(key(KeyCode::Backspace));
+    }
+    state.handle_event(key(KeyCode::Enter));
+    assert_eq!(state.visible_instances().len(), 4);
+}

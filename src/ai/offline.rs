@@ -187,6 +187,21 @@ const CONCEPTS: &[(&[&str], &[&str])] = &[
     ),
 ];
 
+/// The systems' own names: every finding of an instance is about its system.
+const KIND_WORDS: &[&str] = &[
+    "redis",
+    "mysql",
+    "mariadb",
+    "kafka",
+    "elasticsearch",
+    "opensearch",
+    "instance",
+    "server",
+    "cluster",
+    "database",
+    "broker",
+];
+
 /// Words too common to say what a question is about.
 const STOP_WORDS: &[&str] = &[
     "the",
@@ -248,15 +263,29 @@ const STOP_WORDS: &[&str] = &[
 
 /// The terms a question asks about: its own words (three letters or more, not a stop word)
 /// and the finding terms its words or phrases point at.
-fn question_terms(question: &str) -> Vec<String> {
-    let lower = question.to_lowercase();
+/// The question's own words count up to this many (a pasted log is no question).
+const MAX_QUESTION_WORDS: usize = 64;
+
+/// The terms a question asks about: its own words (three letters or more, not a stop word,
+/// not part of the instance's name — "why is redis-cache slow" is not about every finding that
+/// says "redis") and the finding terms its words or phrases point at.
+fn question_terms(question: &str, instance: &str) -> Vec<String> {
+    let head: String = question.chars().take(2_000).collect();
+    let lower = head.to_lowercase();
+    let instance = instance.to_lowercase();
     let words: Vec<&str> = lower
         .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
         .filter(|w| !w.is_empty())
         .collect();
     let mut terms: Vec<String> = words
         .iter()
-        .filter(|w| w.chars().count() >= 3 && !STOP_WORDS.contains(w))
+        .filter(|w| {
+            w.chars().count() >= 3
+                && !STOP_WORDS.contains(w)
+                && !instance.contains(*w)
+                && !KIND_WORDS.contains(w)
+        })
+        .take(MAX_QUESTION_WORDS)
         .map(|w| w.to_string())
         .collect();
     for (asks, means) in CONCEPTS {
@@ -315,7 +344,7 @@ pub fn offline_analysis(
         ));
         return out;
     }
-    let terms = question_terms(question);
+    let terms = question_terms(question, instance);
     let mut ranked: Vec<(&Finding, Vec<&str>)> =
         findings.iter().map(|f| (f, matched(f, &terms))).collect();
     ranked.sort_by(|(a, am), (b, bm)| {
@@ -362,7 +391,9 @@ pub fn offline_analysis(
         let why_here = if m.is_empty() {
             String::new()
         } else {
-            format!("   Matches: {}\n", m.join(", "))
+            let shown: Vec<&str> = m.iter().take(8).copied().collect();
+            let more = if m.len() > shown.len() { ", …" } else { "" };
+            format!("   Matches: {}{more}\n", shown.join(", "))
         };
         out.push_str(&format!(
             "\n{}. {} {} — {}\n{why_here}   Why: {}\n   Evidence: {}\n   Do: {}\n",
@@ -457,6 +488,10 @@ mod tests {
         let secure = offline_analysis("c", "is it secure?", None, &findings());
         assert_eq!(order(&secure)[0], "RDS-SEC-01", "{secure}");
         assert_ne!(writes, slow);
+        // The instance's and the system's names say nothing about which finding is meant.
+        let named = offline_analysis("redis-cache", "why is redis-cache slow?", None, &findings());
+        assert!(named.contains("1 of 4 finding(s) bear on"), "{named}");
+        assert_eq!(order(&named)[0], "RDS-LAT-01");
         // Questions without spaces (Chinese) match by phrase.
         let zh = offline_analysis("缓存", "为什么写入失败？", None, &findings());
         assert_eq!(order(&zh)[..2], ["RDS-MEM-01", "RDS-PER-02"], "{zh}");

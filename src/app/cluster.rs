@@ -188,26 +188,34 @@ impl AppState {
         effects
     }
 
+    /// The instances the inventory shows, in no particular order (counting needs no sort).
+    fn shown_instances(&self) -> impl Iterator<Item = usize> + '_ {
+        let scope = self.namespace_scope();
+        let current = self.kube.current.clone();
+        let q = self.inventory_filter.trim().to_lowercase();
+        self.instances.iter().enumerate().filter_map(move |(i, v)| {
+            let matches = q.is_empty()
+                || v.config.name.to_lowercase().contains(&q)
+                || v.config.kind.as_str().contains(&q)
+                || v.config.group_name().to_lowercase().contains(&q);
+            let shown = match &v.kube {
+                None => true,
+                Some(b) => {
+                    !b.removed
+                        && Some(&b.context) == current.as_ref()
+                        && scope.contains(&b.found.namespace)
+                }
+            };
+            (matches && shown).then_some(i)
+        })
+    }
+
     /// The instances the inventory shows, in its order: those discovered in the current
     /// context within the namespaces shown, by namespace, then the configured ones (grouped).
     pub fn visible_instances(&self) -> Vec<usize> {
-        let scope = self.namespace_scope();
-        let current = self.kube.current.as_deref();
-        let mut kube: Vec<usize> = Vec::new();
-        let mut out: Vec<usize> = Vec::new();
-        for (i, v) in self.instances.iter().enumerate() {
-            match &v.kube {
-                None => out.push(i),
-                Some(b)
-                    if !b.removed
-                        && Some(b.context.as_str()) == current
-                        && scope.contains(&b.found.namespace) =>
-                {
-                    kube.push(i)
-                }
-                Some(_) => {}
-            }
-        }
+        let (mut kube, out): (Vec<usize>, Vec<usize>) = self
+            .shown_instances()
+            .partition(|&i| self.instances[i].kube.is_some());
         let by_name = |a: &usize, b: &usize| {
             alphanumeric_sort::compare_str(
                 &self.instances[*a].config.name,
@@ -216,21 +224,33 @@ impl AppState {
         };
         match self.inventory_sort {
             super::InventorySort::Name => kube.sort_by(by_name),
-            super::InventorySort::Severity => kube.sort_by(|a, b| {
-                let rank = |i: &usize| std::cmp::Reverse(self.instances[*i].badge().rank());
-                rank(a).cmp(&rank(b)).then_with(|| by_name(a, b))
-            }),
+            super::InventorySort::Severity => {
+                // One badge per instance, not two per comparison.
+                let mut keyed: Vec<(std::cmp::Reverse<u8>, usize)> = kube
+                    .iter()
+                    .map(|&i| (std::cmp::Reverse(self.instances[i].badge().rank()), i))
+                    .collect();
+                keyed.sort_by(|(ra, a), (rb, b)| ra.cmp(rb).then_with(|| by_name(a, b)));
+                kube = keyed.into_iter().map(|(_, i)| i).collect();
+            }
         }
         // The tree: the current context's namespaces first, right under the contexts.
         kube.extend(out);
         kube
     }
 
+    /// `/` in the inventory: shows the instances whose name, namespace or kind contains
+    /// `query` (any case); the selection moves to the first shown if its instance is hidden.
+    pub(super) fn apply_inventory_filter(&mut self, query: &str) {
+        self.inventory_filter = query.to_string();
+        self.keep_selection_visible();
+    }
+
     /// How many instances of the inventory are critical (or down) and how many warn: the
     /// status bar's fleet count.
     pub fn fleet_counts(&self) -> (usize, usize) {
         let mut counts = (0, 0);
-        for i in self.visible_instances() {
+        for i in self.shown_instances() {
             match self.instances[i].badge() {
                 super::Badge::Critical | super::Badge::Down => counts.0 += 1,
                 super::Badge::Warning => counts.1 += 1,
@@ -270,6 +290,7 @@ impl AppState {
             && let Some(first) = visible.first()
         {
             self.selected = *first;
+            self.findings_selected = 0;
         }
     }
 

@@ -175,6 +175,7 @@ pub const COMMANDS: &[Command] = &[
     action(Action::Reconnect),
     action(Action::Contexts),
     action(Action::Pods),
+    action(Action::Fleet),
     action(Action::ShowSent),
     with_arg(
         P,

@@ -8,6 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 use super::command::Invocation;
 use super::contexts::ContextsPicker;
 use super::effect::Effect;
+use super::fleet_findings::FleetFindings;
 use super::palette::Palette;
 use super::pods_picker::PodsPicker;
 use super::repair_modal::RepairModal;
@@ -111,6 +112,8 @@ pub enum Mode {
     Palette(Palette),
     /// The current context's pods, filtered as typed.
     Pods(PodsPicker),
+    /// Every finding of the instances shown, filtered as typed.
+    Fleet(FleetFindings),
     /// The Kubernetes context picker.
     Contexts(ContextsPicker),
     /// The repair modal, walking a plan (it holds the pending step).
@@ -127,6 +130,7 @@ impl Mode {
             Mode::Help(l) | Mode::Sent(l) => l,
             Mode::Palette(l) => l,
             Mode::Pods(l) => l,
+            Mode::Fleet(l) => l,
             Mode::Contexts(l) => l,
             Mode::Repair(l) => l,
         })

@@ -192,13 +192,13 @@ impl AppState {
         let Some(view) = self.current() else {
             return Vec::new();
         };
-        // From any pane: the finding selected in the findings pane, else the worst one
-        // (findings are kept worst first).
-        let Some(finding) = view
-            .findings
-            .get(self.findings_selected)
-            .or(view.findings.first())
-        else {
+        // From any pane: the finding the findings pane highlights (its selection, clamped as
+        // the pane draws it; the worst one — findings are kept worst first — after the
+        // selection moved to another instance).
+        let shown = self
+            .findings_selected
+            .min(view.findings.len().saturating_sub(1));
+        let Some(finding) = view.findings.get(shown) else {
             let name = view.config.name.clone();
             self.notices.retain(|n| !n.starts_with("repair: "));
             self.notices

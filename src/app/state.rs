@@ -91,6 +91,9 @@ pub struct AppState {
     pub zoomed: bool,
     /// The inventory's order: by name, or worst first.
     pub inventory_sort: InventorySort,
+    /// The inventory's filter (`/` in the inventory): a substring of the name, namespace or
+    /// kind, any case; empty shows all.
+    pub inventory_filter: String,
     /// The current mode: normal, a text input, or the overlay on top (with its state).
     pub mode: Mode,
     pub findings_selected: usize,
@@ -119,6 +122,7 @@ impl AppState {
             focus: PaneId::Inventory,
             zoomed: false,
             inventory_sort: InventorySort::Name,
+            inventory_filter: String::new(),
             mode: Mode::Normal,
             findings_selected: 0,
             logs_view: LogsViewState::default(),
@@ -371,12 +375,16 @@ impl AppState {
             Action::ShowSent => self.mode = Mode::Sent(ScrollView::default()),
             Action::Contexts => self.open_context_picker(),
             Action::Pods => self.mode = Mode::Pods(PodsPicker::default()),
+            Action::Fleet => self.mode = Mode::Fleet(Default::default()),
             Action::SelectNext => self.move_selection(1),
             Action::SelectPrev => self.move_selection(-1),
             Action::SelectFirst => self.move_selection(isize::MIN),
             Action::SelectLast => self.move_selection(isize::MAX),
             Action::PageDown => self.move_selection(self.page() as isize),
             Action::PageUp => self.move_selection(-(self.page() as isize)),
+            Action::StartFilter if self.focus == PaneId::Inventory => {
+                self.mode = Mode::Filter(FilterInput::inventory(&self.inventory_filter));
+            }
             Action::StartFilter => {
                 self.focus = PaneId::Logs;
                 let current = self.current().and_then(|v| v.logs.filter());

@@ -14,6 +14,18 @@ use crate::model::LogFilter;
 pub struct FilterInput {
     /// The filter being typed.
     pub draft: String,
+    /// What it filters: `/` filters the focused list.
+    pub target: FilterTarget,
+}
+
+/// The list a filter line filters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FilterTarget {
+    /// The selected instance's logs (highlighting matches).
+    #[default]
+    Logs,
+    /// The inventory's instances, by name, namespace or kind.
+    Inventory,
 }
 
 impl FilterInput {
@@ -21,6 +33,23 @@ impl FilterInput {
     pub fn editing(current: Option<&LogFilter>) -> Self {
         FilterInput {
             draft: current.map(|f| f.query().to_string()).unwrap_or_default(),
+            target: FilterTarget::Logs,
+        }
+    }
+
+    /// Editing the inventory's filter.
+    pub fn inventory(current: &str) -> Self {
+        FilterInput {
+            draft: current.to_string(),
+            target: FilterTarget::Inventory,
+        }
+    }
+
+    /// Applies the draft to its list.
+    fn apply(&self, app: &mut AppState) {
+        match self.target {
+            FilterTarget::Logs => app.apply_log_filter(&self.draft),
+            FilterTarget::Inventory => app.apply_inventory_filter(&self.draft),
         }
     }
 }
@@ -34,12 +63,12 @@ impl Layer for FilterInput {
         match action {
             Action::Close => Outcome::close(),
             Action::Submit => {
-                app.apply_log_filter(&self.draft);
+                self.apply(app);
                 Outcome::close()
             }
             Action::ClearFilter => {
                 self.draft.clear();
-                app.apply_log_filter(&self.draft);
+                self.apply(app);
                 Outcome::stay()
             }
             Action::Regenerate => Outcome::Stay(app.regenerate()),
@@ -49,14 +78,14 @@ impl Layer for FilterInput {
 
     fn on_key(&mut self, key: KeyEvent, app: &mut AppState) -> Outcome {
         if edit_line(&mut self.draft, &key) {
-            app.apply_log_filter(&self.draft);
+            self.apply(app);
         }
         Outcome::stay()
     }
 
     fn on_paste(&mut self, text: &str, app: &mut AppState) -> Outcome {
         paste_line(&mut self.draft, text);
-        app.apply_log_filter(&self.draft);
+        self.apply(app);
         Outcome::stay()
     }
 }
@@ -141,6 +170,7 @@ mod tests {
         ];
         for (keys, filtering, query) in cases {
             let mut state = test_state();
+            state.focus = crate::app::PaneId::Logs;
             for k in *keys {
                 press(&mut state, *k);
             }
@@ -156,6 +186,7 @@ mod tests {
     #[test]
     fn a_paste_into_the_filter_becomes_one_line() {
         let mut state = test_state();
+        state.focus = crate::app::PaneId::Logs;
         press(&mut state, KeyCode::Char('/'));
         state.handle_event(crate::app::AppEvent::Input(crossterm::event::Event::Paste(
             "a\nb".into(),

@@ -69,8 +69,13 @@ pub fn run(cli: Cli) -> Result<i32> {
     }
     match command {
         Command::Completions { shell } => {
+            // Written whole, so a closed pipe is an error main ends quietly on (clap_complete
+            // panics on a failed write).
             let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut cmd, "kubestack-ai", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "kubestack-ai", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout(), &script)
+                .wrap_err("cannot write the completion script")?;
             Ok(0)
         }
         Command::Man => {

@@ -38,6 +38,8 @@ pub enum Action {
     Pods,
     /// Pick the Kubernetes context.
     Contexts,
+    /// Every finding of the instances shown, worst first, filtered as you type.
+    Fleet,
     /// Write the incident report of the selected instance.
     Export,
     /// Open the repair modal for the selected finding (the worst one when none is selected).
@@ -86,7 +88,7 @@ pub const ACTIONS: &[(Action, &str, &str)] = &[
     (
         Action::StartFilter,
         "filter",
-        "Filter the logs (highlight matches)",
+        "Filter the focused list: the inventory's instances, else the logs (highlighting matches)",
     ),
     (Action::ClearFilter, "clear_filter", "Clear the log filter"),
     (
@@ -135,6 +137,11 @@ pub const ACTIONS: &[(Action, &str, &str)] = &[
         Action::Contexts,
         "contexts",
         "Pick the Kubernetes context (repairs are pinned to it)",
+    ),
+    (
+        Action::Fleet,
+        "fleet",
+        "Every finding of the instances shown, worst first (type to filter)",
     ),
     (
         Action::Pods,

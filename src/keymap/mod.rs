@@ -33,6 +33,8 @@ pub enum Section {
     Pods,
     /// The Kubernetes context picker (`C`).
     Contexts,
+    /// The fleet findings view (`F`); unbound keys type its filter.
+    Fleet,
     /// A text input line (log filter, chat editor).
     Input,
     /// The repair modal.
@@ -40,7 +42,7 @@ pub enum Section {
 }
 
 /// Sections in file and help order.
-pub const SECTIONS: [(Section, &str); 12] = [
+pub const SECTIONS: [(Section, &str); 13] = [
     (Section::Global, "global"),
     (Section::Inventory, "inventory"),
     (Section::Metrics, "metrics"),
@@ -51,6 +53,7 @@ pub const SECTIONS: [(Section, &str); 12] = [
     (Section::Palette, "palette"),
     (Section::Pods, "pods"),
     (Section::Contexts, "contexts"),
+    (Section::Fleet, "fleet"),
     (Section::Input, "input"),
     (Section::Repair, "repair"),
 ];
@@ -301,7 +304,7 @@ mod tests {
     fn the_pickers_have_their_own_sections_with_the_palette_keys() {
         let map = Keymap::builtin();
         for key in ["esc", "enter", "down", "up", "tab"] {
-            for section in [Section::Pods, Section::Contexts] {
+            for section in [Section::Pods, Section::Contexts, Section::Fleet] {
                 let expected = match map.lookup(Section::Palette, &chord(key)) {
                     Some(Action::Complete) => Some(Action::SelectNext),
                     other => other,

@@ -73,6 +73,12 @@ impl MetricSeries {
         let skip = self.values.len().saturating_sub(width);
         let shown: Vec<f64> = self.values.iter().skip(skip).copied().collect();
         let max = shown.iter().copied().fold(0.0_f64, f64::max);
+        // A percentage is drawn on a fixed 0–100 % axis (a 40 % heap is not a full bar); other
+        // units from 0 to the window's largest value.
+        let max = match self.unit {
+            Unit::Percent => max.max(100.0),
+            _ => max,
+        };
         if max <= 0.0 {
             return vec![0; shown.len()];
         }
@@ -115,5 +121,22 @@ mod tests {
         }
         assert_eq!(s.sparkline_points(2), vec![500, 1000]);
         assert_eq!(s.sparkline_points(0), Vec::<u64>::new());
+    }
+
+    #[test]
+    fn percentages_are_drawn_on_a_fixed_axis_and_a_constant_series_is_flat_at_its_level() {
+        let mut heap = MetricSeries::new("heap", Unit::Percent, 10);
+        for _ in 0..4 {
+            heap.push(40.0);
+        }
+        assert_eq!(heap.sparkline_points(4), vec![400; 4], "40 % is 40 % high");
+        heap.push(130.0); // memory past maxmemory: the axis grows, nothing overflows
+        assert_eq!(heap.sparkline_points(2), vec![308, 1000]);
+        let mut zero = MetricSeries::new("z", Unit::Percent, 3);
+        zero.push(0.0);
+        assert_eq!(zero.sparkline_points(3), vec![0]);
+        let mut negative = MetricSeries::new("n", Unit::Percent, 3);
+        negative.push(-5.0);
+        assert_eq!(negative.sparkline_points(3), vec![0]);
     }
 }

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{ellipsize, muted_line, pane_block};
-use crate::app::{AppState, Health};
+use crate::app::{AppState, FleetFindings, Health};
 use crate::theme::Theme;
 
 pub(super) fn render(
@@ -131,4 +131,99 @@ fn compact(v: &serde_json::Value) -> String {
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
     }
+}
+
+/// The fleet findings overlay (`F`): one row per finding of the instances shown, worst first —
+/// severity, instance, rule id, title — the instance column as wide as the longest name shown
+/// (up to a third of the width), so the columns stay aligned.
+pub(super) fn render_fleet(
+    frame: &mut Frame,
+    area: Rect,
+    state: &AppState,
+    theme: &Theme,
+    view: &FleetFindings,
+) {
+    let (rect, block) = super::popup(
+        frame,
+        area,
+        (90, 80),
+        " Fleet findings (type to filter · Enter opens the instance · Esc closes) ",
+        theme,
+    );
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    if inner.height < 3 {
+        return;
+    }
+    let rows = state.fleet_rows(&view.filter);
+    let total = if view.filter.trim().is_empty() {
+        rows.len()
+    } else {
+        state.fleet_rows("").len()
+    };
+    let width = inner.width as usize;
+    let mut lines = vec![Line::from(vec![
+        Span::styled(
+            "/ ",
+            Style::default()
+                .fg(theme.accent)
+                .add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(view.filter.clone()),
+        Span::styled("▏", Style::default().fg(theme.accent)),
+        Span::styled(
+            format!(
+                "   {} of {total} findings · {} instances",
+                rows.len(),
+                state.visible_instances().len()
+            ),
+            Style::default().fg(theme.muted),
+        ),
+    ])];
+    if rows.is_empty() {
+        lines.push(muted_line(
+            if total == 0 {
+                "no findings in the instances shown"
+            } else {
+                "no finding matches"
+            },
+            theme,
+        ));
+    }
+    let visible = inner.height as usize - 1;
+    let selected = view.selected.min(rows.len().saturating_sub(1));
+    let offset = selected.saturating_sub(visible.saturating_sub(1));
+    let name_width = rows
+        .iter()
+        .map(|&(i, _)| state.instances[i].config.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(width / 3)
+        .max(8);
+    for (n, &(i, k)) in rows.iter().enumerate().skip(offset).take(visible) {
+        let instance = &state.instances[i];
+        let f = &instance.findings[k].finding;
+        let name = ellipsize(&instance.config.name, name_width);
+        let rest = width.saturating_sub(5 + name_width + 2);
+        let mut line = Line::from(vec![
+            Span::styled(
+                format!("{:<4} ", f.severity.tag()),
+                Style::default()
+                    .fg(theme.severity(f.severity))
+                    .add_modifier(Modifier::BOLD),
+            ),
+            Span::raw(format!("{name:<name_width$}  ")),
+            Span::raw(ellipsize(&format!("{} {}", f.id, f.title), rest)),
+        ]);
+        if n == selected {
+            line = line.style(
+                Style::default()
+                    .bg(theme.selection_bg)
+                    .fg(theme.selection_fg)
+                    .add_modifier(Modifier::BOLD),
+            );
+        }
+        lines.push(line);
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
 }

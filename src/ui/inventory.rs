@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{ellipsize, muted_line, pane_block};
-use crate::app::{AppState, Badge, InventorySort};
+use crate::app::{AppState, Badge, FilterTarget, InventorySort, Mode};
 use crate::kube::ContextState;
 use crate::theme::Theme;
 
@@ -117,7 +117,21 @@ pub(super) fn render(
     theme: &Theme,
     focused: bool,
 ) {
-    let block = pane_block(Line::from(" Inventory "), focused, theme);
+    // The filter being typed, or the one in force.
+    let title = match &state.mode {
+        Mode::Filter(input) if input.target == FilterTarget::Inventory => {
+            format!(" Inventory /{}▏ ", input.draft)
+        }
+        _ if !state.inventory_filter.is_empty() => {
+            format!(" Inventory /{} ", state.inventory_filter)
+        }
+        _ => " Inventory ".to_string(),
+    };
+    let block = pane_block(
+        Line::from(ellipsize(&title, area.width.saturating_sub(2) as usize)),
+        focused,
+        theme,
+    );
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let width = inner.width as usize;

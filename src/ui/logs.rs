@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{muted_line, pane_block};
-use crate::app::{AppState, Mode};
+use crate::app::{AppState, FilterTarget, Mode};
 use crate::model::{LogFilter, LogLevel, LogLine};
 use crate::theme::Theme;
 
@@ -71,7 +71,9 @@ pub(super) fn render(
     let block = pane_block(Line::from(title), focused, theme);
     let mut inner = block.inner(area);
     frame.render_widget(block, area);
-    if let (Mode::Filter(input), true) = (&state.mode, inner.height > 0) {
+    if let (Mode::Filter(input), true) = (&state.mode, inner.height > 0)
+        && input.target == FilterTarget::Logs
+    {
         let prompt = Line::from(vec![
             Span::styled(
                 "/",

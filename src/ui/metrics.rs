@@ -11,6 +11,8 @@ use crate::app::{AppState, Health};
 use crate::model::Unit;
 use crate::theme::Theme;
 
+/// The label column's narrowest width; it widens to the longest label up to a third of the pane
+/// so that labels are not cut into ambiguity (`unassigned sha…`).
 const LABEL_WIDTH: u16 = 16;
 const VALUE_WIDTH: u16 = 13;
 
@@ -116,7 +118,17 @@ pub(super) fn render(
         }
         return;
     }
-    let spark_width = body.width.saturating_sub(LABEL_WIDTH + VALUE_WIDTH + 2);
+    let longest = view
+        .metrics
+        .iter()
+        .map(|s| s.label.chars().count())
+        .max()
+        .unwrap_or(0);
+    let label_width = u16::try_from(longest + 1)
+        .unwrap_or(u16::MAX)
+        .min((body.width / 3).max(LABEL_WIDTH))
+        .max(LABEL_WIDTH);
+    let spark_width = body.width.saturating_sub(label_width + VALUE_WIDTH + 2);
     for series in &view.metrics {
         if y >= body.bottom() {
             break;
@@ -129,15 +141,15 @@ pub(super) fn render(
         let label = Span::styled(
             format!(
                 "{:<w$}",
-                ellipsize(&series.label, LABEL_WIDTH as usize - 1),
-                w = LABEL_WIDTH as usize
+                ellipsize(&series.label, label_width as usize - 1),
+                w = label_width as usize
             ),
             Style::default().fg(theme.muted),
         );
         frame.render_widget(
             Paragraph::new(Line::from(label)),
             Rect {
-                width: LABEL_WIDTH.min(row.width),
+                width: label_width.min(row.width),
                 ..row
             },
         );
@@ -150,7 +162,7 @@ pub(super) fn render(
             frame.render_widget(
                 spark,
                 Rect {
-                    x: row.x + LABEL_WIDTH,
+                    x: row.x + label_width,
                     width: spark_width,
                     ..row
                 },

@@ -115,6 +115,7 @@ fn draw_frame(frame: &mut Frame, state: &AppState, theme: &Theme) {
         Mode::Sent(view) => sent::render(frame, main, state, theme, view.scroll),
         Mode::Repair(modal) => repair::render(frame, main, state, modal, theme),
         Mode::Pods(picker) => pods::render_overlay(frame, main, state, theme, picker),
+        Mode::Fleet(view) => findings::render_fleet(frame, main, state, theme, view),
         Mode::Contexts(picker) => pods::render_contexts(frame, main, state, theme, picker),
         Mode::Normal | Mode::Filter(_) | Mode::Chat(_) => {}
     }

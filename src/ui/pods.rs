@@ -188,17 +188,28 @@ pub(super) fn render_instance_pods(
             Style::default().fg(theme.muted),
         ),
     ])];
-    for name in &b.found.pods {
-        let Some(p) = store.pods.get(&(b.found.namespace.clone(), name.clone())) else {
-            continue;
-        };
+    // Natural order (`-2` before `-10`), and columns as wide as their longest entry (within
+    // bounds), so a long name never shifts the status column.
+    let mut pods: Vec<&PodRow> = b
+        .found
+        .pods
+        .iter()
+        .filter_map(|name| store.pods.get(&(b.found.namespace.clone(), name.clone())))
+        .collect();
+    pods.sort_by(|x, y| alphanumeric_sort::compare_str(&x.name, &y.name));
+    let column = |len: fn(&PodRow) -> usize, cap: usize| {
+        pods.iter().map(|p| len(p)).max().unwrap_or(0).clamp(1, cap)
+    };
+    let name_width = column(|p| p.name.chars().count(), (area.width as usize / 2).max(8));
+    let status_width = column(|p| p.status.chars().count(), 20);
+    for p in pods {
         let (cpu, mem) = usage(p, store.metrics);
         lines.push(Line::from(Span::styled(
             ellipsize(
                 &format!(
-                    "  {:<24} {:<17} {}/{} ↻{} {} {} cpu {cpu} mem {mem}",
-                    p.name,
-                    p.status,
+                    "  {:<name_width$} {:<status_width$} {}/{} ↻{} {} {} cpu {cpu} mem {mem}",
+                    ellipsize(&p.name, name_width),
+                    ellipsize(&p.status, status_width),
                     p.ready,
                     p.containers,
                     p.restarts,

@@ -19,6 +19,7 @@ pub fn mode_label(state: &AppState) -> &'static str {
         Mode::Palette(_) => "COMMAND",
         Mode::Repair(_) => "REPAIR",
         Mode::Pods(_) => "PODS",
+        Mode::Fleet(_) => "FLEET",
         Mode::Contexts(_) => "CONTEXT",
         Mode::Filter(_) => "FILTER",
         Mode::Chat(_) => "CHAT",

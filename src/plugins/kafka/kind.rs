@@ -83,11 +83,12 @@ impl KindRules for super::KafkaPlugin {
     }
 
     fn instance_problems(&self, inst: &InstanceConfig) -> Vec<(&'static str, String)> {
-        let keys = match KafkaKeys::read(inst) {
-            Ok(keys) => keys,
-            Err(problems) => return problems,
+        // A key of the wrong type is named, and the other checks still run (without it).
+        let (keys, mut problems) = match KafkaKeys::read(inst) {
+            Ok(keys) => (keys, Vec::new()),
+            Err(problems) => (KafkaKeys::default(), problems),
         };
-        let mut problems = kafka_security_problems(inst, &keys);
+        problems.extend(kafka_security_problems(inst, &keys));
         problems.extend(kafka_unused_credentials(inst, &keys));
         problems.extend(unreadable_tls_files(inst));
         problems
