@@ -481,6 +481,29 @@ impl KubeApi {
         let _ = self.shared.logs.send((namespace.into(), pod.into()));
     }
 
+    /// Appends many lines at once, each `(namespace, pod, at, line)`: one lock, and one wake-up
+    /// per pod, so a driver can write thousands of lines a second without the server's own
+    /// bookkeeping being what limits the rate (benches/log_pipeline.rs).
+    pub fn log_batch(&self, lines: &[(String, String, chrono::DateTime<chrono::Utc>, String)]) {
+        let mut pods: Vec<(String, String)> = Vec::new();
+        self.with(|m| {
+            for (namespace, pod, at, line) in lines {
+                m.logs
+                    .entry((namespace.clone(), pod.clone()))
+                    .or_default()
+                    .current
+                    .push((*at, line.clone()));
+                let key = (namespace.clone(), pod.clone());
+                if !pods.contains(&key) {
+                    pods.push(key);
+                }
+            }
+        });
+        for key in pods {
+            let _ = self.shared.logs.send(key);
+        }
+    }
+
     /// Sets the log of the pod's previous container.
     pub fn previous_log(
         &self,

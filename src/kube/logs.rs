@@ -177,9 +177,15 @@ impl Resume {
     }
 }
 
-/// Lines queued for the UI at most.
-pub const QUEUE_LINES: usize = 5000;
+/// Lines queued for the UI at most: twice the logs pane's default ring (10,000 lines), so a
+/// burst the ring can hold — the last 200 lines of 50 pods, asked for at once on open — is
+/// never dropped here; only a screen that stays behind loses (and counts) the oldest.
+pub const QUEUE_LINES: usize = 20_000;
+/// The timer that sends what is queued, for streams too slow to fill a batch.
 const FLUSH_EVERY: Duration = Duration::from_millis(50);
+/// A batch this full goes to the UI as soon as the UI has room, without waiting for the timer
+/// (at 10,000 lines/s the timer alone would let bursts pile up between two ticks).
+const FLUSH_LINES: usize = 512;
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 /// Streams `pods`' logs (each followed unless `previous`) until `cancel`.
@@ -222,6 +228,10 @@ pub async fn stream_logs(
                 }
                 Some(other) => { let _ = out.try_send(other); }
                 None => open = false,
+            },
+            permit = out.reserve(), if queue.len() >= FLUSH_LINES => match permit {
+                Ok(permit) => permit.send(PodLogEvent::Lines(queue.drain(..).collect())),
+                Err(_) => return,
             },
             _ = tick.tick() => {
                 if dropped > 0 && out.try_send(PodLogEvent::Dropped(dropped)).is_ok() {

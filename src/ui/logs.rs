@@ -62,8 +62,13 @@ pub(super) fn render(
             }
         }
         if v.logs.dropped() > 0 {
+            // The buffer's size at work, not a loss: said so, unlike the queue's drops above.
             title.push(Span::styled(
-                format!("· {} dropped ", v.logs.dropped()),
+                format!(
+                    "· newest {} kept, {} rolled out ",
+                    v.logs.capacity(),
+                    v.logs.dropped()
+                ),
                 Style::default().fg(theme.muted),
             ));
         }

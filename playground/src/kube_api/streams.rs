@@ -185,7 +185,12 @@ impl KubeApi {
                 tokio::select! {
                     r = appended.recv() => {
                         // A lagging receiver only missed wake-ups: lines are read by position.
-                        if matches!(r, Err(broadcast::error::RecvError::Closed)) { return; }
+                        match r {
+                            Err(broadcast::error::RecvError::Closed) => return,
+                            // Another pod's line: nothing to read here.
+                            Ok(other) if other != key => continue,
+                            _ => {}
+                        }
                         let new: Vec<_> = {
                             let m = shared.model.lock().unwrap_or_else(|p| p.into_inner());
                             let cur = m.logs.get(&key).map(|l| &l.current[sent.min(l.current.len())..]).unwrap_or(&[]);
