@@ -11,7 +11,6 @@
 //! (default 3 s), `KUBESTACK_LOGS_RATE` the lines per second per pod (default 200).
 
 #[path = "../tests/common/fixtures.rs"]
-#[allow(dead_code)]
 mod fixtures;
 
 use std::time::{Duration, Instant};
