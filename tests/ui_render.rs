@@ -581,3 +581,40 @@ fn slash_in_the_inventory_filters_the_instances() {
     state.handle_event(key(KeyCode::Enter));
     assert_eq!(state.visible_instances().len(), 4);
 }
+
+/// The pods overlay: rows in natural order, aligned whatever the name length, and the sorted
+/// column marked in the header.
+#[test]
+fn the_pods_overlay_sorts_by_column_and_keeps_columns_aligned() {
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+    use kubestack_ai::app::AppEvent;
+    let key = |code, m| AppEvent::Input(Event::Key(KeyEvent::new(code, m)));
+    let mut state = discovered_fleet();
+    state.handle_event(key(KeyCode::Char('P'), KeyModifiers::NONE));
+    let screen = render(&state, 160, 40);
+    assert!(screen.contains("NAME▼"), "{screen}");
+    let at = |s: &str, n: &str| s.find(n).unwrap_or_else(|| panic!("{n}\n{s}"));
+    assert!(
+        at(&screen, "cache-2-0") < at(&screen, "cache-10-0"),
+        "{screen}"
+    );
+    // The status column starts at the same place on every row.
+    let columns: Vec<usize> = screen
+        .lines()
+        .filter(|l| l.contains("payments ") && l.contains("-0 "))
+        .map(|l| l.find("Running").or_else(|| l.find("CrashLoop")).unwrap())
+        .collect();
+    assert!(
+        columns.len() >= 3 && columns.windows(2).all(|w| w[0] == w[1]),
+        "{screen}"
+    );
+    state.handle_event(key(KeyCode::Char('r'), KeyModifiers::ALT));
+    let screen = render(&state, 160, 40);
+    assert!(screen.contains("RESTARTS▼"), "{screen}");
+    assert!(
+        at(&screen, "redis-payments-0") < at(&screen, "cache-2-0"),
+        "the crash-looping pod's restarts first\n{screen}"
+    );
+    state.handle_event(key(KeyCode::Char('r'), KeyModifiers::ALT));
+    assert!(render(&state, 160, 40).contains("RESTARTS▲"));
+}

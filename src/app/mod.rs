@@ -42,7 +42,7 @@ pub use instance_view::{Badge, FindingView, InstanceView};
 pub use layer::{Layer, Mode, Outcome};
 pub use logs_view::LogsViewState;
 pub use palette::Palette;
-pub use pods_picker::PodsPicker;
+pub use pods_picker::{PodColumn, PodOrder, PodsPicker};
 pub use repair_modal::{ModalButton, RepairModal, StepPhase, StepState};
 pub use report::incident_report;
 pub use resume::resume_sessions;

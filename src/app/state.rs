@@ -426,7 +426,14 @@ impl AppState {
             | Action::RepairConfirm
             | Action::RepairSkip
             | Action::RepairRollback
-            | Action::ToggleRollback => {}
+            | Action::ToggleRollback
+            // The pods overlay's own.
+            | Action::SortPodsByName
+            | Action::SortPodsByStatus
+            | Action::SortPodsByRestarts
+            | Action::SortPodsByAge
+            | Action::SortPodsByCpu
+            | Action::SortPodsByMemory => {}
         }
         Vec::new()
     }

@@ -40,6 +40,18 @@ pub enum Action {
     Contexts,
     /// Every finding of the instances shown, worst first, filtered as you type.
     Fleet,
+    /// Pods overlay: sort by name (natural order); again reverses.
+    SortPodsByName,
+    /// Pods overlay: sort by status, troubled first; again reverses.
+    SortPodsByStatus,
+    /// Pods overlay: sort by restarts, most first; again reverses.
+    SortPodsByRestarts,
+    /// Pods overlay: sort by age, oldest first; again reverses.
+    SortPodsByAge,
+    /// Pods overlay: sort by CPU, busiest first; again reverses.
+    SortPodsByCpu,
+    /// Pods overlay: sort by memory, largest first; again reverses.
+    SortPodsByMemory,
     /// Write the incident report of the selected instance.
     Export,
     /// Open the repair modal for the selected finding (the worst one when none is selected).
@@ -137,6 +149,36 @@ pub const ACTIONS: &[(Action, &str, &str)] = &[
         Action::Contexts,
         "contexts",
         "Pick the Kubernetes context (repairs are pinned to it)",
+    ),
+    (
+        Action::SortPodsByName,
+        "sort_name",
+        "Pods: sort by name (again: reverse)",
+    ),
+    (
+        Action::SortPodsByStatus,
+        "sort_status",
+        "Pods: sort by status, troubled first (again: reverse)",
+    ),
+    (
+        Action::SortPodsByRestarts,
+        "sort_restarts",
+        "Pods: sort by restarts, most first (again: reverse)",
+    ),
+    (
+        Action::SortPodsByAge,
+        "sort_age",
+        "Pods: sort by age, oldest first (again: reverse)",
+    ),
+    (
+        Action::SortPodsByCpu,
+        "sort_cpu",
+        "Pods: sort by CPU, busiest first (again: reverse)",
+    ),
+    (
+        Action::SortPodsByMemory,
+        "sort_memory",
+        "Pods: sort by memory, largest first (again: reverse)",
     ),
     (
         Action::Fleet,

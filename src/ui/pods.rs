@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{ellipsize, muted_line, popup};
-use crate::app::{AppState, ContextsPicker, PodsPicker};
+use crate::app::{AppState, ContextsPicker, PodColumn, PodOrder, PodsPicker};
 use crate::kube::PodRow;
 use crate::kube::store::MetricsState;
 use crate::theme::Theme;
@@ -42,6 +42,22 @@ fn usage(p: &PodRow, metrics: MetricsState) -> (String, String) {
 }
 
 const HEADER: &str = "NAMESPACE        NAME                            STATUS              READY  RESTARTS  AGE   NODE            CPU     MEM";
+
+/// The header with the sorted column marked (`▼` its first direction, `▲` reversed) — in the
+/// column's own width, so the columns stay where the rows put them.
+fn header(order: PodOrder) -> String {
+    let label = match order.column {
+        PodColumn::Name => "NAME",
+        PodColumn::Status => "STATUS",
+        PodColumn::Restarts => "RESTARTS",
+        PodColumn::Age => "AGE",
+        PodColumn::Cpu => "CPU",
+        PodColumn::Memory => "MEM",
+    };
+    let mark = if order.reversed { "▲" } else { "▼" };
+    // Each label is followed by a space (the last one by the one added here): the mark takes it.
+    format!("{HEADER} ").replacen(&format!("{label} "), &format!("{label}{mark}"), 1)
+}
 
 /// One row, columns as in [`HEADER`].
 pub fn pod_row_text(p: &PodRow, metrics: MetricsState, now: DateTime<Utc>) -> String {
@@ -80,7 +96,7 @@ pub(super) fn render_overlay(
     theme: &Theme,
     picker: &PodsPicker,
 ) {
-    let (filter, selected) = (picker.filter.as_str(), picker.selected);
+    let filter = picker.filter.as_str();
     let (rect, block) = popup(
         frame,
         area,
@@ -93,7 +109,9 @@ pub(super) fn render_overlay(
     if inner.height < 3 {
         return;
     }
-    let rows = state.pod_rows(filter);
+    let keys = picker.keys(state);
+    // Clamped as Enter reads it: the list may have shrunk since the last key.
+    let selected = picker.selected.min(keys.len().saturating_sub(1));
     let store = &state.kube.store;
     let now = Utc::now();
     let mut lines = vec![
@@ -109,7 +127,7 @@ pub(super) fn render_overlay(
             Span::styled(
                 format!(
                     "   {} of {} pods · ns {}{}",
-                    rows.len(),
+                    keys.len(),
                     store.pods.len(),
                     state.namespace_scope().label(),
                     if store.is_synced() {
@@ -122,7 +140,7 @@ pub(super) fn render_overlay(
             ),
         ]),
         Line::from(Span::styled(
-            ellipsize(HEADER, inner.width as usize),
+            ellipsize(&header(picker.order), inner.width as usize),
             Style::default()
                 .fg(theme.muted)
                 .add_modifier(Modifier::BOLD),
@@ -130,7 +148,7 @@ pub(super) fn render_overlay(
     ];
     let visible = inner.height as usize - 2;
     let offset = selected.saturating_sub(visible.saturating_sub(1));
-    if rows.is_empty() {
+    if keys.is_empty() {
         lines.push(muted_line(
             if store.pods.is_empty() {
                 "no pods (yet)"
@@ -140,7 +158,13 @@ pub(super) fn render_overlay(
             theme,
         ));
     }
-    for (i, p) in rows.iter().enumerate().skip(offset).take(visible) {
+    let shown = keys
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(visible)
+        .filter_map(|(i, k)| Some((i, store.pods.get(k)?)));
+    for (i, p) in shown {
         let text = ellipsize(&pod_row_text(p, store.metrics, now), inner.width as usize);
         let mut line = Line::from(Span::styled(
             text,
