@@ -618,3 +618,56 @@ fn the_pods_overlay_sorts_by_column_and_keeps_columns_aligned() {
     state.handle_event(key(KeyCode::Char('r'), KeyModifiers::ALT));
     assert!(render(&state, 160, 40).contains("RESTARTS▲"));
 }
+
+/// `z` on the metrics pane: the selected metric as a chart with axes, its unit and time labels
+/// over the last hour of downsampled history; a percentage on a fixed 0–100 % axis.
+#[test]
+fn the_zoomed_metric_is_a_chart_with_axes_units_and_an_hour_of_history() {
+    use kubestack_ai::app::PaneId;
+    use kubestack_ai::model::{MetricSeries, Unit};
+    let mut state = sample_state(30);
+    let now = chrono::Utc::now();
+    let mut heap = MetricSeries::new("heap used", Unit::Percent, 60);
+    // 75 minutes of samples every 10 s, around 40 %.
+    for i in (0..450).rev() {
+        let v = 40.0 + (i % 7) as f64;
+        heap.push_at(now - chrono::Duration::seconds(i * 10), v);
+    }
+    state.instances[0].metrics.insert(0, heap);
+    state.focus = PaneId::Metrics;
+    state.metrics_selected = 0;
+    state.apply(Action::ToggleZoom);
+    let screen = render(&state, 120, 40);
+    if std::env::var_os("KUBESTACK_SHOW_SCREEN").is_some() {
+        println!("{screen}");
+    }
+    for needle in [
+        "heap used — last 60 min in 30 s buckets",
+        "min 40.0 %",
+        "max 46.0 %",
+        "-60m",
+        "-30m",
+        "now",
+        "100.0 %",
+        "0.0 %",
+        "time",
+    ] {
+        assert!(screen.contains(needle), "missing {needle:?}\n{screen}");
+    }
+    assert!(
+        screen.contains('⣀')
+            || screen.contains('⠤')
+            || screen.contains('⠒')
+            || screen
+                .chars()
+                .any(|c| ('\u{2800}'..='\u{28FF}').contains(&c)),
+        "a braille line\n{screen}"
+    );
+    // j moves to the next metric; tiny sizes do not panic.
+    state.apply(Action::SelectNext);
+    assert_eq!(state.metrics_selected, 1);
+    assert!(!render(&state, 120, 40).contains("heap used —"));
+    for (w, h) in [(30, 8), (12, 5), (200, 60)] {
+        render(&state, w, h);
+    }
+}

@@ -97,6 +97,8 @@ pub struct AppState {
     /// The current mode: normal, a text input, or the overlay on top (with its state).
     pub mode: Mode,
     pub findings_selected: usize,
+    /// The metric selected in the metrics pane (`z` zooms it into a chart with axes).
+    pub metrics_selected: usize,
     pub logs_view: LogsViewState,
     pub chat: ChatState,
     /// Problems to show on screen (broken theme or keymap file …).
@@ -125,6 +127,7 @@ impl AppState {
             inventory_filter: String::new(),
             mode: Mode::Normal,
             findings_selected: 0,
+            metrics_selected: 0,
             logs_view: LogsViewState::default(),
             log_display: LogDisplay::default(),
             chat: ChatState::new(&crate::config::AiConfig::default()),
@@ -487,7 +490,10 @@ impl AppState {
                     view.scroll_chat(delta);
                 }
             }
-            PaneId::Metrics => {}
+            PaneId::Metrics => {
+                let n = self.current().map_or(0, |v| v.metrics.len());
+                self.metrics_selected = step(self.metrics_selected, delta, n.saturating_sub(1));
+            }
         }
     }
 

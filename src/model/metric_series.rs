@@ -1,10 +1,36 @@
-//! A bounded history of one metric's values, for sparklines and trends.
+//! A bounded history of one metric's values, for sparklines and trends, and a downsampled
+//! history of two hours for the zoomed chart.
 
 use std::collections::VecDeque;
 
+use chrono::{DateTime, Duration, Utc};
+
 use super::Unit;
 
-/// The last N values of one metric.
+/// The width of one bucket of the long history.
+pub const BUCKET_SECS: i64 = 30;
+/// Buckets kept: two hours.
+pub const LONG_BUCKETS: usize = 240;
+
+/// One bucket of the long history: the samples that fell in it, summarised.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bucket {
+    /// The bucket's start (a multiple of [`BUCKET_SECS`] since the epoch).
+    pub start: DateTime<Utc>,
+    pub min: f64,
+    pub max: f64,
+    sum: f64,
+    count: u32,
+}
+
+impl Bucket {
+    /// The mean of the samples in the bucket.
+    pub fn mean(&self) -> f64 {
+        self.sum / f64::from(self.count.max(1))
+    }
+}
+
+/// The last N values of one metric, and two hours of it downsampled into 30 s buckets.
 #[derive(Debug, Clone)]
 pub struct MetricSeries {
     /// Human label, e.g. `used_memory`.
@@ -12,6 +38,7 @@ pub struct MetricSeries {
     pub unit: Unit,
     values: VecDeque<f64>,
     capacity: usize,
+    long: VecDeque<Bucket>,
 }
 
 impl MetricSeries {
@@ -23,11 +50,20 @@ impl MetricSeries {
             unit,
             values: VecDeque::with_capacity(capacity),
             capacity,
+            long: VecDeque::new(),
         }
     }
 
-    /// Appends a value; non-finite values are ignored so a malformed sample cannot poison the chart.
+    /// Appends a value sampled now; non-finite values are ignored so a malformed sample cannot
+    /// poison the chart.
     pub fn push(&mut self, value: f64) {
+        self.push_at(Utc::now(), value);
+    }
+
+    /// Appends a value sampled at `at`: into the recent values, and into the bucket of `at`
+    /// in the long history (a sample older than the newest bucket joins the newest one, so a
+    /// clock step back cannot reorder the history).
+    pub fn push_at(&mut self, at: DateTime<Utc>, value: f64) {
         if !value.is_finite() {
             return;
         }
@@ -35,6 +71,35 @@ impl MetricSeries {
             self.values.pop_front();
         }
         self.values.push_back(value);
+        let secs = at.timestamp();
+        let start =
+            DateTime::<Utc>::from_timestamp(secs - secs.rem_euclid(BUCKET_SECS), 0).unwrap_or(at);
+        match self.long.back_mut() {
+            Some(b) if b.start >= start => {
+                b.min = b.min.min(value);
+                b.max = b.max.max(value);
+                b.sum += value;
+                b.count = b.count.saturating_add(1);
+            }
+            _ => {
+                self.long.push_back(Bucket {
+                    start,
+                    min: value,
+                    max: value,
+                    sum: value,
+                    count: 1,
+                });
+                while self.long.len() > LONG_BUCKETS {
+                    self.long.pop_front();
+                }
+            }
+        }
+    }
+
+    /// The long history's buckets that start within `window` before `now`, oldest first.
+    pub fn history(&self, now: DateTime<Utc>, window: Duration) -> impl Iterator<Item = &Bucket> {
+        let from = now - window;
+        self.long.iter().filter(move |b| b.start >= from)
     }
 
     /// The newest value.

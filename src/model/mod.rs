@@ -11,6 +11,6 @@ pub use finding::{
     DiagnosisStatus, Finding, FindingSource, Severity, findings_markdown, sort_findings,
 };
 pub use log_ring::{LogFilter, LogLevel, LogLine, LogRingBuffer};
-pub use metric_series::MetricSeries;
+pub use metric_series::{Bucket, MetricSeries};
 pub use snapshot::{CollectedLog, InstanceFacts, InstanceSnapshot, MetricSample, PluginError};
 pub use units::Unit;

@@ -8,7 +8,7 @@ use ratatui::widgets::{Paragraph, Sparkline, Wrap};
 
 use super::{ellipsize, muted_line, pane_block};
 use crate::app::{AppState, Health};
-use crate::model::Unit;
+use crate::model::{MetricSeries, Unit};
 use crate::theme::Theme;
 
 /// The label column's narrowest width; it widens to the longest label up to a third of the pane
@@ -128,8 +128,22 @@ pub(super) fn render(
         .unwrap_or(u16::MAX)
         .min((body.width / 3).max(LABEL_WIDTH))
         .max(LABEL_WIDTH);
+    let selected = state.metrics_selected.min(view.metrics.len() - 1);
+    if state.zoomed && focused {
+        render_chart(
+            frame,
+            Rect {
+                y,
+                height: body.bottom().saturating_sub(y),
+                ..body
+            },
+            &view.metrics[selected],
+            theme,
+        );
+        return;
+    }
     let spark_width = body.width.saturating_sub(label_width + VALUE_WIDTH + 2);
-    for series in &view.metrics {
+    for (i, series) in view.metrics.iter().enumerate() {
         if y >= body.bottom() {
             break;
         }
@@ -138,13 +152,20 @@ pub(super) fn render(
             height: 1,
             ..body
         };
+        let label_style = if focused && i == selected {
+            Style::default()
+                .bg(theme.selection_bg)
+                .fg(theme.selection_fg)
+        } else {
+            Style::default().fg(theme.muted)
+        };
         let label = Span::styled(
             format!(
                 "{:<w$}",
                 ellipsize(&series.label, label_width as usize - 1),
                 w = label_width as usize
             ),
-            Style::default().fg(theme.muted),
+            label_style,
         );
         frame.render_widget(
             Paragraph::new(Line::from(label)),
@@ -195,5 +216,97 @@ pub(super) fn render(
             },
         );
         y += 1;
+    }
+}
+
+/// The zoomed chart of one metric: the last hour of its 30 s buckets (mean, and the maximum
+/// dimmed), a time axis from `-60m` to `now`, and a value axis in the metric's unit — from 0,
+/// and for a percentage fixed at 0–100 % (wider only if a value passed 100 %).
+fn render_chart(frame: &mut Frame, area: Rect, series: &MetricSeries, theme: &Theme) {
+    use ratatui::symbols::Marker;
+    use ratatui::widgets::{Axis, Chart, Dataset, GraphType};
+    if area.height < 3 || area.width < 10 {
+        return;
+    }
+    let now = chrono::Utc::now();
+    let window = chrono::Duration::minutes(60);
+    let buckets: Vec<&crate::model::Bucket> = series.history(now, window).collect();
+    let at = |b: &crate::model::Bucket| (b.start - now).num_seconds() as f64 / 60.0;
+    let means: Vec<(f64, f64)> = buckets.iter().map(|b| (at(b), b.mean())).collect();
+    let maxes: Vec<(f64, f64)> = buckets.iter().map(|b| (at(b), b.max)).collect();
+    let high = buckets.iter().map(|b| b.max).fold(0.0_f64, f64::max);
+    let low = buckets.iter().map(|b| b.min).fold(f64::INFINITY, f64::min);
+    let top = match series.unit {
+        Unit::Percent => high.max(100.0),
+        _ if high > 0.0 => high * 1.1,
+        _ => 1.0,
+    };
+    let mean = if means.is_empty() {
+        0.0
+    } else {
+        means.iter().map(|(_, v)| v).sum::<f64>() / means.len() as f64
+    };
+    let title = if buckets.is_empty() {
+        format!(" {} — no history yet ", series.label)
+    } else {
+        format!(
+            " {} — last 60 min in 30 s buckets · min {} · mean {} · max {} ",
+            series.label,
+            series.unit.format(low),
+            series.unit.format(mean),
+            series.unit.format(high)
+        )
+    };
+    let datasets = vec![
+        Dataset::default()
+            .name("max")
+            .marker(Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(Style::default().fg(theme.muted))
+            .data(&maxes),
+        Dataset::default()
+            .name("mean")
+            .marker(Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(Style::default().fg(theme.sparkline))
+            .data(&means),
+    ];
+    let x = Axis::default()
+        .title("time")
+        .style(Style::default().fg(theme.muted))
+        .bounds([-60.0, 0.0])
+        .labels(["-60m", "-30m", "now"]);
+    let y = Axis::default()
+        .title(unit_name(series.unit))
+        .style(Style::default().fg(theme.muted))
+        .bounds([0.0, top])
+        .labels([
+            series.unit.format(0.0),
+            series.unit.format(top / 2.0),
+            series.unit.format(top),
+        ]);
+    let chart = Chart::new(datasets)
+        .block(
+            ratatui::widgets::Block::default().title(Line::from(Span::styled(
+                title,
+                Style::default().add_modifier(Modifier::BOLD),
+            ))),
+        )
+        .x_axis(x)
+        .y_axis(y);
+    frame.render_widget(chart, area);
+}
+
+/// The unit's name for the value axis.
+fn unit_name(unit: Unit) -> &'static str {
+    match unit {
+        Unit::Bytes => "bytes",
+        Unit::Percent => "%",
+        Unit::PerSecond => "per second",
+        Unit::BytesPerSecond => "bytes/s",
+        Unit::Count => "count",
+        Unit::Millis => "ms",
+        Unit::Seconds => "seconds",
+        Unit::Ratio => "ratio",
     }
 }
