@@ -189,6 +189,37 @@ mod tests {
     }
 
     #[test]
+    fn the_long_history_is_bucketed_bounded_and_ordered() {
+        let mut s = MetricSeries::new("x", Unit::Count, 3);
+        let t0 = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        // Ten samples in one 30 s bucket: one bucket with their min, mean and max.
+        for i in 0..10 {
+            s.push_at(t0 + Duration::seconds(i), i as f64);
+        }
+        let b: Vec<&Bucket> = s.history(t0 + Duration::hours(1), Duration::hours(2)).collect();
+        assert_eq!(b.len(), 1);
+        assert_eq!((b[0].min, b[0].max, b[0].mean()), (0.0, 9.0, 4.5));
+        assert_eq!(s.len(), 3, "the recent values stay bounded on their own");
+        // Three hours of samples: two hours of buckets are kept, oldest first.
+        for i in 0..(3 * 3600 / 10) {
+            s.push_at(t0 + Duration::seconds(i * 10), 1.0);
+        }
+        let all: Vec<&Bucket> = s.history(t0 + Duration::hours(5), Duration::hours(10)).collect();
+        assert_eq!(all.len(), LONG_BUCKETS);
+        assert!(all.windows(2).all(|w| w[0].start < w[1].start));
+        // A clock stepping back joins the newest bucket instead of reordering the history.
+        let newest = all.last().unwrap().start;
+        s.push_at(t0, 100.0);
+        let last = *s.history(t0 + Duration::hours(5), Duration::hours(10)).last().unwrap();
+        assert_eq!((last.start, last.max), (newest, 100.0));
+        // Non-finite values are ignored everywhere; extreme times do not panic.
+        s.push_at(t0, f64::NAN);
+        s.push_at(DateTime::<Utc>::MIN_UTC, 1.0);
+        s.push_at(DateTime::<Utc>::MAX_UTC, 1.0);
+        assert!(s.history(t0, Duration::minutes(60)).count() <= LONG_BUCKETS);
+    }
+
+    #[test]
     fn percentages_are_drawn_on_a_fixed_axis_and_a_constant_series_is_flat_at_its_level() {
         let mut heap = MetricSeries::new("heap", Unit::Percent, 10);
         for _ in 0..4 {
