@@ -196,7 +196,9 @@ mod tests {
         for i in 0..10 {
             s.push_at(t0 + Duration::seconds(i), i as f64);
         }
-        let b: Vec<&Bucket> = s.history(t0 + Duration::hours(1), Duration::hours(2)).collect();
+        let b: Vec<&Bucket> = s
+            .history(t0 + Duration::hours(1), Duration::hours(2))
+            .collect();
         assert_eq!(b.len(), 1);
         assert_eq!((b[0].min, b[0].max, b[0].mean()), (0.0, 9.0, 4.5));
         assert_eq!(s.len(), 3, "the recent values stay bounded on their own");
@@ -204,13 +206,18 @@ mod tests {
         for i in 0..(3 * 3600 / 10) {
             s.push_at(t0 + Duration::seconds(i * 10), 1.0);
         }
-        let all: Vec<&Bucket> = s.history(t0 + Duration::hours(5), Duration::hours(10)).collect();
+        let all: Vec<&Bucket> = s
+            .history(t0 + Duration::hours(5), Duration::hours(10))
+            .collect();
         assert_eq!(all.len(), LONG_BUCKETS);
         assert!(all.windows(2).all(|w| w[0].start < w[1].start));
         // A clock stepping back joins the newest bucket instead of reordering the history.
         let newest = all.last().unwrap().start;
         s.push_at(t0, 100.0);
-        let last = *s.history(t0 + Duration::hours(5), Duration::hours(10)).last().unwrap();
+        let last = *s
+            .history(t0 + Duration::hours(5), Duration::hours(10))
+            .last()
+            .unwrap();
         assert_eq!((last.start, last.max), (newest, 100.0));
         // Non-finite values are ignored everywhere; extreme times do not panic.
         s.push_at(t0, f64::NAN);
