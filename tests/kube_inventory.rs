@@ -94,19 +94,25 @@ fn redis(api: &KubeApi, ns: &str, name: &str) {
 #[tokio::test]
 async fn lists_in_pages_then_watches_and_discovers_the_redis_statefulset() {
     let api = KubeApi::start_with(Some("t0ken")).await;
-    fleet(&api, 3, 400);
+    let page = kubestack_ai::kube::watch::LIST_PAGE as usize;
+    fleet(&api, 3, page * 4 / 5);
     redis(&api, "payments", "cache");
     let mut w = Watched::start(&api, NamespaceScope::All).await;
     w.until("the initial lists", ClusterStore::is_synced).await;
-    assert_eq!(w.store.pods.len(), 1203);
-    // 1203 pods in pages of 500: three list requests, the later two with a continue token.
+    let total = 3 * (page * 4 / 5) + 3;
+    assert_eq!(w.store.pods.len(), total);
+    // 2.4 pages of pods: three list requests, the later two with a continue token.
     let pod_lists: Vec<String> = api
         .requests()
         .into_iter()
         .filter(|r| r.starts_with("GET /api/v1/pods?") && !r.contains("watch=true"))
         .collect();
     assert_eq!(pod_lists.len(), 3, "{pod_lists:?}");
-    assert!(pod_lists.iter().all(|r| r.contains("limit=500")));
+    assert!(
+        pod_lists
+            .iter()
+            .all(|r| r.contains(&format!("limit={page}")))
+    );
     assert_eq!(
         pod_lists.iter().filter(|r| r.contains("continue=")).count(),
         2
@@ -215,8 +221,8 @@ async fn lists_in_pages_then_watches_and_discovers_the_redis_statefulset() {
         lists(&api) > before,
         "410 Gone makes the watcher list again"
     );
-    // 1203, one deleted live, one added after the drop, one deleted unseen.
-    assert_eq!(w.store.pods.len(), 1202);
+    // All of them, one deleted live, one added after the drop, one deleted unseen.
+    assert_eq!(w.store.pods.len(), total - 1);
 }
 
 #[tokio::test]

@@ -1805,15 +1805,19 @@ async fn ten_thousand_pods_are_listed_in_pages_and_watched() {
         PODS as f64 / created_in.as_secs_f64(),
         listed_in.as_secs_f64()
     );
-    // Listed in pages of 500 with continue tokens, then watched from the list's version.
+    // Listed in pages of LIST_PAGE with continue tokens, then watched from the list's version.
+    let page = kubestack_ai::kube::watch::LIST_PAGE as usize;
     let lists: Vec<String> = audit_in(k, "operator", ns)
         .into_iter()
         .filter(|(l, _)| l.starts_with(&format!("list /api/v1/namespaces/{ns}/pods?")))
         .map(|(l, _)| l)
         .collect();
-    assert!(lists.len() >= PODS / 500, "{} list pages", lists.len());
-    assert!(lists.iter().all(|l| l.contains("limit=500")), "{lists:?}");
-    assert!(lists.iter().filter(|l| l.contains("continue=")).count() >= PODS / 500 - 1);
+    assert!(lists.len() >= PODS / page, "{} list pages", lists.len());
+    assert!(
+        lists.iter().all(|l| l.contains(&format!("limit={page}"))),
+        "{lists:?}"
+    );
+    assert!(lists.iter().filter(|l| l.contains("continue=")).count() >= PODS / page - 1);
     assert!(
         w.store.pods.values().all(|p| p.phase == "Pending"),
         "no status written yet"

@@ -1,5 +1,5 @@
 //! The watch-based inventory: one kube-runtime watcher per resource (and per namespace when the
-//! view is limited to some). A watcher lists in pages of 500 (`limit` / `continue`), then watches
+//! view is limited to some). A watcher lists in pages of 5,000 (`limit` / `continue`), then watches
 //! from the list's resourceVersion with bookmarks, resumes from the last one seen when a stream
 //! ends, and lists again on `410 Gone` — no periodic re-listing. Errors back off (kube's default
 //! backoff) and are reported, never fatal. Updates reach the UI in batches: at most one batch
