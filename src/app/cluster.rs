@@ -5,7 +5,6 @@
 use super::effect::{ClusterRequest, Effect};
 use super::instance_view::InstanceView;
 use super::state::AppState;
-use crate::config::InstanceConfig;
 use crate::kube::{Discovered, NamespaceScope, PodRow, StoreUpdate, discover};
 
 /// What ties an inventory instance to the cluster it was discovered in.
@@ -32,25 +31,6 @@ pub struct KubeBinding {
     /// Attachments whose tasks may still send events (each ends with `AppEvent::Released`);
     /// the slot is reused only at zero.
     pub live: u32,
-}
-
-/// The URL a discovered instance has inside the cluster (its Service, else its first pod); the
-/// controller points it at the port-forward when connecting.
-fn in_cluster_url(found: &Discovered) -> String {
-    let host = match &found.service {
-        Some(s) => format!("{s}.{}.svc", found.namespace),
-        None => format!(
-            "{}.{}.pod",
-            found
-                .pods
-                .first()
-                .map_or(found.name.as_str(), String::as_str),
-            found.namespace
-        ),
-    };
-    crate::plugins::plugin_for(found.kind)
-        .descriptor()
-        .in_cluster_url(&host, found.port)
 }
 
 impl AppState {
@@ -135,15 +115,7 @@ impl AppState {
             let i = match existing {
                 Some(i) => i,
                 None => {
-                    let config = InstanceConfig {
-                        group: Some(format!("{context} › {}", d.namespace)),
-                        context: Some(context.clone()),
-                        ..InstanceConfig::new(
-                            format!("{}/{}", d.namespace, d.name),
-                            d.kind,
-                            in_cluster_url(&d),
-                        )
-                    };
+                    let config = crate::services::cluster::connect::discovered_config(&context, &d);
                     let mut view = InstanceView::new(
                         config,
                         "via port-forward (select to connect)".into(),

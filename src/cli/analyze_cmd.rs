@@ -27,14 +27,18 @@ pub async fn analyze(
     profile: Option<&str>,
 ) -> Result<i32> {
     let config = &loaded.config;
-    let instance = match super::diagnose_cmd::resolve_target(loaded, target) {
-        Ok(i) => i,
+    let resolved = match super::diagnose_cmd::resolve(loaded, target).await {
+        Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
             return Ok(3);
         }
     };
-    let view = sampled_view(&instance, config).await;
+    let instance = resolved.instance.clone();
+    let mut view = sampled_view(&instance, config).await;
+    if let Some(k) = &resolved.kube {
+        view.set_kube_findings(crate::kube::rules::instance_findings(&k.found, &k.store));
+    }
     let ai = &config.ai;
     let profile = match profile {
         Some(name) => match ai.profiles.get(name) {

@@ -30,7 +30,8 @@ pub struct Cli {
     /// Seconds between two samples of an instance.
     #[arg(long, global = true, value_name = "SECS")]
     pub interval: Option<f64>,
-    /// The Kubernetes context to start in (default: the kubeconfig's current-context).
+    /// The Kubernetes context to start in (default: the kubeconfig's current-context); with
+    /// `health`, the cluster to judge.
     #[arg(long, global = true, value_name = "NAME")]
     pub context: Option<String>,
     /// Refuse every write (repairs are shown, never applied); overrides `safety.mode`.
@@ -123,10 +124,20 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
-    /// Diagnose every configured instance, one line each; exit code of the worst.
+    /// Diagnose every configured instance, one line each; exit code of the worst. With
+    /// `--context`, every instance discovered in that Kubernetes context (each through its own
+    /// port-forward, with its Kubernetes findings) and the cluster's own pod findings instead.
     Health {
         #[arg(long, short, value_enum, default_value_t = OutputFormat::Table)]
         output: OutputFormat,
+        /// With `--context`: only these namespaces (repeatable; default all).
+        #[arg(
+            long = "namespace",
+            short = 'n',
+            value_name = "NAME",
+            requires = "context"
+        )]
+        namespaces: Vec<String>,
     },
     /// Print the shell completion script for SHELL, e.g.
     /// `kubestack-ai completions bash > /usr/share/bash-completion/completions/kubestack-ai`.

@@ -3,10 +3,46 @@
 use color_eyre::eyre::Result;
 
 use super::OutputFormat;
+use super::cluster_cmd::{K8S_SCHEME, KubeTarget, resolve_k8s};
 use super::report::{render_health, render_report, worst_exit_code};
-use crate::config::{InstanceConfig, LoadedConfig};
-use crate::diagnose::diagnose_instance;
+use crate::config::{AppConfig, InstanceConfig, LoadedConfig};
+use crate::diagnose::{DiagnosisReport, diagnose_instance};
 use crate::plugins::registry;
+
+/// A target resolved for one command: the instance, and for one discovered in a cluster its
+/// cluster side — the port-forward lives as long as this value.
+pub struct Resolved {
+    pub instance: InstanceConfig,
+    pub kube: Option<KubeTarget>,
+}
+
+impl Resolved {
+    /// The one-shot diagnosis, with a discovered instance's Kubernetes findings beside its
+    /// plugin's.
+    pub async fn diagnose(&self, config: &AppConfig) -> DiagnosisReport {
+        let mut report = diagnose_instance(&self.instance, config).await;
+        if let Some(k) = &self.kube {
+            k.add_kube_findings(&mut report);
+        }
+        report
+    }
+}
+
+/// Resolves a target: a configured instance name, a URL, or a discovered instance
+/// (`k8s://CONTEXT/NAMESPACE/NAME`, listed, found and port-forwarded now).
+pub async fn resolve(loaded: &LoadedConfig, target: &str) -> Result<Resolved, String> {
+    if target.starts_with(K8S_SCHEME) {
+        let kube = resolve_k8s(loaded, target).await?;
+        return Ok(Resolved {
+            instance: kube.instance.clone(),
+            kube: Some(kube),
+        });
+    }
+    resolve_target(loaded, target).map(|instance| Resolved {
+        instance,
+        kube: None,
+    })
+}
 
 /// Resolves a target: a configured instance name, or a URL for an ad-hoc instance.
 pub fn resolve_target(loaded: &LoadedConfig, target: &str) -> Result<InstanceConfig, String> {
@@ -21,7 +57,7 @@ pub fn resolve_target(loaded: &LoadedConfig, target: &str) -> Result<InstanceCon
             .map(|i| i.name.as_str())
             .collect();
         return Err(format!(
-            "`{target}` is neither a configured instance ({}) nor a URL such as redis://host:6379 or mysql://user@host:3306",
+            "`{target}` is neither a configured instance ({}) nor a URL such as redis://host:6379, mysql://user@host:3306 or k8s://CONTEXT/NAMESPACE/NAME",
             if names.is_empty() {
                 "none configured".to_string()
             } else {
@@ -32,7 +68,7 @@ pub fn resolve_target(loaded: &LoadedConfig, target: &str) -> Result<InstanceCon
     let scheme = target.split("://").next().unwrap_or_default();
     let Some(plugin) = registry::kind_of_scheme(scheme).map(registry::plugin_for) else {
         return Err(format!(
-            "unsupported URL scheme `{scheme}` (supported: {})",
+            "unsupported URL scheme `{scheme}` (supported: {}, and k8s://CONTEXT/NAMESPACE/NAME for a discovered instance)",
             registry::all_schemes().join(", ")
         ));
     };
@@ -48,14 +84,14 @@ pub fn resolve_target(loaded: &LoadedConfig, target: &str) -> Result<InstanceCon
 
 /// Prints the diagnosis of one target; the exit code follows its status.
 pub async fn diagnose(loaded: &LoadedConfig, target: &str, output: OutputFormat) -> Result<i32> {
-    let instance = match resolve_target(loaded, target) {
-        Ok(i) => i,
+    let resolved = match resolve(loaded, target).await {
+        Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
             return Ok(3);
         }
     };
-    let report = diagnose_instance(&instance, &loaded.config).await;
+    let report = resolved.diagnose(&loaded.config).await;
     println!("{}", render_report(&report, output).trim_end());
     Ok(report.status.exit_code())
 }
@@ -88,14 +124,14 @@ pub async fn diagnose_categories(
     output: OutputFormat,
     categories: &[&str],
 ) -> Result<i32> {
-    let instance = match resolve_target(loaded, target) {
-        Ok(i) => i,
+    let resolved = match resolve(loaded, target).await {
+        Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
             return Ok(3);
         }
     };
-    let mut report = diagnose_instance(&instance, &loaded.config).await;
+    let mut report = resolved.diagnose(&loaded.config).await;
     report
         .findings
         .retain(|f| categories.contains(&f.category.as_str()));

@@ -40,13 +40,15 @@ pub struct FixRequest<'a> {
 /// failed, 2 when aborted, 3 when the target is unreachable, 4 in read-only mode.
 pub async fn fix(loaded: &LoadedConfig, req: FixRequest<'_>) -> Result<i32> {
     let config = &loaded.config;
-    let instance = match super::diagnose_cmd::resolve_target(loaded, req.target) {
-        Ok(i) => i,
+    // A discovered instance's forward stays open while the plan runs.
+    let resolved = match super::diagnose_cmd::resolve(loaded, req.target).await {
+        Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
             return Ok(3);
         }
     };
+    let instance = resolved.instance.clone();
     let audit_path = default_audit_path(&loaded.paths.data_dir);
     let audit = match AuditChain::open(&audit_path) {
         Ok(a) => Arc::new(a),

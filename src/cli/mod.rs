@@ -3,6 +3,7 @@
 mod analyze_cmd;
 mod args;
 mod audit_cmd;
+mod cluster_cmd;
 mod config_cmd;
 mod diagnose_cmd;
 mod fix_cmd;
@@ -164,10 +165,18 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Security { target, output } => {
             categories_cmd(load(), &target, output, diagnose_cmd::SECURITY_CATEGORIES)
         }
-        Command::Health { output } => match load() {
+        Command::Health { output, namespaces } => match load() {
             Ok(loaded) => {
                 let _log = start_logging(&loaded);
-                runtime()?.block_on(diagnose_cmd::health(&loaded, output))
+                match cli_context.as_deref() {
+                    Some(context) => runtime()?.block_on(cluster_cmd::cluster_health(
+                        &loaded,
+                        context,
+                        &namespaces,
+                        output,
+                    )),
+                    None => runtime()?.block_on(diagnose_cmd::health(&loaded, output)),
+                }
             }
             Err(e) => Ok(report_config_error(&e, 3)),
         },

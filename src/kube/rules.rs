@@ -13,11 +13,32 @@ pub const RESTARTS_WARN: u32 = 5;
 
 /// The Kubernetes findings of one instance.
 pub fn instance_findings(found: &Discovered, store: &ClusterStore) -> Vec<Finding> {
+    findings_of(
+        &found.namespace,
+        (found.workload_kind, &found.name),
+        &found.pods,
+        store,
+    )
+}
+
+/// The findings of pods of `namespace` that belong to no discovered instance (a crash-looping
+/// web pod, a pending job): the cluster's own, for `health --context`.
+pub fn pod_findings(namespace: &str, pods: &[String], store: &ClusterStore) -> Vec<Finding> {
+    findings_of(namespace, ("", ""), pods, store)
+}
+
+/// The rules on `pods` of `namespace` and the Warning events about them or about `workload`
+/// (kind, name; empty for none).
+fn findings_of(
+    namespace: &str,
+    workload: (&str, &str),
+    pod_names: &[String],
+    store: &ClusterStore,
+) -> Vec<Finding> {
     let mut out = Vec::new();
-    let pods: Vec<_> = found
-        .pods
+    let pods: Vec<_> = pod_names
         .iter()
-        .filter_map(|p| store.pods.get(&(found.namespace.clone(), p.clone())))
+        .filter_map(|p| store.pods.get(&(namespace.to_string(), p.clone())))
         .collect();
     let names = |pred: &dyn Fn(&&super::store::PodRow) -> bool| -> Vec<String> {
         pods.iter()
@@ -115,9 +136,11 @@ pub fn instance_findings(found: &Discovered, store: &ClusterStore) -> Vec<Findin
         Default::default();
     for e in store.events.iter().filter(|e| {
         e.type_ == "Warning"
-            && e.namespace == found.namespace
-            && ((e.involved.0 == found.workload_kind && e.involved.1 == found.name)
-                || (e.involved.0 == "Pod" && found.pods.contains(&e.involved.1)))
+            && e.namespace == namespace
+            && ((!workload.0.is_empty()
+                && e.involved.0 == workload.0
+                && e.involved.1 == workload.1)
+                || (e.involved.0 == "Pod" && pod_names.contains(&e.involved.1)))
     }) {
         by_reason.entry(e.reason.as_str()).or_default().push(e);
     }

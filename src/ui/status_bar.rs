@@ -113,16 +113,6 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Th
             .iter()
             .map(|h| (h, &[Section::Global][..])),
         );
-    for (&(action, label), sections) in hints {
-        if let Some(key) = state.keymap.key_for(action, sections) {
-            spans.push(Span::styled(
-                format!(" {key}"),
-                Style::default().add_modifier(Modifier::BOLD),
-            ));
-            spans.push(Span::raw(format!(" {label} ")));
-        }
-    }
-    let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
     // The context is always shown; a notice (a broken file, a refused mode change) follows it.
     let context = state.kube.current.as_ref().map(|c| {
         let ro = state.safety.is_read_only_context(Some(c));
@@ -157,6 +147,26 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Th
         ),
         (None, None) => Span::raw(" ctx: none "),
     };
+    // A notice wins over the key hints: hints are shown only while the notice (or the
+    // context) still fits whole after them.
+    let mut used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+    let right_len = right.content.chars().count();
+    for (&(action, label), sections) in hints {
+        let Some(key) = state.keymap.key_for(action, sections) else {
+            continue;
+        };
+        let (k, l) = (format!(" {key}"), format!(" {label} "));
+        let len = k.chars().count() + l.chars().count();
+        if used + len + right_len > area.width as usize {
+            break;
+        }
+        used += len;
+        spans.push(Span::styled(
+            k,
+            Style::default().add_modifier(Modifier::BOLD),
+        ));
+        spans.push(Span::raw(l));
+    }
     let room = (area.width as usize).saturating_sub(used);
     if room > 3 {
         let text = super::ellipsize(&right.content, room);

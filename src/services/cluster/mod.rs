@@ -3,6 +3,7 @@
 //! (with their collectors and pod log streams), and the cursor's rest timer that connects one.
 //! It owns every task it starts and the token that stops it.
 
+pub mod connect;
 mod tasks;
 
 use std::collections::HashMap;

@@ -10,8 +10,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::ai::redact::Redactor;
-use crate::config::{AppConfig, InstanceConfig, InstanceKind, SecretValue};
-use crate::kube::portforward::{ForwardTarget, PortForward};
+use crate::config::{AppConfig, InstanceConfig, InstanceKind};
+use crate::kube::portforward::PortForward;
 use crate::kube::store::Resource;
 use crate::kube::{Discovered, NamespaceScope, StoreUpdate, client_for, spawn_watchers};
 use crate::plugins::plugin_for;
@@ -130,46 +130,23 @@ pub(super) async fn attach(job: AttachJob) {
         Ok(c) => c,
         Err(e) => return fail(format!("context {context}: {e}")).await,
     };
-    if let Some(cred) =
-        app.kubernetes
-            .credential_for(&context, &found.namespace, &found.name, found.kind)
-    {
-        if let Some(user) = &cred.username {
-            config.username = Some(user.clone());
-        }
-        if let Some(r) = &cred.password_secret {
-            let ns = r
-                .namespace
-                .clone()
-                .unwrap_or_else(|| found.namespace.clone());
-            match crate::kube::secret::read_secret(&client, &ns, &r.name, &r.key, access_reviews)
-                .await
-            {
-                Ok(pw) => {
-                    config.password_value = Some(SecretValue(pw));
-                    // The one function every redactor is filled from.
-                    if let Ok(mut red) = redactor.lock() {
-                        red.add_instance_secrets(&config);
-                    }
-                }
-                Err(e) => return fail(e).await,
-            }
-        }
+    let connected = super::connect::connect_discovered(
+        &client,
+        &context,
+        &found,
+        &mut config,
+        &app,
+        access_reviews,
+    )
+    .await;
+    // The one function every redactor is filled from (a Secret's password included).
+    if let Ok(mut red) = redactor.lock() {
+        red.add_instance_secrets(&config);
     }
-    let target = ForwardTarget {
-        namespace: found.namespace.clone(),
-        selector: found.selector.clone(),
-        pods: found.pods.clone(),
-        port: found.port,
-        review_access: access_reviews,
-        relay: plugin_for(found.kind).forward_relay(),
-        service: found.service.clone(),
-    };
-    let forward: PortForward = match crate::kube::portforward::start(client, target).await {
+    let forward: PortForward = match connected {
         Ok(f) => f,
         Err(e) => return fail(e).await,
     };
-    config.url = forwarded_url(found.kind, &config.url, forward.local);
     let mut state = forward.state.clone();
     let label = state.borrow().label(forward.local);
     // The login goes into the instance's config in the app, beside the forward's URL: the AI's
