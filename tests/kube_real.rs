@@ -1962,3 +1962,106 @@ async fn a_kafka_cluster_advertising_in_cluster_names_is_collected_through_the_r
         );
     }
 }
+
+/// The command line for clusters on the real apiserver: `diagnose k8s://dev/cli/cache` lists the
+/// namespace, discovers the StatefulSet, port-forwards through the apiserver and the kubelet to
+/// a real redis-server, and reports the plugin's findings with the pods'; `health --context`
+/// judges the namespace. The apiserver's audit log shows the forward and no write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_reaches_a_discovered_instance_through_the_real_apiserver() {
+    let k = real::cluster();
+    let admin = k.client("admin").await;
+    let ns = "cli";
+    real::namespace(&admin, ns).await;
+    let redis = RedisServer::start(&[]);
+    let to: std::net::SocketAddr = format!("127.0.0.1:{}", redis.port).parse().unwrap();
+    let health = |i| {
+        if i == 2 {
+            PodHealth::CrashLoop {
+                restarts: 9,
+                oom: false,
+            }
+        } else {
+            PodHealth::Ready
+        }
+    };
+    real::redis_statefulset(k, &admin, ns, "cache", health, Some(to)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    k.write_kubeconfig(&kubeconfig, &[("dev", "operator", ns)]);
+    std::fs::create_dir_all(dir.path().join("cfg/kubestack-ai")).unwrap();
+    std::fs::write(
+        dir.path().join("cfg/kubestack-ai/config.toml"),
+        "[collector]\ndiagnose_sample_secs = 0.2\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kubestack-ai"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", dir.path())
+            .env("XDG_CONFIG_HOME", dir.path().join("cfg"))
+            .env("XDG_DATA_HOME", dir.path().join("data"))
+            .env("KUBECONFIG", &kubeconfig)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out, text)
+    };
+    let (out, text) = run(&["diagnose", "k8s://dev/cli/cache", "-o", "json"]);
+    let report: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {text}"));
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert_eq!(report["target"]["name"], "cli/cache");
+    assert!(
+        report["target"]["version"]
+            .as_str()
+            .is_some_and(|v| !v.is_empty()),
+        "the real redis-server answered through the real forward: {report}"
+    );
+    let ids: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["id"].as_str())
+        .collect();
+    assert!(
+        ids.contains(&"K8S-POD-01") && ids.contains(&"RDS-SEC-01"),
+        "{ids:?}"
+    );
+
+    let (out, text) = run(&["health", "--context", "dev", "-n", ns, "-o", "json"]);
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {text}"));
+    let cache = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "cli/cache")
+        .unwrap_or_else(|| panic!("{rows}"));
+    assert_eq!(cache["status"], "critical", "{rows}");
+    assert_eq!(out.status.code(), Some(2), "{text}");
+
+    // What the apiserver saw from the command line's user: the forward, and no write.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sent = audit_in(k, "operator", ns);
+    assert!(
+        sent.iter()
+            .any(|(_, e)| e["objectRef"]["subresource"] == "portforward"),
+        "the forward went through the apiserver"
+    );
+    let writes: Vec<&String> = sent
+        .iter()
+        .filter(|(_, e)| {
+            ["create", "update", "patch", "delete"].contains(&e["verb"].as_str().unwrap_or(""))
+                && e["objectRef"]["subresource"] != "portforward"
+                && e["objectRef"]["resource"] != "selfsubjectaccessreviews"
+        })
+        .map(|(l, _)| l)
+        .collect();
+    assert!(writes.is_empty(), "no write: {writes:?}");
+}
