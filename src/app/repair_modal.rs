@@ -195,9 +195,7 @@ impl AppState {
         // From any pane: the finding the findings pane highlights (its selection, clamped as
         // the pane draws it; the worst one — findings are kept worst first — after the
         // selection moved to another instance).
-        let shown = self
-            .findings_selected
-            .min(view.findings.len().saturating_sub(1));
+        let shown = self.selected_finding().unwrap_or(usize::MAX);
         let Some(finding) = view.findings.get(shown) else {
             let name = view.config.name.clone();
             self.notices.retain(|n| !n.starts_with("repair: "));

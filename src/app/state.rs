@@ -97,6 +97,9 @@ pub struct AppState {
     /// The current mode: normal, a text input, or the overlay on top (with its state).
     pub mode: Mode,
     pub findings_selected: usize,
+    /// The findings pane's filter (`/` there): a substring of the rule id, title, category or
+    /// severity, any case; empty shows all.
+    pub findings_filter: String,
     /// The metric selected in the metrics pane (`z` zooms it into a chart with axes).
     pub metrics_selected: usize,
     pub logs_view: LogsViewState,
@@ -127,6 +130,7 @@ impl AppState {
             inventory_filter: String::new(),
             mode: Mode::Normal,
             findings_selected: 0,
+            findings_filter: String::new(),
             metrics_selected: 0,
             logs_view: LogsViewState::default(),
             log_display: LogDisplay::default(),
@@ -388,6 +392,9 @@ impl AppState {
             Action::StartFilter if self.focus == PaneId::Inventory => {
                 self.mode = Mode::Filter(FilterInput::inventory(&self.inventory_filter));
             }
+            Action::StartFilter if self.focus == PaneId::Findings => {
+                self.mode = Mode::Filter(FilterInput::findings(&self.findings_filter));
+            }
             Action::StartFilter => {
                 self.focus = PaneId::Logs;
                 let current = self.current().and_then(|v| v.logs.filter());
@@ -477,8 +484,14 @@ impl AppState {
                 }
             }
             PaneId::Findings => {
-                let n = self.current().map_or(0, |v| v.findings.len());
-                self.findings_selected = step(self.findings_selected, delta, n.saturating_sub(1));
+                // Among the findings the filter shows.
+                let shown = self.shown_findings();
+                if let Some(at) = self
+                    .selected_finding()
+                    .and_then(|s| shown.iter().position(|&i| i == s))
+                {
+                    self.findings_selected = shown[step(at, delta, shown.len() - 1)];
+                }
             }
             PaneId::Logs => {
                 if let Some(view) = self.instances.get(self.selected) {
@@ -510,6 +523,47 @@ impl AppState {
         self.logs_view.cursor = None;
         if let Some(v) = self.current_mut() {
             v.set_log_filter(filter);
+        }
+    }
+
+    /// The selected instance's findings the findings pane shows (indices, worst first): those
+    /// matching the findings filter.
+    pub fn shown_findings(&self) -> Vec<usize> {
+        let Some(view) = self.current() else {
+            return Vec::new();
+        };
+        let q = self.findings_filter.trim().to_lowercase();
+        view.findings
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| {
+                let f = &f.finding;
+                q.is_empty()
+                    || f.id.to_lowercase().contains(&q)
+                    || f.title.to_lowercase().contains(&q)
+                    || f.category.to_lowercase().contains(&q)
+                    || f.severity.tag().to_lowercase().contains(&q)
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The finding the findings pane highlights (and `r` repairs): the selection when it is
+    /// shown, else the first one shown (the worst).
+    pub fn selected_finding(&self) -> Option<usize> {
+        let shown = self.shown_findings();
+        shown
+            .iter()
+            .copied()
+            .find(|&i| i == self.findings_selected)
+            .or(shown.first().copied())
+    }
+
+    /// `/` in the findings pane: shows the findings matching `query`.
+    pub(super) fn apply_findings_filter(&mut self, query: &str) {
+        self.findings_filter = query.to_string();
+        if let Some(first) = self.selected_finding() {
+            self.findings_selected = first;
         }
     }
 

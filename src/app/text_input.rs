@@ -26,6 +26,8 @@ pub enum FilterTarget {
     Logs,
     /// The inventory's instances, by name, namespace or kind.
     Inventory,
+    /// The selected instance's findings, by rule id, title, category or severity.
+    Findings,
 }
 
 impl FilterInput {
@@ -45,11 +47,20 @@ impl FilterInput {
         }
     }
 
+    /// Editing the findings pane's filter.
+    pub fn findings(current: &str) -> Self {
+        FilterInput {
+            draft: current.to_string(),
+            target: FilterTarget::Findings,
+        }
+    }
+
     /// Applies the draft to its list.
     fn apply(&self, app: &mut AppState) {
         match self.target {
             FilterTarget::Logs => app.apply_log_filter(&self.draft),
             FilterTarget::Inventory => app.apply_inventory_filter(&self.draft),
+            FilterTarget::Findings => app.apply_findings_filter(&self.draft),
         }
     }
 }

@@ -100,7 +100,7 @@ pub const ACTIONS: &[(Action, &str, &str)] = &[
     (
         Action::StartFilter,
         "filter",
-        "Filter the focused list: the inventory's instances, else the logs (highlighting matches)",
+        "Filter the focused list: the inventory, the findings, else the logs (highlighting matches)",
     ),
     (Action::ClearFilter, "clear_filter", "Clear the log filter"),
     (

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{ellipsize, muted_line, pane_block};
-use crate::app::{AppState, FleetFindings, Health};
+use crate::app::{AppState, FilterTarget, FleetFindings, Health, Mode};
 use crate::theme::Theme;
 
 pub(super) fn render(
@@ -19,7 +19,23 @@ pub(super) fn render(
     focused: bool,
 ) {
     let count = state.current().map_or(0, |v| v.findings.len());
-    let block = pane_block(Line::from(format!(" Findings ({count}) ")), focused, theme);
+    let shown = state.shown_findings();
+    // The filter being typed, or the one in force, after the count.
+    let typing = match &state.mode {
+        Mode::Filter(input) if input.target == FilterTarget::Findings => Some(&input.draft),
+        _ => None,
+    };
+    let title = match typing {
+        Some(draft) => format!(" Findings ({}/{count}) /{draft}▏ ", shown.len()),
+        None if !state.findings_filter.is_empty() => format!(
+            " Findings ({}/{count}) /{} ",
+            shown.len(),
+            state.findings_filter
+        ),
+        None => format!(" Findings ({count}) "),
+    };
+    let title = ellipsize(&title, area.width.saturating_sub(2) as usize);
+    let block = pane_block(Line::from(title), focused, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let Some(view) = state.current() else {
@@ -41,16 +57,21 @@ pub(super) fn render(
         0
     };
     let list_height = inner.height.saturating_sub(detail_rows).max(1) as usize;
-    let selected = state.findings_selected.min(view.findings.len() - 1);
-    let offset = selected.saturating_sub(list_height - 1);
-    let lines: Vec<Line> = view
-        .findings
+    let Some(selected) = state.selected_finding() else {
+        frame.render_widget(
+            Paragraph::new(muted_line("no finding matches the filter", theme)),
+            inner,
+        );
+        return;
+    };
+    let at = shown.iter().position(|&i| i == selected).unwrap_or(0);
+    let offset = at.saturating_sub(list_height - 1);
+    let lines: Vec<Line> = shown
         .iter()
-        .enumerate()
         .skip(offset)
         .take(list_height)
-        .map(|(i, fv)| {
-            let f = &fv.finding;
+        .map(|&i| {
+            let f = &view.findings[i].finding;
             let color = theme.severity(f.severity);
             let title = ellipsize(&f.title, width.saturating_sub(f.id.len() + 7));
             let mut line = Line::from(vec![
