@@ -250,7 +250,7 @@ fn render_chart(frame: &mut Frame, area: Rect, series: &MetricSeries, theme: &Th
         format!(" {} — no history yet ", series.label)
     } else {
         format!(
-            " {} — last 60 min in 30 s buckets · min {} · mean {} · max {} ",
+            " {} — last 60 min in 30 s buckets (mean; maximum dimmed) · min {} · mean {} · max {} ",
             series.label,
             series.unit.format(low),
             series.unit.format(mean),
@@ -259,25 +259,24 @@ fn render_chart(frame: &mut Frame, area: Rect, series: &MetricSeries, theme: &Th
     };
     let datasets = vec![
         Dataset::default()
-            .name("max")
-            .marker(Marker::Braille)
+            .marker(Marker::HalfBlock)
             .graph_type(GraphType::Line)
             .style(Style::default().fg(theme.muted))
             .data(&maxes),
         Dataset::default()
-            .name("mean")
-            .marker(Marker::Braille)
+            .marker(Marker::HalfBlock)
             .graph_type(GraphType::Line)
             .style(Style::default().fg(theme.sparkline))
             .data(&means),
     ];
+    // No axis titles and no legend: the labels carry the units, the title says which line is
+    // which, and nothing covers the newest data at the right edge. Half blocks, not braille:
+    // every terminal font has them.
     let x = Axis::default()
-        .title("time")
         .style(Style::default().fg(theme.muted))
         .bounds([-60.0, 0.0])
         .labels(["-60m", "-30m", "now"]);
     let y = Axis::default()
-        .title(unit_name(series.unit))
         .style(Style::default().fg(theme.muted))
         .bounds([0.0, top])
         .labels([
@@ -293,20 +292,7 @@ fn render_chart(frame: &mut Frame, area: Rect, series: &MetricSeries, theme: &Th
             ))),
         )
         .x_axis(x)
-        .y_axis(y);
+        .y_axis(y)
+        .legend_position(None);
     frame.render_widget(chart, area);
-}
-
-/// The unit's name for the value axis.
-fn unit_name(unit: Unit) -> &'static str {
-    match unit {
-        Unit::Bytes => "bytes",
-        Unit::Percent => "%",
-        Unit::PerSecond => "per second",
-        Unit::BytesPerSecond => "bytes/s",
-        Unit::Count => "count",
-        Unit::Millis => "ms",
-        Unit::Seconds => "seconds",
-        Unit::Ratio => "ratio",
-    }
 }
