@@ -657,7 +657,8 @@ fn the_zoomed_metric_is_a_chart_with_axes_units_and_an_hour_of_history() {
     let line_rows = screen
         .lines()
         .skip_while(|l| !l.contains("50.0 %"))
-        .take_while(|l| !l.contains("0.0 % "))
+        .skip(1)
+        .take_while(|l| !l.contains("┃0.0 %"))
         .filter(|l| l.contains('▄') || l.contains('▀') || l.contains('█'))
         .count();
     assert!(line_rows >= 1, "a line below the 50 % mark\n{screen}");
