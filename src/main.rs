@@ -2,6 +2,10 @@
 
 use std::process::ExitCode;
 
+// See Cargo.toml: decoding large lists is allocation-bound.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 use kubestack_ai::cli::{Cli, run};
 
