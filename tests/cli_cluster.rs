@@ -71,17 +71,22 @@ impl Rig {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_kubestack-ai"))
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("XDG_CONFIG_HOME", self.dir.path().join("cfg"))
-            .env("XDG_DATA_HOME", self.dir.path().join("data"))
-            .env("KUBECONFIG", self.dir.path().join("kubeconfig"))
-            .output()
-            .unwrap()
+        run_in(self.dir.path(), args)
     }
+}
+
+/// The binary with `dir` as its home, its config in `dir/cfg` and `dir/kubeconfig`.
+fn run_in(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kubestack-ai"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("XDG_CONFIG_HOME", dir.join("cfg"))
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env("KUBECONFIG", dir.join("kubeconfig"))
+        .output()
+        .unwrap()
 }
 
 fn text(out: &Output) -> String {
@@ -216,4 +221,66 @@ async fn wrong_cluster_targets_say_what_is_wrong() {
     let out = rig.run(&["health", "-n", "payments"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("--context"), "{}", text(&out));
+}
+
+/// An API server that refuses every connection, and one that accepts and never answers: both
+/// are said — naming the context — within a bounded time, never a hang.
+#[test]
+fn a_cluster_that_refuses_or_hangs_is_said_in_time() {
+    let refused_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    // Accepts, reads, never answers; the connections are held until the test ends.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in silent.incoming().flatten() {
+            held.push(conn);
+        }
+    });
+    for (port, what) in [(refused_port, "refuses"), (silent_port, "hangs")] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("kubeconfig"),
+            format!(
+                "apiVersion: v1\nkind: Config\ncurrent-context: test\n\
+                 clusters: [{{name: c, cluster: {{server: \"http://127.0.0.1:{port}\"}}}}]\n\
+                 users: [{{name: u, user: {{token: t0ken}}}}]\n\
+                 contexts: [{{name: test, context: {{cluster: c, user: u, namespace: payments}}}}]\n"
+            ),
+        )
+        .unwrap();
+        std::fs::create_dir_all(dir.path().join("cfg/kubestack-ai")).unwrap();
+        std::fs::write(
+            dir.path().join("cfg/kubestack-ai/config.toml"),
+            "[collector]\nconnect_timeout_ms = 1000\n",
+        )
+        .unwrap();
+        for args in [
+            &["health", "--context", "test"][..],
+            &["diagnose", "k8s://test/payments/cache"][..],
+        ] {
+            let started = std::time::Instant::now();
+            let out = run_in(dir.path(), args);
+            let took = started.elapsed();
+            assert_eq!(
+                out.status.code(),
+                Some(3),
+                "{what} {args:?}: {}",
+                text(&out)
+            );
+            assert!(
+                text(&out).contains("context test"),
+                "{what} {args:?}: {}",
+                text(&out)
+            );
+            assert!(
+                // The connect timeout is 1 s: said after about that, not after retrying on.
+                took < std::time::Duration::from_secs(10),
+                "{what} {args:?}: took {took:?}"
+            );
+        }
+    }
 }

@@ -91,8 +91,10 @@ pub async fn connect_discovered(
 }
 
 /// The namespaces `scope` of `context` listed once (pods, workloads, Services, events), as the
-/// cockpit's watchers list them: the store when every list is complete, or what went wrong
-/// when they are not within `timeout`. Also the client, for connecting what is found.
+/// cockpit's watchers list them: the store when every list is complete, or what went wrong.
+/// A cluster gives up when no object arrives for `timeout` (a server that hangs, or refuses and
+/// is retried), never merely for being large — and in any case after twenty times `timeout`.
+/// Also the client, for connecting what is found.
 pub async fn list_cluster(
     kubeconfig: Kubeconfig,
     context: &str,
@@ -107,12 +109,28 @@ pub async fn list_cluster(
     let _stop = cancel.clone().drop_guard();
     spawn_watchers(client.clone(), scope, tx, cancel);
     let mut store = ClusterStore::default();
-    let deadline = tokio::time::Instant::now() + timeout;
+    let start = tokio::time::Instant::now();
+    let cap = start + timeout * 20;
+    let mut idle_until = start + timeout;
     while !store.is_synced() {
-        match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Some(batch)) => batch.into_iter().for_each(|u| store.apply(u)),
-            Ok(None) => break,
-            Err(_) => break,
+        match tokio::time::timeout_at(idle_until.min(cap), rx.recv()).await {
+            Ok(Some(batch)) => {
+                // Progress is an object or a completed list — not a watcher's error or a list
+                // (re)starting, which a refusing server gives on every retry, nor the metrics
+                // poller's answer (it says "absent" even of a server that refuses).
+                if batch.iter().any(|u| {
+                    !matches!(
+                        u,
+                        crate::kube::StoreUpdate::WatchError(..)
+                            | crate::kube::StoreUpdate::Relist(..)
+                            | crate::kube::StoreUpdate::Metrics(..)
+                    )
+                }) {
+                    idle_until = tokio::time::Instant::now() + timeout;
+                }
+                batch.into_iter().for_each(|u| store.apply(u));
+            }
+            Ok(None) | Err(_) => break,
         }
     }
     if store.is_synced() {
@@ -125,7 +143,7 @@ pub async fn list_cluster(
         .collect();
     Err(if errors.is_empty() {
         format!(
-            "context {context}: the lists did not complete within {:.0} s",
+            "context {context}: the server sent nothing for {:.0} s before the lists completed",
             timeout.as_secs_f64()
         )
     } else {
