@@ -15,14 +15,15 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+#[path = "../tests/common/fixtures.rs"]
+mod fixtures;
+
 use std::time::{Duration, Instant};
 
-use kubestack_ai::app::{AppEvent, AppState, build_state};
-use kubestack_ai::config::AppConfig;
-use kubestack_ai::keymap::Keymap;
-use kubestack_ai::kube::{
-    ContextState, KubeContext, NamespaceScope, client_for, load_from, spawn_watchers,
-};
+use fixtures::{fleet_state, rss_mb};
+
+use kubestack_ai::app::AppEvent;
+use kubestack_ai::kube::{NamespaceScope, client_for, load_from, spawn_watchers};
 use kubestack_ai::theme::Theme;
 use kubestack_playground::kube_api::KubeApi;
 use kubestack_playground::kube_objects::fleet;
@@ -31,34 +32,6 @@ use ratatui::backend::TestBackend;
 
 /// Pods per namespace, as in benches/kube_fleet.rs.
 const PER_NAMESPACE: usize = 50;
-
-fn rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
-fn empty_state() -> AppState {
-    let (mut state, _) = build_state(&AppConfig::default(), Keymap::builtin(), Vec::new());
-    state.kube.contexts = vec![(
-        KubeContext {
-            name: "fleet".into(),
-            cluster: "fleet".into(),
-            namespace: None,
-            server: None,
-        },
-        ContextState::Up {
-            version: "v1.31.2".into(),
-        },
-    )];
-    state.kube.current = Some("fleet".into());
-    state
-}
 
 struct Run {
     first_rows: Duration,
@@ -81,7 +54,7 @@ fn run_once(
             .expect("client");
         let (tx, mut rx) = tokio::sync::mpsc::channel(64);
         let cancel = tokio_util::sync::CancellationToken::new();
-        let mut s = empty_state();
+        let mut s = fleet_state("fleet");
         let mut t = Terminal::new(TestBackend::new(200, 50)).expect("test backend");
         let start = Instant::now();
         spawn_watchers(client, &NamespaceScope::All, tx, cancel.clone());

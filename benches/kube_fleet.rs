@@ -8,17 +8,18 @@
 //! pages of 500 from the in-process API server (JSON over HTTP on loopback), the store, and
 //! discovery, until the first frame is drawn.
 
+#[path = "../tests/common/fixtures.rs"]
+mod fixtures;
+
 use std::time::{Duration, Instant};
+
+use fixtures::{fleet_state, rss_mb};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-use kubestack_ai::app::{Action, AppEvent, AppState, build_state};
-use kubestack_ai::config::AppConfig;
-use kubestack_ai::keymap::Keymap;
+use kubestack_ai::app::{Action, AppEvent, AppState};
 use kubestack_ai::kube::store::{PodRow, ServiceRow, WorkloadRow};
-use kubestack_ai::kube::{
-    ContextState, KubeContext, NamespaceScope, StoreUpdate, client_for, load_from, spawn_watchers,
-};
+use kubestack_ai::kube::{NamespaceScope, StoreUpdate, client_for, load_from, spawn_watchers};
 use kubestack_ai::theme::Theme;
 use kubestack_playground::kube_api::KubeApi;
 use kubestack_playground::kube_objects::fleet;
@@ -27,17 +28,6 @@ use ratatui::backend::TestBackend;
 
 const NAMESPACES: usize = 200;
 const PER_NAMESPACE: usize = 50;
-
-fn rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
 
 /// The updates the watchers would send for the whole fleet, as one list.
 fn fleet_updates() -> Vec<StoreUpdate> {
@@ -62,23 +52,6 @@ fn fleet_updates() -> Vec<StoreUpdate> {
     out
 }
 
-fn empty_state() -> AppState {
-    let (mut state, _) = build_state(&AppConfig::default(), Keymap::builtin(), Vec::new());
-    state.kube.contexts = vec![(
-        KubeContext {
-            name: "fleet".into(),
-            cluster: "fleet".into(),
-            namespace: None,
-            server: None,
-        },
-        ContextState::Up {
-            version: "v1.31.2".into(),
-        },
-    )];
-    state.kube.current = Some("fleet".into());
-    state
-}
-
 fn draw(terminal: &mut Terminal<TestBackend>, state: &AppState, theme: &Theme) {
     terminal
         .draw(|f| kubestack_ai::ui::draw(f, state, theme))
@@ -93,7 +66,7 @@ fn fleet_benches(c: &mut Criterion) {
     let theme = Theme::builtin("dark").expect("built-in theme");
     let before = rss_mb();
     let updates = fleet_updates();
-    let mut state = empty_state();
+    let mut state = fleet_state("fleet");
     state.handle_event(AppEvent::Kube {
         context: "fleet".into(),
         updates: updates.clone(),
@@ -116,7 +89,7 @@ fn fleet_benches(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                let mut s = empty_state();
+                let mut s = fleet_state("fleet");
                 let batch = updates.clone();
                 let mut t = Terminal::new(TestBackend::new(200, 50)).expect("test backend");
                 let start = Instant::now();
@@ -201,7 +174,7 @@ fn fleet_benches(c: &mut Criterion) {
                             .expect("client");
                     let (tx, mut rx) = tokio::sync::mpsc::channel(64);
                     let cancel = tokio_util::sync::CancellationToken::new();
-                    let mut s = empty_state();
+                    let mut s = fleet_state("fleet");
                     let mut t = Terminal::new(TestBackend::new(200, 50)).expect("test backend");
                     let start = Instant::now();
                     spawn_watchers(client, &NamespaceScope::All, tx, cancel.clone());

@@ -23,7 +23,7 @@ mod fixtures;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-use fixtures::{sample_config, sample_snapshot};
+use fixtures::{rss_kb, sample_config, sample_snapshot};
 use kubestack_ai::ai::agent::ChatEvent;
 use kubestack_ai::app::{AppEvent, AppState, Effect, build_state};
 use kubestack_ai::app::{AskEffect, ClusterRequest};
@@ -44,17 +44,6 @@ const FLEET: usize = 60;
 const NAMESPACES: usize = 6;
 /// Ticks a rest timer takes to fire.
 const REST_TICKS: u64 = 4;
-
-fn rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
 
 /// The store updates adding workload `n` (a one-or-three-pod Redis StatefulSet + Service).
 fn add_workload(n: u64) -> Vec<StoreUpdate> {

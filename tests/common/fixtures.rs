@@ -137,3 +137,40 @@ pub fn sample_state(samples: usize) -> AppState {
     });
     state
 }
+
+/// This process's resident memory in KiB (`VmRSS` of /proc/self/status; 0 where unreadable),
+/// for the benchmarks' memory figures.
+pub fn rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// [`rss_kb`] in MiB.
+pub fn rss_mb() -> f64 {
+    rss_kb() as f64 / 1024.0
+}
+
+/// An empty state whose current Kubernetes context `context` is up: what the fleet benchmarks
+/// feed their watch batches to.
+pub fn fleet_state(context: &str) -> AppState {
+    let (mut state, _) = build_state(&AppConfig::default(), Keymap::builtin(), Vec::new());
+    state.kube.contexts = vec![(
+        kubestack_ai::kube::KubeContext {
+            name: context.into(),
+            cluster: context.into(),
+            namespace: None,
+            server: None,
+        },
+        kubestack_ai::kube::ContextState::Up {
+            version: "v1.31.2".into(),
+        },
+    )];
+    state.kube.current = Some(context.into());
+    state
+}
