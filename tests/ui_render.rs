@@ -717,3 +717,37 @@ fn slash_in_the_findings_pane_filters_the_findings() {
     state.handle_event(key(KeyCode::Enter));
     assert_eq!(state.shown_findings().len(), total);
 }
+
+/// The zoomed chart of hostile values: all negative, the largest finite numbers (whose sum and
+/// headroom overflow), one sample, none — drawn without a panic, with finite axis labels.
+#[test]
+fn the_zoomed_chart_survives_hostile_values() {
+    use kubestack_ai::app::PaneId;
+    use kubestack_ai::model::{MetricSeries, Unit};
+    let now = chrono::Utc::now();
+    let cases: Vec<(Unit, Vec<f64>)> = vec![
+        (Unit::Count, vec![-5.0, -1.0, -1e9]),
+        (Unit::Bytes, vec![f64::MAX, f64::MAX, f64::MAX]),
+        (Unit::Percent, vec![-f64::MAX, f64::MAX]),
+        (Unit::PerSecond, vec![0.0]),
+        (Unit::Millis, vec![f64::NAN, f64::INFINITY]),
+    ];
+    for (unit, values) in cases {
+        let mut state = sample_state(5);
+        let mut s = MetricSeries::new("hostile 指标", unit, 10);
+        for (i, v) in values.iter().enumerate() {
+            s.push_at(now - chrono::Duration::seconds(i as i64 * 40), *v);
+        }
+        state.instances[0].metrics.insert(0, s);
+        state.focus = PaneId::Metrics;
+        state.metrics_selected = 0;
+        state.apply(Action::ToggleZoom);
+        for (w, h) in [(120, 40), (30, 8)] {
+            let screen = render(&state, w, h);
+            assert!(
+                !screen.contains("inf") && !screen.contains("NaN"),
+                "{unit:?} {values:?}\n{screen}"
+            );
+        }
+    }
+}

@@ -19,14 +19,15 @@ pub struct Bucket {
     pub start: DateTime<Utc>,
     pub min: f64,
     pub max: f64,
-    sum: f64,
+    /// Kept as a running mean, not a sum: the sum of large finite values can overflow.
+    mean: f64,
     count: u32,
 }
 
 impl Bucket {
     /// The mean of the samples in the bucket.
     pub fn mean(&self) -> f64 {
-        self.sum / f64::from(self.count.max(1))
+        self.mean
     }
 }
 
@@ -78,15 +79,15 @@ impl MetricSeries {
             Some(b) if b.start >= start => {
                 b.min = b.min.min(value);
                 b.max = b.max.max(value);
-                b.sum += value;
                 b.count = b.count.saturating_add(1);
+                b.mean += (value - b.mean) / f64::from(b.count);
             }
             _ => {
                 self.long.push_back(Bucket {
                     start,
                     min: value,
                     max: value,
-                    sum: value,
+                    mean: value,
                     count: 1,
                 });
                 while self.long.len() > LONG_BUCKETS {

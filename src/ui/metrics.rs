@@ -236,16 +236,18 @@ fn render_chart(frame: &mut Frame, area: Rect, series: &MetricSeries, theme: &Th
     let maxes: Vec<(f64, f64)> = buckets.iter().map(|b| (at(b), b.max)).collect();
     let high = buckets.iter().map(|b| b.max).fold(0.0_f64, f64::max);
     let low = buckets.iter().map(|b| b.min).fold(f64::INFINITY, f64::min);
+    // Headroom above the largest value, unless that overflows.
     let top = match series.unit {
         Unit::Percent => high.max(100.0),
-        _ if high > 0.0 => high * 1.1,
+        _ if high > 0.0 && (high * 1.1).is_finite() => high * 1.1,
+        _ if high > 0.0 => high,
         _ => 1.0,
     };
-    let mean = if means.is_empty() {
-        0.0
-    } else {
-        means.iter().map(|(_, v)| v).sum::<f64>() / means.len() as f64
-    };
+    // A running mean of the buckets' means: a sum of large finite values would overflow.
+    let mean = means
+        .iter()
+        .enumerate()
+        .fold(0.0, |m, (i, (_, v))| m + (v - m) / (i + 1) as f64);
     let title = if buckets.is_empty() {
         format!(" {} — no history yet ", series.label)
     } else {
